@@ -1,0 +1,1 @@
+export { ComfyUIError, isComfyUIError, type ComfyUIErrorCode } from './comfyui-error.js';

@@ -1,0 +1,474 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { executePrompt, InterruptedError, type CacheEntry } from './execute-prompt.js';
+import { defaultCheckpointsWithTextEncoders, defaultModelFiles, type ModelFiles } from './model-files.js';
+import { createNodeDefinitions, describeNode, type ComboFormat } from './node-definitions.js';
+import { PromptQueue, type QueueItem } from './prompt-queue.js';
+import { validatePrompt, type ApiPrompt } from './validate-prompt.js';
+
+export interface FakeComfyUIOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Installed model files by folder; folders not given keep the defaults. */
+  models?: Partial<ModelFiles>;
+  /** Checkpoints that carry their own text encoders (others give CLIP = None). */
+  checkpointsWithTextEncoders?: string[];
+  /** How `/object_info` describes combo inputs. Default `classic`. */
+  comboFormat?: ComboFormat;
+  /** Delay per sampler step, per model load and per decoded/saved image. Default 0. */
+  stepDelayMs?: number;
+  loadDelayMs?: number;
+  imageDelayMs?: number;
+  /** Where SaveImage writes; a temp dir (removed on close) when not given. */
+  outputDirectory?: string;
+  /** Like `--enable-cors-header`: turns the loopback origin check off. */
+  enableCorsHeader?: boolean;
+  /** Like `--disable-metadata`: no `prompt`/`workflow` PNG text chunks. */
+  disableMetadata?: boolean;
+  /** Newest servers send `executed` with cached UI for cached output nodes; older ones send nothing. Default false. */
+  cachedExecutedMessages?: boolean;
+  /** Older servers leave cached output nodes out of `/history` outputs. Default false (newer behaviour). */
+  legacyHistoryOutputs?: boolean;
+  comfyuiVersion?: string;
+  /** Receives one line per request and per prompt, like ComfyUI's console. */
+  log?: (line: string) => void;
+}
+
+export interface FakeFaults {
+  /** Fail the next executions of nodes matching this id or class_type with `execution_error`. */
+  failNode(match: string, message?: string, exceptionType?: string): void;
+  clearFailures(): void;
+  /** Freeze execution (no messages, no progress) until `stallExecution(false)`. */
+  stallExecution(stalled: boolean): void;
+  /** Hold HTTP answers until `stallHttp(false)` (the socket stays open). */
+  stallHttp(stalled: boolean): void;
+  /** Close every WebSocket abruptly; the server keeps running and accepts new ones. */
+  dropWebSockets(): void;
+  /** Refuse WebSocket upgrades (HTTP keeps working). */
+  refuseWebSockets(refused: boolean): void;
+}
+
+export interface FakeStats {
+  /** Prompts accepted by `POST /prompt`. */
+  promptsQueued: number;
+  /** Prompts whose execution started. */
+  promptsStarted: number;
+  /** Nodes actually executed (not served from cache). */
+  nodesExecuted: number;
+  /** KSampler runs: the expensive part a real GPU would do. */
+  samplerRuns: number;
+}
+
+export interface FakeComfyUI {
+  url: string;
+  port: number;
+  outputDirectory: string;
+  stats: FakeStats;
+  faults: FakeFaults;
+  /** Emits `queued`, `execution_start`, `executing`, `progress`, `done` with the prompt_id. */
+  events: EventEmitter;
+  /** Stops like a killed process: sockets reset, port closed, running prompt lost. */
+  crash(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts an in-process fake ComfyUI that follows the real server's routes, messages and queue. */
+export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promise<FakeComfyUI> {
+  const models: ModelFiles = { ...defaultModelFiles, ...options.models } as ModelFiles;
+  const definitions = createNodeDefinitions(models);
+  const comboFormat = options.comboFormat ?? 'classic';
+  const ownsOutput = !options.outputDirectory;
+  const outputDirectory = path.resolve(options.outputDirectory ?? (await mkdtemp(path.join(tmpdir(), 'fake-comfyui-'))));
+  const tempDirectory = path.join(outputDirectory, '..', `${path.basename(outputDirectory)}-temp`);
+  const inputDirectory = path.join(outputDirectory, '..', `${path.basename(outputDirectory)}-input`);
+  const log = options.log ?? (() => {});
+  const events = new EventEmitter();
+  const stats: FakeStats = { promptsQueued: 0, promptsStarted: 0, nodesExecuted: 0, samplerRuns: 0 };
+  const sockets = new Map<string, WebSocket>();
+  const connections = new Set<Socket>();
+  const cache = new Map<string, CacheEntry>();
+  const failures: Array<{ match: string; message: string; exceptionType: string }> = [];
+  const heldRequests: Array<() => void> = [];
+  let closed = false;
+  let interruptRequested = false;
+  let currentClientId: string | null = null;
+  let lastNodeId: string | null = null;
+  let promptNumber = 0;
+  let stallRelease: (() => void) | null = null;
+  let stallGate: Promise<void> | null = null;
+  let httpStalled = false;
+  let websocketsRefused = false;
+
+  const send = (type: string, data: Record<string, unknown>, clientId: string | null) => {
+    const frame = JSON.stringify({ type, data });
+    const targets = clientId === null ? [...sockets.values()] : [sockets.get(clientId)].filter((s) => s !== undefined);
+    for (const ws of targets) if (ws.readyState === ws.OPEN) ws.send(frame);
+  };
+  const queueInfo = () => ({ exec_info: { queue_remaining: queue.remaining } });
+  const queue = new PromptQueue(() => send('status', { status: queueInfo() }, null));
+
+  const server = createServer((req, res) => {
+    if (httpStalled) {
+      heldRequests.push(() => void handle(req, res));
+      return;
+    }
+    void handle(req, res);
+  });
+  server.on('connection', (socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = url.pathname.replace(/^\/api(?=\/)/, '');
+    if (route !== '/ws' || websocketsRefused || !checkOrigin(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // ComfyUI reuses the session of a returning clientId and replaces its old socket.
+      const sid = url.searchParams.get('clientId') || randomUUID().replaceAll('-', '');
+      sockets.set(sid, ws);
+      ws.on('close', () => {
+        if (sockets.get(sid) === ws) sockets.delete(sid);
+      });
+      ws.on('error', () => {});
+      ws.send(JSON.stringify({ type: 'status', data: { status: queueInfo(), sid } }));
+      if (currentClientId === sid && lastNodeId !== null) {
+        ws.send(JSON.stringify({ type: 'executing', data: { node: lastNodeId } }));
+      }
+    });
+  });
+
+  function checkOrigin(req: IncomingMessage): boolean {
+    if (options.enableCorsHeader) return true;
+    const host = req.headers.host?.toLowerCase();
+    const origin = req.headers.origin;
+    if (!host || !origin) return true;
+    let originUrl: URL;
+    let hostUrl: URL;
+    try {
+      originUrl = new URL(origin.toLowerCase());
+      hostUrl = new URL(`http://${host}`);
+    } catch {
+      return true;
+    }
+    const hostname = hostUrl.hostname.replace(/^\[|\]$/g, '');
+    const loopback = hostname === 'localhost' || hostname.startsWith('127.') || hostname === '::1';
+    // Like server.py: when either side lacks a port, compare host names only.
+    const originHasPort = originUrl.port !== '';
+    const hostHasPort = hostUrl.port !== '';
+    const hostSide = originHasPort ? hostUrl.host : hostUrl.hostname;
+    const originSide = hostHasPort ? originUrl.host : originUrl.hostname;
+    return !(loopback && hostSide !== originSide);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = url.pathname.replace(/^\/api(?=\/)/, '');
+    log(`${req.method} ${url.pathname}${url.search}`);
+    if (!checkOrigin(req)) return reply(res, 403, '');
+    if (req.method === 'OPTIONS') return reply(res, 200, '');
+    try {
+      await routeRequest(req.method ?? 'GET', route, url, req, res);
+    } catch (error) {
+      if (error instanceof SyntaxError) return reply(res, 500, '500 Internal Server Error\n\nServer got itself in trouble', 'text/plain');
+      throw error;
+    }
+  }
+
+  async function routeRequest(method: string, route: string, url: URL, req: IncomingMessage, res: ServerResponse) {
+    const key = `${method} ${route}`;
+    if (key === 'GET /') return reply(res, 200, '<!doctype html><title>ComfyUI</title><div id="comfy">ComfyUI (fake)</div>', 'text/html');
+    if (key === 'GET /system_stats') return json(res, 200, systemStats());
+    if (key === 'GET /object_info') {
+      return json(res, 200, Object.fromEntries(Object.values(definitions).map((d) => [d.name, describeNode(d, comboFormat)])));
+    }
+    if (method === 'GET' && route.startsWith('/object_info/')) {
+      const definition = definitions[decodeURIComponent(route.slice('/object_info/'.length))];
+      return json(res, 200, definition ? { [definition.name]: describeNode(definition, comboFormat) } : {});
+    }
+    if (key === 'GET /models') return json(res, 200, Object.keys(models));
+    if (method === 'GET' && route.startsWith('/models/')) {
+      const files = models[decodeURIComponent(route.slice('/models/'.length))];
+      return files ? json(res, 200, files) : reply(res, 404, '404: Not Found', 'text/plain');
+    }
+    if (key === 'GET /embeddings' || key === 'GET /extensions') return json(res, 200, []);
+    if (key === 'GET /prompt') return json(res, 200, queueInfo());
+    if (key === 'POST /prompt') return postPrompt(await readJson(req), res);
+    if (key === 'GET /queue') {
+      return json(res, 200, { queue_running: queue.running ? [queue.running] : [], queue_pending: queue.pending });
+    }
+    if (key === 'POST /queue') {
+      const body = await readJson(req);
+      if (body.clear) queue.clearPending();
+      if (Array.isArray(body.delete)) for (const id of body.delete) queue.deletePending(String(id));
+      return reply(res, 200, '');
+    }
+    if (key === 'POST /interrupt') {
+      const body = await readJson(req).catch(() => ({}) as Record<string, unknown>);
+      // A targeted interrupt only stops the prompt if it is the one running.
+      if (!body.prompt_id || queue.running?.[1] === body.prompt_id) interruptRequested = queue.running !== null;
+      return reply(res, 200, '');
+    }
+    if (key === 'POST /free') {
+      await readJson(req);
+      return reply(res, 200, '');
+    }
+    if (key === 'GET /history') {
+      const maxItems = url.searchParams.get('max_items');
+      const offset = url.searchParams.get('offset');
+      return json(res, 200, queue.listHistory(maxItems === null ? undefined : Number(maxItems), offset === null ? -1 : Number(offset)));
+    }
+    if (method === 'GET' && route.startsWith('/history/')) {
+      const id = decodeURIComponent(route.slice('/history/'.length));
+      const entry = queue.history.get(id);
+      return json(res, 200, entry ? { [id]: entry } : {});
+    }
+    if (key === 'POST /history') {
+      const body = await readJson(req);
+      if (body.clear) queue.history.clear();
+      if (Array.isArray(body.delete)) for (const id of body.delete) queue.history.delete(String(id));
+      return reply(res, 200, '');
+    }
+    if (key === 'GET /view') return view(url, res);
+    return reply(res, 404, '404: Not Found', 'text/plain');
+  }
+
+  function postPrompt(body: Record<string, unknown>, res: ServerResponse) {
+    let number: number;
+    if ('number' in body) {
+      number = Number(body.number);
+    } else {
+      number = body.front ? -promptNumber : promptNumber;
+      promptNumber++;
+    }
+    if (!('prompt' in body)) {
+      const error = { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} };
+      return json(res, 400, { error, node_errors: {} });
+    }
+    const promptId = 'prompt_id' in body ? String(body.prompt_id) : randomUUID();
+    const prompt = body.prompt as Record<string, unknown>;
+    const targets = Array.isArray(body.partial_execution_targets) ? body.partial_execution_targets.map(String) : undefined;
+    const result = validatePrompt(prompt, definitions, targets);
+    const extraData = { ...((body.extra_data as Record<string, unknown>) ?? {}) };
+    if ('client_id' in body) extraData.client_id = body.client_id;
+    if (!result.ok) {
+      log(`invalid prompt: ${JSON.stringify(result.error)}`);
+      return json(res, 400, { error: result.error, node_errors: result.nodeErrors });
+    }
+    stats.promptsQueued++;
+    queue.put([number, promptId, prompt as ApiPrompt, extraData, result.outputs]);
+    events.emit('queued', promptId);
+    return json(res, 200, { prompt_id: promptId, number, node_errors: result.nodeErrors });
+  }
+
+  async function view(url: URL, res: ServerResponse) {
+    const filename = url.searchParams.get('filename');
+    if (filename === null) return reply(res, 404, '');
+    if (!filename || filename.startsWith('/') || filename.includes('..')) return reply(res, 400, '');
+    const type = url.searchParams.get('type') ?? 'output';
+    const base = { output: outputDirectory, temp: tempDirectory, input: inputDirectory }[type];
+    if (!base) return reply(res, 400, '');
+    let folder = base;
+    const subfolder = url.searchParams.get('subfolder');
+    if (subfolder !== null) {
+      folder = path.resolve(base, subfolder);
+      if (folder !== base && !folder.startsWith(base + path.sep)) return reply(res, 403, '');
+    }
+    const file = path.join(folder, path.basename(filename));
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) return reply(res, 404, '');
+    const bytes = await readFile(file);
+    res.writeHead(200, {
+      'Content-Type': file.endsWith('.png') ? 'image/png' : 'application/octet-stream',
+      'Content-Disposition': `filename="${path.basename(filename)}"`,
+      'Content-Length': bytes.length,
+    });
+    res.end(bytes);
+  }
+
+  function systemStats() {
+    return {
+      system: {
+        os: 'posix',
+        ram_total: 25769803776,
+        ram_free: 20000000000,
+        comfyui_version: options.comfyuiVersion ?? '0.3.68',
+        required_frontend_version: '1.28.8',
+        python_version: '3.12.3 (main, Nov  6 2025, 13:44:16) [GCC 13.3.0]',
+        pytorch_version: '2.9.0+cu128',
+        embedded_python: false,
+        argv: ['main.py', '--port', String(port)],
+      },
+      devices: [{
+        name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
+        type: 'cuda',
+        index: 0,
+        vram_total: 25393692672,
+        vram_free: 24000000000,
+        torch_vram_total: 0,
+        torch_vram_free: 0,
+      }],
+    };
+  }
+
+  const sleep = async (ms: number) => {
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  };
+  const checkpoint = async () => {
+    while (stallGate) await stallGate;
+    if (closed) throw new InterruptedError('server stopped');
+    if (interruptRequested) throw new InterruptedError('Processing interrupted');
+  };
+
+  async function work(): Promise<void> {
+    for (;;) {
+      const item = await queue.take(() => closed);
+      if (!item) return;
+      await runItem(item);
+    }
+  }
+
+  async function runItem(item: QueueItem): Promise<void> {
+    const [, promptId, prompt, extraData, outputs] = item;
+    const clientId = typeof extraData.client_id === 'string' ? extraData.client_id : null;
+    currentClientId = clientId;
+    interruptRequested = false;
+    stats.promptsStarted++;
+    events.emit('execution_start', promptId);
+    log(`got prompt ${promptId}`);
+    const started = Date.now();
+    const outcome = await executePrompt(promptId, prompt, outputs, definitions, cache, {
+      send: (type, data) => {
+        if (closed) return;
+        if (type === 'executing') {
+          lastNodeId = data.node as string;
+          stats.nodesExecuted++;
+          if (prompt[data.node as string]?.class_type === 'KSampler') stats.samplerRuns++;
+        }
+        // execution_interrupted is broadcast when no client submitted the prompt; the rest are not sent.
+        if (clientId !== null || type === 'execution_interrupted') send(type, data, clientId);
+        events.emit(type, { ...data, prompt_id: promptId });
+      },
+      checkpoint,
+      failureFor: (nodeId, classType) => failures.find((f) => f.match === nodeId || f.match === classType),
+      cachedExecutedMessages: options.cachedExecutedMessages ?? false,
+      context: {
+        extraPngInfo: extraData.extra_pnginfo as Record<string, unknown> | undefined,
+        outputDirectory,
+        tempDirectory,
+        checkpointsWithTextEncoders: options.checkpointsWithTextEncoders ?? defaultCheckpointsWithTextEncoders,
+        disableMetadata: options.disableMetadata ?? false,
+        step: () => sleep(options.stepDelayMs ?? 0),
+        pause: async (kind) => {
+          await checkpoint();
+          await sleep(kind === 'load' ? (options.loadDelayMs ?? 0) : (options.imageDelayMs ?? 0));
+        },
+      },
+    });
+    if (closed) return;
+    lastNodeId = null;
+    queue.finish({
+      outputs: options.legacyHistoryOutputs ? outcome.executedUiOutputs : outcome.uiOutputs,
+      status: { status_str: outcome.success ? 'success' : 'error', completed: outcome.success, messages: outcome.messages },
+      meta: outcome.meta,
+    });
+    log(`Prompt executed in ${((Date.now() - started) / 1000).toFixed(2)} seconds`);
+    if (clientId !== null) send('executing', { node: null, prompt_id: promptId }, clientId);
+    events.emit('done', promptId);
+  }
+
+  const faults: FakeFaults = {
+    failNode(match, message = 'fake failure injected by the test', exceptionType = 'RuntimeError') {
+      failures.push({ match, message, exceptionType });
+    },
+    clearFailures() {
+      failures.length = 0;
+    },
+    stallExecution(stalled) {
+      if (stalled && !stallGate) {
+        stallGate = new Promise((resolve) => (stallRelease = resolve));
+      } else if (!stalled && stallGate) {
+        stallGate = null;
+        stallRelease?.();
+      }
+    },
+    stallHttp(stalled) {
+      httpStalled = stalled;
+      if (!stalled) heldRequests.splice(0).forEach((run) => run());
+    },
+    dropWebSockets() {
+      for (const ws of sockets.values()) ws.terminate();
+      sockets.clear();
+    },
+    refuseWebSockets(refused) {
+      websocketsRefused = refused;
+    },
+  };
+
+  let stopped: Promise<void> | null = null;
+  const stop = (graceful: boolean) => {
+    stopped ??= (async () => {
+      closed = true;
+      queue.wake();
+      faults.stallExecution(false);
+      for (const ws of wss.clients) graceful ? ws.close(1001) : ws.terminate();
+      for (const socket of connections) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      wss.close();
+      await worker;
+      if (ownsOutput) {
+        await Promise.all([outputDirectory, tempDirectory, inputDirectory].map((d) => rm(d, { recursive: true, force: true })));
+      }
+    })();
+    return stopped;
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+  const worker = work();
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    outputDirectory,
+    stats,
+    faults,
+    events,
+    crash: () => stop(false),
+    close: () => stop(true),
+  };
+}
+
+function reply(res: ServerResponse, status: number, body: string, type = 'text/plain'): void {
+  res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8` });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const parsed: unknown = JSON.parse(text || 'null');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('body is not a JSON object');
+  return parsed as Record<string, unknown>;
+}

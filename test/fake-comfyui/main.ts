@@ -1,0 +1,74 @@
+/**
+ * Behaves like `python main.py` of ComfyUI for the supervisor tests and for manual use
+ * (`npm run fake-comfyui -- --port 8188`): same flags, same log lines, same exit behaviour.
+ *
+ * Test-only behaviour comes from environment variables so the command line stays ComfyUI's:
+ * FAKE_COMFYUI_START_DELAY_MS   wait this long before listening (loading custom nodes, models…)
+ * FAKE_COMFYUI_FAIL_START       print a Python traceback and exit 1 during start
+ * FAKE_COMFYUI_STEP_DELAY_MS    delay per sampler step (also `--fake-step-delay-ms`)
+ * FAKE_COMFYUI_LOAD_DELAY_MS    delay per model load
+ * FAKE_COMFYUI_COMBO_FORMAT     classic | v3
+ * FAKE_COMFYUI_MODELS           JSON object of installed files by folder
+ */
+import { parseArgs } from 'node:util';
+import { startFakeComfyUI } from './fake-comfyui.js';
+
+const { values } = parseArgs({
+  strict: false,
+  options: {
+    listen: { type: 'string' },
+    port: { type: 'string', default: '8188' },
+    'output-directory': { type: 'string' },
+    'enable-cors-header': { type: 'string' },
+    'disable-metadata': { type: 'boolean' },
+    'fake-step-delay-ms': { type: 'string' },
+  },
+});
+
+const env = process.env;
+const number = (value: unknown, fallback = 0) => (value === undefined || value === '' ? fallback : Number(value));
+// `--listen` without a value means every interface in ComfyUI.
+const host = values.listen === undefined ? '127.0.0.1' : values.listen === true || values.listen === '' ? '0.0.0.0' : String(values.listen);
+
+console.log('Checkpoint files will always be loaded safely.');
+console.log('Total VRAM 24217 MB, total RAM 64203 MB');
+console.log('pytorch version: 2.9.0+cu128');
+console.log('Device: cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync');
+console.log('ComfyUI version: 0.3.68');
+
+await new Promise((resolve) => setTimeout(resolve, number(env.FAKE_COMFYUI_START_DELAY_MS)));
+if (env.FAKE_COMFYUI_FAIL_START) {
+  console.error('Traceback (most recent call last):');
+  console.error('  File "/ComfyUI/main.py", line 147, in <module>');
+  console.error('    import comfy.utils');
+  console.error("ModuleNotFoundError: No module named 'torch'");
+  process.exit(1);
+}
+
+try {
+  const fake = await startFakeComfyUI({
+    host,
+    port: number(values.port, 8188),
+    outputDirectory: typeof values['output-directory'] === 'string' ? values['output-directory'] : undefined,
+    enableCorsHeader: values['enable-cors-header'] !== undefined,
+    disableMetadata: values['disable-metadata'] === true,
+    stepDelayMs: number(values['fake-step-delay-ms'] ?? env.FAKE_COMFYUI_STEP_DELAY_MS),
+    loadDelayMs: number(env.FAKE_COMFYUI_LOAD_DELAY_MS),
+    comboFormat: env.FAKE_COMFYUI_COMBO_FORMAT === 'v3' ? 'v3' : 'classic',
+    models: env.FAKE_COMFYUI_MODELS ? JSON.parse(env.FAKE_COMFYUI_MODELS) : undefined,
+    log: (line) => console.log(line),
+  });
+  console.log('Starting server\n');
+  console.log(`To see the GUI go to: ${fake.url}`);
+  const stop = () => void fake.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (error) {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') {
+    console.error(`OSError: [Errno 98] error while attempting to bind on address ('${host}', ${values.port}): address already in use`);
+  } else {
+    console.error(String(error));
+  }
+  process.exit(1);
+}

@@ -1,0 +1,24 @@
+/** Formats values the way ComfyUI's Python code prints them into error messages. */
+export function formatPython(value: unknown, type?: string): string {
+  if (typeof value === 'number') {
+    if (type === 'FLOAT' && Number.isInteger(value)) return `${value}.0`;
+    return String(value);
+  }
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (Array.isArray(value)) return `[${value.map(reprPython).join(', ')}]`;
+  return JSON.stringify(value);
+}
+
+/** Python's `repr()` for the JSON values that appear in ComfyUI errors. */
+export function reprPython(value: unknown): string {
+  if (typeof value === 'string') return value.includes("'") && !value.includes('"') ? `"${value}"` : `'${value.replaceAll("'", "\\'")}'`;
+  return formatPython(value);
+}
+
+/** `json.dumps` with its default `ensure_ascii=True` and separators, as ComfyUI writes PNG text chunks. */
+export function dumpJsonLikePython(value: unknown): string {
+  return JSON.stringify(value, null, 0)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
