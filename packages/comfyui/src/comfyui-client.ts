@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { ComfyUIError } from './comfyui-error.js';
+import { ComfyUIEvents } from './comfyui-events.js';
+import { describeValidationError } from './describe-validation-error.js';
+import { parseComfyUIUrl } from './parse-comfyui-url.js';
+import { runPrompt, type RunPromptOptions, type RunPromptResult } from './run-prompt.js';
+import type {
+  ApiWorkflow, HistoryEntry, ImageRef, Logger, ObjectInfo, QueuePromptResult, QueueState, SystemStats,
+} from './types.js';
+import { silentLogger } from './types.js';
+
+export interface ComfyUIClientOptions {
+  /** Base URL of the ComfyUI server, e.g. `http://127.0.0.1:8188`. */
+  url: string;
+  /** Timeout of each HTTP call in ms. Default 30000. `/view` downloads get four times as long. */
+  timeoutMs?: number;
+  /** WebSocket client id; the server sends this client's execution messages only to it. Default: random. */
+  clientId?: string;
+  /** How often a running prompt's `/queue` and `/history/{id}` are checked, in ms. Default 1000. */
+  pollIntervalMs?: number;
+  logger?: Logger;
+}
+
+interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** A typed HTTP + WebSocket client of one ComfyUI server. `close()` releases every socket and timer. */
+export class ComfyUIClient {
+  readonly url: string;
+  readonly clientId: string;
+  readonly pollIntervalMs: number;
+  readonly logger: Logger;
+  readonly events: ComfyUIEvents;
+  readonly #timeoutMs: number;
+  readonly #agent: Agent;
+  #closed = false;
+
+  constructor(options: ComfyUIClientOptions) {
+    this.url = parseComfyUIUrl(options.url).href.replace(/\/$/, '');
+    this.#timeoutMs = validatePositive(options.timeoutMs ?? 30_000, 'timeoutMs');
+    this.pollIntervalMs = validatePositive(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
+    this.clientId = options.clientId ?? randomUUID();
+    this.logger = options.logger ?? silentLogger;
+    // keep-alive sockets are unref'd by undici, and close() destroys them.
+    this.#agent = new Agent({ connect: { timeout: this.#timeoutMs }, keepAliveTimeout: 4000 });
+    this.events = new ComfyUIEvents({ url: this.url, clientId: this.clientId, dispatcher: this.#agent, logger: this.logger });
+  }
+
+  getSystemStats(options?: CallOptions): Promise<SystemStats> {
+    return this.#json('GET', '/system_stats', undefined, options);
+  }
+
+  getObjectInfo(options?: CallOptions): Promise<ObjectInfo> {
+    return this.#json('GET', '/object_info', undefined, options);
+  }
+
+  listModels(folder: string, options?: CallOptions): Promise<string[]> {
+    return this.#json('GET', `/models/${encodeURIComponent(folder)}`, undefined, options);
+  }
+
+  /** Queues a graph. A client-chosen `promptId` is taken as is; ComfyUI does not deduplicate ids. */
+  async queuePrompt(
+    prompt: ApiWorkflow,
+    options: CallOptions & { promptId?: string; extraData?: Record<string, unknown> } = {},
+  ): Promise<QueuePromptResult> {
+    const body = {
+      prompt,
+      client_id: this.clientId,
+      ...(options.promptId ? { prompt_id: options.promptId } : {}),
+      ...(options.extraData ? { extra_data: options.extraData } : {}),
+    };
+    const res = await this.#send('POST', '/prompt', body, options);
+    const text = await res.body.text();
+    if (res.statusCode === 400) {
+      const parsed = safeParse(text) as { error?: { type?: string; message?: string }; node_errors?: Record<string, unknown> } | undefined;
+      throw new ComfyUIError('VALIDATION_FAILED', describeValidationError(this.url, prompt, parsed), {
+        url: this.url,
+        details: { error: parsed?.error, nodeErrors: parsed?.node_errors ?? {} },
+      });
+    }
+    if (res.statusCode !== 200) throw this.#httpError('POST', '/prompt', res.statusCode, text);
+    return JSON.parse(text) as QueuePromptResult;
+  }
+
+  getQueue(options?: CallOptions): Promise<QueueState> {
+    return this.#json('GET', '/queue', undefined, options);
+  }
+
+  /** One history entry, or `undefined` while it is queued, running or unknown (ComfyUI answers `{}`). */
+  async getHistory(promptId: string, options?: CallOptions): Promise<HistoryEntry | undefined> {
+    const all = await this.#json<Record<string, HistoryEntry>>('GET', `/history/${encodeURIComponent(promptId)}`, undefined, options);
+    return all[promptId];
+  }
+
+  async deleteHistory(promptIds: string[], options?: CallOptions): Promise<void> {
+    await this.#ok('POST', '/history', { delete: promptIds }, options);
+  }
+
+  async deleteQueued(promptIds: string[], options?: CallOptions): Promise<void> {
+    await this.#ok('POST', '/queue', { delete: promptIds }, options);
+  }
+
+  /** Interrupts the running prompt; with `promptId`, only if that prompt is the one running. */
+  async interrupt(promptId?: string, options?: CallOptions): Promise<void> {
+    await this.#ok('POST', '/interrupt', promptId ? { prompt_id: promptId } : {}, options);
+  }
+
+  async freeMemory(options?: CallOptions & { unloadModels?: boolean }): Promise<void> {
+    await this.#ok('POST', '/free', { unload_models: options?.unloadModels ?? true, free_memory: true }, options);
+  }
+
+  /** Downloads an output file through `/view`. */
+  async view(image: ImageRef, options?: CallOptions): Promise<Buffer> {
+    const query = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type });
+    const res = await this.#send('GET', `/view?${query}`, undefined, { timeoutMs: this.#timeoutMs * 4, ...options });
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200) throw this.#httpError('GET', `/view?${query}`, res.statusCode, bytes.toString('utf8', 0, 200));
+    return bytes;
+  }
+
+  /** Submits (or finds) a prompt, follows it to the end and downloads its images. See `runPrompt`. */
+  runPrompt(prompt: ApiWorkflow, options: RunPromptOptions = {}): Promise<RunPromptResult> {
+    return runPrompt(this, prompt, options);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the WebSocket and every HTTP connection: a script using the client can then exit by itself. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.events.close();
+    await this.#agent.destroy();
+  }
+
+  async #json<T>(method: string, path: string, body: unknown, options?: CallOptions): Promise<T> {
+    const res = await this.#send(method, path, body, options);
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with something that is not JSON. Check that the URL points at ComfyUI.`, { url: this.url, cause });
+    }
+  }
+
+  async #ok(method: string, path: string, body: unknown, options?: CallOptions): Promise<void> {
+    const res = await this.#send(method, path, body, options);
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, text);
+  }
+
+  async #send(method: string, path: string, body: unknown, options: CallOptions = {}) {
+    if (this.#closed) throw new ComfyUIError('ABORTED', `The ComfyUI client for ${this.url} is closed.`, { url: this.url });
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    try {
+      return await request(`${this.url}${path}`, {
+        method: method as 'GET' | 'POST',
+        dispatcher: this.#agent,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+    } catch (cause) {
+      if (options.signal?.aborted) {
+        throw new ComfyUIError('ABORTED', `${method} ${path} to ComfyUI at ${this.url} was aborted.`, { url: this.url, cause });
+      }
+      if (timeout.aborted || (cause as { code?: string }).code?.startsWith('UND_ERR_') && /TIMEOUT/.test((cause as { code: string }).code)) {
+        throw new ComfyUIError('TIMEOUT', `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded or hung; check its console.`, { url: this.url, cause });
+      }
+      throw new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url} (${describeCause(cause)}). Start ComfyUI, or check the URL and that the machine is on the network.`, { url: this.url, cause });
+    }
+  }
+
+  #httpError(method: string, path: string, status: number, text: string): ComfyUIError {
+    const hint = status === 403
+      ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'
+      : status === 404 ? ' This ComfyUI may be too old or the URL may not point at ComfyUI.' : '';
+    return new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with HTTP ${status}.${hint}`, {
+      url: this.url,
+      details: { status, body: text.slice(0, 500) },
+    });
+  }
+}
+
+export function createComfyUIClient(options: ComfyUIClientOptions): ComfyUIClient {
+  return new ComfyUIClient(options);
+}
+
+function describeCause(cause: unknown): string {
+  const error = cause as { code?: string; cause?: { code?: string }; message?: string };
+  return error.code ?? error.cause?.code ?? error.message ?? String(cause);
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function validatePositive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ComfyUIError('INVALID_OPTIONS', `${name} must be a positive number of milliseconds, got ${String(value)}.`);
+  }
+  return value;
+}

@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import type { ComfyUIClient } from './comfyui-client.js';
+import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
+import { describeExecutionFailure } from './describe-execution-failure.js';
+import type { ApiWorkflow, ComfyUIMessage, HistoryEntry, ImageRef } from './types.js';
+
+export type PromptProgress =
+  | { type: 'queued'; promptId: string; position: number }
+  | { type: 'started'; promptId: string }
+  | { type: 'cached'; promptId: string; nodes: string[] }
+  | { type: 'executing'; promptId: string; node: string }
+  | { type: 'step'; promptId: string; node: string; value: number; max: number }
+  | { type: 'resubmitted'; promptId: string; reason: string }
+  | { type: 'downloading'; promptId: string; count: number };
+
+export interface RunPromptOptions {
+  /** The prompt_id to use. Derive it from what determines the image so a rerun finds the earlier job. Default: random. */
+  promptId?: string;
+  onProgress?: (progress: PromptProgress) => void;
+  signal?: AbortSignal;
+  /** How long the whole run may take, in ms. Default 30 minutes. */
+  deadlineMs?: number;
+  /** How long ComfyUI may stay unreachable during a run (a restart, a network blip) before giving up. Default 60000. */
+  unreachableGraceMs?: number;
+  extraData?: Record<string, unknown>;
+  /** Keep the `/history` entry instead of deleting it after download. Default false. */
+  keepHistory?: boolean;
+}
+
+export interface GeneratedImage extends ImageRef {
+  nodeId: string;
+  data: Buffer;
+}
+
+export interface RunPromptResult {
+  promptId: string;
+  images: GeneratedImage[];
+  /** True when ComfyUI served every node from its cache (an identical rerun). */
+  fullyCached: boolean;
+  durationMs: number;
+  history: HistoryEntry;
+}
+
+const MAX_RESUBMITS = 3;
+
+/**
+ * Submits a graph, or finds it when an earlier attempt with the same prompt_id is still queued or done,
+ * follows its progress over the WebSocket, decides completion from `/history/{id}` (a fully cached run
+ * emits no `executed`), downloads the images and deletes the history entry. On abort or deadline it
+ * removes the job from the queue and interrupts it if it is running.
+ */
+export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, options: RunPromptOptions = {}): Promise<RunPromptResult> {
+  const promptId = options.promptId ?? randomUUID();
+  const started = Date.now();
+  const deadlineMs = options.deadlineMs ?? 30 * 60_000;
+  const graceMs = options.unreachableGraceMs ?? 60_000;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const report = (progress: PromptProgress) => options.onProgress?.(progress);
+
+  let wake: (() => void) | null = null;
+  let finishedHint = false;
+  let executedNodes = 0;
+  const onMessage = (message: ComfyUIMessage) => {
+    const data = message.data;
+    switch (message.type) {
+      case 'execution_start':
+        report({ type: 'started', promptId });
+        break;
+      case 'execution_cached':
+        report({ type: 'cached', promptId, nodes: (data.nodes as string[]) ?? [] });
+        break;
+      case 'executing':
+        if (data.node === null) finishedHint = true;
+        else {
+          executedNodes++;
+          report({ type: 'executing', promptId, node: String(data.node) });
+        }
+        break;
+      case 'progress':
+        report({ type: 'step', promptId, node: String(data.node), value: Number(data.value), max: Number(data.max) });
+        break;
+      case 'execution_success':
+      case 'execution_error':
+      case 'execution_interrupted':
+        finishedHint = true;
+        break;
+      default:
+        return;
+    }
+    if (finishedHint) wake?.();
+  };
+  const unsubscribe = client.events.subscribe(promptId, onMessage);
+  // Set when a second prompt id is followed for the resave rerun.
+  let unsubscribeExtra: (() => void) | undefined;
+
+  const fail = (error: unknown): never => {
+    if (options.signal?.aborted) {
+      throw new ComfyUIError('ABORTED', `Generation ${promptId} on ${client.url} was aborted.`, { url: client.url, cause: error });
+    }
+    if (deadline.aborted) {
+      throw new ComfyUIError('DEADLINE_EXCEEDED', `Generation ${promptId} on ${client.url} did not finish within ${Math.round(deadlineMs / 1000)} s. Raise the deadline, or check ComfyUI's console for a stuck job.`, { url: client.url, cause: error });
+    }
+    throw error;
+  };
+
+  try {
+    let graph = prompt;
+    let currentId = promptId;
+    let resubmits = 0;
+    let unreachableSince: number | null = null;
+    let retriedEmptyOutputs = false;
+
+    const submit = async (reason?: string) => {
+      if (reason) report({ type: 'resubmitted', promptId: currentId, reason });
+      await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
+      report({ type: 'queued', promptId: currentId, position: -1 });
+    };
+
+    const existing = await locate(client, currentId, signal);
+    if (existing.state === 'done' && !isSuccess(existing.entry)) {
+      // A failed earlier attempt with this id: start afresh instead of reporting an old failure.
+      await client.deleteHistory([currentId], { signal });
+      await submit();
+    } else if (existing.state === 'missing') {
+      await submit();
+    }
+
+    for (;;) {
+      let located: Awaited<ReturnType<typeof locate>>;
+      try {
+        located = await locate(client, currentId, signal);
+        unreachableSince = null;
+      } catch (error) {
+        if (!isComfyUIError(error, 'UNREACHABLE') && !isComfyUIError(error, 'TIMEOUT')) throw error;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > graceMs) throw error;
+        await pause(client.pollIntervalMs, signal, (w) => (wake = w));
+        continue;
+      }
+
+      if (located.state === 'queued') {
+        if (located.position >= 0) report({ type: 'queued', promptId: currentId, position: located.position });
+        // After a finish message the history entry follows within moments; look again sooner.
+        await pause(finishedHint ? Math.min(50, client.pollIntervalMs) : client.pollIntervalMs, signal, (w) => (wake = w));
+        continue;
+      }
+      if (located.state === 'missing') {
+        // Neither queued nor in history: the server restarted or someone cleared the queue.
+        if (finishedHint) {
+          finishedHint = false;
+          await pause(Math.min(50, client.pollIntervalMs), signal, (w) => (wake = w));
+          continue;
+        }
+        if (++resubmits > MAX_RESUBMITS) {
+          throw new ComfyUIError('EXECUTION_FAILED', `Generation ${currentId} disappeared from ComfyUI at ${client.url} ${MAX_RESUBMITS} times (restarts or cleared queue).`, { url: client.url });
+        }
+        await submit('the job was lost on the server');
+        continue;
+      }
+
+      const entry = located.entry;
+      if (!isSuccess(entry)) throw describeExecutionFailure(client.url, currentId, entry);
+      const refs = collectImages(entry);
+      if (refs.length === 0) {
+        // Older servers leave fully cached output nodes out of history: rerun with a fresh filename prefix
+        // so only SaveImage executes again (everything upstream stays cached).
+        if (retriedEmptyOutputs || !hasSaveImage(graph)) {
+          throw new ComfyUIError('NO_OUTPUT', `ComfyUI at ${client.url} finished ${currentId} without saving any image. The workflow needs a SaveImage node.`, { url: client.url });
+        }
+        retriedEmptyOutputs = true;
+        await client.deleteHistory([currentId], { signal }).catch(() => {});
+        graph = withFreshSavePrefix(graph);
+        currentId = `${promptId}-resave`;
+        finishedHint = false;
+        unsubscribeExtra = client.events.subscribe(currentId, onMessage);
+        await submit('the server returned no outputs for a cached run');
+        continue;
+      }
+
+      report({ type: 'downloading', promptId: currentId, count: refs.length });
+      const images: GeneratedImage[] = [];
+      for (const ref of refs) images.push({ ...ref, data: await client.view(ref, { signal }) });
+      if (!options.keepHistory) await client.deleteHistory([currentId], { signal }).catch(() => {});
+      return {
+        promptId: currentId,
+        images,
+        fullyCached: executedNodes === 0 && isFullyCached(entry, graph),
+        durationMs: Date.now() - started,
+        history: entry,
+      };
+    }
+  } catch (error) {
+    if (signal.aborted) await cancelOnServer(client, promptId);
+    return fail(error);
+  } finally {
+    unsubscribe();
+    unsubscribeExtra?.();
+  }
+}
+
+type Located = { state: 'queued'; position: number } | { state: 'done'; entry: HistoryEntry } | { state: 'missing' };
+
+/** Queue first, then history: items only move from queue to history, so this order never misses one. */
+async function locate(client: ComfyUIClient, promptId: string, signal: AbortSignal): Promise<Located> {
+  const queue = await client.getQueue({ signal });
+  if (queue.queue_running.some((item) => item[1] === promptId)) return { state: 'queued', position: 0 };
+  const position = queue.queue_pending.findIndex((item) => item[1] === promptId);
+  if (position >= 0) return { state: 'queued', position: position + 1 };
+  const entry = await client.getHistory(promptId, { signal });
+  return entry ? { state: 'done', entry } : { state: 'missing' };
+}
+
+async function cancelOnServer(client: ComfyUIClient, promptId: string): Promise<void> {
+  const ids = [promptId, `${promptId}-resave`];
+  const quick = { timeoutMs: 5000 };
+  try {
+    await client.deleteQueued(ids, quick);
+    const queue = await client.getQueue(quick);
+    // Only interrupt when it is ours that runs: older servers ignore prompt_id and stop whatever runs.
+    if (queue.queue_running.some((item) => ids.includes(item[1]))) await client.interrupt(promptId, quick);
+  } catch {
+    // Best effort: the server may be gone, which also cancels the job.
+  }
+}
+
+function isSuccess(entry: HistoryEntry): boolean {
+  // Very old servers wrote no status; their history entries exist only for finished prompts.
+  return !entry.status || entry.status.status_str === 'success';
+}
+
+function isFullyCached(entry: HistoryEntry, graph: ApiWorkflow): boolean {
+  const cached = entry.status?.messages.find(([type]) => type === 'execution_cached')?.[1]?.nodes;
+  return Array.isArray(cached) && cached.length === Object.keys(graph).length;
+}
+
+function collectImages(entry: HistoryEntry): Array<ImageRef & { nodeId: string }> {
+  const all = Object.entries(entry.outputs ?? {})
+    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+    .flatMap(([nodeId, output]) => (output.images ?? []).map((image) => ({ ...image, nodeId })));
+  const saved = all.filter((image) => image.type === 'output');
+  return saved.length > 0 ? saved : all;
+}
+
+function hasSaveImage(graph: ApiWorkflow): boolean {
+  return Object.values(graph).some((node) => node.class_type === 'SaveImage');
+}
+
+function withFreshSavePrefix(graph: ApiWorkflow): ApiWorkflow {
+  const copy = structuredClone(graph);
+  const nonce = randomUUID().slice(0, 8);
+  for (const node of Object.values(copy)) {
+    if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `${String(node.inputs.filename_prefix ?? 'ComfyUI')}_${nonce}`;
+  }
+  return copy;
+}
+
+/** Sleeps until the interval passes, a message wakes the loop, or the signal aborts. */
+function pause(ms: number, signal: AbortSignal, setWake: (wake: (() => void) | null) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      setWake(null);
+      resolve();
+    };
+    const onAbort = () => {
+      clearTimeout(timer);
+      setWake(null);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+    setWake(done);
+  });
+}

@@ -1,0 +1,193 @@
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeComfyUI, type FakeComfyUI, type FakeComfyUIOptions } from '../../../test/fake-comfyui/fake-comfyui.js';
+import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
+import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
+import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
+import { ComfyUIError, createComfyUIClient, type ComfyUIClient, type PromptProgress } from '../src/index.js';
+
+let fake: FakeComfyUI | undefined;
+let client: ComfyUIClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  await fake?.close();
+  client = undefined;
+  fake = undefined;
+});
+
+async function setup(options: FakeComfyUIOptions = {}, clientOptions: { timeoutMs?: number } = {}) {
+  fake = await startFakeComfyUI(options);
+  client = createComfyUIClient({ url: fake.url, pollIntervalMs: 25, ...clientOptions });
+  return { fake, client };
+}
+
+const historyOf = async (id: string) => (await fetch(`${fake!.url}/history/${id}`)).json();
+
+describe('runPrompt', () => {
+  it('generates, reports progress, downloads the PNG and deletes the history entry', async () => {
+    const { client } = await setup();
+    const progress: PromptProgress[] = [];
+    const result = await client.runPrompt(buildTestGraph({ width: 80, height: 48, steps: 4 }), {
+      promptId: 'job-1',
+      onProgress: (p) => progress.push(p),
+    });
+    expect(result.promptId).toBe('job-1');
+    expect(result.fullyCached).toBe(false);
+    expect(result.images).toHaveLength(1);
+    const info = readPngInfo(result.images[0]!.data);
+    expect([info.width, info.height]).toEqual([80, 48]);
+    expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3, 4]);
+    expect(await historyOf('job-1')).toEqual({});
+  });
+
+  it('resolves an identical rerun from the cache without sampling again', async () => {
+    const { fake, client } = await setup();
+    const graph = buildTestGraph();
+    const first = await client.runPrompt(graph, { promptId: 'a' });
+    const runs = fake.stats.samplerRuns;
+    const second = await client.runPrompt(graph, { promptId: 'b' });
+    expect(fake.stats.samplerRuns).toBe(runs);
+    expect(second.fullyCached).toBe(true);
+    expect(second.images[0]!.data.equals(first.images[0]!.data)).toBe(true);
+  });
+
+  it('still returns the image when an older server leaves cached outputs out of history', async () => {
+    const { fake, client } = await setup({ legacyHistoryOutputs: true });
+    const graph = buildTestGraph();
+    const first = await client.runPrompt(graph, { promptId: 'a' });
+    const runs = fake.stats.samplerRuns;
+    const second = await client.runPrompt(graph, { promptId: 'b' });
+    expect(fake.stats.samplerRuns).toBe(runs);
+    expect(readPngInfo(second.images[0]!.data).width).toBe(readPngInfo(first.images[0]!.data).width);
+  });
+
+  it('finds the result when the WebSocket drops mid-job, and works with no WebSocket at all', async () => {
+    const { fake, client } = await setup({ stepDelayMs: 5 });
+    let dropped = false;
+    const result = await client.runPrompt(buildTestGraph({ steps: 30 }), {
+      onProgress: (p) => {
+        if (p.type === 'step' && !dropped) {
+          dropped = true;
+          fake.faults.dropWebSockets();
+        }
+      },
+    });
+    expect(dropped).toBe(true);
+    expect(result.images).toHaveLength(1);
+
+    fake.faults.refuseWebSockets(true);
+    const polled = await client.runPrompt(buildTestGraph({ seed: 99 }));
+    expect(polled.images).toHaveLength(1);
+  });
+
+  it('follows a job already queued under the same prompt_id instead of submitting it twice', async () => {
+    const { fake, client } = await setup();
+    fake.faults.stallExecution(true);
+    await fetch(`${fake.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: buildTestGraph(), prompt_id: 'same' }) });
+    const run = client.runPrompt(buildTestGraph(), { promptId: 'same' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    fake.faults.stallExecution(false);
+    const result = await run;
+    expect(result.images).toHaveLength(1);
+    expect(fake.stats.promptsQueued).toBe(1);
+  });
+
+  it('resubmits under the same prompt_id when the server restarted and lost the job', async () => {
+    const { fake: first } = await setup({ stepDelayMs: 10 });
+    const port = first.port;
+    let restarted: Promise<FakeComfyUI> | undefined;
+    const result = await client!.runPrompt(buildTestGraph({ steps: 50 }), {
+      promptId: 'survivor',
+      onProgress: (p) => {
+        if (p.type === 'step' && !restarted) {
+          restarted = first.crash().then(() => startFakeComfyUI({ port }));
+        }
+      },
+    });
+    fake = await restarted!;
+    expect(result.images).toHaveLength(1);
+    expect(fake.stats.promptsQueued).toBe(1);
+  });
+
+  it('cancels on the server when aborted: interrupts the running job and removes a queued one', async () => {
+    const { fake, client } = await setup({ stepDelayMs: 5 });
+    const controller = new AbortController();
+    const interrupted = waitForEvent<{ prompt_id: string }>(fake.events, 'done', (id) => (id as unknown) === 'long');
+    const running = client.runPrompt(buildTestGraph({ steps: 10_000 }), {
+      promptId: 'long',
+      signal: controller.signal,
+      onProgress: (p) => p.type === 'step' && controller.abort(),
+    });
+    await expect(running).rejects.toMatchObject({ code: 'ABORTED' });
+    await interrupted;
+    const history = (await historyOf('long')) as Record<string, { status: { messages: [string][] } }>;
+    expect(history.long!.status.messages.map(([type]) => type)).toContain('execution_interrupted');
+
+    fake.faults.stallExecution(true);
+    await fetch(`${fake.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: buildTestGraph({ seed: 3 }) }) });
+    const queuedController = new AbortController();
+    const isQueued = waitForEvent(fake.events, 'queued', (id) => id === 'queued');
+    const queued = client.runPrompt(buildTestGraph({ seed: 4 }), { promptId: 'queued', signal: queuedController.signal });
+    await isQueued;
+    queuedController.abort();
+    await expect(queued).rejects.toMatchObject({ code: 'ABORTED' });
+    const queue = (await (await fetch(`${fake.url}/queue`)).json()) as { queue_pending: unknown[][] };
+    expect(queue.queue_pending.map((item) => item[1])).not.toContain('queued');
+    fake.faults.stallExecution(false);
+  });
+
+  it('gives up at the deadline of a job that never finishes', async () => {
+    const { fake, client } = await setup();
+    fake.faults.stallExecution(true);
+    const error = await client.runPrompt(buildTestGraph(), { deadlineMs: 150 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ComfyUIError);
+    expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    fake.faults.stallExecution(false);
+  });
+
+  it('explains a missing checkpoint with the folder it belongs in', async () => {
+    const { client } = await setup();
+    const error = await client.runPrompt(buildTestGraph({ checkpoint: 'sd3.5_large_turbo_typo.safetensors' })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((error as Error).message).toContain('"sd3.5_large_turbo_typo.safetensors" is not installed. Put it in ComfyUI/models/checkpoints/');
+  });
+
+  it('explains the CLIP failure of a checkpoint without text encoders', async () => {
+    const { client } = await setup();
+    const graph = buildTestGraph();
+    graph['3']!.inputs.clip = ['1', 1];
+    const error = await client.runPrompt(graph).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EXECUTION_FAILED' });
+    expect((error as Error).message).toMatch(/CLIPTextEncode.*clip input is invalid: None.*load them separately/s);
+  });
+});
+
+describe('ComfyUIClient', () => {
+  it('rejects a malformed URL at construction', () => {
+    expect(() => createComfyUIClient({ url: 'localhost:8188' })).toThrow(/must start with http/);
+    expect(() => createComfyUIClient({ url: 'not a url' })).toThrow(/not a valid ComfyUI URL/);
+    expect(() => createComfyUIClient({ url: 'http://127.0.0.1:8188', timeoutMs: 0 })).toThrow(/timeoutMs/);
+  });
+
+  it('reports an unreachable server and a server that does not answer in time', async () => {
+    const { fake } = await setup({}, { timeoutMs: 150 });
+    const port = fake.port;
+    fake.faults.stallHttp(true);
+    await expect(client!.getSystemStats()).rejects.toMatchObject({ code: 'TIMEOUT' });
+    fake.faults.stallHttp(false);
+    await fake.close();
+    const error = await client!.getSystemStats().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNREACHABLE' });
+    expect((error as Error).message).toContain(`http://127.0.0.1:${port}`);
+  });
+
+  it('leaves nothing open after close(): a script using it exits by itself', async () => {
+    const { fake } = await setup();
+    const script = fileURLToPath(new URL('./fixtures/run-then-close.ts', import.meta.url));
+    const result = await execa(process.execPath, ['--import', 'tsx', script, fake.url], { timeout: 20_000, reject: false });
+    expect(result.timedOut).toBe(false);
+    expect(result.stdout).toContain('images:1');
+    expect(result.exitCode).toBe(0);
+  });
+});
