@@ -1,0 +1,61 @@
+import { ComfyUIError } from './comfyui-error.js';
+import { folderForModelInput } from './model-folders.js';
+import type { ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
+
+export interface MissingRequirements {
+  nodeTypes: Array<{ nodeId: string; classType: string }>;
+  modelFiles: Array<{ nodeId: string; classType: string; input: string; file: string; folder: string }>;
+  values: Array<{ nodeId: string; classType: string; input: string; value: unknown; allowed: string[] }>;
+}
+
+/** The allowed values of a combo input in either `/object_info` format, or undefined for other inputs. */
+export function readComboOptions(spec: unknown): string[] | undefined {
+  if (!Array.isArray(spec)) return undefined;
+  if (Array.isArray(spec[0])) return spec[0].map(String);
+  if (spec[0] === 'COMBO' && Array.isArray((spec[1] as { options?: unknown })?.options)) {
+    return ((spec[1] as { options: unknown[] }).options).map(String);
+  }
+  return undefined;
+}
+
+/** Lists every node type the workflow uses that ComfyUI lacks, and every model file that is not installed. */
+export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: ObjectInfo): MissingRequirements {
+  const missing: MissingRequirements = { nodeTypes: [], modelFiles: [], values: [] };
+  for (const [nodeId, node] of Object.entries(workflow)) {
+    const info: NodeInfo | undefined = objectInfo[node.class_type];
+    if (!info) {
+      missing.nodeTypes.push({ nodeId, classType: node.class_type });
+      continue;
+    }
+    const specs = { ...info.input.required, ...info.input.optional };
+    for (const [input, value] of Object.entries(node.inputs)) {
+      if (Array.isArray(value)) continue; // a link, checked by ComfyUI itself
+      const allowed = readComboOptions(specs[input]);
+      if (!allowed || allowed.includes(String(value))) continue;
+      const folder = folderForModelInput(input);
+      if (folder) missing.modelFiles.push({ nodeId, classType: node.class_type, input, file: String(value), folder });
+      else missing.values.push({ nodeId, classType: node.class_type, input, value, allowed });
+    }
+  }
+  return missing;
+}
+
+/** Checks a workflow against `/object_info` before the first job; one error lists every missing piece. */
+export function assertWorkflowRequirements(workflow: ApiWorkflow, objectInfo: ObjectInfo, url: string): void {
+  const missing = findMissingRequirements(workflow, objectInfo);
+  const lines = [
+    ...missing.nodeTypes.map((m) => `- node type ${m.classType} (node ${m.nodeId}) is not available: install the custom node that provides it or update ComfyUI.`),
+    ...uniqueBy(missing.modelFiles, (m) => `${m.folder}/${m.file}`).map((m) => `- ${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input}).`),
+    ...missing.values.map((m) => `- ${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`),
+  ];
+  if (lines.length === 0) return;
+  throw new ComfyUIError('MISSING_NODES_OR_MODELS', `ComfyUI at ${url} cannot run this workflow:\n${lines.join('\n')}\nRestart ComfyUI after adding files so it sees them.`, {
+    url,
+    details: { ...missing },
+  });
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
+}

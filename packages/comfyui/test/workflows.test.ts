@@ -1,0 +1,149 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
+import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
+import {
+  applyWorkflowBindings, assertWorkflowRequirements, buildSd35Workflow, createComfyUIClient, loadWorkflowTemplate,
+  parseWorkflowTemplate, type ComfyUIClient,
+} from '../src/index.js';
+
+let fake: FakeComfyUI;
+let client: ComfyUIClient;
+beforeAll(async () => {
+  fake = await startFakeComfyUI();
+  client = createComfyUIClient({ url: fake.url, pollIntervalMs: 25 });
+});
+afterAll(async () => {
+  await client.close();
+  await fake.close();
+});
+
+const base = { prompt: 'a lighthouse at dusk', width: 64, height: 48, seed: 7 };
+
+describe('buildSd35Workflow', () => {
+  it.each([
+    ['large', 28, 4.5],
+    ['large-turbo', 4, 1],
+    ['medium', 40, 4.5],
+  ] as const)('builds a %s graph that ComfyUI accepts and runs', async (model, steps, cfg) => {
+    const { workflow, settings } = buildSd35Workflow({ ...base, model });
+    expect(settings).toMatchObject({ steps, cfg, sampler: 'euler', scheduler: 'sgm_uniform', shift: 3 });
+    const result = await client.runPrompt(workflow);
+    const png = readPngInfo(result.images[0]!.data);
+    expect([png.width, png.height]).toEqual([64, 48]);
+    expect(JSON.parse(png.text.prompt!)['8'].inputs.steps).toBe(steps);
+  });
+
+  it('zeroes the negative for Turbo and encodes it for Large', () => {
+    expect(buildSd35Workflow({ ...base, model: 'large-turbo' }).workflow['5']?.class_type).toBe('ConditioningZeroOut');
+    const large = buildSd35Workflow({ ...base, model: 'large', negative: 'blurry' }).workflow;
+    expect(large['5']).toBeUndefined();
+    expect(large['8']!.inputs.negative).toEqual(['4', 0]);
+    expect(large['4']!.inputs.text).toBe('blurry');
+  });
+
+  it('loads text encoders with the loader that fits their number, or uses the embedded ones', async () => {
+    const loaders = [
+      [['t5xxl_fp8_e4m3fn.safetensors'], 'CLIPLoader'],
+      [['clip_l.safetensors', 'clip_g.safetensors'], 'DualCLIPLoader'],
+      [['clip_l.safetensors', 'clip_g.safetensors', 't5xxl_fp16.safetensors'], 'TripleCLIPLoader'],
+    ] as const;
+    for (const [files, loader] of loaders) {
+      const { workflow } = buildSd35Workflow({ ...base, textEncoders: [...files] });
+      expect(workflow['2']!.class_type).toBe(loader);
+      expect(workflow['3']!.inputs.clip).toEqual(['2', 0]);
+      expect((await client.runPrompt(workflow)).images).toHaveLength(1);
+    }
+    const embedded = buildSd35Workflow({ ...base, textEncoders: 'embedded', checkpoint: 'sd3.5_large_fp8_scaled.safetensors' }).workflow;
+    expect(embedded['2']).toBeUndefined();
+    expect(embedded['3']!.inputs.clip).toEqual(['1', 1]);
+    expect((await client.runPrompt(embedded)).images).toHaveLength(1);
+
+    // "embedded" with a checkpoint that has no encoders fails the way real ComfyUI does.
+    const wrong = buildSd35Workflow({ ...base, textEncoders: 'embedded', model: 'large' }).workflow;
+    await expect(client.runPrompt(wrong)).rejects.toThrow(/clip input is invalid: None/);
+  });
+
+  it('refuses out-of-range settings with a message that says what fits', () => {
+    expect(() => buildSd35Workflow({ ...base, width: 1000 })).toThrow(/width must be .* multiple of 16.*got 1000/);
+    expect(() => buildSd35Workflow({ ...base, height: 0 })).toThrow(/height/);
+    expect(() => buildSd35Workflow({ ...base, seed: -1 })).toThrow(/seed must be a whole number from 0/);
+    expect(() => buildSd35Workflow({ ...base, steps: 1.5 })).toThrow(/steps/);
+    expect(() => buildSd35Workflow({ ...base, prompt: '  ' })).toThrow(/prompt is empty/);
+    expect(() => buildSd35Workflow({ ...base, textEncoders: [] })).toThrow(/textEncoders/);
+    expect(() => buildSd35Workflow({ ...base, model: 'xl' as never })).toThrow(/Unknown SD3.5 model "xl"/);
+  });
+
+  it('gives the same JSON for the same settings', () => {
+    expect(JSON.stringify(buildSd35Workflow(base).workflow)).toBe(JSON.stringify(buildSd35Workflow({ ...base }).workflow));
+  });
+});
+
+describe('user workflows with bindings', () => {
+  const apiWorkflow = () => buildSd35Workflow({ ...base, model: 'large' }).workflow;
+
+  it('applies bound values and runs', async () => {
+    const template = parseWorkflowTemplate(JSON.stringify(apiWorkflow()), {
+      prompt: '3.inputs.text', seed: '8.inputs.seed', width: '6.inputs.width', height: ['6.inputs.height'],
+    }, 'my-flow.json');
+    const workflow = applyWorkflowBindings(template, { prompt: 'a red fox', seed: 42, width: 96, height: 32 });
+    expect(workflow['3']!.inputs.text).toBe('a red fox');
+    expect(template.workflow['3']!.inputs.text).toBe('a lighthouse at dusk');
+    const png = readPngInfo((await client.runPrompt(workflow)).images[0]!.data);
+    expect([png.width, png.height]).toEqual([96, 32]);
+  });
+
+  it('names the file and the problem for bad workflows and bindings', async () => {
+    expect(() => parseWorkflowTemplate('{ nope', { prompt: '3.inputs.text' }, 'flow.json')).toThrow(/flow\.json is not valid JSON/);
+    expect(() => parseWorkflowTemplate({ nodes: [], links: [] }, { prompt: '3.inputs.text' }, 'ui.json')).toThrow(/UI-format workflow.*Save \(API Format\)/);
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { colour: '3.inputs.text' }, 'f.json')).toThrow(/unknown binding "colour"/);
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '99.inputs.text' }, 'f.json')).toThrow(/node "99", which is not in the workflow/);
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.inputs.txt' }, 'f.json')).toThrow(/input "txt" of node 3 \(CLIPTextEncode\), which has: text, clip/);
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.text' }, 'f.json')).toThrow(/<nodeId>\.inputs\.<inputName>/);
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { seed: '8.inputs.seed' }, 'f.json')).toThrow(/"prompt" binding is required/);
+
+    const dir = await mkdtemp(path.join(tmpdir(), 'workflow-'));
+    try {
+      const file = path.join(dir, 'flow.json');
+      await writeFile(file, JSON.stringify(apiWorkflow()));
+      expect((await loadWorkflowTemplate(file, { prompt: '3.inputs.text' })).source).toBe(file);
+      await expect(loadWorkflowTemplate(path.join(dir, 'missing.json'), { prompt: '3.inputs.text' })).rejects.toThrow(/Cannot read the workflow file .*missing\.json/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('preflight against /object_info', () => {
+  it('lists every missing node type and model file with its folder, in both combo formats', async () => {
+    const workflow = buildSd35Workflow({
+      ...base, model: 'large', checkpoint: 'sd3.5_large_v2.safetensors', textEncoders: ['clip_l.safetensors', 'clip_g.safetensors', 't5xxl_fp32.safetensors'],
+    }).workflow;
+    workflow['11'] = { class_type: 'UltimateSDUpscale', inputs: {} };
+    for (const comboFormat of ['classic', 'v3'] as const) {
+      const server = await startFakeComfyUI({ comboFormat });
+      const c = createComfyUIClient({ url: server.url });
+      try {
+        const info = await c.getObjectInfo();
+        const error = (() => {
+          try {
+            assertWorkflowRequirements(workflow, info, server.url);
+          } catch (e) {
+            return e as Error & { code: string };
+          }
+        })();
+        expect(error?.code).toBe('MISSING_NODES_OR_MODELS');
+        expect(error?.message).toContain('node type UltimateSDUpscale (node 11) is not available');
+        expect(error?.message).toContain('sd3.5_large_v2.safetensors is missing: put it in ComfyUI/models/checkpoints/');
+        expect(error?.message).toContain('t5xxl_fp32.safetensors is missing: put it in ComfyUI/models/text_encoders/');
+        expect(error?.message).not.toContain('clip_l.safetensors is missing');
+        expect(() => assertWorkflowRequirements(buildSd35Workflow(base).workflow, info, server.url)).not.toThrow();
+      } finally {
+        await c.close();
+        await server.close();
+      }
+    }
+  });
+});
