@@ -2,16 +2,10 @@ import { execa } from 'execa';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { findFreePort } from '../helpers/find-free-port.js';
 
 const launcher = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-async function findFreePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('fake ComfyUI launcher (python main.py stand-in)', () => {
   it('prints the ready line, answers on the port and exits on SIGTERM', async () => {

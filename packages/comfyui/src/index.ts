@@ -13,3 +13,5 @@ export {
   type BindingTarget, type WorkflowBindingName, type WorkflowTemplate,
 } from './workflow-template.js';
 export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, type MissingRequirements } from './check-workflow-requirements.js';
+export { ComfyUISupervisor, ensureComfyUI, type ComfyUIState, type ComfyUIStatus, type EnsureComfyUIOptions, type StartCommand } from './comfyui-supervisor.js';
+export { ComfyUIPool, createComfyUIPool, type ComfyUIPoolOptions, type EndpointStatus, type PoolEndpoint, type PoolJobOptions, type PoolJobResult } from './comfyui-pool.js';

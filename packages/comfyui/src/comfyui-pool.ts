@@ -1,0 +1,259 @@
+import { ComfyUIClient } from './comfyui-client.js';
+import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
+import { ComfyUISupervisor, type StartCommand } from './comfyui-supervisor.js';
+import type { PromptProgress, RunPromptResult } from './run-prompt.js';
+import type { ApiWorkflow, Logger } from './types.js';
+import { silentLogger } from './types.js';
+
+export interface PoolEndpoint {
+  url: string;
+  /** Start ComfyUI here when it does not answer (local endpoints only). */
+  start?: StartCommand;
+}
+
+export interface ComfyUIPoolOptions {
+  endpoints: Array<string | PoolEndpoint>;
+  /**
+   * Jobs sent to an endpoint beyond the one it runs, so the GPU never waits for the next upload.
+   * At most `1 + queueAhead` jobs are in flight per endpoint. Default 1.
+   */
+  queueAhead?: number;
+  /** How long an endpoint may stay unreachable mid-job before its jobs move elsewhere, in ms. Default 10000 with several endpoints, 60000 with one. */
+  failoverAfterMs?: number;
+  /** How long a failed endpoint rests before it is tried again, in ms. Default 30000. */
+  retryDownAfterMs?: number;
+  /** Default per-job deadline in ms. Default 30 minutes. */
+  jobDeadlineMs?: number;
+  pollIntervalMs?: number;
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface PoolJobOptions {
+  /** Kept across retries on other endpoints, so a job is never generated twice. */
+  promptId: string;
+  onProgress?: (progress: PromptProgress & { endpoint: string }) => void;
+  signal?: AbortSignal;
+  deadlineMs?: number;
+}
+
+export interface PoolJobResult extends RunPromptResult {
+  endpoint: string;
+}
+
+export interface EndpointStatus {
+  url: string;
+  up: boolean;
+  inFlight: number;
+  completed: number;
+  lastError: string | undefined;
+}
+
+interface Endpoint {
+  url: string;
+  client: ComfyUIClient;
+  supervisor: ComfyUISupervisor | undefined;
+  ready: Promise<void> | null;
+  inFlight: number;
+  completed: number;
+  downUntil: number;
+  lastError: string | undefined;
+}
+
+interface Job {
+  workflow: ApiWorkflow;
+  options: PoolJobOptions;
+  deadline: number;
+  resolve: (result: PoolJobResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Errors that say the endpoint, not the job, is the problem: the job moves to another endpoint. */
+const ENDPOINT_FAILURES = new Set(['UNREACHABLE', 'TIMEOUT', 'START_FAILED', 'CRASHED']);
+
+/**
+ * Spreads jobs over several ComfyUI endpoints: a local queue, at most `1 + queueAhead` jobs in flight per
+ * endpoint, least-loaded first; an endpoint that fails rests and its jobs are retried on another with
+ * the same prompt_id.
+ */
+export class ComfyUIPool {
+  readonly #endpoints: Endpoint[];
+  readonly #pending: Job[] = [];
+  readonly #options: Required<Pick<ComfyUIPoolOptions, 'queueAhead' | 'failoverAfterMs' | 'retryDownAfterMs' | 'jobDeadlineMs'>>;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: ComfyUIPoolOptions) {
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
+      throw new ComfyUIError('INVALID_OPTIONS', 'The pool needs at least one ComfyUI endpoint, e.g. "http://127.0.0.1:8188".');
+    }
+    const queueAhead = options.queueAhead ?? 1;
+    if (!Number.isInteger(queueAhead) || queueAhead < 0) throw new ComfyUIError('INVALID_OPTIONS', `queueAhead must be a whole number ≥ 0, got ${String(queueAhead)}.`);
+    this.#logger = options.logger ?? silentLogger;
+    this.#options = {
+      queueAhead,
+      failoverAfterMs: options.failoverAfterMs ?? (options.endpoints.length > 1 ? 10_000 : 60_000),
+      retryDownAfterMs: options.retryDownAfterMs ?? 30_000,
+      jobDeadlineMs: options.jobDeadlineMs ?? 30 * 60_000,
+    };
+    const seen = new Set<string>();
+    this.#endpoints = options.endpoints.map((entry) => {
+      const endpoint = typeof entry === 'string' ? { url: entry } : entry;
+      const client = new ComfyUIClient({ url: endpoint.url, logger: this.#logger, pollIntervalMs: options.pollIntervalMs, timeoutMs: options.timeoutMs });
+      if (seen.has(client.url)) throw new ComfyUIError('INVALID_OPTIONS', `The endpoint ${client.url} is listed twice.`);
+      seen.add(client.url);
+      return {
+        url: client.url,
+        client,
+        supervisor: endpoint.start ? new ComfyUISupervisor({ url: endpoint.url, start: endpoint.start, logger: this.#logger }) : undefined,
+        ready: null,
+        inFlight: 0,
+        completed: 0,
+        downUntil: 0,
+        lastError: undefined,
+      };
+    });
+  }
+
+  /** Queues a job and resolves with its images once some endpoint has run it. */
+  run(workflow: ApiWorkflow, options: PoolJobOptions): Promise<PoolJobResult> {
+    if (this.#closed) return Promise.reject(new ComfyUIError('ABORTED', 'The ComfyUI pool is closed.'));
+    return new Promise((resolve, reject) => {
+      const job: Job = { workflow, options, deadline: Date.now() + (options.deadlineMs ?? this.#options.jobDeadlineMs), resolve, reject };
+      options.signal?.addEventListener('abort', () => this.#cancelPending(job), { once: true });
+      this.#pending.push(job);
+      this.#pump();
+    });
+  }
+
+  status(): EndpointStatus[] {
+    const now = Date.now();
+    return this.#endpoints.map((e) => ({ url: e.url, up: e.downUntil <= now, inFlight: e.inFlight, completed: e.completed, lastError: e.lastError }));
+  }
+
+  /** The supervisors of endpoints with a start command (for status and start buttons). */
+  supervisors(): ComfyUISupervisor[] {
+    return this.#endpoints.flatMap((e) => (e.supervisor ? [e.supervisor] : []));
+  }
+
+  /** Makes sure every endpoint answers (starting those with a start command); returns how many do. */
+  async connect(): Promise<number> {
+    const results = await Promise.allSettled(this.#endpoints.map((e) => this.#ensureReady(e)));
+    results.forEach((r, i) => r.status === 'rejected' && this.#markDown(this.#endpoints[i]!, r.reason));
+    return results.filter((r) => r.status === 'fulfilled').length;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    for (const job of this.#pending.splice(0)) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
+    await Promise.all(this.#endpoints.map(async (e) => {
+      await e.client.close();
+      await e.supervisor?.dispose();
+    }));
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    for (const job of [...this.#pending]) {
+      if (job.deadline <= now) {
+        this.#remove(job);
+        job.reject(new ComfyUIError('ALL_ENDPOINTS_DOWN', `No ComfyUI endpoint could run ${job.options.promptId} before its deadline. Endpoints: ${this.#describeEndpoints()}`));
+      }
+    }
+    while (this.#pending.length > 0) {
+      const endpoint = this.#pickEndpoint();
+      if (!endpoint) break;
+      const job = this.#pending.shift()!;
+      void this.#runOn(endpoint, job);
+    }
+    this.#scheduleRecheck();
+  }
+
+  #pickEndpoint(): Endpoint | undefined {
+    const now = Date.now();
+    const limit = 1 + this.#options.queueAhead;
+    return this.#endpoints
+      .filter((e) => e.downUntil <= now && e.inFlight < limit)
+      .sort((a, b) => a.inFlight - b.inFlight)[0];
+  }
+
+  async #runOn(endpoint: Endpoint, job: Job): Promise<void> {
+    endpoint.inFlight++;
+    try {
+      await this.#ensureReady(endpoint);
+      const result = await endpoint.client.runPrompt(job.workflow, {
+        promptId: job.options.promptId,
+        signal: job.options.signal,
+        deadlineMs: Math.max(1, job.deadline - Date.now()),
+        unreachableGraceMs: this.#options.failoverAfterMs,
+        onProgress: (progress) => job.options.onProgress?.({ ...progress, endpoint: endpoint.url }),
+      });
+      endpoint.completed++;
+      job.resolve({ ...result, endpoint: endpoint.url });
+    } catch (error) {
+      if (isComfyUIError(error) && ENDPOINT_FAILURES.has(error.code) && !job.options.signal?.aborted && !this.#closed) {
+        this.#markDown(endpoint, error);
+        this.#logger.warn(`${endpoint.url} failed (${error.message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
+        this.#pending.unshift(job);
+      } else {
+        job.reject(error);
+      }
+    } finally {
+      endpoint.inFlight--;
+      this.#pump();
+    }
+  }
+
+  #ensureReady(endpoint: Endpoint): Promise<void> {
+    if (!endpoint.supervisor) return Promise.resolve();
+    endpoint.ready ??= endpoint.supervisor.ensureRunning().catch((error: unknown) => {
+      endpoint.ready = null;
+      throw error;
+    });
+    return endpoint.ready;
+  }
+
+  #markDown(endpoint: Endpoint, error: unknown): void {
+    endpoint.downUntil = Date.now() + this.#options.retryDownAfterMs;
+    endpoint.lastError = (error as Error).message?.split('\n')[0];
+    endpoint.ready = null;
+  }
+
+  #scheduleRecheck(): void {
+    if (this.#timer || this.#pending.length === 0 || this.#closed) return;
+    const now = Date.now();
+    const wakeAt = Math.min(
+      ...this.#endpoints.map((e) => (e.downUntil > now ? e.downUntil : Infinity)),
+      ...this.#pending.map((j) => j.deadline),
+    );
+    if (!Number.isFinite(wakeAt)) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#pump();
+    }, Math.max(10, wakeAt - now));
+  }
+
+  #cancelPending(job: Job): void {
+    if (!this.#remove(job)) return; // already running: runPrompt handles the abort on the server
+    job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was aborted before it started.`));
+  }
+
+  #remove(job: Job): boolean {
+    const index = this.#pending.indexOf(job);
+    if (index === -1) return false;
+    this.#pending.splice(index, 1);
+    return true;
+  }
+
+  #describeEndpoints(): string {
+    return this.status().map((s) => `${s.url} ${s.up ? 'up' : `down (${s.lastError ?? 'unknown error'})`}`).join('; ');
+  }
+}
+
+export function createComfyUIPool(options: ComfyUIPoolOptions): ComfyUIPool {
+  return new ComfyUIPool(options);
+}

@@ -1,0 +1,299 @@
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { ComfyUIClient } from './comfyui-client.js';
+import { ComfyUIError } from './comfyui-error.js';
+import { parseComfyUIUrl } from './parse-comfyui-url.js';
+import { stopOnParentExit } from './stop-on-parent-exit.js';
+import type { Logger } from './types.js';
+import { silentLogger } from './types.js';
+
+export interface StartCommand {
+  /** The ComfyUI directory (where main.py is). */
+  cwd: string;
+  /** Python executable (a venv's `bin/python`, or `python`). Default `python`. */
+  python?: string;
+  /** Arguments before ComfyUI's own flags. Default `["main.py"]`. */
+  args?: string[];
+  /** Extra ComfyUI flags, e.g. `["--lowvram"]`. `--listen`, `--port` and `--disable-auto-launch` are added. */
+  extraArgs?: string[];
+  env?: Record<string, string>;
+  /** How long start may take before giving up, in ms (custom nodes can take minutes). Default 600000. */
+  startTimeoutMs?: number;
+  /** Restart after a crash, but only if it had started once. Default true. */
+  restartOnCrash?: boolean;
+  /** Restarts allowed in the supervisor's lifetime. Default 3. */
+  maxRestarts?: number;
+}
+
+export interface EnsureComfyUIOptions {
+  /** Where ComfyUI answers (or will answer once started). */
+  url: string;
+  /** How to start ComfyUI when nothing answers at `url`. Without it an unreachable URL is an error. */
+  start?: StartCommand;
+  logger?: Logger;
+  /** Receives every line ComfyUI prints. Default: the logger's `debug`. */
+  onLog?: (line: string) => void;
+}
+
+export type ComfyUIState = 'stopped' | 'starting' | 'running' | 'crashed';
+
+export interface ComfyUIStatus {
+  state: ComfyUIState;
+  url: string;
+  /** True when this supervisor started the process (and will stop it). */
+  managed: boolean;
+  pid: number | undefined;
+  comfyuiVersion: string | undefined;
+  pytorchVersion: string | undefined;
+  devices: Array<{ name: string; vramTotal: number; vramFree: number }>;
+  /** The last lines ComfyUI printed (managed processes only). */
+  recentLog: string[];
+  error: string | undefined;
+}
+
+const LOG_LINES_KEPT = 40;
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
+
+/**
+ * Owns the relationship with one ComfyUI: uses it if it already answers, otherwise starts it with execa,
+ * waits until the process is alive and `/system_stats` answers, restarts it after a crash, and stops the
+ * whole process tree on dispose and when this process exits. It never kills a ComfyUI it did not start.
+ */
+export class ComfyUISupervisor {
+  readonly url: string;
+  readonly #options: EnsureComfyUIOptions;
+  readonly #logger: Logger;
+  readonly #client: ComfyUIClient;
+  readonly #listeners = new Set<(status: ComfyUIStatus) => void>();
+  #state: ComfyUIState = 'stopped';
+  #managed = false;
+  #child: ResultPromise | null = null;
+  #log: string[] = [];
+  #everStarted = false;
+  #restarts = 0;
+  #disposed = false;
+  #starting: Promise<void> | null = null;
+  #stats: Pick<ComfyUIStatus, 'comfyuiVersion' | 'pytorchVersion' | 'devices'> = { comfyuiVersion: undefined, pytorchVersion: undefined, devices: [] };
+  #error: string | undefined;
+  #releaseExitHook: (() => void) | null = null;
+
+  constructor(options: EnsureComfyUIOptions) {
+    const url = parseComfyUIUrl(options.url);
+    if (options.start) {
+      if (!LOCAL_HOSTS.has(url.hostname)) {
+        throw new ComfyUIError('INVALID_OPTIONS', `Cannot start ComfyUI for ${url.href}: a start command only works for a local address such as http://127.0.0.1:8188. Remove "start" to use the remote server as it is.`);
+      }
+      if (!options.start.cwd) throw new ComfyUIError('INVALID_OPTIONS', 'start.cwd must be the ComfyUI directory (the one with main.py).');
+    }
+    this.url = url.href.replace(/\/$/, '');
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#client = new ComfyUIClient({ url: this.url, timeoutMs: 3000 });
+  }
+
+  /** Resolves once ComfyUI answers: already running, or started by this supervisor. */
+  async ensureRunning(): Promise<void> {
+    if (this.#disposed) throw new ComfyUIError('ABORTED', `The supervisor of ${this.url} was disposed.`, { url: this.url });
+    if (this.#state === 'running' && (await this.#answers())) return;
+    if (this.#starting) return this.#starting;
+    if (!this.#child && (await this.#answers())) {
+      this.#setState('running');
+      return;
+    }
+    if (!this.#options.start) {
+      throw new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url}. Start it (python main.py --listen 127.0.0.1 --port ${new URL(this.url).port || 80}), fix the URL, or configure a start command so it is started for you.`, { url: this.url });
+    }
+    this.#starting = this.#start().finally(() => (this.#starting = null));
+    return this.#starting;
+  }
+
+  status(): ComfyUIStatus {
+    return {
+      state: this.#state,
+      url: this.url,
+      managed: this.#managed,
+      pid: this.#child?.pid,
+      ...this.#stats,
+      recentLog: [...this.#log],
+      error: this.#error,
+    };
+  }
+
+  /** Asks `/system_stats` for versions and VRAM, and notices a ComfyUI that went away. */
+  async refreshStatus(): Promise<ComfyUIStatus> {
+    if (this.#state !== 'starting') {
+      const alive = await this.#answers();
+      if (!alive && this.#state === 'running' && !this.#child) this.#setState('stopped');
+      if (alive && this.#state === 'stopped') this.#setState('running');
+    }
+    return this.status();
+  }
+
+  onStatus(listener: (status: ComfyUIStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stops the process tree if this supervisor started it; leaves a ComfyUI it found running alone. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#stopChild();
+    this.#releaseExitHook?.();
+    this.#releaseExitHook = null;
+    await this.#client.close();
+    this.#listeners.clear();
+  }
+
+  async #answers(): Promise<boolean> {
+    try {
+      const stats = await this.#client.getSystemStats();
+      this.#stats = {
+        comfyuiVersion: stats.system.comfyui_version,
+        pytorchVersion: stats.system.pytorch_version,
+        devices: (stats.devices ?? []).map((d) => ({ name: d.name, vramTotal: d.vram_total, vramFree: d.vram_free })),
+      };
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #start(): Promise<void> {
+    const start = this.#options.start!;
+    const url = new URL(this.url);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const args = [...(start.args ?? ['main.py']), '--listen', host, '--port', port, '--disable-auto-launch', ...(start.extraArgs ?? [])];
+    const python = start.python ?? 'python';
+    this.#log = [];
+    this.#error = undefined;
+    this.#setState('starting');
+    this.#logger.info(`Starting ComfyUI: ${python} ${args.join(' ')} (in ${start.cwd})`);
+    const child = execa(python, args, {
+      cwd: start.cwd,
+      env: start.env,
+      // Its own process group, so stopping it also stops the workers it spawns.
+      detached: true,
+      cleanup: false,
+      buffer: false,
+      stdin: 'ignore',
+      reject: false,
+    });
+    this.#child = child;
+    this.#managed = true;
+    this.#releaseExitHook ??= stopOnParentExit(() => this.#killTree('SIGTERM'));
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => this.#record(line));
+    }
+    let exited: { code: number | undefined; signal: string | undefined } | null = null;
+    const exit = child.then((result) => {
+      exited = { code: result.exitCode, signal: result.signal };
+      return exited;
+    });
+    void exit.then(() => this.#onExit(child));
+
+    const deadline = Date.now() + (start.startTimeoutMs ?? 600_000);
+    let lastNotice = Date.now();
+    for (;;) {
+      if (exited) {
+        const { code, signal } = exited as { code: number | undefined; signal: string | undefined };
+        const tail = this.#log.slice(-15).join('\n');
+        this.#error = `exited with ${signal ?? `code ${code}`} during start`;
+        this.#setState('crashed');
+        throw new ComfyUIError('START_FAILED', `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}`, {
+          url: this.url,
+          details: { pid: child.pid, exitCode: code, signal, log: [...this.#log] },
+        });
+      }
+      if (this.#disposed) throw new ComfyUIError('ABORTED', `Start of ComfyUI at ${this.url} was cancelled.`, { url: this.url });
+      if (await this.#answers()) break;
+      if (Date.now() > deadline) {
+        const pid = child.pid;
+        await this.#stopChild();
+        this.#error = 'did not answer before the start deadline';
+        this.#setState('crashed');
+        throw new ComfyUIError('START_FAILED', `ComfyUI did not answer at ${this.url} within ${Math.round((start.startTimeoutMs ?? 600_000) / 1000)} s of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`, {
+          url: this.url,
+          details: { pid, log: [...this.#log] },
+        });
+      }
+      if (Date.now() - lastNotice > 15_000) {
+        lastNotice = Date.now();
+        this.#logger.info(`Waiting for ComfyUI at ${this.url} to start… (${this.#log.at(-1) ?? 'no output yet'})`);
+      }
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)), exit]);
+    }
+    this.#everStarted = true;
+    this.#setState('running');
+    this.#logger.info(`ComfyUI ${this.#stats.comfyuiVersion ?? ''} is running at ${this.url}.`);
+  }
+
+  #onExit(child: ResultPromise): void {
+    if (this.#child !== child) return;
+    this.#child = null;
+    if (this.#disposed || this.#state === 'starting' || this.#state === 'stopped') return;
+    this.#error = 'ComfyUI exited unexpectedly';
+    this.#setState('crashed');
+    const tail = this.#log.slice(-10).join('\n');
+    this.#logger.error(`ComfyUI at ${this.url} stopped unexpectedly. Last lines of its log:\n${tail}`);
+    const start = this.#options.start!;
+    if (!this.#everStarted || start.restartOnCrash === false) return;
+    if (this.#restarts >= (start.maxRestarts ?? 3)) {
+      this.#logger.error(`Not restarting ComfyUI again: it crashed ${this.#restarts + 1} times.`);
+      return;
+    }
+    this.#restarts++;
+    this.#logger.warn(`Restarting ComfyUI (restart ${this.#restarts} of ${start.maxRestarts ?? 3}).`);
+    this.#starting = this.#start()
+      .catch((error: Error) => this.#logger.error(error.message))
+      .finally(() => (this.#starting = null));
+  }
+
+  #record(line: string): void {
+    this.#log.push(line);
+    if (this.#log.length > LOG_LINES_KEPT) this.#log.shift();
+    if (this.#options.onLog) this.#options.onLog(line);
+    else this.#logger.debug?.(`[comfyui] ${line}`);
+  }
+
+  #setState(state: ComfyUIState): void {
+    this.#state = state;
+    const status = this.status();
+    this.#listeners.forEach((listener) => listener(status));
+  }
+
+  #killTree(signal: NodeJS.Signals): void {
+    const pid = this.#child?.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  async #stopChild(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    this.#setState('stopped');
+    this.#killTree('SIGTERM');
+    const timer = setTimeout(() => this.#killTree('SIGKILL'), 5000);
+    await child;
+    clearTimeout(timer);
+    this.#child = null;
+  }
+}
+
+/** Uses the ComfyUI at `url`, or starts it with `start`, and resolves once it answers. */
+export async function ensureComfyUI(options: EnsureComfyUIOptions): Promise<ComfyUISupervisor> {
+  const supervisor = new ComfyUISupervisor(options);
+  try {
+    await supervisor.ensureRunning();
+  } catch (error) {
+    await supervisor.dispose();
+    throw error;
+  }
+  return supervisor;
+}

@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
+import { findFreePort } from '../../../test/helpers/find-free-port.js';
+import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
+import { createComfyUIPool, type ComfyUIPool } from '../src/index.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function fakes(count: number, stepDelayMs: number) {
+  return Promise.all(Array.from({ length: count }, async () => {
+    const fake = await startFakeComfyUI({ stepDelayMs });
+    cleanups.push(() => fake.close());
+    return fake;
+  }));
+}
+
+function pool(urls: string[], options: Partial<Parameters<typeof createComfyUIPool>[0]> = {}): ComfyUIPool {
+  const p = createComfyUIPool({ endpoints: urls, pollIntervalMs: 20, failoverAfterMs: 300, ...options });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+/** Tracks how many prompts a fake holds (queued or running) at once. */
+function trackInFlight(fake: FakeComfyUI) {
+  const state = { now: 0, max: 0 };
+  fake.events.on('queued', () => (state.max = Math.max(state.max, ++state.now)));
+  fake.events.on('done', () => state.now--);
+  return state;
+}
+
+describe('ComfyUIPool', () => {
+  it('spreads jobs over endpoints with at most 1 + queueAhead in flight on each', async () => {
+    const [a, b] = await fakes(2, 5);
+    const loadA = trackInFlight(a!);
+    const loadB = trackInFlight(b!);
+    const p = pool([a!.url, b!.url], { queueAhead: 1 });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => p.run(buildTestGraph({ seed: i, steps: 5 }), { promptId: `job-${i}` })),
+    );
+    expect(results.map((r) => r.images.length)).toEqual(Array(8).fill(1));
+    expect(loadA.max).toBeLessThanOrEqual(2);
+    expect(loadB.max).toBeLessThanOrEqual(2);
+    expect(a!.stats.promptsQueued).toBeGreaterThan(0);
+    expect(b!.stats.promptsQueued).toBeGreaterThan(0);
+    expect(a!.stats.promptsQueued + b!.stats.promptsQueued).toBe(8);
+  });
+
+  it('finishes every job when one of two endpoints dies mid-run, each prompt_id once', async () => {
+    const [a, b] = await fakes(2, 5);
+    const p = pool([a!.url, b!.url], { queueAhead: 1 });
+    let crashed: Promise<void> | undefined;
+    const jobs = Array.from({ length: 6 }, (_, i) =>
+      p.run(buildTestGraph({ seed: 100 + i, steps: 20 }), {
+        promptId: `p-${i}`,
+        onProgress: (progress) => {
+          if (progress.type === 'step' && progress.endpoint === a!.url && !crashed) crashed = a!.crash();
+        },
+      }),
+    );
+    const results = await Promise.all(jobs);
+    expect(crashed).toBeDefined();
+    expect(results.map((r) => r.promptId).sort()).toEqual(['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5']);
+    expect(results.every((r) => r.images.length === 1)).toBe(true);
+    expect(p.status().find((s) => s.url === a!.url)!.up).toBe(false);
+  });
+
+  it('fails a job with a clear error when no endpoint answers before its deadline', async () => {
+    const urls = [`http://127.0.0.1:${await findFreePort()}`, `http://127.0.0.1:${await findFreePort()}`];
+    const p = pool(urls, { retryDownAfterMs: 50 });
+    const error = await p.run(buildTestGraph(), { promptId: 'lonely', deadlineMs: 400 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ALL_ENDPOINTS_DOWN' });
+    expect((error as Error).message).toContain(urls[0]);
+    expect((error as Error).message).toContain('not reachable');
+  });
+
+  it('does not move a job that ComfyUI rejects; the error reaches the caller', async () => {
+    const [a, b] = await fakes(2, 0);
+    const p = pool([a!.url, b!.url]);
+    await expect(p.run(buildTestGraph({ checkpoint: 'missing.safetensors' }), { promptId: 'bad' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(p.status().every((s) => s.up)).toBe(true);
+  });
+
+  it('cancels a job that is still waiting in the local queue', async () => {
+    const [a] = await fakes(1, 0);
+    a!.faults.stallExecution(true);
+    const p = pool([a!.url], { queueAhead: 0 });
+    const first = p.run(buildTestGraph({ seed: 1 }), { promptId: 'first' });
+    const controller = new AbortController();
+    const second = p.run(buildTestGraph({ seed: 2 }), { promptId: 'second', signal: controller.signal });
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ code: 'ABORTED' });
+    a!.faults.stallExecution(false);
+    await first;
+    expect(a!.stats.promptsQueued).toBe(1);
+  });
+
+  it('rejects bad pool options', () => {
+    expect(() => createComfyUIPool({ endpoints: [] })).toThrow(/at least one ComfyUI endpoint/);
+    expect(() => createComfyUIPool({ endpoints: ['http://a:1', 'http://a:1/'] })).toThrow(/listed twice/);
+    expect(() => createComfyUIPool({ endpoints: ['http://a:1'], queueAhead: -1 })).toThrow(/queueAhead/);
+  });
+});

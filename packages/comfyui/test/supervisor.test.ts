@@ -1,0 +1,120 @@
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
+import { fakeStartCommand, isProcessAlive } from '../../../test/helpers/fake-launcher.js';
+import { findFreePort } from '../../../test/helpers/find-free-port.js';
+import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
+import { createComfyUIClient, ensureComfyUI, type ComfyUISupervisor } from '../src/index.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function supervise(env: Record<string, string> = {}, startTimeoutMs = 30_000) {
+  const url = `http://127.0.0.1:${await findFreePort()}`;
+  const supervisor = await ensureComfyUI({ url, start: fakeStartCommand(env, startTimeoutMs) });
+  cleanups.push(() => supervisor.dispose());
+  return supervisor;
+}
+
+describe('ensureComfyUI', () => {
+  it('uses a ComfyUI that already answers and never stops it', async () => {
+    const fake = await startFakeComfyUI();
+    cleanups.push(() => fake.close());
+    const supervisor = await ensureComfyUI({ url: fake.url, start: fakeStartCommand() });
+    expect(supervisor.status()).toMatchObject({ state: 'running', managed: false, pid: undefined, comfyuiVersion: '0.3.68' });
+    expect(supervisor.status().devices[0]!.vramTotal).toBeGreaterThan(0);
+    await supervisor.dispose();
+    expect((await fetch(`${fake.url}/system_stats`)).status).toBe(200);
+  });
+
+  it('says how to start ComfyUI when nothing answers and no start command is set', async () => {
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    await expect(ensureComfyUI({ url })).rejects.toMatchObject({
+      code: 'UNREACHABLE',
+      message: expect.stringContaining('python main.py --listen 127.0.0.1 --port'),
+    });
+  });
+
+  it('refuses a start command for a remote URL and a malformed URL', async () => {
+    await expect(ensureComfyUI({ url: 'http://gpu-box.lan:8188', start: fakeStartCommand() })).rejects.toThrow(/only works for a local address/);
+    await expect(ensureComfyUI({ url: '127.0.0.1:8188' })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+  });
+
+  it('starts ComfyUI as a subprocess, runs a job on it, and stops it on dispose', async () => {
+    const supervisor = await supervise();
+    const { pid, state, managed } = supervisor.status();
+    expect({ state, managed }).toEqual({ state: 'running', managed: true });
+    expect(supervisor.status().recentLog.join('\n')).toContain('To see the GUI go to:');
+    const client = createComfyUIClient({ url: supervisor.url, pollIntervalMs: 25 });
+    cleanups.push(() => client.close());
+    expect((await client.runPrompt(buildTestGraph())).images).toHaveLength(1);
+    await supervisor.dispose();
+    expect(isProcessAlive(pid!)).toBe(false);
+    await expect(fetch(`${supervisor.url}/system_stats`)).rejects.toThrow();
+  });
+
+  it('waits through a slow start within the deadline', async () => {
+    const supervisor = await supervise({ FAKE_COMFYUI_START_DELAY_MS: '1500' });
+    expect(supervisor.status().state).toBe('running');
+  });
+
+  it('fails at the deadline of a start that never finishes, and stops the process', async () => {
+    const started = Date.now();
+    const error = await supervise({ FAKE_COMFYUI_START_DELAY_MS: '600000' }, 1500).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'START_FAILED', message: expect.stringContaining('did not answer') });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(isProcessAlive((error as { details: { pid: number } }).details.pid)).toBe(false);
+  });
+
+  it('fails at once with the log when ComfyUI exits during start', async () => {
+    const started = Date.now();
+    const error = await supervise({ FAKE_COMFYUI_FAIL_START: '1' }, 600_000).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'START_FAILED' });
+    expect((error as Error).message).toContain('exited with code 1 while starting');
+    expect((error as Error).message).toContain("ModuleNotFoundError: No module named 'torch'");
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('restarts ComfyUI killed mid-job, and the job still completes', async () => {
+    const supervisor: ComfyUISupervisor = await supervise({ FAKE_COMFYUI_STEP_DELAY_MS: '10' });
+    const firstPid = supervisor.status().pid!;
+    const client = createComfyUIClient({ url: supervisor.url, pollIntervalMs: 50 });
+    cleanups.push(() => client.close());
+    let killed = false;
+    const result = await client.runPrompt(buildTestGraph({ steps: 40 }), {
+      promptId: 'survives-a-crash',
+      onProgress: (p) => {
+        if (p.type === 'step' && !killed) {
+          killed = true;
+          process.kill(firstPid, 'SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(result.images).toHaveLength(1);
+    expect(supervisor.status().state).toBe('running');
+    expect(supervisor.status().pid).not.toBe(firstPid);
+  });
+
+  it('stops the ComfyUI it started when its own process gets SIGINT', async () => {
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    const script = fileURLToPath(new URL('./fixtures/supervise-until-signal.ts', import.meta.url));
+    const parent = execa(process.execPath, ['--import', 'tsx', script, url], { buffer: false, reject: false });
+    const comfyPid = await new Promise<number>((resolve, reject) => {
+      parent.stdout!.on('data', (chunk: Buffer) => {
+        const match = /comfyui-pid:(\d+)/.exec(chunk.toString());
+        if (match) resolve(Number(match[1]));
+      });
+      parent.then((r) => reject(new Error(`exited early: ${r.exitCode}`)), reject);
+    });
+    expect(isProcessAlive(comfyPid)).toBe(true);
+    parent.kill('SIGINT');
+    await parent;
+    // The signal reaches ComfyUI's process group; give it the moment it needs to exit.
+    for (let i = 0; i < 100 && isProcessAlive(comfyPid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(isProcessAlive(comfyPid)).toBe(false);
+  });
+});
