@@ -57,6 +57,8 @@ export interface FakeFaults {
 }
 
 export interface FakeStats {
+  /** Every HTTP request and WebSocket upgrade received (to prove a build did not contact ComfyUI). */
+  httpRequests: number;
   /** Prompts accepted by `POST /prompt`. */
   promptsQueued: number;
   /** Prompts whose execution started. */
@@ -91,7 +93,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   const inputDirectory = path.join(outputDirectory, '..', `${path.basename(outputDirectory)}-input`);
   const log = options.log ?? (() => {});
   const events = new EventEmitter();
-  const stats: FakeStats = { promptsQueued: 0, promptsStarted: 0, nodesExecuted: 0, samplerRuns: 0 };
+  const stats: FakeStats = { httpRequests: 0, promptsQueued: 0, promptsStarted: 0, nodesExecuted: 0, samplerRuns: 0 };
   const sockets = new Map<string, WebSocket>();
   const connections = new Set<Socket>();
   const cache = new Map<string, CacheEntry>();
@@ -116,6 +118,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   const queue = new PromptQueue(() => send('status', { status: queueInfo() }, null));
 
   const server = createServer((req, res) => {
+    stats.httpRequests++;
     if (httpStalled) {
       heldRequests.push(() => void handle(req, res));
       return;
@@ -128,6 +131,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
+    stats.httpRequests++;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = url.pathname.replace(/^\/api(?=\/)/, '');
     if (route !== '/ws' || websocketsRefused || !checkOrigin(req)) {

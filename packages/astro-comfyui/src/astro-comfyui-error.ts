@@ -1,0 +1,25 @@
+import { AstroError } from 'astro/errors';
+
+export type AstroComfyUIErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'INVALID_FRONTMATTER'
+  | 'MISSING_IMAGES'
+  | 'GENERATION_FAILED'
+  | 'COMFYUI_UNAVAILABLE'
+  | 'MANIFEST_CORRUPT'
+  | 'LOCKED';
+
+/**
+ * The integration's one error class: a stable `code`, a message that says what happened and a `hint` that
+ * says what to do. It is an AstroError so Astro prints the hint under the message.
+ */
+export class AstroComfyUIError extends AstroError {
+  override name = 'AstroComfyUIError';
+  readonly code: AstroComfyUIErrorCode;
+
+  constructor(code: AstroComfyUIErrorCode, message: string, hint?: string, options: { cause?: unknown } = {}) {
+    super(message, hint);
+    this.code = code;
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}

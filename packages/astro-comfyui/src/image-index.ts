@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { Manifest } from './manifest.js';
+import type { ResolvedImage } from './resolve-image.js';
+
+export interface IndexedImage {
+  /** Absolute path of the committed PNG. */
+  file: string;
+  alt: string;
+  prompt: string;
+  index: number;
+  placeholder: boolean;
+}
+
+/** Which committed image each post uses right now; the source of the virtual module. */
+export class ImageIndex {
+  #byPost = new Map<string, IndexedImage[]>();
+
+  /** Rebuilds the index from the current posts and the manifest; images not generated yet are left out. */
+  update(images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): void {
+    const byPost = new Map<string, IndexedImage[]>();
+    for (const image of images) {
+      const entry = manifest.images[image.key];
+      if (!entry || !existingFiles.has(entry.file)) continue;
+      const list = byPost.get(image.request.post) ?? [];
+      list.push({
+        file: path.join(outDir, entry.file),
+        alt: image.request.alt ?? image.request.prompt,
+        prompt: image.request.prompt,
+        index: image.request.index,
+        placeholder: entry.placeholder,
+      });
+      byPost.set(image.request.post, list);
+    }
+    this.#byPost = byPost;
+  }
+
+  get size(): number {
+    return [...this.#byPost.values()].reduce((n, list) => n + list.length, 0);
+  }
+
+  get(post: string): IndexedImage[] {
+    return this.#byPost.get(post) ?? [];
+  }
+
+  /** The virtual module: a static import per image, so astro:assets processes exactly these files. */
+  toModule(): string {
+    const imports: string[] = [];
+    const entries: string[] = [];
+    let n = 0;
+    for (const [post, list] of [...this.#byPost].sort(([a], [b]) => a.localeCompare(b))) {
+      const items = list.sort((a, b) => a.index - b.index).map((image) => {
+        const name = `i${n++}`;
+        imports.push(`import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`);
+        return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder} }`;
+      });
+      entries.push(`  ${JSON.stringify(post)}: [${items.join(', ')}],`);
+    }
+    return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;
+  }
+}

@@ -1,0 +1,65 @@
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { AstroIntegration } from 'astro';
+import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
+import { startDevGeneration, type DevGeneration } from './dev-generation.js';
+import { ImageIndex } from './image-index.js';
+import { readManifest } from './manifest.js';
+import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
+import { syncImages } from './sync-images.js';
+import { vitePluginImages } from './vite-plugin-images.js';
+
+const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
+  export const images: Record<string, Array<{ src: import('astro').ImageMetadata; alt: string; prompt: string; index: number; placeholder: boolean }>>;
+}
+`;
+
+/** The astro-comfyui integration: `integrations: [comfyui({ ... })]`. */
+export function comfyui(userOptions?: UserOptions): AstroIntegration {
+  let options: ResolvedOptions;
+  const index = new ImageIndex();
+  let dev: DevGeneration | undefined;
+  let command: 'dev' | 'build' | 'preview' | 'sync' = 'build';
+  let collected: PostImages | undefined;
+
+  return {
+    name: 'astro-comfyui',
+    hooks: {
+      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile }) => {
+        command = astroCommand;
+        options = resolveOptions(userOptions, fileURLToPath(config.root));
+        if (options.workflow) addWatchFile(options.workflow.file);
+        updateConfig({
+          vite: {
+            plugins: [vitePluginImages(() => index)],
+            // The runtime helper imports the virtual module, so Vite must bundle it rather than externalise it.
+            ssr: { noExternal: ['astro-comfyui'] },
+          },
+        });
+      },
+      'astro:config:done': async ({ injectTypes }) => {
+        injectTypes({ filename: 'types.d.ts', content: VIRTUAL_TYPES });
+        // Validate every post before Astro's content sync, which stops at the first schema error.
+        if (command === 'build') {
+          collected = await collectPostImages(options, await loadTemplate(options));
+          assertNoProblems(collected.problems);
+        }
+      },
+      'astro:build:start': async ({ logger }) => {
+        const { images, problems } = collected ?? (await collectPostImages(options, await loadTemplate(options)));
+        assertNoProblems(problems);
+        const summary = await syncImages(images, options, { logger });
+        logger.info(`${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`);
+        index.update(images, await readManifest(options.manifestFile), options.outDir, new Set(await readdir(options.outDir).catch(() => [])));
+      },
+      'astro:server:setup': ({ server, logger }) => {
+        // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.
+        if (command !== 'dev') return;
+        dev = startDevGeneration(server, index, options, logger);
+      },
+      'astro:server:done': async () => {
+        await dev?.dispose();
+      },
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import {
+  applyWorkflowBindings, buildSd35Workflow, isComfyUIError, resolveSd35Settings, type ApiWorkflow, type WorkflowTemplate,
+} from '@astro-comfyui/comfyui';
+import { canonicalJson } from './canonical-json.js';
+import type { ResolvedOptions } from './options.js';
+import type { ImageRequest, ScanProblem } from './scan-posts.js';
+
+/** Bumped when the built-in graph changes in a way that changes pixels, so cached images are regenerated. */
+const SD35_BUILDER_VERSION = 1;
+
+/** Everything that determines one image, its cache key and the graph that makes it. */
+export interface ResolvedImage {
+  request: ImageRequest;
+  /** sha256 of the canonical JSON of everything that determines the pixels. */
+  key: string;
+  /** `<slug>-<key prefix>.png` inside outDir. */
+  fileName: string;
+  positive: string;
+  negative: string;
+  width: number;
+  height: number;
+  seed: number;
+  /** Model files and sampler settings, recorded in the manifest. */
+  model: Record<string, unknown>;
+  /** `sd35:<preset>@<version>` or `custom:<sha256 of the workflow file>`. */
+  workflowId: string;
+  workflow: ApiWorkflow;
+}
+
+export class ResolveProblem extends Error {
+  constructor(readonly problem: ScanProblem) {
+    super(`${problem.post} › ${problem.field}: ${problem.message}`);
+  }
+}
+
+/** Applies preset, style and format to a request and computes its key and graph. */
+export function resolveImage(request: ImageRequest, options: ResolvedOptions, template?: WorkflowTemplate): ResolvedImage {
+  const fail = (field: string, message: string): never => {
+    throw new ResolveProblem({ post: request.post, field: `${request.field}${field ? `.${field}` : ''}`, message });
+  };
+  const known = (kind: string, names: Record<string, unknown>) =>
+    `Known ${kind}s: ${Object.keys(names).join(', ') || '(none)'}. Add it to "${kind}s" in the astro-comfyui options.`;
+
+  const preset = request.preset === undefined ? undefined : options.presets[request.preset];
+  if (request.preset !== undefined && !preset) fail('preset', `unknown preset "${request.preset}". ${known('preset', options.presets)}`);
+  const styleName = request.style ?? preset?.style;
+  const style = styleName === undefined ? undefined : options.styles[styleName];
+  if (styleName !== undefined && !style) fail('style', `unknown style "${styleName}". ${known('style', options.styles)}`);
+  const formatName = request.format ?? preset?.format ?? options.defaultFormat;
+  const format = options.formats[formatName];
+  if (!format) fail('format', `unknown format "${formatName}". ${known('format', options.formats)}`);
+
+  const positive = [style?.prefix, request.prompt, style?.suffix].filter((s) => s && s.trim()).join(' ');
+  const negative = [style?.negative, preset?.negative, request.negative].filter((s) => s && s.trim()).join(', ');
+  // Without a seed, derive one from the prompt: repeatable builds, and moving a post keeps its image.
+  const seed = request.seed ?? preset?.seed ?? deriveSeed(request.prompt);
+  const { width, height } = format!;
+
+  let workflow: ApiWorkflow;
+  let model: Record<string, unknown>;
+  let workflowId: string;
+  try {
+    if (template) {
+      const values = {
+        prompt: positive, negative, seed, width, height,
+        ...(options.model.steps !== undefined ? { steps: options.model.steps } : {}),
+        ...(options.model.cfg !== undefined ? { cfg: options.model.cfg } : {}),
+        ...(options.model.sampler !== undefined ? { sampler: options.model.sampler } : {}),
+        ...(options.model.scheduler !== undefined ? { scheduler: options.model.scheduler } : {}),
+        ...(options.model.shift !== undefined ? { shift: options.model.shift } : {}),
+      };
+      workflow = applyWorkflowBindings(template, values);
+      workflowId = `custom:${sha256(canonicalJson(template.workflow)).slice(0, 16)}`;
+      model = { workflowFile: path.basename(template.source), bindings: template.bindings };
+    } else {
+      const settings = resolveSd35Settings({
+        model: options.model.preset,
+        checkpoint: options.model.checkpoint,
+        textEncoders: options.model.textEncoders,
+        prompt: positive,
+        negative,
+        width,
+        height,
+        seed,
+        steps: options.model.steps,
+        cfg: options.model.cfg,
+        sampler: options.model.sampler,
+        scheduler: options.model.scheduler,
+        shift: options.model.shift,
+      });
+      workflow = buildSd35Workflow(settings).workflow;
+      workflowId = `sd35:${settings.model}@${SD35_BUILDER_VERSION}`;
+      const { prompt: _p, negative: _n, seed: _s, width: _w, height: _h, ...rest } = settings;
+      model = rest;
+    }
+  } catch (error) {
+    if (isComfyUIError(error)) fail('', error.message);
+    throw error;
+  }
+
+  const key = sha256(canonicalJson({ workflowId, model, positive, negative, seed, width, height, graph: template ? workflow : undefined }));
+  const fileName = `${slugify(request.post)}${request.index > 0 ? `-${request.index}` : ''}-${key.slice(0, 12)}.png`;
+  // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
+  for (const node of Object.values(workflow)) {
+    if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `astro-comfyui/${key.slice(0, 12)}`;
+  }
+  return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, workflow };
+}
+
+export function deriveSeed(prompt: string): number {
+  return Number.parseInt(sha256(prompt.trim()).slice(0, 8), 16);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"). */
+export function slugify(post: string): string {
+  const base = path.posix.basename(post).replace(/\.[^.]+$/, '');
+  const slug = base.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  return slug || 'image';
+}

@@ -1,0 +1,33 @@
+/// <reference path="./virtual.d.ts" />
+import type { ImageMetadata } from 'astro';
+import { images } from 'virtual:astro-comfyui/images';
+
+export interface PostImage {
+  /** Pass to <Image src> or getImage({ src }). */
+  src: ImageMetadata;
+  alt: string;
+  prompt: string;
+  /** A marked stand-in made without ComfyUI. */
+  placeholder: boolean;
+}
+
+interface EntryLike {
+  filePath?: string;
+  id?: string;
+}
+
+/**
+ * The generated image of a content entry (`index` picks one of several), or undefined while it is not
+ * generated yet. Works with entries of the glob() loader, which carry `filePath`.
+ */
+export function getPostImage(entry: EntryLike, index = 0): PostImage | undefined {
+  return getPostImages(entry).find((image) => image.index === index) ?? getPostImages(entry)[index];
+}
+
+/** Every generated image of a content entry, in frontmatter order. */
+export function getPostImages(entry: EntryLike): Array<PostImage & { index: number }> {
+  if (!entry.filePath) {
+    throw new Error(`astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none). Load posts with the glob() loader.`);
+  }
+  return images[entry.filePath.replaceAll('\\', '/')] ?? [];
+}

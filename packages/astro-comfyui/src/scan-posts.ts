@@ -1,0 +1,119 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import matter from 'gray-matter';
+import pLimit from 'p-limit';
+import { glob } from 'tinyglobby';
+import { imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+
+/** One image prompt found in a post, with where it came from. */
+export interface ImageRequest extends ImagePromptObject {
+  /** Post path relative to the project root, with `/` separators (Astro's `entry.filePath`). */
+  post: string;
+  /** The frontmatter field, e.g. `image` or `images[1]`, for error messages. */
+  field: string;
+  /** Position among the post's images (0 for `image`, list index for `images`). */
+  index: number;
+}
+
+export interface ScanProblem {
+  post: string;
+  field: string;
+  message: string;
+}
+
+export interface ScanResult {
+  posts: number;
+  requests: ImageRequest[];
+  problems: ScanProblem[];
+}
+
+/**
+ * Reads every post matched by the content globs and collects its image prompts. A bad post adds to
+ * `problems` and never stops the others from being read.
+ */
+export async function scanPosts(root: string, globs: string[], field: string, listField: string): Promise<ScanResult> {
+  const files = (await glob(globs, { cwd: root, onlyFiles: true, ignore: ['**/node_modules/**'] })).sort();
+  const limit = pLimit(64);
+  const perFile = await Promise.all(files.map((file) => limit(() => scanPost(root, file, field, listField))));
+  return {
+    posts: files.length,
+    requests: perFile.flatMap((r) => r.requests),
+    problems: perFile.flatMap((r) => r.problems),
+  };
+}
+
+export async function scanPost(root: string, file: string, field: string, listField: string): Promise<Omit<ScanResult, 'posts'>> {
+  const post = file.split(path.sep).join('/');
+  const requests: ImageRequest[] = [];
+  const problems: ScanProblem[] = [];
+  let data: Record<string, unknown>;
+  try {
+    // Passing options turns off gray-matter's unbounded cache of every file it has parsed.
+    data = matter(await readFile(path.join(root, file), 'utf8'), {}).data as Record<string, unknown>;
+  } catch (error) {
+    const reason = (error as { reason?: string; message: string }).reason ?? (error as Error).message;
+    problems.push({ post, field: 'frontmatter', message: `is not valid YAML (${reason.split('\n')[0]}). Check quotes and indentation; quote prompts that contain ":" or "#".` });
+    return { requests, problems };
+  }
+  const add = (value: unknown, name: string, index: number) => {
+    if (typeof value === 'string') {
+      if (value.trim() === '') problems.push({ post, field: name, message: 'is an empty prompt; describe the image or remove the field.' });
+      else requests.push({ prompt: value.trim(), post, field: name, index });
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push({ post, field: name, message: `must be a prompt text or an object with a "prompt", e.g. { prompt: "a lighthouse at dusk", style: watercolor }; got ${describeType(value)}.` });
+      return;
+    }
+    const parsed = imagePromptObjectSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        problems.push({ post, field: [name, ...issue.path.map(String)].join('.'), message: describeIssue(issue as ZodIssueLike, value as Record<string, unknown>) });
+      }
+      return;
+    }
+    requests.push({ ...parsed.data, post, field: name, index });
+  };
+  if (data[field] !== undefined && data[field] !== null) add(data[field], field, 0);
+  if (data[listField] !== undefined && data[listField] !== null) {
+    if (!Array.isArray(data[listField])) {
+      problems.push({ post, field: listField, message: `must be a list of prompts, e.g.\n  ${listField}:\n    - "a lighthouse at dusk"\n    - { prompt: "a harbour", format: square }` });
+    } else if ((data[listField] as unknown[]).length === 0) {
+      problems.push({ post, field: listField, message: 'is an empty list; remove it or add a prompt.' });
+    } else {
+      const offset = data[field] ? 1 : 0;
+      (data[listField] as unknown[]).forEach((item, i) => add(item, `${listField}[${i}]`, offset + i));
+    }
+  }
+  return { requests, problems };
+}
+
+interface ZodIssueLike {
+  code: string;
+  message: string;
+  path: PropertyKey[];
+  keys?: string[];
+  expected?: string;
+}
+
+function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>): string {
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys ?? [];
+    return `has unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}. Known keys: prompt, negative, style, format, preset, seed, alt, regenerate.`;
+  }
+  const key = String(issue.path[0] ?? '');
+  if (issue.code === 'invalid_type') {
+    if (key === 'prompt' && value.prompt === undefined) return 'is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.';
+    return `must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'boolean' ? 'true or false' : `a ${issue.expected}`}, got ${describeType(value[key])}${issue.expected === 'string' ? ' (put text in quotes)' : ''}.`;
+  }
+  if (key === 'seed') return `${issue.message}: use a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, or remove it to derive one from the prompt.`;
+  return `${issue.message}.`;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}

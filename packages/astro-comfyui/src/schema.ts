@@ -1,0 +1,1 @@
+export { imagePromptListSchema, imagePromptObjectSchema, imagePromptSchema, type ImagePrompt, type ImagePromptObject } from './frontmatter-schema.js';

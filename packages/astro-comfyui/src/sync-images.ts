@@ -1,0 +1,260 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import {
+  assertWorkflowRequirements, createComfyUIClient, createComfyUIPool, isComfyUIError, type ComfyUIPool, type Logger,
+  type PromptProgress,
+} from '@astro-comfyui/comfyui';
+import { acquireLock } from './acquire-lock.js';
+import { AstroComfyUIError } from './astro-comfyui-error.js';
+import { readManifest, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import type { ResolvedOptions } from './options.js';
+import { renderPlaceholder } from './render-placeholder.js';
+import type { ResolvedImage } from './resolve-image.js';
+import { writeFileAtomic } from './write-file-atomic.js';
+
+export type ImageState = 'ready' | 'placeholder' | 'missing';
+
+export interface SyncContext {
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Called after each image file and its manifest entry are written. */
+  onImageReady?: (image: ResolvedImage) => void;
+  /** Report what would happen without generating or writing anything. */
+  dryRun?: boolean;
+  /** Live progress of each generation (toolbar, CLI progress bars). */
+  onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
+}
+
+export interface SyncSummary {
+  total: number;
+  ready: number;
+  generated: number;
+  placeholders: number;
+  /** Images that would be generated (dry run) or were missing. */
+  todo: ResolvedImage[];
+  failed: Array<{ image: ResolvedImage; error: Error }>;
+}
+
+/** Where per-project locks live: out of git, shared by every build of this project. */
+export function lockDirectory(options: ResolvedOptions): string {
+  return path.join(options.root, 'node_modules', '.cache', 'astro-comfyui');
+}
+
+/** Which images are committed and real, committed placeholders, or missing. */
+export async function classifyImages(images: ResolvedImage[], options: ResolvedOptions, manifest?: Manifest): Promise<Map<string, ImageState>> {
+  const m = manifest ?? (await readManifest(options.manifestFile));
+  const files = new Set(await readdir(options.outDir).catch(() => [] as string[]));
+  const states = new Map<string, ImageState>();
+  for (const image of images) {
+    const entry = m.images[image.key];
+    states.set(image.key, !entry || !files.has(entry.file) ? 'missing' : entry.placeholder ? 'placeholder' : 'ready');
+  }
+  return states;
+}
+
+/**
+ * Makes every image exist: committed ones are used as they are; missing ones are generated through
+ * the pool (mode `generate`/`force`) or become placeholders / an error (mode `frozen`, or no ComfyUI).
+ * One failed image does not stop the others; failures are reported together at the end.
+ */
+export async function syncImages(images: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
+  const { logger } = context;
+  const unique = [...new Map(images.map((image) => [image.key, image])).values()];
+  const manifest = await readManifest(options.manifestFile);
+  const states = await classifyImages(unique, options, manifest);
+  const summary: SyncSummary = { total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], failed: [] };
+  const wanted = (image: ResolvedImage) => {
+    const state = states.get(image.key)!;
+    if (options.mode === 'force' || (image.request.regenerate && options.mode !== 'frozen')) return true;
+    if (state === 'ready') return false;
+    // A committed placeholder is replaced as soon as ComfyUI can make the real image.
+    return state === 'missing' || options.mode !== 'frozen';
+  };
+  summary.todo = unique.filter(wanted);
+  summary.ready = unique.length - summary.todo.length;
+  if (summary.todo.length === 0 || context.dryRun) return summary;
+
+  if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI');
+
+  const pool = createComfyUIPool({
+    endpoints: options.endpoints.map((url) => ({ url, ...(options.start ? { start: options.start } : {}) })),
+    queueAhead: options.queueAhead,
+    pollIntervalMs: options.pollIntervalMs,
+    jobDeadlineMs: options.imageDeadlineMs,
+    logger,
+  });
+  try {
+    const up = await pool.connect();
+    if (up === 0) {
+      const reasons = pool.status().map((s) => `${s.url}: ${s.lastError ?? 'not reachable'}`).join('; ');
+      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers (${reasons})`);
+    }
+    await preflight(pool, summary.todo, options);
+    await generateAll(pool, summary, options, context);
+  } finally {
+    await pool.close();
+  }
+  if (summary.failed.length > 0) {
+    const lines = summary.failed.map(({ image, error }) => `- ${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`);
+    throw new AstroComfyUIError(
+      'GENERATION_FAILED',
+      `${summary.failed.length} of ${summary.todo.length} images could not be generated:\n${lines.join('\n')}`,
+      'The other images were generated and kept; fix the cause above and build again to generate only what is missing.',
+    );
+  }
+  return summary;
+}
+
+async function preflight(pool: ComfyUIPool, todo: ResolvedImage[], options: ResolvedOptions): Promise<void> {
+  const up = pool.status().find((s) => s.up);
+  if (!up) return;
+  const client = createComfyUIClient({ url: up.url });
+  try {
+    const info = await client.getObjectInfo();
+    // One check per distinct graph shape is enough; the first image of each workflow id stands for the rest.
+    const seen = new Set<string>();
+    for (const image of todo) {
+      if (seen.has(image.workflowId)) continue;
+      seen.add(image.workflowId);
+      assertWorkflowRequirements(image.workflow, info, up.url);
+    }
+  } catch (error) {
+    if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
+      const fix = options.workflow ? 'Install what is listed or change the workflow file.' : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
+      throw new AstroComfyUIError('GENERATION_FAILED', error.message, fix, { cause: error });
+    }
+    throw error;
+  } finally {
+    await client.close();
+  }
+}
+
+async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: ResolvedOptions, context: SyncContext): Promise<void> {
+  const { logger } = context;
+  const limit = pLimit(options.concurrency);
+  const started = Date.now();
+  let done = 0;
+  let lastStepLog = 0;
+  const total = summary.todo.length;
+  logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.join(', ')}).`);
+  await Promise.all(summary.todo.map((image) => limit(async () => {
+    if (context.signal?.aborted) return;
+    const lockDir = lockDirectory(options);
+    const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
+      timeoutMs: options.imageDeadlineMs,
+      onWait: (holder) => logger.info(`Waiting for ${holder}, which is generating ${image.fileName}.`),
+    });
+    try {
+      // Another build may have made it while we waited for the lock.
+      const states = await classifyImages([image], options);
+      if (states.get(image.key) === 'ready' && options.mode !== 'force' && !image.request.regenerate) return;
+      const result = await pool.run(image.workflow, {
+        promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
+        signal: context.signal,
+        onProgress: (progress) => {
+          context.onProgress?.(image, progress);
+          if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {
+            lastStepLog = Date.now();
+            logger.info(`[${done + 1}/${total}] ${image.request.post} › ${image.request.field}: step ${progress.value}/${progress.max}`);
+          }
+        },
+      });
+      const png = result.images[0]!.data;
+      await writeImage(image, png, options, {
+        placeholder: false,
+        durationMs: result.durationMs,
+        comfyuiVersion: await versionOf(result.endpoint),
+      });
+      summary.generated++;
+      done++;
+      const elapsed = Date.now() - started;
+      const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
+      logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
+      context.onImageReady?.(image);
+    } catch (error) {
+      done++;
+      summary.failed.push({ image, error: error as Error });
+      logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
+    } finally {
+      await release();
+    }
+  })));
+}
+
+async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, context: SyncContext, manifest: Manifest, why: string): Promise<SyncSummary> {
+  const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
+  if (options.onMissing !== 'placeholder') {
+    const lines = summary.todo.map((image) => `- ${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"`);
+    throw new AstroComfyUIError(
+      options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
+      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}:\n${lines.join('\n')}`,
+      options.mode === 'frozen'
+        ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
+        : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".',
+    );
+  }
+  context.logger.warn(`PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}. They are marked in the manifest and replaced by real images on the next build with ComfyUI.`);
+  for (const image of missing) {
+    const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
+    await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null });
+    summary.placeholders++;
+    context.onImageReady?.(image);
+  }
+  summary.placeholders += summary.todo.length - missing.length;
+  return summary;
+}
+
+async function writeImage(
+  image: ResolvedImage,
+  png: Buffer,
+  options: ResolvedOptions,
+  meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion'>,
+): Promise<void> {
+  await writeFileAtomic(path.join(options.outDir, image.fileName), png);
+  await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
+    const previous = manifest.images[image.key];
+    manifest.images[image.key] = {
+      file: image.fileName,
+      posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort(),
+      prompt: image.positive,
+      negative: image.negative,
+      seed: image.seed,
+      width: image.width,
+      height: image.height,
+      workflow: image.workflowId,
+      model: image.model,
+      comfyuiVersion: meta.comfyuiVersion,
+      created: new Date().toISOString(),
+      durationMs: Math.round(meta.durationMs),
+      placeholder: meta.placeholder,
+    };
+  });
+}
+
+const versions = new Map<string, Promise<string | null>>();
+async function versionOf(url: string): Promise<string | null> {
+  if (!versions.has(url)) {
+    versions.set(url, (async () => {
+      const client = createComfyUIClient({ url, timeoutMs: 5000 });
+      try {
+        return (await client.getSystemStats()).system.comfyui_version ?? null;
+      } catch {
+        return null;
+      } finally {
+        await client.close();
+      }
+    })());
+  }
+  return versions.get(url)!;
+}
+
+function truncate(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}

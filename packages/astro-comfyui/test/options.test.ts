@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../src/options.js';
+
+describe('resolveOptions', () => {
+  it('fills every default', () => {
+    const o = resolveOptions(undefined, '/site', {});
+    expect(o).toMatchObject({
+      endpoints: ['http://127.0.0.1:8188'],
+      queueAhead: 1,
+      content: ['src/content/**/*.{md,mdx}'],
+      field: 'image',
+      listField: 'images',
+      model: { preset: 'large-turbo', checkpoint: 'sd3.5_large_turbo.safetensors' },
+      defaultFormat: 'hero',
+      outDir: '/site/src/assets/generated',
+      manifestFile: '/site/src/assets/generated/images.lock.json',
+      mode: 'generate',
+      onMissing: 'error',
+      concurrency: 2,
+    });
+    expect(o.formats.hero).toEqual({ width: 1344, height: 768 });
+  });
+
+  it('reads COMFYUI_URL (comma-separated) and defaults to frozen mode on CI', () => {
+    const o = resolveOptions({}, '/site', { COMFYUI_URL: 'http://gpu1:8188, http://gpu2:8188', CI: 'true' });
+    expect(o.endpoints).toEqual(['http://gpu1:8188', 'http://gpu2:8188']);
+    expect(o.mode).toBe('frozen');
+    expect(o.concurrency).toBe(4);
+    expect(resolveOptions({ mode: 'generate' }, '/site', { CI: '1' }).mode).toBe('generate');
+  });
+
+  it('reports every invalid option with its path', () => {
+    expect(() => resolveOptions({ queueAhead: -1, formats: { hero: { width: 1000, height: 768 } } } as never, '/s', {})).toThrow(
+      /queueAhead[\s\S]*formats\.hero\.width: must be a multiple of 16/,
+    );
+    expect(() => resolveOptions({ colour: 'red' } as never, '/s', {})).toThrow(/Unrecognized key/);
+    expect(() => resolveOptions({ endpoints: 'gpu:8188' }, '/s', {})).toThrow(/Invalid ComfyUI endpoint "gpu:8188"/);
+    expect(() => resolveOptions({ presets: { cover: { style: 'nope' } } }, '/s', {})).toThrow(/preset "cover" uses unknown style "nope"/);
+    expect(() => resolveOptions({ defaultFormat: 'huge' }, '/s', {})).toThrow(/unknown format "huge"/);
+    expect(() => resolveOptions({ outDir: 'node_modules/x' }, '/s', {})).toThrow(/inside node_modules/);
+    expect(() => resolveOptions({ endpoints: ['http://a:1', 'http://b:1'], start: { cwd: '/c' } }, '/s', {})).toThrow(/single endpoint/);
+  });
+});

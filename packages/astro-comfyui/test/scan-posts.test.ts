@@ -1,0 +1,82 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collectPostImages } from '../src/collect-post-images.js';
+import { resolveOptions } from '../src/options.js';
+import { slugify } from '../src/resolve-image.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'scan-'));
+  await mkdir(path.join(root, 'src/content/blog'), { recursive: true });
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+const post = (name: string, frontmatter: string) => writeFile(path.join(root, 'src/content/blog', name), `---\n${frontmatter}\n---\nBody\n`);
+const options = (extra = {}) =>
+  resolveOptions({ styles: { watercolor: { prefix: 'a watercolor of', negative: 'photo' } }, presets: { cover: { style: 'watercolor', format: 'square' } }, ...extra }, root, {});
+
+describe('collectPostImages', () => {
+  it('reads every prompt form', async () => {
+    await post('a.md', 'image: "a lighthouse"');
+    await post('b.md', 'image: { prompt: "a fox", style: watercolor, format: square, seed: 3, alt: "Fox", negative: blurry }');
+    await post('c.mdx', 'images:\n  - "an owl"\n  - { prompt: "a bear", preset: cover }');
+    await post('d.md', 'title: none');
+    const { posts, images, problems } = await collectPostImages(options());
+    expect(problems).toEqual([]);
+    expect(posts).toBe(4);
+    const byField = Object.fromEntries(images.map((i) => [`${path.basename(i.request.post)} ${i.request.field}`, i]));
+    expect(Object.keys(byField)).toEqual(['a.md image', 'b.md image', 'c.mdx images[0]', 'c.mdx images[1]']);
+    expect(byField['b.md image']).toMatchObject({ positive: 'a watercolor of a fox', negative: 'photo, blurry', seed: 3, width: 1024, height: 1024 });
+    expect(byField['c.mdx images[1]']).toMatchObject({ positive: 'a watercolor of a bear', width: 1024 });
+    expect(byField['a.md image']!.request.post).toBe('src/content/blog/a.md');
+    expect(byField['a.md image']!.fileName).toMatch(/^a-[0-9a-f]{12}\.png$/);
+  });
+
+  it('reports every bad post with file, field and fix, not only the first', async () => {
+    await post('bad-yaml.md', 'image: { prompt: "unclosed');
+    await post('bad-type.md', 'image: { prompt: "x", seed: "seven", colour: red }');
+    await post('bad-style.md', 'image: { prompt: "x", style: oil }');
+    await post('no-prompt.md', 'image: { style: watercolor }');
+    await post('list.md', 'images: "not a list"');
+    await post('number.md', 'image: 42');
+    await post('good.md', 'image: "fine"');
+    const { images, problems } = await collectPostImages(options());
+    expect(images.map((i) => path.basename(i.request.post))).toEqual(['good.md']);
+    const text = problems.map((p) => `${path.basename(p.post)} ${p.field} ${p.message}`).join('\n');
+    expect(text).toContain('bad-yaml.md frontmatter is not valid YAML');
+    expect(text).toContain('bad-type.md image has unknown key "colour"');
+    expect(text).toContain('bad-type.md image.seed must be a number, got the text "seven"');
+    expect(text).toContain('bad-style.md image.style unknown style "oil". Known styles: watercolor');
+    expect(text).toContain('no-prompt.md image.prompt is missing');
+    expect(text).toContain('list.md images must be a list of prompts');
+    expect(text).toContain('number.md image must be a prompt text or an object');
+  });
+
+  it('keeps prompts with quotes, newlines, emoji and JSON-looking text intact', async () => {
+    await post('tricky.md', 'image: { prompt: "a \\"quoted\\" sign, {\\"json\\": true}, 🦊\\nsecond line", format: square }');
+    const { images, problems } = await collectPostImages(options());
+    expect(problems).toEqual([]);
+    expect(images[0]!.workflow['3']!.inputs.text).toBe('a "quoted" sign, {"json": true}, 🦊\nsecond line');
+  });
+
+  it('gives the same key for the same image and a different key when anything that matters changes', async () => {
+    await post('a.md', 'image: { prompt: "a lighthouse", seed: 1 }');
+    const key = async (o = options()) => (await collectPostImages(o)).images[0]!.key;
+    const base = await key();
+    expect(await key()).toBe(base);
+    await post('a.md', 'image: { prompt: "a lighthouse", seed: 1, alt: "changed alt only" }');
+    expect(await key()).toBe(base);
+    await post('a.md', 'image: { prompt: "a lighthouse", seed: 2 }');
+    expect(await key()).not.toBe(base);
+    await post('a.md', 'image: { prompt: "a lighthouse", seed: 1 }');
+    expect(await key(options({ model: { preset: 'large' } }))).not.toBe(base);
+    expect(await key(options({ model: { textEncoders: 'embedded', checkpoint: 'sd3.5_large_fp8_scaled.safetensors' } }))).not.toBe(base);
+  });
+
+  it('slugifies paths with spaces and unicode', () => {
+    expect(slugify('src/content/blog/My Post – Ünïcode.md')).toBe('my-post-unicode');
+    expect(slugify('src/content/blog/日本.md')).toBe('image');
+  });
+});

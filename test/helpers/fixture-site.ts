@@ -1,0 +1,101 @@
+import { execa, type Options } from 'execa';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const astroBin = path.join(repoRoot, 'node_modules/astro/bin/astro.mjs');
+
+/**
+ * Copies a fixture site into `.tmp/` inside the repository (so `astro` and `astro-comfyui` resolve from
+ * the workspace's node_modules) and returns its root and a cleanup function.
+ */
+export async function copyFixture(name: string): Promise<{ root: string; cleanup: () => Promise<void> }> {
+  const base = path.join(repoRoot, '.tmp');
+  await mkdir(base, { recursive: true });
+  const root = await mkdtemp(path.join(base, `${name}-`));
+  await cp(path.join(repoRoot, 'test/fixtures', name), root, { recursive: true });
+  return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * The environment of a child Astro process: this one's, minus what vitest sets (with NODE_ENV=test and
+ * VITEST set, `astro dev` serves no routes).
+ */
+export function childEnv(extra: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string | undefined> = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', CI: undefined, ...extra };
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('VITEST') || key === 'NODE_ENV' || key === 'TEST' || env[key] === undefined) delete env[key];
+  }
+  return env as Record<string, string>;
+}
+
+/** Runs the Astro CLI as a real subprocess; the test sees its exit code and output. */
+export function runAstro(root: string, args: string[], env: Record<string, string | undefined> = {}, options: Options = {}) {
+  return execa(process.execPath, [astroBin, ...args, '--root', root], {
+    cwd: root,
+    env: childEnv(env),
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 180_000,
+    ...options,
+  });
+}
+
+/** Starts `astro dev` on a free port as a subprocess and resolves once it answers. */
+export async function startAstroDev(root: string, port: number, env: Record<string, string | undefined> = {}) {
+  const child = execa(process.execPath, [astroBin, 'dev', '--root', root, '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: root,
+    env: childEnv(env),
+    extendEnv: false,
+    buffer: false,
+    reject: false,
+    all: true,
+  });
+  const output: string[] = [];
+  child.all?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  void child.then(() => (exited = true));
+  // Astro moves to another port when the asked one is taken: trust the address it prints.
+  let url: string | undefined;
+  for (;;) {
+    if (exited) throw new Error(`astro dev exited during start:\n${output.join('')}`);
+    url ??= /Local\s+(http:\/\/[^\s/]+)/.exec(output.join(''))?.[1];
+    if (url) {
+      try {
+        if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).status < 500) break;
+      } catch {
+        // not answering yet
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`astro dev did not answer within 60 s:\n${output.join('')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    child,
+    output,
+    /** Asks the server to stop and resolves with its result; fails if it does not exit within 15 s. */
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const result = await child;
+      clearTimeout(timer);
+      if (result.signal === 'SIGKILL') throw new Error('astro dev did not exit within 15 s of SIGTERM');
+      return result;
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the deadline passes. */
+export async function waitUntil<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}

@@ -1,0 +1,133 @@
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPngInfo } from '../fake-comfyui/encode-png.js';
+import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { copyFixture, runAstro } from '../helpers/fixture-site.js';
+import { waitForEvent } from '../helpers/wait-for-event.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup() {
+  const fake = await startFakeComfyUI();
+  cleanups.push(() => fake.close());
+  const site = await copyFixture('blog');
+  cleanups.push(site.cleanup);
+  return { fake, root: site.root };
+}
+
+const generated = (root: string) => path.join(root, 'src/assets/generated');
+const readManifest = async (root: string) => JSON.parse(await readFile(path.join(generated(root), 'images.lock.json'), 'utf8'));
+const build = (root: string, fake: FakeComfyUI | undefined, env: Record<string, string> = {}) =>
+  runAstro(root, ['build'], { COMFYUI_URL: fake?.url ?? 'http://127.0.0.1:9', ...env });
+
+describe('astro build with astro-comfyui', () => {
+  it('generates each post image once, optimises it to avif/webp, and regenerates only what changed', async () => {
+    const { fake, root } = await setup();
+    const first = await build(root, fake);
+    expect(first.exitCode, String(first.all)).toBe(0);
+    expect(first.all).toContain('Generating 4 images with ComfyUI');
+    expect(fake.stats.promptsQueued).toBe(4);
+
+    const html = await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8');
+    expect(html).toMatch(/<source srcset="\/_astro\/lighthouse-[0-9a-f]{12}\.[\w-]+\.avif" type="image\/avif">/);
+    expect(html).toMatch(/<source srcset="\/_astro\/lighthouse-[0-9a-f]{12}\.[\w-]+\.webp" type="image\/webp">/);
+    expect(html).toContain('alt="A lighthouse at dusk"');
+    const gallery = await readFile(path.join(root, 'dist/gallery/index.html'), 'utf8');
+    expect(gallery.match(/<picture>/g)).toHaveLength(2);
+    const assets = await readdir(path.join(root, 'dist/_astro'));
+    expect(assets.filter((f) => f.endsWith('.avif'))).toHaveLength(4);
+    expect(assets.filter((f) => f.endsWith('.webp'))).toHaveLength(4);
+
+    const manifest = await readManifest(root);
+    const entries = Object.values(manifest.images) as Array<{ file: string; prompt: string; placeholder: boolean; width: number; height: number }>;
+    expect(entries).toHaveLength(4);
+    const lighthouse = entries.find((e) => e.file.startsWith('lighthouse-'))!;
+    expect(lighthouse).toMatchObject({ prompt: 'a watercolor painting of a lighthouse at dusk', placeholder: false, width: 256, height: 144 });
+    const png = readPngInfo(await readFile(path.join(generated(root), lighthouse.file)));
+    expect([png.width, png.height]).toEqual([256, 144]);
+
+    const second = await build(root, fake);
+    expect(second.exitCode, String(second.all)).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+    expect(second.all).toContain('4 images: 4 committed, 0 generated');
+
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'sailing boats'));
+    const third = await build(root, fake);
+    expect(third.exitCode, String(third.all)).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(5);
+    expect(third.all).toContain('4 images: 3 committed, 1 generated');
+  });
+
+  it('in CI (frozen) fails on a missing image without contacting ComfyUI, or builds with marked placeholders', async () => {
+    const { fake, root } = await setup();
+    const frozen = await build(root, fake, { CI: '1' });
+    expect(frozen.exitCode).not.toBe(0);
+    expect(frozen.all).toContain('4 images are not generated yet and frozen mode (CI) never contacts ComfyUI');
+    expect(frozen.all).toContain('src/content/blog/lighthouse.md › image: "a lighthouse at dusk"');
+    expect(frozen.all).toContain('npx astro-comfyui generate');
+    expect(fake.stats.httpRequests).toBe(0);
+
+    const placeholders = await build(root, fake, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(placeholders.exitCode, String(placeholders.all)).toBe(0);
+    expect(placeholders.all).toContain('PLACEHOLDER IMAGES: 4 image(s)');
+    expect(fake.stats.httpRequests).toBe(0);
+    const manifest = await readManifest(root);
+    expect(Object.values(manifest.images).every((e) => (e as { placeholder: boolean }).placeholder)).toBe(true);
+    expect(await readFile(path.join(root, 'dist/harbour/index.html'), 'utf8')).toContain('data-placeholder="true"');
+
+    // With ComfyUI available again, the placeholders are replaced by real images.
+    const real = await build(root, fake);
+    expect(real.exitCode, String(real.all)).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+    const after = await readManifest(root);
+    expect(Object.values(after.images).some((e) => (e as { placeholder: boolean }).placeholder)).toBe(false);
+  });
+
+  it('reports bad frontmatter of every post at once', async () => {
+    const { fake, root } = await setup();
+    await writeFile(path.join(root, 'src/content/blog/bad-one.md'), '---\ntitle: Bad one\nimage: { prompt: "x", style: oil }\n---\n');
+    await writeFile(path.join(root, 'src/content/blog/bad-two.md'), '---\ntitle: Bad two\nimage: { prompt: "y", seed: -4 }\n---\n');
+    const result = await build(root, fake);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toContain('2 posts have invalid image prompts');
+    expect(result.all).toContain('src/content/blog/bad-one.md › image.style unknown style "oil"');
+    expect(result.all).toContain('src/content/blog/bad-two.md › image.seed');
+    expect(fake.stats.promptsQueued).toBe(0);
+  });
+
+  it('leaves no partial file and a valid manifest when killed mid-generation; the next build completes what is missing', async () => {
+    const { fake, root } = await setup();
+    const firstDone = waitForEvent(fake.events, 'done');
+    const child = build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: '{"concurrency":1,"queueAhead":0}' });
+    await firstDone;
+    fake.faults.stallExecution(true);
+    await waitForEvent(fake.events, 'execution_start');
+    // Give the build the moment it needs to write the finished image, then kill it hard.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGKILL');
+    await child;
+    const files = await readdir(generated(root));
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const manifest = await readManifest(root);
+    const recorded = Object.values(manifest.images).map((e) => (e as { file: string }).file);
+    expect(recorded.length).toBeGreaterThanOrEqual(1);
+    for (const file of files.filter((f) => f.endsWith('.png'))) {
+      expect(recorded).toContain(file);
+      expect(readPngInfo(await readFile(path.join(generated(root), file))).width).toBeGreaterThan(0);
+    }
+
+    fake.faults.stallExecution(false);
+    const before = fake.stats.samplerRuns;
+    const next = await build(root, fake);
+    expect(next.exitCode, String(next.all)).toBe(0);
+    expect(next.all).toContain(`${recorded.length} committed, ${4 - recorded.length} generated`);
+    // The job that was running when the build died is found by its prompt_id, not sampled again.
+    expect(fake.stats.samplerRuns - before).toBeLessThanOrEqual(4 - recorded.length);
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,45 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('astro dev with astro-comfyui', () => {
+  it('starts without waiting, generates in the background and picks up a new post without a restart', async () => {
+    const fake = await startFakeComfyUI({ stepDelayMs: 20 });
+    cleanups.push(() => fake.close());
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
+    cleanups.push(async () => {
+      const result = await dev.stop();
+      // The dev server must exit by itself once asked to; no handle left open.
+      // Astro exits with 128 + SIGTERM after closing its servers.
+      expect([0, 143]).toContain(result.exitCode);
+    });
+
+    const imageOf = async (route: string) => {
+      const html = await (await fetch(`${dev.url}${route}`)).text();
+      return /<img[^>]+src="([^"]+)"/.exec(html)?.[1];
+    };
+    await waitUntil(() => imageOf('/lighthouse/'), 30_000, 'the lighthouse image').catch((error: Error) => {
+      throw new Error(`${error.message}\n${dev.output.join('')}`);
+    });
+
+    await writeFile(
+      path.join(site.root, 'src/content/blog/new-post.md'),
+      '---\ntitle: A new post\nimage: { prompt: "a paper boat on a pond", format: square, seed: 5 }\n---\nWritten while dev runs.\n',
+    );
+    const src = await waitUntil(() => imageOf('/new-post/'), 30_000, 'the new post image');
+    const image = await fetch(new URL(src, dev.url));
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toMatch(/^image\//);
+    expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
+  });
+});
