@@ -61,6 +61,9 @@ describe('astro build with astro-comfyui', () => {
     expect(third.exitCode, String(third.all)).toBe(0);
     expect(fake.stats.promptsQueued).toBe(5);
     expect(third.all).toContain('4 images: 3 committed, 1 generated');
+    // The old harbour image stays committed and is listed, never deleted silently.
+    expect(third.all).toContain('1 generated image is no longer used by any post');
+    expect(Object.keys((await readManifest(root)).images)).toHaveLength(5);
   });
 
   it('in CI (frozen) fails on a missing image without contacting ComfyUI, or builds with marked placeholders', async () => {

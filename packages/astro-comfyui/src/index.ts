@@ -7,3 +7,4 @@ export { collectPostImages, assertNoProblems } from './collect-post-images.js';
 export { resolveImage, type ResolvedImage } from './resolve-image.js';
 export { readManifest, type Manifest, type ManifestEntry } from './manifest.js';
 export { syncImages, classifyImages, type SyncSummary } from './sync-images.js';
+export { findOrphans, type Orphans } from './find-orphans.js';

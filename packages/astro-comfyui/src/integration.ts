@@ -4,6 +4,7 @@ import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
 import { startDevGeneration, type DevGeneration } from './dev-generation.js';
 import { ImageIndex } from './image-index.js';
+import { findOrphans } from './find-orphans.js';
 import { readManifest } from './manifest.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { syncImages } from './sync-images.js';
@@ -50,7 +51,11 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         assertNoProblems(problems);
         const summary = await syncImages(images, options, { logger });
         logger.info(`${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`);
-        index.update(images, await readManifest(options.manifestFile), options.outDir, new Set(await readdir(options.outDir).catch(() => [])));
+        const manifest = await readManifest(options.manifestFile);
+        index.update(images, manifest, options.outDir, new Set(await readdir(options.outDir).catch(() => [])));
+        const orphans = await findOrphans(images, manifest, options);
+        const count = orphans.entries.length + orphans.strayFiles.length;
+        if (count > 0) logger.info(`${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`);
       },
       'astro:server:setup': ({ server, logger }) => {
         // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.

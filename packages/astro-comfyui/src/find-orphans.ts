@@ -1,0 +1,23 @@
+import { readdir } from 'node:fs/promises';
+import type { Manifest } from './manifest.js';
+import type { ResolvedOptions } from './options.js';
+import type { ResolvedImage } from './resolve-image.js';
+
+export interface Orphans {
+  /** Manifest entries no current post uses (a changed prompt leaves the old image behind). */
+  entries: Array<{ key: string; file: string }>;
+  /** PNG files in outDir that no manifest entry names. */
+  strayFiles: string[];
+}
+
+/** Lists what no post uses any more. Listing only: deleting is `astro-comfyui prune`'s job. */
+export async function findOrphans(images: ResolvedImage[], manifest: Manifest, options: ResolvedOptions): Promise<Orphans> {
+  const used = new Set(images.map((image) => image.key));
+  const entries = Object.entries(manifest.images)
+    .filter(([key]) => !used.has(key))
+    .map(([key, entry]) => ({ key, file: entry.file }));
+  const named = new Set(Object.values(manifest.images).map((entry) => entry.file));
+  const files = await readdir(options.outDir).catch(() => [] as string[]);
+  const strayFiles = files.filter((file) => file.endsWith('.png') && !named.has(file)).sort();
+  return { entries, strayFiles };
+}
