@@ -99,3 +99,18 @@ export async function waitUntil<T>(check: () => Promise<T | undefined>, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
+
+export const cliBin = path.join(repoRoot, 'packages/astro-comfyui/dist/cli/main.js');
+
+/** Runs `astro-comfyui <args>` in a site as a real subprocess. */
+export function runCli(root: string, args: string[], env: Record<string, string | undefined> = {}, options: Options = {}) {
+  return execa(process.execPath, [cliBin, ...args], {
+    cwd: root,
+    env: childEnv(env),
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 120_000,
+    ...options,
+  });
+}

@@ -15,6 +15,9 @@ const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
 }
 `;
 
+/** Where the CLI finds the options the user passed, on the integration object in astro.config. */
+export const USER_OPTIONS = Symbol.for('astro-comfyui.user-options');
+
 /** The astro-comfyui integration: `integrations: [comfyui({ ... })]`. */
 export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let options: ResolvedOptions;
@@ -23,7 +26,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let command: 'dev' | 'build' | 'preview' | 'sync' = 'build';
   let collected: PostImages | undefined;
 
-  return {
+  const integration: AstroIntegration = {
     name: 'astro-comfyui',
     hooks: {
       'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile }) => {
@@ -67,4 +70,6 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
       },
     },
   };
+  Object.defineProperty(integration, USER_OPTIONS, { value: userOptions ?? {} });
+  return integration;
 }

@@ -139,7 +139,10 @@ export class ComfyUIPool {
 
   /** Makes sure every endpoint answers (starting those with a start command); returns how many do. */
   async connect(): Promise<number> {
-    const results = await Promise.allSettled(this.#endpoints.map((e) => this.#ensureReady(e)));
+    const results = await Promise.allSettled(this.#endpoints.map(async (e) => {
+      if (e.supervisor) return this.#ensureReady(e);
+      await e.client.getSystemStats({ timeoutMs: 10_000 });
+    }));
     results.forEach((r, i) => r.status === 'rejected' && this.#markDown(this.#endpoints[i]!, r.reason));
     return results.filter((r) => r.status === 'fulfilled').length;
   }

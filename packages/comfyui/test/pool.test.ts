@@ -103,3 +103,13 @@ describe('ComfyUIPool', () => {
     expect(() => createComfyUIPool({ endpoints: ['http://a:1'], queueAhead: -1 })).toThrow(/queueAhead/);
   });
 });
+
+describe('ComfyUIPool.connect', () => {
+  it('counts only endpoints that answer and marks the others down', async () => {
+    const [a] = await fakes(1, 0);
+    const dead = `http://127.0.0.1:${await findFreePort()}`;
+    const p = pool([a!.url, dead]);
+    expect(await p.connect()).toBe(1);
+    expect(p.status().map((s) => s.up)).toEqual([true, false]);
+  });
+});

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AstroComfyUIError } from '../astro-comfyui-error.js';
+import { USER_OPTIONS } from '../integration.js';
+import { resolveOptions, type ResolvedOptions, type UserOptions } from '../options.js';
+
+const CONFIG_NAMES = ['astro.config.mjs', 'astro.config.js', 'astro.config.ts', 'astro.config.mts', 'astro.config.cjs', 'astro.config.cts'];
+
+/**
+ * Reads the options given to `comfyui()` in the project's astro.config, so the CLI and the build always
+ * agree. The config is loaded with the Vite that Astro uses (it handles TypeScript configs).
+ */
+export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedOptions> {
+  const configFile = CONFIG_NAMES.map((name) => path.join(root, name)).find((file) => existsSync(file));
+  if (!configFile) {
+    throw new AstroComfyUIError('INVALID_OPTIONS', `No astro.config file in ${root}.`, 'Run the command in the root of an Astro project, or pass --root <dir>.');
+  }
+  const require = createRequire(configFile);
+  let vitePath: string;
+  try {
+    const astroDir = path.dirname(require.resolve('astro/package.json'));
+    vitePath = createRequire(path.join(astroDir, 'package.json')).resolve('vite');
+  } catch (cause) {
+    throw new AstroComfyUIError('INVALID_OPTIONS', `Cannot find Astro in ${root}.`, 'Install the project\'s dependencies first (npm install).', { cause });
+  }
+  const vite = (await import(pathToFileURL(vitePath).href)) as typeof import('vite');
+  const loaded = await vite.loadConfigFromFile({ command: 'build', mode: 'production' }, configFile, root, 'silent');
+  const config = (loaded?.config ?? {}) as { root?: string | URL; integrations?: unknown[] };
+  const integrations = (config.integrations ?? []).flat(Infinity) as Array<Record<PropertyKey, unknown> & { name?: string }>;
+  const integration = integrations.find((i) => i?.name === 'astro-comfyui');
+  if (!integration) {
+    throw new AstroComfyUIError('INVALID_OPTIONS', `${path.basename(configFile)} does not use the astro-comfyui integration.`, 'Add comfyui() to integrations in astro.config (see the README).');
+  }
+  const projectRoot = config.root ? (config.root instanceof URL ? fileURLToPath(config.root) : path.resolve(root, String(config.root))) : root;
+  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, env);
+}

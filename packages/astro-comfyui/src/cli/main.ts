@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { isComfyUIError } from '@astro-comfyui/comfyui';
+import { AstroComfyUIError } from '../astro-comfyui-error.js';
+import { loadProjectOptions } from './load-project-options.js';
+import { parseCliArgs, usage, UsageError } from './parse-cli-args.js';
+import { runGenerate } from './run-generate.js';
+import { runPrune } from './run-prune.js';
+import { runStart } from './run-start.js';
+import { runStatus } from './run-status.js';
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (args.command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  try {
+    const options = await loadProjectOptions(args.root);
+    switch (args.command) {
+      case 'generate':
+        return await runGenerate(options, args);
+      case 'status':
+        return await runStatus(options);
+      case 'prune':
+        return await runPrune(options, args);
+      case 'start': {
+        const controller = new AbortController();
+        // Persistent listeners: the supervisor's own signal hook then knows someone handles the signal.
+        process.on('SIGINT', () => controller.abort());
+        process.on('SIGTERM', () => controller.abort());
+        return await runStart(options, controller.signal);
+      }
+    }
+  } catch (error) {
+    if (error instanceof AstroComfyUIError || isComfyUIError(error)) {
+      process.stderr.write(`error: ${error.message}\n${(error as { hint?: string }).hint ? `hint: ${(error as { hint?: string }).hint}\n` : ''}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

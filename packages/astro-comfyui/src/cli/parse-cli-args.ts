@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export type CliCommand = 'generate' | 'status' | 'prune' | 'start' | 'help';
+
+export interface CliArgs {
+  command: CliCommand;
+  root: string;
+  force: boolean;
+  only: string | undefined;
+  dryRun: boolean;
+}
+
+/** Thrown for bad command lines; the CLI prints it with the usage and exits with 2. */
+export class UsageError extends Error {}
+
+export const usage = `Usage: astro-comfyui <command> [options]
+
+Commands:
+  generate   Generate the images posts ask for that are missing
+               --force        regenerate every image, even cached ones
+               --only <glob>  only posts matching the glob (e.g. "src/content/blog/2024-*")
+               --dry-run      list what would be generated, change nothing
+  status     Show ComfyUI endpoints, versions, VRAM, missing models, and missing/stale/orphaned images
+  prune      Remove generated images no post uses any more
+               --dry-run      list what would be removed, change nothing
+  start      Start ComfyUI with the configured start command and keep it running (Ctrl-C stops it)
+
+Options:
+  --root <dir>  the Astro project (default: current directory)
+  --help        show this help
+
+Exit codes: 0 success, 1 failure, 2 bad arguments, 3 (status) images missing or placeholders.`;
+
+const allowed: Record<CliCommand, string[]> = {
+  generate: ['force', 'only', 'dry-run'],
+  status: [],
+  prune: ['dry-run'],
+  start: [],
+  help: [],
+};
+
+export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        root: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) return { command: 'help', root: cwd, force: false, only: undefined, dryRun: false };
+  const [command, ...extra] = positionals;
+  if (!(command! in allowed) || command === 'help') throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
+  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
+  const given = ['force', 'only', 'dry-run'].filter((name) => (name === 'only' ? values.only !== undefined : values[name as 'force' | 'dry-run']));
+  const wrong = given.find((name) => !allowed[command as CliCommand].includes(name));
+  if (wrong) throw new UsageError(`--${wrong} does not apply to "${command}".`);
+  if (values.only !== undefined && values.only.trim() === '') throw new UsageError('--only needs a glob, e.g. --only "src/content/blog/*.md".');
+  return {
+    command: command as CliCommand,
+    root: values.root ? path.resolve(cwd, values.root) : cwd,
+    force: values.force ?? false,
+    only: values.only,
+    dryRun: values['dry-run'] ?? false,
+  };
+}

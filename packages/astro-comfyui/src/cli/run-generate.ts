@@ -1,0 +1,44 @@
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
+import type { ResolvedOptions } from '../options.js';
+import { syncImages } from '../sync-images.js';
+import { createCliLogger } from './cli-logger.js';
+import { ProgressLine } from './progress-line.js';
+
+/** `astro-comfyui generate`: make missing images outside a build (e.g. on the GPU box before committing). */
+export async function runGenerate(options: ResolvedOptions, args: { force: boolean; only?: string; dryRun: boolean }): Promise<number> {
+  const progress = new ProgressLine();
+  const logger = createCliLogger(progress);
+  // Asking for generation means generating, even where CI would default to frozen.
+  const effective: ResolvedOptions = { ...options, mode: args.force ? 'force' : 'generate' };
+  const { images, problems } = await collectPostImages(effective, await loadTemplate(effective));
+  const isSelected = args.only ? picomatch(args.only, { dot: true }) : () => true;
+  const selected = images.filter((image) => isSelected(image.request.post) || isSelected(path.join(options.root, image.request.post)));
+  assertNoProblems(problems.filter((p) => isSelected(p.post)));
+  if (args.only && selected.length === 0) {
+    logger.warn(`No post with an image prompt matches --only "${args.only}".`);
+    return 0;
+  }
+  let done = 0;
+  const total = new Set(selected.map((image) => image.key)).size;
+  const summary = await syncImages(selected, effective, {
+    logger,
+    dryRun: args.dryRun,
+    onImageReady: () => done++,
+    onProgress: (image, p) => {
+      if (p.type === 'step') progress.update(done, total, `${image.request.post} step ${p.value}/${p.max}`);
+    },
+  });
+  progress.clear();
+  if (args.dryRun) {
+    if (summary.todo.length === 0) logger.info(`All ${summary.total} images are generated; nothing to do.`);
+    else {
+      logger.info(`Would generate ${summary.todo.length} of ${summary.total} images:`);
+      for (const image of summary.todo) logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}`);
+    }
+    return 0;
+  }
+  logger.info(`${summary.total} images: ${summary.ready} already generated, ${summary.generated} generated now${summary.placeholders ? `, ${summary.placeholders} placeholders` : ''}.`);
+  return 0;
+}

@@ -1,0 +1,31 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { findOrphans } from '../find-orphans.js';
+import { readManifest, updateManifest } from '../manifest.js';
+import type { ResolvedOptions } from '../options.js';
+import { lockDirectory } from '../sync-images.js';
+
+/** `astro-comfyui prune`: removes images no post uses (manifest entries and stray files). */
+export async function runPrune(options: ResolvedOptions, args: { dryRun: boolean }, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const { images, problems } = await collectPostImages(options, await loadTemplate(options));
+  // With a broken post we cannot tell which images it uses; refuse rather than delete its image.
+  assertNoProblems(problems);
+  const orphans = await findOrphans(images, await readManifest(options.manifestFile), options);
+  const files = [...new Set([...orphans.entries.map((o) => o.file), ...orphans.strayFiles])].sort();
+  if (files.length === 0) {
+    out('Nothing to prune: every generated image is used by a post.');
+    return 0;
+  }
+  out(`${args.dryRun ? 'Would remove' : 'Removing'} ${files.length} unused image${files.length > 1 ? 's' : ''}:`);
+  for (const file of files) out(`  ${path.relative(options.root, path.join(options.outDir, file))}`);
+  if (args.dryRun) return 0;
+  const keys = new Set(orphans.entries.map((o) => o.key));
+  const stillUsed = new Set(images.map((image) => image.key));
+  await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
+    for (const key of keys) if (!stillUsed.has(key)) delete manifest.images[key];
+  });
+  const kept = new Set(Object.values((await readManifest(options.manifestFile)).images).map((e) => e.file));
+  for (const file of files) if (!kept.has(file)) await rm(path.join(options.outDir, file), { force: true });
+  return 0;
+}

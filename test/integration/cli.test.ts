@@ -1,0 +1,120 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
+import { copyFixture, runCli } from '../helpers/fixture-site.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup() {
+  const fake = await startFakeComfyUI();
+  cleanups.push(() => fake.close());
+  const site = await copyFixture('blog');
+  cleanups.push(site.cleanup);
+  return { fake, root: site.root, env: { COMFYUI_URL: fake.url } };
+}
+
+const manifestKeys = async (root: string) =>
+  Object.keys(JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images);
+
+describe('astro-comfyui CLI', () => {
+  it('generates with --dry-run, --only and --force, and reports status with exit codes', async () => {
+    const { fake, root, env } = await setup();
+    const dry = await runCli(root, ['generate', '--dry-run'], env);
+    expect(dry.exitCode, dry.all as string).toBe(0);
+    expect(dry.stdout).toContain('Would generate 4 of 4 images:');
+    expect(dry.stdout).toContain('src/content/blog/lighthouse.md › image → lighthouse-');
+    expect(fake.stats.promptsQueued).toBe(0);
+
+    const missing = await runCli(root, ['status'], env);
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stdout).toContain(`${fake.url}: up — ComfyUI 0.3.68`);
+    expect(missing.stdout).toContain('images: 4 (0 generated, 0 placeholders, 4 missing)');
+
+    const only = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+    expect(only.exitCode, only.all as string).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(1);
+    expect(only.stdout).toContain('1 images: 0 already generated, 1 generated now');
+
+    const rest = await runCli(root, ['generate'], { ...env, CI: '1' });
+    expect(rest.exitCode, rest.all as string).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+
+    const ok = await runCli(root, ['status'], env);
+    expect(ok.exitCode, ok.all as string).toBe(0);
+    expect(ok.stdout).toContain('images: 4 (4 generated, 0 placeholders, 0 missing)');
+
+    const forced = await runCli(root, ['generate', '--force'], env);
+    expect(forced.exitCode, forced.all as string).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(8);
+  });
+
+  it('lists and prunes images no post uses, never one a post still uses', async () => {
+    const { root, env } = await setup();
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'rowing boats'));
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    expect(await manifestKeys(root)).toHaveLength(5);
+
+    const status = await runCli(root, ['status'], env);
+    expect(status.stdout).toMatch(/Orphaned .*: 1\n\s+harbour-[0-9a-f]{12}\.png/);
+
+    const dry = await runCli(root, ['prune', '--dry-run'], env);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(/Would remove 1 unused image:\n\s+src\/assets\/generated\/harbour-/);
+    expect(await manifestKeys(root)).toHaveLength(5);
+
+    const pruned = await runCli(root, ['prune'], env);
+    expect(pruned.exitCode, pruned.all as string).toBe(0);
+    expect(await manifestKeys(root)).toHaveLength(4);
+    const files = (await readdir(path.join(root, 'src/assets/generated'))).filter((f) => f.endsWith('.png'));
+    expect(files).toHaveLength(4);
+    expect((await runCli(root, ['prune'], env)).stdout).toContain('Nothing to prune');
+  });
+
+  it('rejects bad arguments with exit code 2 and the usage', async () => {
+    const { root, env } = await setup();
+    for (const args of [['generate', '--bogus'], ['status', '--force'], ['frobnicate'], ['generate', '--only', ''], ['prune', 'extra']]) {
+      const result = await runCli(root, args, env);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain('Usage: astro-comfyui <command>');
+    }
+    expect((await runCli(root, ['--help'], env)).exitCode).toBe(0);
+  });
+
+  it('fails with exit code 1 and a hint when ComfyUI is down', async () => {
+    const { root } = await setup();
+    const result = await runCli(root, ['generate'], { COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}` });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('no ComfyUI answers');
+    expect(result.stderr).toContain('hint: Start ComfyUI');
+  });
+
+  it('start: supervises ComfyUI in the foreground and stops it on Ctrl-C', async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    const child = runCli(site.root, ['start'], {
+      COMFYUI_URL: url,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand() }),
+    }, { buffer: false });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const match = /\(pid (\d+)\)/.exec(chunk.toString());
+        if (match) resolve(Number(match[1]));
+      });
+      child.then((r) => reject(new Error(`exited early: ${r.exitCode}`)), reject);
+    });
+    expect((await fetch(`${url}/system_stats`)).status).toBe(200);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(0);
+    expect(isProcessAlive(pid)).toBe(false);
+  });
+});
