@@ -1,3 +1,27 @@
 import { defineConfig } from 'astro/config';
+import comfyui from 'astro-comfyui';
 
-export default defineConfig({});
+export default defineConfig({
+  site: 'https://example.com',
+  integrations: [
+    comfyui({
+      // COMFYUI_URL=http://gpu-box:8188 (or several, comma-separated) points the build at real ComfyUI.
+      styles: {
+        watercolor: { prefix: 'a loose watercolor painting of', suffix: ', soft washes, paper texture', negative: 'photo, text, watermark' },
+        ink: { prefix: 'a detailed ink drawing of', suffix: ', crosshatching, black and white', negative: 'color, photo' },
+        photo: { prefix: 'a photograph of', suffix: ', 35mm, natural light', negative: 'illustration, painting, text' },
+      },
+      formats: {
+        hero: { width: 1344, height: 768 },
+        square: { width: 1024, height: 1024 },
+        portrait: { width: 832, height: 1216 },
+      },
+      presets: {
+        cover: { style: 'watercolor', format: 'hero' },
+        sketch: { style: 'ink', format: 'square', negative: 'blurry' },
+      },
+      // Without a reachable ComfyUI the demo still builds, with clearly marked placeholder images.
+      onMissing: 'placeholder',
+    }),
+  ],
+});
