@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import type { Logger } from '@astro-comfyui/comfyui';
+import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { collectPostImages, loadTemplate } from './collect-post-images.js';
 import type { ImageIndex } from './image-index.js';
@@ -9,6 +9,8 @@ import { syncImages } from './sync-images.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
 
 export interface DevGeneration {
+  /** Rebuilds the image index from the posts and manifest and invalidates the virtual module. */
+  reindex(): Promise<void>;
   /** Rescans posts and generates what is missing; calls made while one runs are merged into one more run. */
   refresh(): Promise<void>;
   dispose(): Promise<void>;
@@ -18,7 +20,7 @@ export interface DevGeneration {
  * Dev mode: the server starts at once, missing images are generated in the background, and each new
  * image invalidates the virtual module and reloads the page that waits for it.
  */
-export function startDevGeneration(server: ViteDevServer, index: ImageIndex, options: ResolvedOptions, logger: Logger): DevGeneration {
+export function startDevGeneration(server: ViteDevServer, index: ImageIndex, options: ResolvedOptions, logger: Logger, supervisor?: ComfyUISupervisor): DevGeneration {
   const controller = new AbortController();
   let running: Promise<void> | null = null;
   let again = false;
@@ -37,6 +39,7 @@ export function startDevGeneration(server: ViteDevServer, index: ImageIndex, opt
     await reindex();
     await syncImages(images, options, {
       logger,
+      ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
       onImageReady: async () => {
         await reindex();
@@ -76,6 +79,7 @@ export function startDevGeneration(server: ViteDevServer, index: ImageIndex, opt
   void refresh();
 
   return {
+    reindex,
     refresh,
     async dispose() {
       controller.abort();

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
 import { startDevGeneration, type DevGeneration } from './dev-generation.js';
@@ -8,6 +9,7 @@ import { findOrphans } from './find-orphans.js';
 import { readManifest } from './manifest.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { syncImages } from './sync-images.js';
+import { setupToolbarServer, type ToolbarServer } from './toolbar/toolbar-server.js';
 import { vitePluginImages } from './vite-plugin-images.js';
 
 const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
@@ -25,12 +27,22 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let dev: DevGeneration | undefined;
   let command: 'dev' | 'build' | 'preview' | 'sync' = 'build';
   let collected: PostImages | undefined;
+  let toolbarServer: ToolbarServer | undefined;
+  let supervisor: ComfyUISupervisor | undefined;
 
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
     hooks: {
-      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile }) => {
+      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp }) => {
         command = astroCommand;
+        if (command === 'dev') {
+          addDevToolbarApp({
+            id: 'astro-comfyui',
+            name: 'ComfyUI images',
+            icon: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6"><rect x="3" y="4" width="18" height="16" rx="2"/><circle cx="9" cy="10" r="2"/><path d="m21 16-5-5-9 9"/></svg>',
+            entrypoint: fileURLToPath(new URL('./toolbar/app.js', import.meta.url)),
+          });
+        }
         options = resolveOptions(userOptions, fileURLToPath(config.root));
         if (options.workflow) addWatchFile(options.workflow.file);
         updateConfig({
@@ -60,13 +72,18 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0) logger.info(`${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`);
       },
-      'astro:server:setup': ({ server, logger }) => {
+      'astro:server:setup': ({ server, logger, toolbar }) => {
         // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.
         if (command !== 'dev') return;
-        dev = startDevGeneration(server, index, options, logger);
+        // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
+        supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
+        dev = startDevGeneration(server, index, options, logger, supervisor);
+        toolbarServer = setupToolbarServer(server, toolbar, options, logger, () => dev!.reindex(), supervisor);
       },
       'astro:server:done': async () => {
+        await toolbarServer?.dispose();
         await dev?.dispose();
+        await supervisor?.dispose();
       },
     },
   };

@@ -32,7 +32,7 @@ export interface ScanResult {
  * `problems` and never stops the others from being read.
  */
 export async function scanPosts(root: string, globs: string[], field: string, listField: string): Promise<ScanResult> {
-  const files = (await glob(globs, { cwd: root, onlyFiles: true, ignore: ['**/node_modules/**'] })).sort();
+  const files = await listPosts(root, globs);
   const limit = pLimit(64);
   const perFile = await Promise.all(files.map((file) => limit(() => scanPost(root, file, field, listField))));
   return {
@@ -40,6 +40,12 @@ export async function scanPosts(root: string, globs: string[], field: string, li
     requests: perFile.flatMap((r) => r.requests),
     problems: perFile.flatMap((r) => r.problems),
   };
+}
+
+/** Post files matched by the content globs, root-relative with `/` separators, sorted. */
+export async function listPosts(root: string, globs: string[]): Promise<string[]> {
+  const files = await glob(globs, { cwd: root, onlyFiles: true, ignore: ['**/node_modules/**'] });
+  return files.map((file) => file.split(path.sep).join('/')).sort();
 }
 
 export async function scanPost(root: string, file: string, field: string, listField: string): Promise<Omit<ScanResult, 'posts'>> {

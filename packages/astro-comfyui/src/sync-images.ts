@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import {
-  assertWorkflowRequirements, createComfyUIClient, createComfyUIPool, isComfyUIError, type ComfyUIPool, type Logger,
+  assertWorkflowRequirements, createComfyUIClient, createComfyUIPool, isComfyUIError, type ComfyUIPool, type ComfyUISupervisor, type Logger,
   type PromptProgress,
 } from '@astro-comfyui/comfyui';
 import { acquireLock } from './acquire-lock.js';
@@ -22,6 +22,8 @@ export interface SyncContext {
   onImageReady?: (image: ResolvedImage) => void;
   /** Report what would happen without generating or writing anything. */
   dryRun?: boolean;
+  /** A ComfyUI supervisor that outlives this run (dev); without it the run starts and stops its own. */
+  supervisor?: ComfyUISupervisor;
   /** Live progress of each generation (toolbar, CLI progress bars). */
   onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
 }
@@ -78,7 +80,10 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
   if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI');
 
   const pool = createComfyUIPool({
-    endpoints: options.endpoints.map((url) => ({ url, ...(options.start ? { start: options.start } : {}) })),
+    endpoints: options.endpoints.map((url, i) => ({
+      url,
+      ...(i === 0 && context.supervisor ? { supervisor: context.supervisor } : options.start ? { start: options.start } : {}),
+    })),
     queueAhead: options.queueAhead,
     pollIntervalMs: options.pollIntervalMs,
     jobDeadlineMs: options.imageDeadlineMs,

@@ -9,6 +9,8 @@ export interface PoolEndpoint {
   url: string;
   /** Start ComfyUI here when it does not answer (local endpoints only). */
   start?: StartCommand;
+  /** A supervisor owned by the caller (e.g. for a whole dev session); the pool uses it but never disposes it. */
+  supervisor?: ComfyUISupervisor;
 }
 
 export interface ComfyUIPoolOptions {
@@ -53,6 +55,7 @@ interface Endpoint {
   url: string;
   client: ComfyUIClient;
   supervisor: ComfyUISupervisor | undefined;
+  ownsSupervisor: boolean;
   ready: Promise<void> | null;
   inFlight: number;
   completed: number;
@@ -106,7 +109,8 @@ export class ComfyUIPool {
       return {
         url: client.url,
         client,
-        supervisor: endpoint.start ? new ComfyUISupervisor({ url: endpoint.url, start: endpoint.start, logger: this.#logger }) : undefined,
+        supervisor: endpoint.supervisor ?? (endpoint.start ? new ComfyUISupervisor({ url: endpoint.url, start: endpoint.start, logger: this.#logger }) : undefined),
+        ownsSupervisor: !endpoint.supervisor,
         ready: null,
         inFlight: 0,
         completed: 0,
@@ -154,7 +158,7 @@ export class ComfyUIPool {
     for (const job of this.#pending.splice(0)) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
     await Promise.all(this.#endpoints.map(async (e) => {
       await e.client.close();
-      await e.supervisor?.dispose();
+      if (e.ownsSupervisor) await e.supervisor?.dispose();
     }));
   }
 

@@ -134,6 +134,13 @@ export class ComfyUISupervisor {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Stops a ComfyUI this supervisor started; `ensureRunning()` can start it again. */
+  async stop(): Promise<void> {
+    if (!this.#child) return;
+    await this.#stopChild();
+    this.#setState('stopped');
+  }
+
   /** Stops the process tree if this supervisor started it; leaves a ComfyUI it found running alone. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;

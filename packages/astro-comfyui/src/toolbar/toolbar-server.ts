@@ -1,0 +1,230 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import {
+  assertWorkflowRequirements, ComfyUISupervisor, createComfyUIClient, createComfyUIPool, isComfyUIError, type Logger,
+} from '@astro-comfyui/comfyui';
+import type { ViteDevServer } from 'vite';
+import { collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { updateManifest } from '../manifest.js';
+import type { ResolvedOptions } from '../options.js';
+import { pinImageIntoPost } from '../pin-image-into-post.js';
+import { resolveImage, ResolveProblem, slugify } from '../resolve-image.js';
+import { listPosts } from '../scan-posts.js';
+import { lockDirectory } from '../sync-images.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
+import { CANDIDATE_ROUTE, EVENTS, generateMessage, initMessage, pinMessage, statusMessage, type GenerateMessage, type PinMessage } from './toolbar-messages.js';
+
+interface Toolbar {
+  send(event: string, payload: unknown): void;
+  on(event: string, callback: (data: unknown) => void): void;
+}
+
+export interface ToolbarServer {
+  dispose(): Promise<void>;
+}
+
+/**
+ * The dev server side of the toolbar app: validates every message, generates candidates through the
+ * pool (the browser never talks to ComfyUI), and pins a chosen candidate into a post inside the content
+ * globs only.
+ */
+export function setupToolbarServer(
+  server: ViteDevServer,
+  toolbar: Toolbar,
+  options: ResolvedOptions,
+  logger: Logger,
+  refreshImages: () => Promise<void>,
+  supervisor: ComfyUISupervisor | undefined,
+): ToolbarServer {
+  const candidatesDir = path.join(lockDirectory(options), 'candidates');
+  const controller = new AbortController();
+
+  const handle = <T>(event: string, schema: { safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, run: (message: T) => Promise<void>) => {
+    toolbar.on(event, (data) => {
+      const parsed = schema.safeParse(data);
+      const requestId = typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId : 'invalid';
+      if (!parsed.success) {
+        const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
+        toolbar.send(EVENTS.error, { requestId, message: `Invalid request (${why}).` });
+        return;
+      }
+      run(parsed.data).catch((error: Error) => {
+        toolbar.send(EVENTS.error, { requestId, message: describe(error) });
+      });
+    });
+  };
+
+  /** Only posts matched by the content globs exist for the toolbar; anything else is refused. */
+  const findPost = async (post: string) => {
+    const posts = await listPosts(options.root, options.content);
+    if (!posts.includes(post)) throw new Error(`"${post}" is not a post inside the content folders (${options.content.join(', ')}); the toolbar only writes there.`);
+  };
+
+  handle(EVENTS.init, initMessage, async ({ requestId, pathname }) => {
+    const posts = await listPosts(options.root, options.content);
+    const { images } = await collectPostImages(options, await loadTemplate(options));
+    const segment = pathname.split('/').filter(Boolean).at(-1) ?? '';
+    const current = posts.find((p) => slugify(p) === slugify(`${segment}.md`)) ?? null;
+    const image = current ? images.find((i) => i.request.post === current && i.request.index === 0)?.request : undefined;
+    toolbar.send(EVENTS.state, {
+      requestId,
+      posts,
+      post: current,
+      image: image ? { prompt: image.prompt, negative: image.negative, style: image.style, format: image.format, preset: image.preset, seed: image.seed, alt: image.alt } : null,
+      styles: Object.keys(options.styles),
+      formats: Object.keys(options.formats),
+      presets: Object.keys(options.presets),
+      defaultFormat: options.defaultFormat,
+      comfyuiUrl: options.endpoints[0],
+    });
+  });
+
+  handle(EVENTS.generate, generateMessage, async (message) => {
+    await findPost(message.post);
+    await generateCandidates(message);
+  });
+
+  handle(EVENTS.pin, pinMessage, async (message) => {
+    await findPost(message.post);
+    await pin(message);
+  });
+
+  handle(EVENTS.status, statusMessage, async ({ requestId }) => {
+    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
+  });
+
+  handle(EVENTS.start, statusMessage, async ({ requestId }) => {
+    if (!supervisor) throw new Error('No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.');
+    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus('starting') });
+    await supervisor.ensureRunning();
+    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
+  });
+
+  handle(EVENTS.stop, statusMessage, async ({ requestId }) => {
+    if (!supervisor?.status().managed) throw new Error('This ComfyUI was not started by astro-comfyui, so it is left running.');
+    await supervisor.stop();
+    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
+  });
+
+  async function readStatus(override?: string) {
+    return Promise.all(options.endpoints.map(async (url, i) => {
+      const client = createComfyUIClient({ url, timeoutMs: 3000 });
+      const managed = i === 0 && supervisor ? supervisor.status() : undefined;
+      try {
+        const [stats, queue] = await Promise.all([client.getSystemStats(), client.getQueue()]);
+        return {
+          url,
+          state: 'running',
+          managed: managed?.managed ?? false,
+          canStart: false,
+          version: stats.system.comfyui_version ?? null,
+          devices: stats.devices.map((d) => ({ name: d.name, vramTotal: d.vram_total, vramFree: d.vram_free })),
+          queue: queue.queue_running.length + queue.queue_pending.length,
+        };
+      } catch {
+        return { url, state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'), managed: false, canStart: Boolean(managed), version: null, devices: [], queue: 0 };
+      } finally {
+        await client.close();
+      }
+    }));
+  }
+
+  async function generateCandidates(message: GenerateMessage): Promise<void> {
+    const { requestId } = message;
+    const template = await loadTemplate(options);
+    const candidates = Array.from({ length: message.count }, (_, i) =>
+      resolveImage({ ...pick(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template));
+    const endpoints = options.endpoints.map((url, i) => (i === 0 && supervisor ? { url, supervisor } : { url }));
+    const pool = createComfyUIPool({ endpoints, queueAhead: options.queueAhead, pollIntervalMs: Math.min(options.pollIntervalMs, 500), jobDeadlineMs: options.imageDeadlineMs, logger });
+    try {
+      if ((await pool.connect()) === 0) {
+        const reason = pool.status().map((s) => s.lastError ?? s.url).join('; ');
+        throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}`);
+      }
+      const info = await (async () => {
+        const client = createComfyUIClient({ url: pool.status().find((s) => s.up)!.url });
+        try {
+          return await client.getObjectInfo();
+        } finally {
+          await client.close();
+        }
+      })();
+      assertWorkflowRequirements(candidates[0]!.workflow, info, pool.status().find((s) => s.up)!.url);
+      await mkdir(candidatesDir, { recursive: true });
+      await Promise.all(candidates.map(async (image, index) => {
+        const result = await pool.run(image.workflow, {
+          promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
+          signal: controller.signal,
+          onProgress: (p) => toolbar.send(EVENTS.progress, { requestId, index, ...p }),
+        });
+        await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
+        toolbar.send(EVENTS.candidate, { requestId, index, key: image.key, seed: image.seed, width: image.width, height: image.height, url: `${CANDIDATE_ROUTE}${image.key}.png` });
+      }));
+      toolbar.send(EVENTS.done, { requestId });
+    } finally {
+      await pool.close();
+    }
+  }
+
+  async function pin(message: PinMessage): Promise<void> {
+    const template = await loadTemplate(options);
+    const image = resolveImage({ ...pick(message), seed: message.seed, post: message.post, field: options.field, index: 0 }, options, template);
+    if (image.key !== message.key) throw new Error('The settings changed since this candidate was generated; generate again before pinning.');
+    const candidate = path.join(candidatesDir, `${image.key}.png`);
+    const png = await readFile(candidate).catch(() => {
+      throw new Error('This candidate is gone from the cache; generate it again.');
+    });
+    await writeFileAtomic(path.join(options.outDir, image.fileName), png);
+    await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
+      manifest.images[image.key] = {
+        file: image.fileName,
+        posts: [image.request.post],
+        prompt: image.positive,
+        negative: image.negative,
+        seed: image.seed,
+        width: image.width,
+        height: image.height,
+        workflow: image.workflowId,
+        model: image.model,
+        comfyuiVersion: null,
+        created: new Date().toISOString(),
+        durationMs: 0,
+        placeholder: false,
+      };
+    });
+    await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
+    await refreshImages();
+    toolbar.send(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
+  }
+
+  const serveCandidate = async (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const name = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\//, ''));
+    if (!/^[0-9a-f]{64}\.png$/.test(name)) return next();
+    try {
+      const bytes = await readFile(path.join(candidatesDir, name));
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Cache-Control': 'no-store' });
+      res.end(bytes);
+    } catch {
+      res.writeHead(404).end();
+    }
+  };
+  server.middlewares.use(CANDIDATE_ROUTE, (req, res, next) => void serveCandidate(req, res, next));
+
+  return {
+    async dispose() {
+      controller.abort();
+    },
+  };
+}
+
+function pick(m: GenerateMessage | PinMessage) {
+  const fields = { prompt: m.prompt, negative: m.negative || undefined, style: m.style || undefined, format: m.format || undefined, preset: m.preset || undefined, alt: m.alt || undefined };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { prompt: string; negative?: string; style?: string; format?: string; preset?: string; alt?: string };
+}
+
+function describe(error: Error): string {
+  if (error instanceof ResolveProblem) return error.problem.message;
+  if (isComfyUIError(error)) return error.message;
+  return error.message;
+}
