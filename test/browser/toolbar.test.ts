@@ -8,6 +8,7 @@ import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
+import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 
 const screenshots = fileURLToPath(new URL('../../.tmp/screenshots/', import.meta.url));
 let fake: FakeComfyUI;
@@ -98,27 +99,28 @@ describe('the ComfyUI dev toolbar app', () => {
   });
 
   it('rejects invalid messages and writes outside the content folders', async () => {
-    await page.goto(`${dev.url}/harbour/`);
-    // Sent over the same channel the toolbar uses (Vite's HMR connection). A string, so vitest leaves it untransformed.
-    const replies = (await page.evaluate(`(async () => {
-      const { createHotContext } = await import('/@vite/client');
-      const hot = createHotContext('/astro-comfyui-test');
-      const errors = [];
-      hot.on('astro-comfyui:error', (data) => errors.push(data.requestId + ': ' + data.message));
-      const base = { prompt: 'x', seed: 1, key: 'a'.repeat(64) };
-      hot.send('astro-comfyui:pin', { requestId: 'outside-root-1', ...base, post: '../../../etc/passwd' });
-      hot.send('astro-comfyui:pin', { requestId: 'outside-content', ...base, post: 'astro.config.mjs' });
-      hot.send('astro-comfyui:generate', { requestId: 'bad-count-1', prompt: 'x', seed: 1, post: 'src/content/blog/harbour.md', count: 99 });
-      hot.send('astro-comfyui:generate', { requestId: 'no-fields' });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      return errors.sort();
-    })()`)) as string[];
+    const hmr = await connectViteHmr(dev.url);
+    const base = { prompt: 'x', seed: 1, key: 'a'.repeat(64) };
+    hmr.send('astro-comfyui:pin', { requestId: 'outside-root-1', ...base, post: '../../../etc/passwd' });
+    hmr.send('astro-comfyui:pin', { requestId: 'outside-content', ...base, post: 'astro.config.mjs' });
+    hmr.send('astro-comfyui:generate', { requestId: 'bad-count-1', prompt: 'x', seed: 1, post: 'src/content/blog/harbour.md', count: 99 });
+    hmr.send('astro-comfyui:generate', { requestId: 'no-fields' });
+    const errors = () => hmr.received.filter((m) => m.event === 'astro-comfyui:error');
+    await waitUntil(async () => (errors().length >= 4 ? true : undefined), 10_000, 'four error replies');
+    hmr.close();
+    const replies = errors().map((m) => `${String(m.data.requestId)}: ${String(m.data.message)}`).sort();
     expect(replies).toHaveLength(4);
     expect(replies.join('\n')).toContain('outside-root-1: "../../../etc/passwd" is not a post inside the content folders');
     expect(replies.join('\n')).toContain('outside-content: "astro.config.mjs" is not a post inside the content folders');
     expect(replies.join('\n')).toMatch(/bad-count-1: Invalid request \(count: /);
     expect(replies.join('\n')).toMatch(/no-fields: Invalid request/);
     expect(await readFile(path.join(site.root, 'astro.config.mjs'), 'utf8')).not.toContain('prompt');
+    // Candidate previews are served by key only; an encoded path that tries to climb out gets nothing.
+    for (const attempt of ['..%2F..%2F..%2Fastro.config.mjs', '%2E%2E%2Fastro.config.mjs', `${'a'.repeat(64)}.png`]) {
+      const res = await fetch(`${dev.url}/_astro-comfyui/candidate/${attempt}`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain('defineConfig');
+    }
   });
 
   it('says so clearly when ComfyUI is stopped', async () => {

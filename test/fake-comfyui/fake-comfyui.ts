@@ -43,8 +43,11 @@ export interface FakeComfyUIOptions {
 }
 
 export interface FakeFaults {
-  /** Fail the next executions of nodes matching this id or class_type with `execution_error`. */
-  failNode(match: string, message?: string, exceptionType?: string): void;
+  /**
+   * Fail executions of nodes matching this id or class_type with `execution_error`; with `when`, only in
+   * prompts for which it returns true (e.g. one post's prompt text).
+   */
+  failNode(match: string, message?: string, exceptionType?: string, when?: (prompt: ApiPrompt) => boolean): void;
   clearFailures(): void;
   /** Freeze execution (no messages, no progress) until `stallExecution(false)`. */
   stallExecution(stalled: boolean): void;
@@ -97,7 +100,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   const sockets = new Map<string, WebSocket>();
   const connections = new Set<Socket>();
   const cache = new Map<string, CacheEntry>();
-  const failures: Array<{ match: string; message: string; exceptionType: string }> = [];
+  const failures: Array<{ match: string; message: string; exceptionType: string; when?: (prompt: ApiPrompt) => boolean }> = [];
   const heldRequests: Array<() => void> = [];
   let closed = false;
   let interruptRequested = false;
@@ -365,7 +368,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
         events.emit(type, { ...data, prompt_id: promptId });
       },
       checkpoint,
-      failureFor: (nodeId, classType) => failures.find((f) => f.match === nodeId || f.match === classType),
+      failureFor: (nodeId, classType) => failures.find((f) => (f.match === nodeId || f.match === classType) && (!f.when || f.when(prompt))),
       cachedExecutedMessages: options.cachedExecutedMessages ?? false,
       context: {
         extraPngInfo: extraData.extra_pnginfo as Record<string, unknown> | undefined,
@@ -393,8 +396,8 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   }
 
   const faults: FakeFaults = {
-    failNode(match, message = 'fake failure injected by the test', exceptionType = 'RuntimeError') {
-      failures.push({ match, message, exceptionType });
+    failNode(match, message = 'fake failure injected by the test', exceptionType = 'RuntimeError', when) {
+      failures.push({ match, message, exceptionType, when });
     },
     clearFailures() {
       failures.length = 0;

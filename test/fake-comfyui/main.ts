@@ -9,7 +9,11 @@
  * FAKE_COMFYUI_LOAD_DELAY_MS    delay per model load
  * FAKE_COMFYUI_COMBO_FORMAT     classic | v3
  * FAKE_COMFYUI_MODELS           JSON object of installed files by folder
+ * FAKE_COMFYUI_JOURNAL          append "<pid> <prompt_id>" to this file for every queued prompt
+ * FAKE_COMFYUI_CRASH_ONCE_FILE  die (like a killed process) at the first sampler step, unless this file
+ *                               exists; it is created first, so a restarted server runs normally
  */
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startFakeComfyUI } from './fake-comfyui.js';
 
@@ -58,6 +62,17 @@ try {
     models: env.FAKE_COMFYUI_MODELS ? JSON.parse(env.FAKE_COMFYUI_MODELS) : undefined,
     log: (line) => console.log(line),
   });
+  if (env.FAKE_COMFYUI_JOURNAL) {
+    const journal = env.FAKE_COMFYUI_JOURNAL;
+    fake.events.on('queued', (id: string) => appendFileSync(journal, `${process.pid} ${id}\n`));
+  }
+  if (env.FAKE_COMFYUI_CRASH_ONCE_FILE && !existsSync(env.FAKE_COMFYUI_CRASH_ONCE_FILE)) {
+    const marker = env.FAKE_COMFYUI_CRASH_ONCE_FILE;
+    fake.events.once('progress', () => {
+      writeFileSync(marker, String(process.pid));
+      process.kill(process.pid, 'SIGKILL');
+    });
+  }
   console.log('Starting server\n');
   console.log(`To see the GUI go to: ${fake.url}`);
   const stop = () => void fake.close().then(() => process.exit(0));

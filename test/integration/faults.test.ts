@@ -1,0 +1,209 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPngInfo } from '../fake-comfyui/encode-png.js';
+import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { fakeStartCommand } from '../helpers/fake-launcher.js';
+import { copyFixture, runAstro } from '../helpers/fixture-site.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+import { waitForEvent } from '../helpers/wait-for-event.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function site() {
+  const copy = await copyFixture('blog');
+  cleanups.push(copy.cleanup);
+  return copy.root;
+}
+
+async function fake(options: Parameters<typeof startFakeComfyUI>[0] = {}): Promise<FakeComfyUI> {
+  const server = await startFakeComfyUI(options);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+const generated = (root: string) => path.join(root, 'src/assets/generated');
+const manifestOf = async (root: string) => JSON.parse(await readFile(path.join(generated(root), 'images.lock.json'), 'utf8')) as { images: Record<string, { file: string; placeholder: boolean }> };
+
+/** Every image of the manifest exists once, is a whole PNG, and nothing else is in the folder. */
+async function expectConsistent(root: string, count: number) {
+  const manifest = await manifestOf(root);
+  const files = (await readdir(generated(root))).filter((f) => f !== 'images.lock.json');
+  expect(Object.keys(manifest.images)).toHaveLength(count);
+  expect(files.sort()).toEqual(Object.values(manifest.images).map((e) => e.file).sort());
+  for (const file of files) expect(readPngInfo(await readFile(path.join(generated(root), file))).width).toBeGreaterThan(0);
+}
+
+function build(root: string, env: Record<string, string>, args: string[] = []) {
+  return runAstro(root, ['build', ...args], env);
+}
+
+function expectExitedByItself(result: { timedOut: boolean; isTerminated: boolean }) {
+  expect(result.timedOut).toBe(false);
+}
+
+describe('fault suite', () => {
+  it('a self-started ComfyUI that crashes mid-build is restarted and lost jobs are resubmitted under the same prompt_id', async () => {
+    const root = await site();
+    const journal = path.join(root, 'journal.txt');
+    const start = fakeStartCommand({
+      FAKE_COMFYUI_STEP_DELAY_MS: '20',
+      FAKE_COMFYUI_JOURNAL: journal,
+      FAKE_COMFYUI_CRASH_ONCE_FILE: path.join(root, 'crashed-once'),
+    });
+    const result = await build(root, {
+      COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}`,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start }),
+    });
+    expectExitedByItself(result);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toContain('ComfyUI at http://127.0.0.1');
+    expect(result.all).toContain('stopped unexpectedly');
+    expect(result.all).toContain('Restarting ComfyUI');
+    await expectConsistent(root, 4);
+    const lines = (await readFile(journal, 'utf8')).trim().split('\n').map((l) => l.split(' ') as [string, string]);
+    const pids = [...new Set(lines.map(([pid]) => pid))];
+    expect(pids).toHaveLength(2);
+    const beforeCrash = lines.filter(([pid]) => pid === pids[0]).map(([, id]) => id);
+    const afterCrash = lines.filter(([pid]) => pid === pids[1]).map(([, id]) => id);
+    // The job that was running when ComfyUI died is submitted again with its prompt_id.
+    expect(afterCrash).toContain(beforeCrash[0]);
+    expect(new Set(afterCrash).size).toBe(afterCrash.length);
+  });
+
+  it('a remote endpoint that dies mid-build leaves its jobs to the second endpoint', async () => {
+    const root = await site();
+    const [a, b] = [await fake({ stepDelayMs: 20 }), await fake({ stepDelayMs: 20 })];
+    const crashed = waitForEvent(a.events, 'progress').then(() => a.crash());
+    const result = await build(root, { COMFYUI_URL: `${a.url},${b.url}`, ASTRO_COMFYUI_TEST_OPTIONS: '{"pollIntervalMs":50}' });
+    await crashed;
+    expectExitedByItself(result);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toContain(`${a.url} failed`);
+    await expectConsistent(root, 4);
+    expect(b.stats.promptsQueued).toBeGreaterThanOrEqual(3);
+  });
+
+  it('finds results through /history when the WebSocket is refused or dropped', async () => {
+    const root = await site();
+    const server = await fake({ stepDelayMs: 10 });
+    server.faults.refuseWebSockets(true);
+    const refused = await build(root, { COMFYUI_URL: server.url });
+    expect(refused.exitCode, String(refused.all)).toBe(0);
+    await expectConsistent(root, 4);
+
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'a ferry'));
+    server.faults.refuseWebSockets(false);
+    const dropped = waitForEvent(server.events, 'progress').then(() => server.faults.dropWebSockets());
+    const result = await build(root, { COMFYUI_URL: server.url });
+    await dropped;
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toContain('1 generated');
+  });
+
+  it('a stalled job fails at the deadline with an error naming the post, and the build exits', async () => {
+    const root = await site();
+    const server = await fake();
+    server.faults.stallExecution(true);
+    const result = await build(root, { COMFYUI_URL: server.url, ASTRO_COMFYUI_TEST_OPTIONS: '{"imageDeadlineMs":1500,"concurrency":4}' });
+    expectExitedByItself(result);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toMatch(/src\/content\/blog\/\w+\.md › image[^\n]*did not finish within 2 s/);
+    expect(result.all).toContain('images could not be generated');
+    server.faults.stallExecution(false);
+  });
+
+  it('an execution_error names post, prompt and node, and the other images are kept', async () => {
+    const root = await site();
+    const server = await fake();
+    server.faults.failNode('VAEDecode', 'CUDA out of memory. Tried to allocate 2.00 GiB', 'torch.OutOfMemoryError',
+      (prompt) => JSON.stringify(prompt).includes('fishing boats'));
+    const result = await build(root, { COMFYUI_URL: server.url });
+    expectExitedByItself(result);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toContain('1 of 4 images could not be generated');
+    expect(result.all).toContain('src/content/blog/harbour.md › image ("a small harbour with fishing boats")');
+    expect(result.all).toContain('failed to run VAEDecode');
+    expect(result.all).toContain('The GPU ran out of memory');
+    await expectConsistent(root, 3);
+
+    server.faults.clearFailures();
+    const again = await build(root, { COMFYUI_URL: server.url });
+    expect(again.exitCode, String(again.all)).toBe(0);
+    expect(again.all).toContain('4 images: 3 committed, 1 generated');
+  });
+
+  it('SIGINT mid-generation stops the build without partial files; the next build reuses the job that was running', async () => {
+    const root = await site();
+    const server = await fake({ stepDelayMs: 200 });
+    const started = waitForEvent<{ prompt_id: string }>(server.events, 'progress');
+    const child = build(root, { COMFYUI_URL: server.url, ASTRO_COMFYUI_TEST_OPTIONS: '{"concurrency":1,"queueAhead":0}' });
+    const { prompt_id: running } = await started;
+    const done = waitForEvent<string>(server.events, 'done', (id) => id === running);
+    child.kill('SIGINT');
+    const result = await child;
+    // The GPU finishes the job it was running; its result stays in ComfyUI's history under the prompt_id.
+    await done;
+    expectExitedByItself(result);
+    expect(result.exitCode === 0).toBe(false);
+    const files = await readdir(generated(root)).catch(() => [] as string[]);
+    expect(files.filter((f) => f.includes('.tmp'))).toEqual([]);
+    if (files.includes('images.lock.json')) await manifestOf(root);
+    const sampled = server.stats.samplerRuns;
+    const next = await build(root, { COMFYUI_URL: server.url });
+    expect(next.exitCode, String(next.all)).toBe(0);
+    await expectConsistent(root, 4);
+    expect(server.stats.samplerRuns - sampled).toBe(3);
+  });
+
+  it('two builds at once keep the manifest intact and never generate a key twice', async () => {
+    const root = await site();
+    const server = await fake({ stepDelayMs: 20 });
+    const env = { COMFYUI_URL: server.url };
+    const [one, two] = await Promise.all([
+      build(root, env, ['--outDir', path.join(root, 'dist-one')]),
+      build(root, env, ['--outDir', path.join(root, 'dist-two')]),
+    ]);
+    expect(one.exitCode, String(one.all)).toBe(0);
+    expect(two.exitCode, String(two.all)).toBe(0);
+    await expectConsistent(root, 4);
+    expect(server.stats.promptsQueued).toBe(4);
+    for (const dist of ['dist-one', 'dist-two']) {
+      expect(await readFile(path.join(root, dist, 'lighthouse/index.html'), 'utf8')).toContain('<picture>');
+    }
+  });
+
+  it('posts with spaces and unicode in the path and prompts full of quotes, newlines, emoji and JSON build correctly', async () => {
+    const root = await site();
+    const server = await fake();
+    const prompt = 'a sign that says "{"json": [1, 2]}" — café 🦊\nsecond line: #not-a-comment';
+    // JSON strings are valid YAML double-quoted scalars: this is how an author would escape it.
+    await writeFile(path.join(root, 'src/content/blog/Ünïcode post with spaces.md'), `---\ntitle: Unicode\nimage: { prompt: ${JSON.stringify(prompt)}, format: square }\n---\nBody\n`);
+    const result = await build(root, { COMFYUI_URL: server.url });
+    expect(result.exitCode, String(result.all)).toBe(0);
+    const manifest = await manifestOf(root);
+    const entry = Object.values(manifest.images).find((e) => e.file.startsWith('unicode-post-with-spaces-'))!;
+    expect(entry).toBeDefined();
+    const png = readPngInfo(await readFile(path.join(generated(root), entry.file)));
+    const sent = JSON.parse(png.text.prompt!) as Record<string, { class_type: string; inputs: { text?: string } }>;
+    const positive = Object.values(sent).find((n) => n.class_type === 'CLIPTextEncode' && n.inputs.text?.includes('café'))!;
+    expect(positive.inputs.text).toBe(prompt);
+  });
+
+  it('rejects unknown formats, and huge or zero sizes, with the option named', async () => {
+    const root = await site();
+    for (const [options, message] of [
+      ['{"formats":{"hero":{"width":0,"height":144}}}', 'formats.hero.width'],
+      ['{"formats":{"hero":{"width":20000,"height":144}}}', 'formats.hero.width'],
+      ['{"defaultFormat":"gigantic"}', 'unknown format "gigantic"'],
+    ] as const) {
+      const result = await build(root, { COMFYUI_URL: 'http://127.0.0.1:9', ASTRO_COMFYUI_TEST_OPTIONS: options });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.all).toContain(message);
+    }
+  });
+});
