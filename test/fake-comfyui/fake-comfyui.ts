@@ -78,7 +78,7 @@ export interface FakeComfyUI {
   outputDirectory: string;
   stats: FakeStats;
   faults: FakeFaults;
-  /** Emits `queued`, `execution_start`, `executing`, `progress`, `done` with the prompt_id. */
+  /** Emits `queued`, `started` and `done` with the prompt_id, and every WebSocket message type with its data. */
   events: EventEmitter;
   /** Stops like a killed process: sockets reset, port closed, running prompt lost. */
   crash(): Promise<void>;
@@ -110,6 +110,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   let stallRelease: (() => void) | null = null;
   let stallGate: Promise<void> | null = null;
   let httpStalled = false;
+  let samplerStartedAt = 0;
   let websocketsRefused = false;
 
   const send = (type: string, data: Record<string, unknown>, clientId: string | null) => {
@@ -352,7 +353,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     currentClientId = clientId;
     interruptRequested = false;
     stats.promptsStarted++;
-    events.emit('execution_start', promptId);
+    events.emit('started', promptId);
     log(`got prompt ${promptId}`);
     const started = Date.now();
     const outcome = await executePrompt(promptId, prompt, outputs, definitions, cache, {
@@ -376,7 +377,13 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
         tempDirectory,
         checkpointsWithTextEncoders: options.checkpointsWithTextEncoders ?? defaultCheckpointsWithTextEncoders,
         disableMetadata: options.disableMetadata ?? false,
-        step: () => sleep(options.stepDelayMs ?? 0),
+        // Steps end on a fixed schedule from the first one, so N steps take N × delay like a GPU would,
+        // instead of drifting by a timer's lateness on every step.
+        step: (value) => {
+          const delay = options.stepDelayMs ?? 0;
+          if (value === 1) samplerStartedAt = performance.now();
+          return sleep(samplerStartedAt + value * delay - performance.now());
+        },
         pause: async (kind) => {
           await checkpoint();
           await sleep(kind === 'load' ? (options.loadDelayMs ?? 0) : (options.imageDelayMs ?? 0));

@@ -10,6 +10,7 @@
  * FAKE_COMFYUI_COMBO_FORMAT     classic | v3
  * FAKE_COMFYUI_MODELS           JSON object of installed files by folder
  * FAKE_COMFYUI_JOURNAL          append "<pid> <prompt_id>" to this file for every queued prompt
+ * FAKE_COMFYUI_TIMELINE         append {"id","start","end"} JSON lines (ms, sub-ms precision) per executed prompt
  * FAKE_COMFYUI_CRASH_ONCE_FILE  die (like a killed process) at the first sampler step, unless this file
  *                               exists; it is created first, so a restarted server runs normally
  */
@@ -65,6 +66,13 @@ try {
   if (env.FAKE_COMFYUI_JOURNAL) {
     const journal = env.FAKE_COMFYUI_JOURNAL;
     fake.events.on('queued', (id: string) => appendFileSync(journal, `${process.pid} ${id}\n`));
+  }
+  if (env.FAKE_COMFYUI_TIMELINE) {
+    const timeline = env.FAKE_COMFYUI_TIMELINE;
+    const starts = new Map<string, number>();
+    const now = () => performance.timeOrigin + performance.now();
+    fake.events.on('started', (id: string) => starts.set(id, now()));
+    fake.events.on('done', (id: string) => appendFileSync(timeline, `${JSON.stringify({ id, start: starts.get(id), end: now() })}\n`));
   }
   if (env.FAKE_COMFYUI_CRASH_ONCE_FILE && !existsSync(env.FAKE_COMFYUI_CRASH_ONCE_FILE)) {
     const marker = env.FAKE_COMFYUI_CRASH_ONCE_FILE;

@@ -1,4 +1,4 @@
-import { loadWorkflowTemplate, type WorkflowTemplate } from '@astro-comfyui/comfyui';
+import { loadWorkflowTemplate, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import type { ResolvedOptions } from './options.js';
 import { resolveImage, ResolveProblem, type ResolvedImage } from './resolve-image.js';

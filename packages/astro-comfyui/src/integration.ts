@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ComfyUISupervisor } from '@astro-comfyui/comfyui';
+import type { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
 import { startDevGeneration, type DevGeneration } from './dev-generation.js';
@@ -9,7 +9,7 @@ import { findOrphans } from './find-orphans.js';
 import { readManifest } from './manifest.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { syncImages } from './sync-images.js';
-import { setupToolbarServer, type ToolbarServer } from './toolbar/toolbar-server.js';
+import type { ToolbarServer } from './toolbar/toolbar-server.js';
 import { vitePluginImages } from './vite-plugin-images.js';
 
 const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
@@ -46,11 +46,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         options = resolveOptions(userOptions, fileURLToPath(config.root));
         if (options.workflow) addWatchFile(options.workflow.file);
         updateConfig({
-          vite: {
-            plugins: [vitePluginImages(() => index)],
-            // The runtime helper imports the virtual module, so Vite must bundle it rather than externalise it.
-            ssr: { noExternal: ['astro-comfyui'] },
-          },
+          vite: { plugins: [vitePluginImages(() => index)] },
         });
       },
       'astro:config:done': async ({ injectTypes }) => {
@@ -72,9 +68,11 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0) logger.info(`${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`);
       },
-      'astro:server:setup': ({ server, logger, toolbar }) => {
+      'astro:server:setup': async ({ server, logger, toolbar }) => {
         // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.
         if (command !== 'dev') return;
+        const { ComfyUISupervisor } = await import('@astro-comfyui/comfyui');
+        const { setupToolbarServer } = await import('./toolbar/toolbar-server.js');
         // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
         supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
         dev = startDevGeneration(server, index, options, logger, supervisor);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'astro/zod';
-import { sd35Defaults, type StartCommand } from '@astro-comfyui/comfyui';
+import { sd35Defaults } from '@astro-comfyui/comfyui/workflows';
+import type { StartCommand } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 
 const sizeSchema = z.number().int().min(64).max(4096).refine((n) => n % 16 === 0, 'must be a multiple of 16');

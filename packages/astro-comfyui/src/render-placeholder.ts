@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 
 /**
  * A stand-in PNG of the right size for machines without ComfyUI: a flat colour from the key and the
@@ -13,5 +12,7 @@ export async function renderPlaceholder(width: number, height: number, key: stri
   <text x="50%" y="48%" font-family="sans-serif" font-size="${size}" font-weight="700" text-anchor="middle" fill="hsl(${hue},40%,30%)">PLACEHOLDER</text>
   <text x="50%" y="60%" font-family="sans-serif" font-size="${Math.round(size / 3)}" text-anchor="middle" fill="hsl(${hue},40%,30%)">${escaped}</text>
 </svg>`;
+  // Loaded on demand: builds that need no placeholder never pay for sharp's native library.
+  const { default: sharp } = await import('sharp');
   return sharp(Buffer.from(svg)).png({ compressionLevel: 9 }).toBuffer();
 }

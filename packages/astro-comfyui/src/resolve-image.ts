@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
   applyWorkflowBindings, buildSd35Workflow, isComfyUIError, resolveSd35Settings, type ApiWorkflow, type WorkflowTemplate,
-} from '@astro-comfyui/comfyui';
+} from '@astro-comfyui/comfyui/workflows';
 import { canonicalJson } from './canonical-json.js';
 import type { ResolvedOptions } from './options.js';
 import type { ImageRequest, ScanProblem } from './scan-posts.js';
@@ -26,7 +26,8 @@ export interface ResolvedImage {
   model: Record<string, unknown>;
   /** `sd35:<preset>@<version>` or `custom:<sha256 of the workflow file>`. */
   workflowId: string;
-  workflow: ApiWorkflow;
+  /** Builds the graph to submit. Built on demand: a scan of thousands of cached posts never needs it. */
+  buildWorkflow(): ApiWorkflow;
 }
 
 export class ResolveProblem extends Error {
@@ -58,9 +59,10 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   const seed = request.seed ?? preset?.seed ?? deriveSeed(request.prompt);
   const { width, height } = format!;
 
-  let workflow: ApiWorkflow;
+  let build: () => ApiWorkflow;
   let model: Record<string, unknown>;
   let workflowId: string;
+  let graphForKey: ApiWorkflow | undefined;
   try {
     if (template) {
       const values = {
@@ -71,7 +73,8 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
         ...(options.model.scheduler !== undefined ? { scheduler: options.model.scheduler } : {}),
         ...(options.model.shift !== undefined ? { shift: options.model.shift } : {}),
       };
-      workflow = applyWorkflowBindings(template, values);
+      graphForKey = applyWorkflowBindings(template, values);
+      build = () => applyWorkflowBindings(template, values);
       workflowId = `custom:${sha256(canonicalJson(template.workflow)).slice(0, 16)}`;
       model = { workflowFile: path.basename(template.source), bindings: template.bindings };
     } else {
@@ -90,23 +93,39 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
         scheduler: options.model.scheduler,
         shift: options.model.shift,
       });
-      workflow = buildSd35Workflow(settings).workflow;
+      build = () => buildSd35Workflow(settings).workflow;
       workflowId = `sd35:${settings.model}@${SD35_BUILDER_VERSION}`;
       const { prompt: _p, negative: _n, seed: _s, width: _w, height: _h, ...rest } = settings;
-      model = rest;
+      model = internModel(rest);
     }
   } catch (error) {
     if (isComfyUIError(error)) fail('', error.message);
     throw error;
   }
 
-  const key = sha256(canonicalJson({ workflowId, model, positive, negative, seed, width, height, graph: template ? workflow : undefined }));
+  const key = sha256(canonicalJson({ workflowId, model, positive, negative, seed, width, height, graph: graphForKey }));
   const fileName = `${slugify(request.post)}${request.index > 0 ? `-${request.index}` : ''}-${key.slice(0, 12)}.png`;
-  // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
-  for (const node of Object.values(workflow)) {
-    if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `astro-comfyui/${key.slice(0, 12)}`;
+  const buildWorkflow = () => {
+    const workflow = build();
+    // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
+    for (const node of Object.values(workflow)) {
+      if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `astro-comfyui/${key.slice(0, 12)}`;
+    }
+    return workflow;
+  };
+  return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, buildWorkflow };
+}
+
+// Thousands of images usually share one model setup: keep one object per distinct setup, not one per image.
+const models = new Map<string, Record<string, unknown>>();
+function internModel(model: Record<string, unknown>): Record<string, unknown> {
+  const id = canonicalJson(model);
+  let shared = models.get(id);
+  if (!shared) {
+    if (models.size > 1000) models.clear();
+    models.set(id, (shared = model));
   }
-  return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, workflow };
+  return shared;
 }
 
 export function deriveSeed(prompt: string): number {

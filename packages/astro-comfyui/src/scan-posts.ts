@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import matter from 'gray-matter';
-import pLimit from 'p-limit';
 import { glob } from 'tinyglobby';
 import { imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
 
@@ -33,8 +32,9 @@ export interface ScanResult {
  */
 export async function scanPosts(root: string, globs: string[], field: string, listField: string): Promise<ScanResult> {
   const files = await listPosts(root, globs);
-  const limit = pLimit(64);
-  const perFile = await Promise.all(files.map((file) => limit(() => scanPost(root, file, field, listField))));
+  // Synchronous reads: for thousands of small posts they are several times faster than fs/promises
+  // (one syscall chain per file, no promise per step), and the scan blocks for well under a second.
+  const perFile = files.map((file) => scanPost(root, file, field, listField));
   return {
     posts: files.length,
     requests: perFile.flatMap((r) => r.requests),
@@ -48,14 +48,14 @@ export async function listPosts(root: string, globs: string[]): Promise<string[]
   return files.map((file) => file.split(path.sep).join('/')).sort();
 }
 
-export async function scanPost(root: string, file: string, field: string, listField: string): Promise<Omit<ScanResult, 'posts'>> {
+export function scanPost(root: string, file: string, field: string, listField: string): Omit<ScanResult, 'posts'> {
   const post = file.split(path.sep).join('/');
   const requests: ImageRequest[] = [];
   const problems: ScanProblem[] = [];
   let data: Record<string, unknown>;
   try {
     // Passing options turns off gray-matter's unbounded cache of every file it has parsed.
-    data = matter(await readFile(path.join(root, file), 'utf8'), {}).data as Record<string, unknown>;
+    data = matter(readFileSync(path.join(root, file), 'utf8'), {}).data as Record<string, unknown>;
   } catch (error) {
     const reason = (error as { reason?: string; message: string }).reason ?? (error as Error).message;
     problems.push({ post, field: 'frontmatter', message: `is not valid YAML (${reason.split('\n')[0]}). Check quotes and indentation; quote prompts that contain ":" or "#".` });

@@ -1,19 +1,15 @@
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import {
-  assertWorkflowRequirements, createComfyUIClient, createComfyUIPool, isComfyUIError, type ComfyUIPool, type ComfyUISupervisor, type Logger,
-  type PromptProgress,
-} from '@astro-comfyui/comfyui';
+import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
+import { assertWorkflowRequirements, isComfyUIError } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
+import { classifyImages } from './classify-images.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { renderPlaceholder } from './render-placeholder.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { writeFileAtomic } from './write-file-atomic.js';
-
-export type ImageState = 'ready' | 'placeholder' | 'missing';
 
 export interface SyncContext {
   logger: Logger;
@@ -38,21 +34,11 @@ export interface SyncSummary {
   failed: Array<{ image: ResolvedImage; error: Error }>;
 }
 
+export { classifyImages, type ImageState } from './classify-images.js';
+
 /** Where per-project locks live: out of git, shared by every build of this project. */
 export function lockDirectory(options: ResolvedOptions): string {
   return path.join(options.root, 'node_modules', '.cache', 'astro-comfyui');
-}
-
-/** Which images are committed and real, committed placeholders, or missing. */
-export async function classifyImages(images: ResolvedImage[], options: ResolvedOptions, manifest?: Manifest): Promise<Map<string, ImageState>> {
-  const m = manifest ?? (await readManifest(options.manifestFile));
-  const files = new Set(await readdir(options.outDir).catch(() => [] as string[]));
-  const states = new Map<string, ImageState>();
-  for (const image of images) {
-    const entry = m.images[image.key];
-    states.set(image.key, !entry || !files.has(entry.file) ? 'missing' : entry.placeholder ? 'placeholder' : 'ready');
-  }
-  return states;
 }
 
 /**
@@ -79,6 +65,9 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
 
   if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI');
 
+  // The client (undici) and supervisor (execa) load only when something is generated: a build whose
+  // images are all committed never pays for them.
+  const { createComfyUIPool } = await import('@astro-comfyui/comfyui');
   const pool = createComfyUIPool({
     endpoints: options.endpoints.map((url, i) => ({
       url,
@@ -114,6 +103,7 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
 async function preflight(pool: ComfyUIPool, todo: ResolvedImage[], options: ResolvedOptions): Promise<void> {
   const up = pool.status().find((s) => s.up);
   if (!up) return;
+  const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
   const client = createComfyUIClient({ url: up.url });
   try {
     const info = await client.getObjectInfo();
@@ -122,7 +112,7 @@ async function preflight(pool: ComfyUIPool, todo: ResolvedImage[], options: Reso
     for (const image of todo) {
       if (seen.has(image.workflowId)) continue;
       seen.add(image.workflowId);
-      assertWorkflowRequirements(image.workflow, info, up.url);
+      assertWorkflowRequirements(image.buildWorkflow(), info, up.url);
     }
   } catch (error) {
     if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
@@ -154,7 +144,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
       // Another build may have made it while we waited for the lock.
       const states = await classifyImages([image], options);
       if (states.get(image.key) === 'ready' && options.mode !== 'force' && !image.request.regenerate) return;
-      const result = await pool.run(image.workflow, {
+      const result = await pool.run(image.buildWorkflow(), {
         promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
         signal: context.signal,
         onProgress: (progress) => {
@@ -241,6 +231,7 @@ const versions = new Map<string, Promise<string | null>>();
 async function versionOf(url: string): Promise<string | null> {
   if (!versions.has(url)) {
     versions.set(url, (async () => {
+      const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
       const client = createComfyUIClient({ url, timeoutMs: 5000 });
       try {
         return (await client.getSystemStats()).system.comfyui_version ?? null;

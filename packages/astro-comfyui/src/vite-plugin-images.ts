@@ -1,15 +1,26 @@
+import { fileURLToPath } from 'node:url';
 import type { Plugin, ViteDevServer } from 'vite';
 import type { ImageIndex } from './image-index.js';
 
 export const VIRTUAL_IMAGES_ID = 'virtual:astro-comfyui/images';
 const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
+const RUNTIME_ID = 'astro-comfyui/images';
+const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url));
 
-/** Serves `virtual:astro-comfyui/images` from the current image index. */
+/**
+ * Serves `virtual:astro-comfyui/images` from the current image index, and `astro-comfyui/images` (the
+ * page helper that imports it). The helper's export has only a `types` condition, so Node cannot resolve
+ * it and Vite does not externalise it; this plugin hands Vite the file instead. That keeps the rest of
+ * the package external (no `ssr.noExternal`, which made every build slower).
+ */
 export function vitePluginImages(getIndex: () => ImageIndex): Plugin {
   return {
     name: 'astro-comfyui:images',
+    enforce: 'pre',
     resolveId(id) {
-      return id === VIRTUAL_IMAGES_ID ? RESOLVED_ID : undefined;
+      if (id === VIRTUAL_IMAGES_ID) return RESOLVED_ID;
+      if (id === RUNTIME_ID) return runtimeFile;
+      return undefined;
     },
     load(id) {
       return id === RESOLVED_ID ? getIndex().toModule() : undefined;

@@ -58,7 +58,7 @@ describe('collectPostImages', () => {
     await post('tricky.md', 'image: { prompt: "a \\"quoted\\" sign, {\\"json\\": true}, 🦊\\nsecond line", format: square }');
     const { images, problems } = await collectPostImages(options());
     expect(problems).toEqual([]);
-    expect(images[0]!.workflow['3']!.inputs.text).toBe('a "quoted" sign, {"json": true}, 🦊\nsecond line');
+    expect(images[0]!.buildWorkflow()['3']!.inputs.text).toBe('a "quoted" sign, {"json": true}, 🦊\nsecond line');
   });
 
   it('gives the same key for the same image and a different key when anything that matters changes', async () => {

@@ -21,7 +21,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       for (const image of images) {
         if (seen.has(image.workflowId)) continue;
         seen.add(image.workflowId);
-        const missing = findMissingRequirements(image.workflow, info);
+        const missing = findMissingRequirements(image.buildWorkflow(), info);
         for (const m of missing.nodeTypes) out(`    missing node type ${m.classType}`);
         for (const m of missing.modelFiles) out(`    missing model ${m.file} → put it in ComfyUI/models/${m.folder}/`);
       }

@@ -150,10 +150,10 @@ export function setupToolbarServer(
           await client.close();
         }
       })();
-      assertWorkflowRequirements(candidates[0]!.workflow, info, pool.status().find((s) => s.up)!.url);
+      assertWorkflowRequirements(candidates[0]!.buildWorkflow(), info, pool.status().find((s) => s.up)!.url);
       await mkdir(candidatesDir, { recursive: true });
       await Promise.all(candidates.map(async (image, index) => {
-        const result = await pool.run(image.workflow, {
+        const result = await pool.run(image.buildWorkflow(), {
           promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
           signal: controller.signal,
           onProgress: (p) => toolbar.send(EVENTS.progress, { requestId, index, ...p }),

@@ -1,0 +1,12 @@
+// The workflow half of the package (builders, user workflows, preflight) without the client, supervisor
+// and pool, so code that only resolves prompts does not load undici or execa.
+export { ComfyUIError, isComfyUIError, type ComfyUIErrorCode } from './comfyui-error.js';
+export { sd35Defaults, defaultSd35TextEncoders, type Sd35Model, type Sd35Defaults } from './sd35-models.js';
+export { buildSd35Workflow, resolveSd35Settings, type Sd35Settings, type Sd35Workflow, type Sd35WorkflowInput } from './build-sd35-workflow.js';
+export {
+  applyWorkflowBindings, loadWorkflowTemplate, parseWorkflowTemplate, workflowBindingNames,
+  type BindingTarget, type WorkflowBindingName, type WorkflowTemplate,
+} from './workflow-template.js';
+export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, type MissingRequirements } from './check-workflow-requirements.js';
+export { folderForModelInput } from './model-folders.js';
+export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';

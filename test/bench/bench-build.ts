@@ -1,0 +1,47 @@
+import { rm } from 'node:fs/promises';
+import { runAstro } from '../helpers/fixture-site.js';
+import { prepareCachedSite } from './bench-scan.js';
+
+export interface BuildResult {
+  posts: number;
+  withMs: number;
+  withoutMs: number;
+  /** Ratio of the medians. */
+  ratio: number;
+  /** Ratio of the fastest runs (least disturbed by other work on the machine). */
+  minRatio: number;
+}
+
+async function timeBuild(root: string, withIntegration: boolean): Promise<number> {
+  const started = performance.now();
+  const result = await runAstro(root, ['build'], { CI: '1', ...(withIntegration ? {} : { ASTRO_COMFYUI_BENCH_OFF: '1' }) });
+  if (result.exitCode !== 0) throw new Error(String(result.all).slice(-2000));
+  return performance.now() - started;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** `astro build` of a site with `posts` cached posts, with and without astro-comfyui, median of `runs`. */
+export async function benchBuild(posts: number, runs = 3): Promise<BuildResult> {
+  // Two identical copies, so each variant keeps its own warm caches (.astro, node_modules/.vite);
+  // only ASTRO_COMFYUI_BENCH_OFF differs between them.
+  const root = await prepareCachedSite(posts);
+  const offRoot = await prepareCachedSite(posts);
+  try {
+    const withTimes: number[] = [];
+    const withoutTimes: number[] = [];
+    // One warm-up each (Vite's dependency scan, file cache), then alternate so drift hits both alike.
+    await timeBuild(root, true);
+    await timeBuild(offRoot, false);
+    for (let i = 0; i < runs; i++) {
+      withTimes.push(await timeBuild(root, true));
+      withoutTimes.push(await timeBuild(offRoot, false));
+    }
+    const withMs = median(withTimes);
+    const withoutMs = median(withoutTimes);
+    return { posts, withMs, withoutMs, ratio: withMs / withoutMs, minRatio: Math.min(...withTimes) / Math.min(...withoutTimes) };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+    await rm(offRoot, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createComfyUIPool, ensureComfyUI, type ComfyUISupervisor } from '../../packages/comfyui/src/index.js';
+import { fakeStartCommand } from '../helpers/fake-launcher.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+import { buildTestGraph } from '../helpers/sd35-graph.js';
+
+export interface PipelineResult {
+  endpoints: number;
+  images: number;
+  gpuMs: number;
+  wallMs: number;
+  efficiency: number;
+  gapMedianMs: number;
+  gapP95Ms: number;
+  /** Mean time the server spent per job (simulated GPU time plus the fake's own work). */
+  busyMs: number;
+  /** Server busy time ÷ (endpoints × wall time). */
+  utilization: number;
+}
+
+/**
+ * Runs `images` jobs through the pool against `endpoints` fake ComfyUI processes whose "GPU" takes
+ * `steps × stepMs` per image, and measures wall time and the server-side idle gap between jobs.
+ */
+export async function benchPipeline(endpoints: number, images: number, steps = 4, stepMs = 125): Promise<PipelineResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipeline-'));
+  const supervisors: ComfyUISupervisor[] = [];
+  try {
+    for (let i = 0; i < endpoints; i++) {
+      const url = `http://127.0.0.1:${await findFreePort()}`;
+      supervisors.push(await ensureComfyUI({
+        url,
+        start: fakeStartCommand({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }),
+      }));
+    }
+    const pool = createComfyUIPool({ endpoints: supervisors.map((s) => s.url), queueAhead: 1, pollIntervalMs: 1000 });
+    const started = performance.now();
+    await Promise.all(Array.from({ length: images }, (_, i) =>
+      pool.run(buildTestGraph({ seed: i, steps, width: 64, height: 64 }), { promptId: `bench-${i}` })));
+    const wallMs = performance.now() - started;
+    await pool.close();
+    const gaps: number[] = [];
+    let busy = 0;
+    for (let i = 0; i < endpoints; i++) {
+      const lines = (await readFile(path.join(dir, `timeline-${i}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { start: number; end: number });
+      lines.sort((a, b) => a.start - b.start);
+      for (const line of lines) busy += line.end - line.start;
+      for (let j = 1; j < lines.length; j++) gaps.push(lines[j]!.start - lines[j - 1]!.end);
+    }
+    gaps.sort((a, b) => a - b);
+    const gpuMs = steps * stepMs;
+    return {
+      endpoints,
+      images,
+      gpuMs,
+      wallMs,
+      efficiency: (images * gpuMs) / endpoints / wallMs,
+      gapMedianMs: gaps[Math.floor(gaps.length / 2)] ?? 0,
+      gapP95Ms: gaps[Math.floor(gaps.length * 0.95)] ?? 0,
+      busyMs: busy / images,
+      utilization: busy / endpoints / wallMs,
+    };
+  } finally {
+    await Promise.all(supervisors.map((s) => s.dispose()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

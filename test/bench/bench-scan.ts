@@ -1,0 +1,50 @@
+import { execa } from 'execa';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { collectPostImages } from '../../packages/astro-comfyui/src/collect-post-images.js';
+import { updateManifest } from '../../packages/astro-comfyui/src/manifest.js';
+import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
+import { lockDirectory } from '../../packages/astro-comfyui/src/sync-images.js';
+import { generateSite } from './generate-site.js';
+
+export interface ScanResult {
+  posts: number;
+  ms: number;
+  maxRssMb: number;
+}
+
+/** Writes the site and a manifest in which every image is already generated; returns the site root. */
+export async function prepareCachedSite(posts: number): Promise<string> {
+  const root = await generateSite(posts);
+  const options = resolveOptions({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } } }, root, {});
+  const { images } = await collectPostImages(options);
+  await mkdir(options.outDir, { recursive: true });
+  // A real (if tiny) PNG per image, as a committed site would have.
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082', 'hex');
+  await Promise.all(images.map((image) => writeFile(path.join(options.outDir, image.fileName), png)));
+  await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
+    for (const image of images) {
+      manifest.images[image.key] = {
+        file: image.fileName, posts: [image.request.post], prompt: image.positive, negative: image.negative, seed: image.seed,
+        width: image.width, height: image.height, workflow: image.workflowId, model: image.model, comfyuiVersion: 'bench',
+        created: new Date(0).toISOString(), durationMs: 0, placeholder: false,
+      };
+    }
+  });
+  return root;
+}
+
+/** Time and peak memory of scan + key + manifest check for `posts` posts whose images are all cached. */
+export async function benchScan(posts: number): Promise<ScanResult> {
+  const root = await prepareCachedSite(posts);
+  try {
+    const child = fileURLToPath(new URL('./scan-child.mjs', import.meta.url));
+    const { stdout } = await execa(process.execPath, [child, root]);
+    const result = JSON.parse(stdout) as { ms: number; maxRssMb: number; ready: number; images: number };
+    if (result.ready !== posts) throw new Error(`expected ${posts} cached images, found ${result.ready}`);
+    return { posts, ms: result.ms, maxRssMb: result.maxRssMb };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
