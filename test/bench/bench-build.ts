@@ -1,6 +1,10 @@
+import { execa } from 'execa';
 import { rm } from 'node:fs/promises';
-import { runAstro } from '../helpers/fixture-site.js';
+import { fileURLToPath } from 'node:url';
+import { childEnv } from '../helpers/fixture-site.js';
 import { prepareCachedSite } from './bench-scan.js';
+
+const child = fileURLToPath(new URL('./build-child.mjs', import.meta.url));
 
 export interface BuildResult {
   posts: number;
@@ -10,13 +14,20 @@ export interface BuildResult {
   ratio: number;
   /** Ratio of the fastest runs (least disturbed by other work on the machine). */
   minRatio: number;
+  /** Ratio of median CPU time (user + system) of the build process. */
+  cpuRatio: number;
 }
 
-async function timeBuild(root: string, withIntegration: boolean): Promise<number> {
-  const started = performance.now();
-  const result = await runAstro(root, ['build'], { CI: '1', ...(withIntegration ? {} : { ASTRO_COMFYUI_BENCH_OFF: '1' }) });
+async function timeBuild(root: string, withIntegration: boolean): Promise<{ wallMs: number; cpuMs: number }> {
+  const result = await execa(process.execPath, [child, root], {
+    cwd: root,
+    env: childEnv({ CI: '1', ...(withIntegration ? {} : { ASTRO_COMFYUI_BENCH_OFF: '1' }) }),
+    extendEnv: false,
+    reject: false,
+    all: true,
+  });
   if (result.exitCode !== 0) throw new Error(String(result.all).slice(-2000));
-  return performance.now() - started;
+  return JSON.parse(String(result.stdout).trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -30,16 +41,22 @@ export async function benchBuild(posts: number, runs = 3): Promise<BuildResult> 
   try {
     const withTimes: number[] = [];
     const withoutTimes: number[] = [];
+    const withCpu: number[] = [];
+    const withoutCpu: number[] = [];
     // One warm-up each (Vite's dependency scan, file cache), then alternate so drift hits both alike.
     await timeBuild(root, true);
     await timeBuild(offRoot, false);
     for (let i = 0; i < runs; i++) {
-      withTimes.push(await timeBuild(root, true));
-      withoutTimes.push(await timeBuild(offRoot, false));
+      const on = await timeBuild(root, true);
+      const off = await timeBuild(offRoot, false);
+      withTimes.push(on.wallMs);
+      withCpu.push(on.cpuMs);
+      withoutTimes.push(off.wallMs);
+      withoutCpu.push(off.cpuMs);
     }
     const withMs = median(withTimes);
     const withoutMs = median(withoutTimes);
-    return { posts, withMs, withoutMs, ratio: withMs / withoutMs, minRatio: Math.min(...withTimes) / Math.min(...withoutTimes) };
+    return { posts, withMs, withoutMs, ratio: withMs / withoutMs, minRatio: Math.min(...withTimes) / Math.min(...withoutTimes), cpuRatio: median(withCpu) / median(withoutCpu) };
   } finally {
     await rm(root, { recursive: true, force: true });
     await rm(offRoot, { recursive: true, force: true });

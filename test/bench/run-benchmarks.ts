@@ -36,7 +36,8 @@ if (all || which.has('scan')) {
 
 if (all || which.has('build')) {
   const r = await benchBuild(500, 7);
-  row('astro build, 500 cached posts, with ÷ without astro-comfyui', `${r.ratio.toFixed(3)} of medians (${(r.withMs / 1000).toFixed(2)} s vs ${(r.withoutMs / 1000).toFixed(2)} s, 7 runs each); ${r.minRatio.toFixed(3)} of fastest runs`, '< 1.05', r.ratio < 1.05, 'npm run bench -- build');
+  row('astro build, 500 cached posts, with ÷ without astro-comfyui (wall)', `${r.ratio.toFixed(3)} of medians (${(r.withMs / 1000).toFixed(2)} s vs ${(r.withoutMs / 1000).toFixed(2)} s, 7 runs each); ${r.minRatio.toFixed(3)} of fastest runs`, '< 1.05', r.ratio < 1.05, 'npm run bench -- build');
+  row('astro build, 500 cached posts, with ÷ without astro-comfyui (CPU time)', `${r.cpuRatio.toFixed(3)} of medians`, '< 1.05', r.cpuRatio < 1.05, 'npm run bench -- build');
 }
 
 console.log('\n| measure | result | target | | reproduce |\n|---|---|---|---|---|');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import matter from 'gray-matter';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
@@ -25,8 +25,15 @@ beforeAll(async () => {
   // Let the initial background generation (which reloads open pages) finish first.
   await waitUntil(async () => (dev.output.join('').includes('[4/4]') ? true : undefined), 60_000, 'the initial generation');
   browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 }, 120_000);
+
+// A fresh tab per test: a reload still pending in the previous one cannot abort this one's navigation.
+beforeEach(async () => {
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+afterEach(async () => {
+  await page?.close();
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -67,6 +74,7 @@ describe('the ComfyUI dev toolbar app', () => {
 
     const postFile = path.join(site.root, 'src/content/blog/lighthouse.md');
     const before = await readFile(postFile, 'utf8');
+    const loadedAt = await page.evaluate(() => performance.timeOrigin);
     await page.getByTestId('use-1').click();
     await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 20_000 }).toMatch(/^Pinned /);
     const after = await waitUntil(async () => {
@@ -82,7 +90,11 @@ describe('the ComfyUI dev toolbar app', () => {
     const manifest = JSON.parse(await readFile(path.join(site.root, 'src/assets/generated/images.lock.json'), 'utf8'));
     const pinned = Object.values(manifest.images).find((e) => (e as { seed: number }).seed === 41) as { file: string };
     await expect.poll(async () => (await page.content()).includes(encodeURIComponent(pinned.file)), { timeout: 20_000 }).toBe(true);
-    await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 20_000 }).toContain(`Pinned ${pinned.file}`);
+    // After the reload that saving the post causes, the panel is open again and says what was pinned.
+    await expect.poll(() => page.evaluate(() => performance.timeOrigin).catch(() => loadedAt), { timeout: 20_000 }).not.toBe(loadedAt);
+    await page.waitForLoadState('load');
+    await expect.poll(() => page.getByTestId('message').textContent().catch(() => ''), { timeout: 20_000 }).toContain(`Pinned ${pinned.file}`);
+    expect(await page.getByTestId('prompt').isVisible()).toBe(true);
   });
 
   it('shows ComfyUI status and its web UI in the Advanced tab', async () => {

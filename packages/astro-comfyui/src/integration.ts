@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
-import { startDevGeneration, type DevGeneration } from './dev-generation.js';
+import type { DevGeneration } from './dev-generation.js';
 import { ImageIndex } from './image-index.js';
 import { findOrphans } from './find-orphans.js';
 import { readManifest } from './manifest.js';
@@ -73,6 +73,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         if (command !== 'dev') return;
         const { ComfyUISupervisor } = await import('@astro-comfyui/comfyui');
         const { setupToolbarServer } = await import('./toolbar/toolbar-server.js');
+        const { startDevGeneration } = await import('./dev-generation.js');
         // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
         supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
         dev = startDevGeneration(server, index, options, logger, supervisor);

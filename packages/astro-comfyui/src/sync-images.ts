@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
 import { assertWorkflowRequirements, isComfyUIError } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
+import { cacheDirectory } from './cache-directory.js';
 import { classifyImages } from './classify-images.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
@@ -37,9 +38,7 @@ export interface SyncSummary {
 export { classifyImages, type ImageState } from './classify-images.js';
 
 /** Where per-project locks live: out of git, shared by every build of this project. */
-export function lockDirectory(options: ResolvedOptions): string {
-  return path.join(options.root, 'node_modules', '.cache', 'astro-comfyui');
-}
+export const lockDirectory = cacheDirectory;
 
 /**
  * Makes every image exist: committed ones are used as they are; missing ones are generated through

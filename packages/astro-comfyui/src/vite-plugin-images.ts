@@ -17,13 +17,20 @@ export function vitePluginImages(getIndex: () => ImageIndex): Plugin {
   return {
     name: 'astro-comfyui:images',
     enforce: 'pre',
-    resolveId(id) {
-      if (id === VIRTUAL_IMAGES_ID) return RESOLVED_ID;
-      if (id === RUNTIME_ID) return runtimeFile;
-      return undefined;
+    // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
+    resolveId: {
+      filter: { id: /^(virtual:astro-comfyui\/images|astro-comfyui\/images)$/ },
+      handler(id) {
+        if (id === VIRTUAL_IMAGES_ID) return RESOLVED_ID;
+        if (id === RUNTIME_ID) return runtimeFile;
+        return undefined;
+      },
     },
-    load(id) {
-      return id === RESOLVED_ID ? getIndex().toModule() : undefined;
+    load: {
+      filter: { id: /^\0virtual:astro-comfyui\/images$/ },
+      handler(id) {
+        return id === RESOLVED_ID ? getIndex().toModule() : undefined;
+      },
     },
   };
 }
