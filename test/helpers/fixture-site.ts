@@ -2,6 +2,7 @@ import { execa, type Options } from 'execa';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFakeComfyUI, type FakeComfyUIOptions } from '../fake-comfyui/fake-comfyui.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const astroBin = path.join(repoRoot, 'node_modules/astro/bin/astro.mjs');
@@ -113,4 +114,13 @@ export function runCli(root: string, args: string[], env: Record<string, string 
     timeout: 120_000,
     ...options,
   });
+}
+
+/** A fake ComfyUI and a fresh copy of the blog fixture, both cleaned up after the test. */
+export async function setupBlogWithFake(cleanups: Array<() => Promise<unknown>>, options: FakeComfyUIOptions = {}) {
+  const fake = await startFakeComfyUI(options);
+  cleanups.push(() => fake.close());
+  const site = await copyFixture('blog');
+  cleanups.push(site.cleanup);
+  return { fake, root: site.root, env: { COMFYUI_URL: fake.url } };
 }

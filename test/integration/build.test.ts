@@ -1,23 +1,15 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
-import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { copyFixture, runAstro } from '../helpers/fixture-site.js';
+import type { FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { runAstro, setupBlogWithFake } from '../helpers/fixture-site.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
-async function setup() {
-  const fake = await startFakeComfyUI();
-  cleanups.push(() => fake.close());
-  const site = await copyFixture('blog');
-  cleanups.push(site.cleanup);
-  return { fake, root: site.root };
-}
+const setup = () => setupBlogWithFake(cleanups);
 
 const generated = (root: string) => path.join(root, 'src/assets/generated');
 const readManifest = async (root: string) => JSON.parse(await readFile(path.join(generated(root), 'images.lock.json'), 'utf8'));

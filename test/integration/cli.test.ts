@@ -1,23 +1,14 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
-import { copyFixture, runCli } from '../helpers/fixture-site.js';
+import { copyFixture, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
-async function setup() {
-  const fake = await startFakeComfyUI();
-  cleanups.push(() => fake.close());
-  const site = await copyFixture('blog');
-  cleanups.push(site.cleanup);
-  return { fake, root: site.root, env: { COMFYUI_URL: fake.url } };
-}
+const setup = () => setupBlogWithFake(cleanups);
 
 const manifestKeys = async (root: string) =>
   Object.keys(JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images);

@@ -1,14 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 describe('astro dev with astro-comfyui', () => {
   it('starts without waiting, generates in the background and picks up a new post without a restart', async () => {

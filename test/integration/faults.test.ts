@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
@@ -8,10 +9,7 @@ import { copyFixture, runAstro } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function site() {
   const copy = await copyFixture('blog');

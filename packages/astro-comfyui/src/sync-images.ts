@@ -6,11 +6,11 @@ import { acquireLock } from './acquire-lock.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages } from './classify-images.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
-import { readManifest, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { readManifest, type Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { renderPlaceholder } from './render-placeholder.js';
 import type { ResolvedImage } from './resolve-image.js';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeImage } from './write-image.js';
 
 export interface SyncContext {
   logger: Logger;
@@ -197,33 +197,6 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
   }
   summary.placeholders += summary.todo.length - missing.length;
   return summary;
-}
-
-async function writeImage(
-  image: ResolvedImage,
-  png: Buffer,
-  options: ResolvedOptions,
-  meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion'>,
-): Promise<void> {
-  await writeFileAtomic(path.join(options.outDir, image.fileName), png);
-  await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
-    const previous = manifest.images[image.key];
-    manifest.images[image.key] = {
-      file: image.fileName,
-      posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort(),
-      prompt: image.positive,
-      negative: image.negative,
-      seed: image.seed,
-      width: image.width,
-      height: image.height,
-      workflow: image.workflowId,
-      model: image.model,
-      comfyuiVersion: meta.comfyuiVersion,
-      created: new Date().toISOString(),
-      durationMs: Math.round(meta.durationMs),
-      placeholder: meta.placeholder,
-    };
-  });
 }
 
 const versions = new Map<string, Promise<string | null>>();

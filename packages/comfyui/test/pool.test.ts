@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { findFreePort } from '../../../test/helpers/find-free-port.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { createComfyUIPool, type ComfyUIPool } from '../src/index.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function fakes(count: number, stepDelayMs: number) {
   return Promise.all(Array.from({ length: count }, async () => {

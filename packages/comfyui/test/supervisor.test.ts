@@ -1,16 +1,14 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { startFakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { fakeStartCommand, isProcessAlive } from '../../../test/helpers/fake-launcher.js';
 import { findFreePort } from '../../../test/helpers/find-free-port.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { createComfyUIClient, ensureComfyUI, type ComfyUISupervisor } from '../src/index.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function supervise(env: Record<string, string> = {}, startTimeoutMs = 30_000) {
   const url = `http://127.0.0.1:${await findFreePort()}`;

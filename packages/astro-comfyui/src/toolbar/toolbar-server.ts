@@ -6,13 +6,13 @@ import {
 } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
-import { updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { pinImageIntoPost } from '../pin-image-into-post.js';
 import { resolveImage, ResolveProblem, slugify } from '../resolve-image.js';
 import { listPosts } from '../scan-posts.js';
 import { lockDirectory } from '../sync-images.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
+import { writeImage } from '../write-image.js';
 import { CANDIDATE_ROUTE, EVENTS, generateMessage, initMessage, pinMessage, statusMessage, type GenerateMessage, type PinMessage } from './toolbar-messages.js';
 
 interface Toolbar {
@@ -175,24 +175,7 @@ export function setupToolbarServer(
     const png = await readFile(candidate).catch(() => {
       throw new Error('This candidate is gone from the cache; generate it again.');
     });
-    await writeFileAtomic(path.join(options.outDir, image.fileName), png);
-    await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
-      manifest.images[image.key] = {
-        file: image.fileName,
-        posts: [image.request.post],
-        prompt: image.positive,
-        negative: image.negative,
-        seed: image.seed,
-        width: image.width,
-        height: image.height,
-        workflow: image.workflowId,
-        model: image.model,
-        comfyuiVersion: null,
-        created: new Date().toISOString(),
-        durationMs: 0,
-        placeholder: false,
-      };
-    });
+    await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null });
     await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
     await refreshImages();
     toolbar.send(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
