@@ -74,6 +74,10 @@ describe('astro build with astro-comfyui', () => {
     const manifest = await readManifest(root);
     expect(Object.values(manifest.images).every((e) => (e as { placeholder: boolean }).placeholder)).toBe(true);
     expect(await readFile(path.join(root, 'dist/harbour/index.html'), 'utf8')).toContain('data-placeholder="true"');
+    // Committed placeholders are never counted as real images.
+    const again = await build(root, fake, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(again.exitCode, String(again.all)).toBe(0);
+    expect(again.all).toContain('4 images: 0 committed, 0 generated, 4 PLACEHOLDERS');
 
     // With ComfyUI available again, the placeholders are replaced by real images.
     const real = await build(root, fake);

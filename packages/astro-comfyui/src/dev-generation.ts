@@ -4,6 +4,7 @@ import type { ViteDevServer } from 'vite';
 import { collectPostImages, loadTemplate } from './collect-post-images.js';
 import type { ImageIndex } from './image-index.js';
 import { readManifest } from './manifest.js';
+import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
 import { syncImages } from './sync-images.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
@@ -26,23 +27,28 @@ export function startDevGeneration(server: ViteDevServer, index: ImageIndex, opt
   let again = false;
   let timer: NodeJS.Timeout | null = null;
 
-  const reindex = async () => {
-    const { images } = await collectPostImages(options, await loadTemplate(options));
+  /** Points the virtual module at the committed images of these posts. */
+  const updateIndex = async (images: ResolvedImage[]) => {
     index.update(images, await readManifest(options.manifestFile), options.outDir, new Set(await readdir(options.outDir).catch(() => [])));
     invalidateImagesModule(server);
+  };
+  const reindex = async () => {
+    const { images } = await collectPostImages(options, await loadTemplate(options));
+    await updateIndex(images);
   };
 
   const run = async () => {
     const template = await loadTemplate(options);
     const { images, problems } = await collectPostImages(options, template);
     for (const p of problems) logger.warn(`${p.post} › ${p.field} ${p.message}`);
-    await reindex();
+    await updateIndex(images);
     await syncImages(images, options, {
       logger,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
+      // The posts did not change while generating: re-read only the manifest, not every post.
       onImageReady: async () => {
-        await reindex();
+        await updateIndex(images);
         server.hot.send({ type: 'full-reload' });
       },
     });

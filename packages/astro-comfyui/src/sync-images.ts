@@ -15,8 +15,8 @@ import { writeImage } from './write-image.js';
 export interface SyncContext {
   logger: Logger;
   signal?: AbortSignal;
-  /** Called after each image file and its manifest entry are written. */
-  onImageReady?: (image: ResolvedImage) => void;
+  /** Called after each image file and its manifest entry are written; its failure is logged, not fatal. */
+  onImageReady?: (image: ResolvedImage) => void | Promise<void>;
   /** Report what would happen without generating or writing anything. */
   dryRun?: boolean;
   /** A ComfyUI supervisor that outlives this run (dev); without it the run starts and stops its own. */
@@ -59,7 +59,10 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
     return state === 'missing' || options.mode !== 'frozen';
   };
   summary.todo = unique.filter(wanted);
-  summary.ready = unique.length - summary.todo.length;
+  // Committed placeholders that stay (frozen mode) are counted as placeholders, never as real images.
+  const keptPlaceholders = unique.filter((image) => !summary.todo.includes(image) && states.get(image.key) === 'placeholder').length;
+  summary.placeholders = keptPlaceholders;
+  summary.ready = unique.length - summary.todo.length - keptPlaceholders;
   if (summary.todo.length === 0 || context.dryRun) return summary;
 
   if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI');
@@ -165,7 +168,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
       const elapsed = Date.now() - started;
       const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
       logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
-      context.onImageReady?.(image);
+      await notifyReady(context, image);
     } catch (error) {
       done++;
       summary.failed.push({ image, error: error as Error });
@@ -193,10 +196,19 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
     await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null });
     summary.placeholders++;
-    context.onImageReady?.(image);
+    await notifyReady(context, image);
   }
+  // Placeholders already committed for these images stay as they are.
   summary.placeholders += summary.todo.length - missing.length;
   return summary;
+}
+
+async function notifyReady(context: SyncContext, image: ResolvedImage): Promise<void> {
+  try {
+    await context.onImageReady?.(image);
+  } catch (error) {
+    context.logger.warn(`${image.fileName} is written, but updating the page failed: ${(error as Error).message}`);
+  }
 }
 
 const versions = new Map<string, Promise<string | null>>();

@@ -75,6 +75,16 @@ interface Job {
 const ENDPOINT_FAILURES = new Set(['UNREACHABLE', 'TIMEOUT', 'START_FAILED', 'CRASHED']);
 
 /**
+ * An endpoint failure, also when the job's deadline ran out while its endpoint was unreachable: the job
+ * then goes back to the queue, which reports every endpoint's state instead of a bare timeout.
+ */
+function isEndpointFailure(error: unknown): boolean {
+  if (!isComfyUIError(error)) return false;
+  if (ENDPOINT_FAILURES.has(error.code)) return true;
+  return error.code === 'DEADLINE_EXCEEDED' && isComfyUIError(error.cause) && ENDPOINT_FAILURES.has(error.cause.code);
+}
+
+/**
  * Spreads jobs over several ComfyUI endpoints: a local queue, at most `1 + queueAhead` jobs in flight per
  * endpoint, least-loaded first; an endpoint that fails rests and its jobs are retried on another with
  * the same prompt_id.
@@ -202,9 +212,9 @@ export class ComfyUIPool {
       endpoint.completed++;
       job.resolve({ ...result, endpoint: endpoint.url });
     } catch (error) {
-      if (isComfyUIError(error) && ENDPOINT_FAILURES.has(error.code) && !job.options.signal?.aborted && !this.#closed) {
+      if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
         this.#markDown(endpoint, error);
-        this.#logger.warn(`${endpoint.url} failed (${error.message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
+        this.#logger.warn(`${endpoint.url} failed (${(error as Error).message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
         this.#pending.unshift(job);
       } else {
         job.reject(error);

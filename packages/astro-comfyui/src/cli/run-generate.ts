@@ -25,7 +25,9 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
   const summary = await syncImages(selected, effective, {
     logger,
     dryRun: args.dryRun,
-    onImageReady: () => done++,
+    onImageReady: () => {
+      done++;
+    },
     onProgress: (image, p) => {
       if (p.type === 'step') progress.update(done, total, `${image.request.post} step ${p.value}/${p.max}`);
     },
