@@ -61,6 +61,8 @@ describe('the ComfyUI dev toolbar app', () => {
     await page.getByTestId('prompt').fill('a lighthouse in a storm, "huge" waves 🌊');
     await page.getByTestId('style').selectOption('ink');
     await page.getByTestId('format').selectOption('square');
+    await page.getByTestId('random-seed').click();
+    expect(Number(await page.getByTestId('seed').inputValue())).toBeGreaterThanOrEqual(0);
     await page.getByTestId('seed').fill('40');
     await page.getByTestId('count').fill('2');
     await page.getByTestId('generate').click();
@@ -70,6 +72,7 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('candidate-1').getAttribute('data-seed')).toBe('41');
     const preview = await page.getByTestId('candidate-1').locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth);
     expect(preview).toBe(128);
+    await page.getByTestId('candidates').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(screenshots, 'toolbar-simple.png') });
 
     const postFile = path.join(site.root, 'src/content/blog/lighthouse.md');
@@ -94,7 +97,8 @@ describe('the ComfyUI dev toolbar app', () => {
     await expect.poll(() => page.evaluate(() => performance.timeOrigin).catch(() => loadedAt), { timeout: 20_000 }).not.toBe(loadedAt);
     await page.waitForLoadState('load');
     await expect.poll(() => page.getByTestId('message').textContent().catch(() => ''), { timeout: 20_000 }).toContain(`Pinned ${pinned.file}`);
-    expect(await page.getByTestId('prompt').isVisible()).toBe(true);
+    // Astro's own reload for the saved post can come after ours: the panel reopens after each.
+    await expect.poll(() => page.getByTestId('prompt').isVisible().catch(() => false), { timeout: 20_000 }).toBe(true);
   });
 
   it('shows ComfyUI status and its web UI in the Advanced tab', async () => {

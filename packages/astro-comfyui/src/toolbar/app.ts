@@ -80,7 +80,10 @@ export default defineToolbarApp({
   init(canvas, app, server) {
     const ids = new Set<string>();
     const newId = () => {
-      const id = crypto.randomUUID();
+      // randomUUID needs a secure context; a dev server opened by its LAN address is not one.
+      const id = typeof crypto.randomUUID === 'function'
+        ? crypto.randomUUID()
+        : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
       ids.add(id);
       return id;
     };
@@ -99,7 +102,7 @@ export default defineToolbarApp({
     const format = el('select', { 'data-testid': 'format' });
     const preset = el('select', { 'data-testid': 'preset' });
     const seed = el('input', { 'data-testid': 'seed', type: 'number', min: '0', value: '1' });
-    const randomSeed = el('button', { 'data-testid': 'random-seed', type: 'button' }, '🎲');
+    const randomSeed = el('button', { 'data-testid': 'random-seed', type: 'button', title: 'Random seed' }, 'Random');
     const count = el('input', { 'data-testid': 'count', type: 'number', min: '1', max: '4', value: '2' });
     const generate = el('button', { 'data-testid': 'generate' }, 'Generate');
     const progress = el('div', { class: 'message', 'data-testid': 'progress' });
