@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { collectPostImages } from '../../packages/astro-comfyui/src/collect-post-images.js';
 import { updateManifest } from '../../packages/astro-comfyui/src/manifest.js';
 import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
-import { lockDirectory } from '../../packages/astro-comfyui/src/sync-images.js';
+import { cacheDirectory } from '../../packages/astro-comfyui/src/cache-directory.js';
 import { generateSite } from './generate-site.js';
 
 export interface ScanResult {
@@ -23,7 +23,7 @@ export async function prepareCachedSite(posts: number): Promise<string> {
   // A real (if tiny) PNG per image, as a committed site would have.
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082', 'hex');
   await Promise.all(images.map((image) => writeFile(path.join(options.outDir, image.fileName), png)));
-  await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
+  await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const image of images) {
       manifest.images[image.key] = {
         file: image.fileName, posts: [image.request.post], prompt: image.positive, negative: image.negative, seed: image.seed,

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
-import { assertWorkflowRequirements, isComfyUIError } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages } from './classify-images.js';
+import { preflightImages } from './preflight-images.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
@@ -37,8 +37,6 @@ export interface SyncSummary {
 
 export { classifyImages, type ImageState } from './classify-images.js';
 
-/** Where per-project locks live: out of git, shared by every build of this project. */
-export const lockDirectory = cacheDirectory;
 
 /**
  * Makes every image exist: committed ones are used as they are; missing ones are generated through
@@ -86,7 +84,7 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
       const reasons = pool.status().map((s) => `${s.url}: ${s.lastError ?? 'not reachable'}`).join('; ');
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers (${reasons})`);
     }
-    await preflight(pool, summary.todo, options);
+    await preflightImages(pool, summary.todo, options);
     await generateAll(pool, summary, options, context);
   } finally {
     await pool.close();
@@ -102,31 +100,6 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
   return summary;
 }
 
-async function preflight(pool: ComfyUIPool, todo: ResolvedImage[], options: ResolvedOptions): Promise<void> {
-  const up = pool.status().find((s) => s.up);
-  if (!up) return;
-  const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
-  const client = createComfyUIClient({ url: up.url });
-  try {
-    const info = await client.getObjectInfo();
-    // One check per distinct graph shape is enough; the first image of each workflow id stands for the rest.
-    const seen = new Set<string>();
-    for (const image of todo) {
-      if (seen.has(image.workflowId)) continue;
-      seen.add(image.workflowId);
-      assertWorkflowRequirements(image.buildWorkflow(), info, up.url);
-    }
-  } catch (error) {
-    if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
-      const fix = options.workflow ? 'Install what is listed or change the workflow file.' : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
-      throw new AstroComfyUIError('GENERATION_FAILED', error.message, fix, { cause: error });
-    }
-    throw error;
-  } finally {
-    await client.close();
-  }
-}
-
 async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: ResolvedOptions, context: SyncContext): Promise<void> {
   const { logger } = context;
   const limit = pLimit(options.concurrency);
@@ -137,7 +110,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.join(', ')}).`);
   await Promise.all(summary.todo.map((image) => limit(async () => {
     if (context.signal?.aborted) return;
-    const lockDir = lockDirectory(options);
+    const lockDir = cacheDirectory(options);
     const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
       timeoutMs: options.imageDeadlineMs,
       onWait: (holder) => logger.info(`Waiting for ${holder}, which is generating ${image.fileName}.`),

@@ -4,7 +4,7 @@ import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-po
 import { findOrphans } from '../find-orphans.js';
 import { readManifest, updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
-import { lockDirectory } from '../sync-images.js';
+import { cacheDirectory } from '../cache-directory.js';
 
 /** `astro-comfyui prune`: removes images no post uses (manifest entries and stray files). */
 export async function runPrune(options: ResolvedOptions, args: { dryRun: boolean }, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
@@ -22,7 +22,7 @@ export async function runPrune(options: ResolvedOptions, args: { dryRun: boolean
   if (args.dryRun) return 0;
   const keys = new Set(orphans.entries.map((o) => o.key));
   const stillUsed = new Set(images.map((image) => image.key));
-  await updateManifest(options.manifestFile, lockDirectory(options), (manifest) => {
+  await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const key of keys) if (!stillUsed.has(key)) delete manifest.images[key];
   });
   const kept = new Set(Object.values((await readManifest(options.manifestFile)).images).map((e) => e.file));

@@ -1,16 +1,16 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import {
-  assertWorkflowRequirements, ComfyUISupervisor, createComfyUIClient, createComfyUIPool, isComfyUIError, type Logger,
-} from '@astro-comfyui/comfyui';
+import { createComfyUIClient, createComfyUIPool, type ComfyUISupervisor, type Logger } from '@astro-comfyui/comfyui';
+import type { z } from 'astro/zod';
 import type { ViteDevServer } from 'vite';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import type { ResolvedOptions } from '../options.js';
 import { pinImageIntoPost } from '../pin-image-into-post.js';
 import { resolveImage, ResolveProblem, slugify } from '../resolve-image.js';
 import { listPosts } from '../scan-posts.js';
-import { lockDirectory } from '../sync-images.js';
+import { cacheDirectory } from '../cache-directory.js';
+import { preflightImages } from '../preflight-images.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
 import { CANDIDATE_ROUTE, EVENTS, generateMessage, initMessage, pinMessage, statusMessage, type GenerateMessage, type PinMessage } from './toolbar-messages.js';
@@ -37,10 +37,10 @@ export function setupToolbarServer(
   refreshImages: () => Promise<void>,
   supervisor: ComfyUISupervisor | undefined,
 ): ToolbarServer {
-  const candidatesDir = path.join(lockDirectory(options), 'candidates');
+  const candidatesDir = path.join(cacheDirectory(options), 'candidates');
   const controller = new AbortController();
 
-  const handle = <T>(event: string, schema: { safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, run: (message: T) => Promise<void>) => {
+  const handle = <T>(event: string, schema: z.ZodType<T>, run: (message: T) => Promise<void>) => {
     toolbar.on(event, (data) => {
       const parsed = schema.safeParse(data);
       const requestId = typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId : 'invalid';
@@ -142,15 +142,7 @@ export function setupToolbarServer(
         const reason = pool.status().map((s) => s.lastError ?? s.url).join('; ');
         throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}`);
       }
-      const info = await (async () => {
-        const client = createComfyUIClient({ url: pool.status().find((s) => s.up)!.url });
-        try {
-          return await client.getObjectInfo();
-        } finally {
-          await client.close();
-        }
-      })();
-      assertWorkflowRequirements(candidates[0]!.buildWorkflow(), info, pool.status().find((s) => s.up)!.url);
+      await preflightImages(pool, candidates, options);
       await mkdir(candidatesDir, { recursive: true });
       await Promise.all(candidates.map(async (image, index) => {
         const result = await pool.run(image.buildWorkflow(), {
@@ -206,8 +198,7 @@ function pick(m: GenerateMessage | PinMessage) {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { prompt: string; negative?: string; style?: string; format?: string; preset?: string; alt?: string };
 }
 
+/** A bad prompt reads better without the post and field, which the panel already shows. */
 function describe(error: Error): string {
-  if (error instanceof ResolveProblem) return error.problem.message;
-  if (isComfyUIError(error)) return error.message;
-  return error.message;
+  return error instanceof ResolveProblem ? error.problem.message : error.message;
 }

@@ -1,0 +1,34 @@
+import type { ComfyUIPool } from '@astro-comfyui/comfyui';
+import { assertWorkflowRequirements, isComfyUIError } from '@astro-comfyui/comfyui/workflows';
+import { AstroComfyUIError } from './astro-comfyui-error.js';
+import type { ResolvedOptions } from './options.js';
+import type { ResolvedImage } from './resolve-image.js';
+
+/**
+ * Checks the graphs against `/object_info` of an endpoint that answers, before the first job: one error
+ * lists every missing node type and model file with the folder it belongs in.
+ */
+export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[], options: ResolvedOptions): Promise<void> {
+  const up = pool.status().find((s) => s.up);
+  if (!up) return;
+  const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
+  const client = createComfyUIClient({ url: up.url });
+  try {
+    const info = await client.getObjectInfo();
+    // One check per distinct graph shape is enough; the first image of each workflow id stands for the rest.
+    const seen = new Set<string>();
+    for (const image of images) {
+      if (seen.has(image.workflowId)) continue;
+      seen.add(image.workflowId);
+      assertWorkflowRequirements(image.buildWorkflow(), info, up.url);
+    }
+  } catch (error) {
+    if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
+      const fix = options.workflow ? 'Install what is listed or change the workflow file.' : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
+      throw new AstroComfyUIError('GENERATION_FAILED', error.message, fix, { cause: error });
+    }
+    throw error;
+  } finally {
+    await client.close();
+  }
+}
