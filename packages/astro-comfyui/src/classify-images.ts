@@ -5,10 +5,15 @@ import type { ResolvedImage } from './resolve-image.js';
 
 export type ImageState = 'ready' | 'placeholder' | 'missing';
 
+/** The file names in outDir (none while it does not exist yet). */
+export async function listImageFiles(outDir: string): Promise<Set<string>> {
+  return new Set(await readdir(outDir).catch(() => [] as string[]));
+}
+
 /** Which images are committed and real, committed placeholders, or missing. */
 export async function classifyImages(images: ResolvedImage[], options: ResolvedOptions, manifest?: Manifest): Promise<Map<string, ImageState>> {
   const m = manifest ?? (await readManifest(options.manifestFile));
-  const files = new Set(await readdir(options.outDir).catch(() => [] as string[]));
+  const files = await listImageFiles(options.outDir);
   const states = new Map<string, ImageState>();
   for (const image of images) {
     const entry = m.images[image.key];

@@ -1,8 +1,8 @@
-import { readdir } from 'node:fs/promises';
 import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { collectPostImages, loadTemplate } from './collect-post-images.js';
 import type { ImageIndex } from './image-index.js';
+import { listImageFiles } from './classify-images.js';
 import { readManifest } from './manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
@@ -29,7 +29,7 @@ export function startDevGeneration(server: ViteDevServer, index: ImageIndex, opt
 
   /** Points the virtual module at the committed images of these posts. */
   const updateIndex = async (images: ResolvedImage[]) => {
-    index.update(images, await readManifest(options.manifestFile), options.outDir, new Set(await readdir(options.outDir).catch(() => [])));
+    index.update(images, await readManifest(options.manifestFile), options.outDir, await listImageFiles(options.outDir));
     invalidateImagesModule(server);
   };
   const reindex = async () => {

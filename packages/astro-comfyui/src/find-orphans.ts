@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
@@ -17,7 +17,7 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
     .filter(([key]) => !used.has(key))
     .map(([key, entry]) => ({ key, file: entry.file }));
   const named = new Set(Object.values(manifest.images).map((entry) => entry.file));
-  const files = await readdir(options.outDir).catch(() => [] as string[]);
+  const files = [...(await listImageFiles(options.outDir))];
   const strayFiles = files.filter((file) => file.endsWith('.png') && !named.has(file)).sort();
   return { entries, strayFiles };
 }

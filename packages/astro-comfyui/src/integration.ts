@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
@@ -6,6 +5,7 @@ import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } fr
 import type { DevGeneration } from './dev-generation.js';
 import { ImageIndex } from './image-index.js';
 import { findOrphans } from './find-orphans.js';
+import { listImageFiles } from './classify-images.js';
 import { readManifest } from './manifest.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { syncImages } from './sync-images.js';
@@ -63,7 +63,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const summary = await syncImages(images, options, { logger });
         logger.info(`${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`);
         const manifest = await readManifest(options.manifestFile);
-        index.update(images, manifest, options.outDir, new Set(await readdir(options.outDir).catch(() => [])));
+        index.update(images, manifest, options.outDir, await listImageFiles(options.outDir));
         const orphans = await findOrphans(images, manifest, options);
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0) logger.info(`${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`);
