@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import matter from 'gray-matter';
+import { parseFrontmatter } from 'astro/markdown';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
@@ -84,7 +84,7 @@ describe('the ComfyUI dev toolbar app', () => {
       const text = await readFile(postFile, 'utf8');
       return text !== before ? text : undefined;
     }, 20_000, 'the post file to change');
-    expect(matter(after, {}).data.image).toEqual({ prompt: 'a lighthouse in a storm, "huge" waves 🌊', style: 'ink', format: 'square', seed: 41 });
+    expect(parseFrontmatter(after).frontmatter.image).toEqual({ prompt: 'a lighthouse in a storm, "huge" waves 🌊', style: 'ink', format: 'square', seed: 41 });
     // Everything but the image line is unchanged.
     const withoutImage = (text: string) => text.split('\n').filter((line) => !line.startsWith('image:')).join('\n');
     expect(withoutImage(after)).toBe(withoutImage(before));

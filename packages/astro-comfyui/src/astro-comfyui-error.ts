@@ -7,7 +7,8 @@ export type AstroComfyUIErrorCode =
   | 'GENERATION_FAILED'
   | 'COMFYUI_UNAVAILABLE'
   | 'MANIFEST_CORRUPT'
-  | 'LOCKED';
+  | 'LOCKED'
+  | 'PIN_REFUSED';
 
 /**
  * The integration's one error class: a stable `code`, a message that says what happened and a `hint` that

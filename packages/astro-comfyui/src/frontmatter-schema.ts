@@ -1,27 +1,47 @@
 import { z } from 'astro/zod';
 
+/**
+ * Size limits of one image prompt, the same for every form it can take (shorthand text, object, list
+ * item, toolbar message): a post or a web page must not push megabytes into the manifest, the PNG and
+ * the page's `alt`.
+ */
+export const PROMPT_LIMITS = {
+  /** Characters of `prompt` and of `negative`. */
+  text: 4000,
+  /** Characters of `alt`. */
+  alt: 1000,
+  /** Characters of a style, format or preset name. */
+  name: 100,
+} as const;
+
+const promptText = z.string().trim().min(1, 'the prompt is empty').max(PROMPT_LIMITS.text, `the prompt is longer than ${PROMPT_LIMITS.text} characters`);
+const name = (what: string) => z.string().min(1).max(PROMPT_LIMITS.name, `the ${what} name is longer than ${PROMPT_LIMITS.name} characters`);
+
 /** The object form of an image prompt in frontmatter. */
 export const imagePromptObjectSchema = z.object({
   /** What to draw. */
-  prompt: z.string().trim().min(1, 'the prompt is empty').max(4000, 'the prompt is longer than 4000 characters'),
+  prompt: promptText,
   /** What to avoid (added to the style's negative). */
-  negative: z.string().max(4000).optional(),
+  negative: z.string().max(PROMPT_LIMITS.text, `the negative prompt is longer than ${PROMPT_LIMITS.text} characters`).optional(),
   /** A style name from the `styles` option. */
-  style: z.string().min(1).optional(),
+  style: name('style').optional(),
   /** A format (size) name from the `formats` option. */
-  format: z.string().min(1).optional(),
+  format: name('format').optional(),
   /** A preset (style + format) name from the `presets` option. */
-  preset: z.string().min(1).optional(),
+  preset: name('preset').optional(),
   /** Fixes the image; without it a seed is derived from the prompt so builds are repeatable. */
   seed: z.number().int('the seed must be a whole number').min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** Alternative text for the <img>. */
-  alt: z.string().optional(),
+  alt: z.string().max(PROMPT_LIMITS.alt, `the alt text is longer than ${PROMPT_LIMITS.alt} characters`).optional(),
   /** Generate this image again on the next build even though it is cached. Remove it afterwards. */
   regenerate: z.boolean().optional(),
 }).strict();
 
+/** The keys of the object form, for messages. */
+export const IMAGE_PROMPT_KEYS = Object.keys(imagePromptObjectSchema.shape);
+
 /** `image: "a prompt"` or `image: { prompt, style, … }`. Use it in a content collection schema. */
-export const imagePromptSchema = z.union([z.string().trim().min(1, 'the prompt is empty'), imagePromptObjectSchema]);
+export const imagePromptSchema = z.union([promptText, imagePromptObjectSchema]);
 
 /** `images: [ … ]`: several images for one post. */
 export const imagePromptListSchema = z.array(imagePromptSchema).min(1);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import matter from 'gray-matter';
 import { glob } from 'tinyglobby';
-import { imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+import { IMAGE_PROMPT_KEYS, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+import { FrontmatterSyntaxError, readFrontmatter } from './read-frontmatter.js';
 
 /** One image prompt found in a post, with where it came from. */
 export interface ImageRequest extends ImagePromptObject {
@@ -54,19 +54,25 @@ export function scanPost(root: string, file: string, field: string, listField: s
   const problems: ScanProblem[] = [];
   let data: Record<string, unknown>;
   try {
-    // Passing options turns off gray-matter's unbounded cache of every file it has parsed.
-    data = matter(readFileSync(path.join(root, file), 'utf8'), {}).data as Record<string, unknown>;
+    data = readFrontmatter(readFileSync(path.join(root, file), 'utf8')).data;
   } catch (error) {
-    const reason = (error as { reason?: string; message: string }).reason ?? (error as Error).message;
-    problems.push({ post, field: 'frontmatter', message: `is not valid YAML (${reason.split('\n')[0]}). Check quotes and indentation; quote prompts that contain ":" or "#".` });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) {
+      problems.push({ post, field: 'file', message: `cannot be read (${code}). Check the file's permissions.` });
+      return { requests, problems };
+    }
+    if (!(error instanceof FrontmatterSyntaxError)) throw error;
+    problems.push({ post, field: 'frontmatter', message: `is not valid ${error.format.toUpperCase()} (${error.reason}). Check quotes and indentation; quote prompts that contain ":" or "#".` });
     return { requests, problems };
   }
   const add = (value: unknown, name: string, index: number) => {
-    if (typeof value === 'string') {
-      if (value.trim() === '') problems.push({ post, field: name, message: 'is an empty prompt; describe the image or remove the field.' });
-      else requests.push({ prompt: value.trim(), post, field: name, index });
+    if (typeof value === 'string' && value.trim() === '') {
+      problems.push({ post, field: name, message: 'is an empty prompt; describe the image or remove the field.' });
       return;
     }
+    // The shorthand is the object form with only a prompt: one schema, so one set of limits.
+    const shorthand = typeof value === 'string';
+    if (shorthand) value = { prompt: value };
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       problems.push({ post, field: name, message: `must be a prompt text or an object with a "prompt", e.g. { prompt: "a lighthouse at dusk", style: watercolor }; got ${describeType(value)}.` });
       return;
@@ -74,7 +80,8 @@ export function scanPost(root: string, file: string, field: string, listField: s
     const parsed = imagePromptObjectSchema.safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        problems.push({ post, field: [name, ...issue.path.map(String)].join('.'), message: describeIssue(issue as ZodIssueLike, value as Record<string, unknown>) });
+        const at = shorthand ? [] : issue.path.map(String);
+        problems.push({ post, field: [name, ...at].join('.'), message: describeIssue(issue as ZodIssueLike, value as Record<string, unknown>) });
       }
       return;
     }
@@ -105,7 +112,7 @@ interface ZodIssueLike {
 function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys ?? [];
-    return `has unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}. Known keys: prompt, negative, style, format, preset, seed, alt, regenerate.`;
+    return `has unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}. Known keys: ${IMAGE_PROMPT_KEYS.join(', ')}.`;
   }
   const key = String(issue.path[0] ?? '');
   if (issue.code === 'invalid_type') {

@@ -1,31 +1,93 @@
-import { describe, expect, it } from 'vitest';
-import matter from 'gray-matter';
-import { replaceFrontmatterField } from '../src/pin-image-into-post.js';
+import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseFrontmatter } from 'astro/markdown';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pinImageIntoPost, rewriteFrontmatterField } from '../src/pin-image-into-post.js';
 
-const value = '{ prompt: "a fox", seed: 3 }';
+const fox = { prompt: 'a fox', seed: 3 };
+const yamlFox = 'image: { prompt: "a fox", seed: 3 }';
+const astroData = (text: string) => parseFrontmatter(text).frontmatter;
 
-describe('replaceFrontmatterField', () => {
+describe('rewriteFrontmatterField', () => {
   it('replaces a one-line field and leaves every other byte alone', () => {
     const before = '---\ntitle: "Fox: a story"\nimage: "old prompt"\ntags: [a, b]\n---\n\n# Body\n\nimage: not frontmatter\n';
-    const after = replaceFrontmatterField(before, 'image', value);
-    expect(after).toBe('---\ntitle: "Fox: a story"\nimage: { prompt: "a fox", seed: 3 }\ntags: [a, b]\n---\n\n# Body\n\nimage: not frontmatter\n');
+    expect(rewriteFrontmatterField(before, 'image', fox)).toBe(`---\ntitle: "Fox: a story"\n${yamlFox}\ntags: [a, b]\n---\n\n# Body\n\nimage: not frontmatter\n`);
   });
 
   it('replaces a block field with its indented lines and keeps comments and CRLF', () => {
     const before = '---\r\ntitle: T\r\nimage:\r\n  prompt: "old"\r\n  style: ink\r\n# a comment\r\nimages:\r\n  - x\r\n---\r\nBody\r\n';
-    const after = replaceFrontmatterField(before, 'image', value);
-    expect(after).toBe('---\r\ntitle: T\r\nimage: { prompt: "a fox", seed: 3 }\r\n# a comment\r\nimages:\r\n  - x\r\n---\r\nBody\r\n');
+    expect(rewriteFrontmatterField(before, 'image', fox)).toBe(`---\r\ntitle: T\r\n${yamlFox}\r\n# a comment\r\nimages:\r\n  - x\r\n---\r\nBody\r\n`);
   });
 
   it('adds the field at the end of the frontmatter, or adds a frontmatter', () => {
-    expect(replaceFrontmatterField('---\ntitle: T\n---\nBody', 'image', value)).toBe(`---\ntitle: T\nimage: ${value}\n---\nBody`);
-    expect(replaceFrontmatterField('Body only\n', 'image', value)).toBe(`---\nimage: ${value}\n---\nBody only\n`);
-    expect(() => replaceFrontmatterField('---\ntitle: T\nBody', 'image', value)).toThrow(/closing/);
+    expect(rewriteFrontmatterField('---\ntitle: T\n---\nBody', 'image', fox)).toBe(`---\ntitle: T\n${yamlFox}\n---\nBody`);
+    expect(rewriteFrontmatterField('Body only\n', 'image', fox)).toBe(`---\n${yamlFox}\n---\nBody only\n`);
+    expect(rewriteFrontmatterField('\uFEFFBody only\n', 'image', fox)).toBe(`\uFEFF---\n${yamlFox}\n---\nBody only\n`);
+  });
+
+  it('refuses a frontmatter without its closing fence instead of adding a second block', () => {
+    expect(() => rewriteFrontmatterField('---\ntitle: T\nBody', 'image', fox)).toThrow(/no closing fence/);
+  });
+
+  it('rewrites the block Astro reads after leading blank lines, not a new one above it', () => {
+    const before = '\n\n---\ntitle: Harbour\nimage: "old"\n---\nBody\n';
+    const after = rewriteFrontmatterField(before, 'image', fox);
+    expect(after).toBe(`\n\n---\ntitle: Harbour\n${yamlFox}\n---\nBody\n`);
+    expect(astroData(after)).toEqual({ title: 'Harbour', image: fox });
+  });
+
+  it('rewrites TOML frontmatter as TOML: one line replaced, or a top-level key added before the first table', () => {
+    const before = '+++\ntitle = "Harbour"\nimage = "old"\n\n[extra]\nmood = "calm"\n+++\nBody\n';
+    const after = rewriteFrontmatterField(before, 'image', { ...fox, alt: 'A "fox" \u007f' });
+    expect(after).toBe('+++\ntitle = "Harbour"\nimage = { prompt = "a fox", seed = 3, alt = "A \\"fox\\" \\u007F" }\n\n[extra]\nmood = "calm"\n+++\nBody\n');
+    expect(astroData(after)).toEqual({ title: 'Harbour', image: { ...fox, alt: 'A "fox" \u007f' }, extra: { mood: 'calm' } });
+
+    const added = rewriteFrontmatterField('+++\ntitle = "T"\n[extra]\nmood = "calm"\n+++\n', 'image', fox);
+    expect(astroData(added)).toEqual({ title: 'T', image: fox, extra: { mood: 'calm' } });
+    expect(() => rewriteFrontmatterField('+++\n[image]\nprompt = "x"\n+++\n', 'image', fox)).toThrow(/TOML table/);
+  });
+
+  it('replaces a quoted key in place instead of writing a duplicate', () => {
+    const after = rewriteFrontmatterField('---\n"image": "old"\ntitle: T\n---\n', 'image', fox);
+    expect(after).toBe('---\n"image": { prompt: "a fox", seed: 3 }\ntitle: T\n---\n');
+  });
+
+  it('refuses, with the reason, a rewrite that would break an alias elsewhere', () => {
+    const before = '---\nimage: &shared\n  prompt: "old"\nog: *shared\n---\n';
+    expect(() => rewriteFrontmatterField(before, 'image', fox)).toThrow(/invalid|also change "og"/);
   });
 
   it('writes prompts with quotes, newlines, emoji and YAML syntax that parse back exactly', () => {
     const prompt = 'a "quoted" sign: {not: yaml} # hash\nline two 🦊 \\ backslash';
-    const after = replaceFrontmatterField('---\ntitle: T\n---\n', 'image', `{ prompt: ${JSON.stringify(prompt)}, seed: 1 }`);
-    expect(matter(after, {}).data.image).toEqual({ prompt, seed: 1 });
+    expect(astroData(rewriteFrontmatterField('---\ntitle: T\n---\n', 'image', { prompt, seed: 1 })).image).toEqual({ prompt, seed: 1 });
+    expect(astroData(rewriteFrontmatterField('+++\ntitle = "T"\n+++\n', 'image', { prompt, seed: 1 })).image).toEqual({ prompt, seed: 1 });
+  });
+});
+
+describe('pinImageIntoPost', () => {
+  let dir: string;
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes through a symlinked post and keeps the file mode', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'pin-'));
+    const real = path.join(dir, 'real.md');
+    const link = path.join(dir, 'link.md');
+    await writeFile(real, '---\ntitle: T\n---\n');
+    await chmod(real, 0o640);
+    await symlink(real, link);
+    await pinImageIntoPost(link, 'image', fox);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await stat(real)).mode & 0o777).toBe(0o640);
+    expect(astroData(await readFile(real, 'utf8'))).toEqual({ title: 'T', image: fox });
+  });
+
+  it('leaves a post it cannot rewrite safely untouched and says how to do it by hand', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'pin-'));
+    const post = path.join(dir, 'post.md');
+    const text = '---\ntitle: T\nBody without a closing fence\n';
+    await writeFile(post, text);
+    await expect(pinImageIntoPost(post, 'image', fox)).rejects.toThrow(/left unchanged: its frontmatter has no closing fence/);
+    expect(await readFile(post, 'utf8')).toBe(text);
   });
 });

@@ -54,6 +54,23 @@ describe('collectPostImages', () => {
     expect(text).toContain('number.md image must be a prompt text or an object');
   });
 
+  it('applies one size limit to every prompt form: shorthand, object, list item and alt', async () => {
+    const long = 'x'.repeat(4001);
+    await post('shorthand.md', `image: "${long}"`);
+    await post('object.md', `image: { prompt: "${long}" }`);
+    await post('list.md', `images:\n  - "${long}"`);
+    await post('alt.md', `image: { prompt: "fine", alt: "${'a'.repeat(1001)}" }`);
+    await post('edge.md', `image: "${'x'.repeat(4000)}"`);
+    const { images, problems } = await collectPostImages(options());
+    expect(images.map((i) => path.basename(i.request.post))).toEqual(['edge.md']);
+    expect(problems.map((p) => `${path.basename(p.post)} ${p.field} ${p.message}`).sort()).toEqual([
+      'alt.md image.alt the alt text is longer than 1000 characters.',
+      'list.md images[0] the prompt is longer than 4000 characters.',
+      'object.md image.prompt the prompt is longer than 4000 characters.',
+      'shorthand.md image the prompt is longer than 4000 characters.',
+    ]);
+  });
+
   it('keeps prompts with quotes, newlines, emoji and JSON-looking text intact', async () => {
     await post('tricky.md', 'image: { prompt: "a \\"quoted\\" sign, {\\"json\\": true}, 🦊\\nsecond line", format: square }');
     const { images, problems } = await collectPostImages(options());

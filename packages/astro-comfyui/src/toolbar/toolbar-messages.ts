@@ -1,17 +1,18 @@
 import { z } from 'astro/zod';
+import { PROMPT_LIMITS } from '../frontmatter-schema.js';
 
 /** Every toolbar message carries the id of the request it belongs to: server events reach every tab. */
 const requestId = z.string().min(8).max(64).regex(/^[\w-]+$/);
 
 const promptFields = {
   post: z.string().min(1).max(1000),
-  prompt: z.string().trim().min(1, 'Write a prompt first.').max(4000),
-  negative: z.string().max(4000).optional(),
-  style: z.string().max(100).optional(),
-  format: z.string().max(100).optional(),
-  preset: z.string().max(100).optional(),
+  prompt: z.string().trim().min(1, 'Write a prompt first.').max(PROMPT_LIMITS.text),
+  negative: z.string().max(PROMPT_LIMITS.text).optional(),
+  style: z.string().max(PROMPT_LIMITS.name).optional(),
+  format: z.string().max(PROMPT_LIMITS.name).optional(),
+  preset: z.string().max(PROMPT_LIMITS.name).optional(),
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  alt: z.string().max(1000).optional(),
+  alt: z.string().max(PROMPT_LIMITS.alt).optional(),
 };
 
 export const initMessage = z.object({ requestId, pathname: z.string().max(2000) }).strict();
