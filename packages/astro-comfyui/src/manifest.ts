@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'astro/zod';
 import { acquireLock } from './acquire-lock.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import { isPlainFileName } from './plain-file-name.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
 /** One committed image: what made it, so a build without a GPU can trust it. */
@@ -28,6 +30,49 @@ export interface Manifest {
   images: Record<string, ManifestEntry>;
 }
 
+const entrySchema = z.object({
+  file: z.string().refine(isPlainFileName, 'must be a plain file name inside the images folder (no "/", "\\" or "..")').refine((f) => f.endsWith('.png'), 'must name a .png file'),
+  posts: z.array(z.string().max(4096)).max(10_000),
+  prompt: z.string(),
+  negative: z.string(),
+  seed: z.number().int().min(0),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  workflow: z.string(),
+  model: z.record(z.string(), z.unknown()),
+  comfyuiVersion: z.string().nullable(),
+  created: z.string(),
+  durationMs: z.number().min(0),
+  placeholder: z.boolean(),
+}).passthrough();
+
+/**
+ * Checks every entry of a parsed manifest: it is hand-editable and merged by git, so it is input like
+ * any other. An entry's file must be a plain name that carries its own key, so no entry can point
+ * outside the images folder or at another image.
+ */
+function validateManifest(parsed: unknown, file: string): Manifest {
+  const manifest = parsed as Manifest;
+  if (manifest?.version !== 1 || typeof manifest.images !== 'object' || manifest.images === null || Array.isArray(manifest.images)) {
+    throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} has an unknown format.`, 'Restore it from git, or upgrade astro-comfyui if it was written by a newer version.');
+  }
+  for (const [key, entry] of Object.entries(manifest.images)) {
+    const problems: string[] = [];
+    if (!/^[0-9a-f]{64}$/.test(key)) problems.push('the key is not a sha256 hash');
+    const result = entrySchema.safeParse(entry);
+    if (!result.success) problems.push(...result.error.issues.map((i) => `"${i.path.join('.') || 'entry'}" ${i.message}`));
+    else if (!entry.file.endsWith(`-${key.slice(0, 12)}.png`)) problems.push(`"file" must end with "-${key.slice(0, 12)}.png", the start of its key`);
+    if (problems.length > 0) {
+      throw new AstroComfyUIError(
+        'MANIFEST_CORRUPT',
+        `The image manifest ${file} has an invalid entry "${key.slice(0, 80)}": ${problems.join('; ')}.`,
+        'Restore the file from git (git checkout -- <file>) or delete that entry; the image is then generated or re-adopted on the next build.',
+      );
+    }
+  }
+  return manifest;
+}
+
 /** The manifest is a lockfile for images: missing means empty; unreadable is an error, never silently reset. */
 export async function readManifest(file: string): Promise<Manifest> {
   let text: string;
@@ -37,16 +82,13 @@ export async function readManifest(file: string): Promise<Manifest> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
     throw error;
   }
-  let parsed: Manifest;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as Manifest;
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} is not valid JSON (${(cause as Error).message}).`, 'Restore it from git (git checkout -- <file>); after a merge conflict keep both sides\' entries.', { cause });
   }
-  if (parsed?.version !== 1 || typeof parsed.images !== 'object' || parsed.images === null) {
-    throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} has an unknown format.`, 'Restore it from git, or upgrade astro-comfyui if it was written by a newer version.');
-  }
-  return parsed;
+  return validateManifest(parsed, file);
 }
 
 /**
