@@ -5,7 +5,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { encodePng } from './encode-png.js';
 import { executePrompt, InterruptedError, type CacheEntry } from './execute-prompt.js';
 import { defaultCheckpointsWithTextEncoders, defaultModelFiles, type ModelFiles } from './model-files.js';
 import { createNodeDefinitions, describeNode, type ComboFormat } from './node-definitions.js';
@@ -57,7 +59,20 @@ export interface FakeFaults {
   dropWebSockets(): void;
   /** Refuse WebSocket upgrades (HTTP keeps working). */
   refuseWebSockets(refused: boolean): void;
+  /**
+   * Answer the next `count` `/view` downloads (default: all until called with null) with a broken or
+   * hostile body instead of the file; see `ViewFault`.
+   */
+  breakView(fault: ViewFault | null, count?: number): void;
 }
+
+/**
+ * How `/view` misbehaves: `html` an error page with 200; `half` the first half of the PNG as a complete
+ * answer; `huge-claim` the PNG with its header rewritten to 50000x50000; `wrong-size` a valid 64x64 PNG;
+ * `oversized` a declared 3 GiB body; `endless` a chunked body that never ends (stops at 200 MiB);
+ * `reset` headers and half the body, then the connection is reset; `trickle` headers, then a byte a second.
+ */
+export type ViewFault = 'html' | 'half' | 'huge-claim' | 'wrong-size' | 'oversized' | 'endless' | 'reset' | 'trickle';
 
 export interface FakeStats {
   /** Every HTTP request and WebSocket upgrade received (to prove a build did not contact ComfyUI). */
@@ -112,6 +127,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   let httpStalled = false;
   let samplerStartedAt = 0;
   let websocketsRefused = false;
+  let viewFault: { fault: ViewFault; count: number } | null = null;
 
   const send = (type: string, data: Record<string, unknown>, clientId: string | null) => {
     const frame = JSON.stringify({ type, data });
@@ -297,12 +313,57 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     const info = await stat(file).catch(() => null);
     if (!info?.isFile()) return reply(res, 404, '');
     const bytes = await readFile(file);
+    if (viewFault && viewFault.count > 0) {
+      const { fault } = viewFault;
+      if (--viewFault.count === 0) viewFault = null;
+      return serveBrokenView(fault, bytes, res);
+    }
     res.writeHead(200, {
       'Content-Type': file.endsWith('.png') ? 'image/png' : 'application/octet-stream',
       'Content-Disposition': `filename="${path.basename(filename)}"`,
       'Content-Length': bytes.length,
     });
     res.end(bytes);
+  }
+
+  function serveBrokenView(fault: ViewFault, png: Buffer, res: ServerResponse) {
+    const send = (body: Buffer, type = 'image/png') => {
+      res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length });
+      res.end(body);
+    };
+    if (fault === 'html') return send(Buffer.from('<!doctype html><title>Login</title><p>Sign in to continue</p>'), 'text/html');
+    if (fault === 'half') return send(png.subarray(0, Math.floor(png.length / 2)));
+    if (fault === 'wrong-size') return send(encodePng(64, 64, new Uint8Array(64 * 64 * 3)));
+    if (fault === 'huge-claim') {
+      const copy = Buffer.from(png);
+      copy.writeUInt32BE(50_000, 16);
+      copy.writeUInt32BE(50_000, 20);
+      copy.writeUInt32BE(crc32(copy.subarray(12, 29)), 29);
+      return send(copy);
+    }
+    if (fault === 'oversized') {
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': 3 * 1024 ** 3 });
+      res.write(png);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'image/png', ...(fault === 'endless' ? {} : { 'Content-Length': png.length }) });
+    if (fault === 'reset') {
+      res.write(png.subarray(0, Math.floor(png.length / 2)), () => res.socket?.destroy());
+      return;
+    }
+    // endless: 1 MiB chunks until the client stops reading; trickle: one byte a second.
+    const chunk = fault === 'endless' ? Buffer.alloc(1024 * 1024) : png.subarray(0, 1);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || closed || sent >= (fault === 'endless' ? 200 : png.length)) {
+        clearInterval(timer);
+        if (!res.destroyed) res.end();
+        return;
+      }
+      res.write(fault === 'endless' ? chunk : png.subarray(sent, sent + 1));
+      sent++;
+    }, fault === 'endless' ? 1 : 1000);
+    res.on('close', () => clearInterval(timer));
   }
 
   function systemStats() {
@@ -427,6 +488,9 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     },
     refuseWebSockets(refused) {
       websocketsRefused = refused;
+    },
+    breakView(fault, count = Number.POSITIVE_INFINITY) {
+      viewFault = fault ? { fault, count } : null;
     },
   };
 

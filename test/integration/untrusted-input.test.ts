@@ -43,4 +43,21 @@ describe('input from outside is never trusted', () => {
     expect(status.exitCode).toBe(1);
     expect(status.stderr).toContain(`"file" must end with "-${first!.slice(0, 12)}.png"`);
   });
+
+  it('never commits a download that is not the requested PNG; the next build against a healthy ComfyUI makes it', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    fake.faults.breakView('html');
+    const broken = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+    expect(broken.exitCode).toBe(1);
+    expect(broken.stderr).toContain(`harbour.md › image`);
+    expect(broken.stderr).toContain(`ComfyUI at ${fake.url} returned an unusable image`);
+    expect(broken.stderr).toContain('it is not a PNG');
+    expect((await readdir(generatedDir(root)).catch(() => [])).filter((f) => f.endsWith('.png'))).toEqual([]);
+    expect(existsSync(manifestFile(root)) ? Object.keys(JSON.parse(await readFile(manifestFile(root), 'utf8')).images) : []).toEqual([]);
+
+    fake.faults.breakView(null);
+    const healthy = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+    expect(healthy.exitCode, String(healthy.all)).toBe(0);
+    expect((await readdir(generatedDir(root))).filter((f) => f.endsWith('.png'))).toHaveLength(1);
+  });
 });

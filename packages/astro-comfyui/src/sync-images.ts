@@ -122,6 +122,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
       const result = await pool.run(image.buildWorkflow(), {
         promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
         signal: context.signal,
+        expectImage: { width: image.width, height: image.height },
         onProgress: (progress) => {
           context.onProgress?.(image, progress);
           if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {

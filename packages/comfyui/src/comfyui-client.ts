@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { ComfyUIError } from './comfyui-error.js';
+import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { ComfyUIEvents } from './comfyui-events.js';
 import { describeValidationError } from './describe-validation-error.js';
 import { parseComfyUIUrl } from './parse-comfyui-url.js';
@@ -26,6 +26,11 @@ interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
 }
+
+/** Largest `/view` body accepted: far above any SD3.5 PNG, far below what could exhaust memory. */
+export const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
+/** Largest JSON answer accepted (a big `/object_info` is a few MB). */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 /** A typed HTTP + WebSocket client of one ComfyUI server. `close()` releases every socket and timer. */
 export class ComfyUIClient {
@@ -73,7 +78,7 @@ export class ComfyUIClient {
       ...(options.extraData ? { extra_data: options.extraData } : {}),
     };
     const res = await this.#send('POST', '/prompt', body, options);
-    const text = await res.body.text();
+    const text = res.body.toString('utf8');
     if (res.statusCode === 400) {
       const parsed = safeParse(text) as { error?: { type?: string; message?: string }; node_errors?: Record<string, unknown> } | undefined;
       throw new ComfyUIError('VALIDATION_FAILED', describeValidationError(this.url, prompt, parsed), {
@@ -112,13 +117,13 @@ export class ComfyUIClient {
     await this.#ok('POST', '/free', { unload_models: options?.unloadModels ?? true, free_memory: true }, options);
   }
 
-  /** Downloads an output file through `/view`. */
-  async view(image: ImageRef, options?: CallOptions): Promise<Buffer> {
+  /** Downloads an output file through `/view`; a body larger than `maxBytes` (default 64 MiB) is refused. */
+  async view(image: ImageRef, options: CallOptions & { maxBytes?: number } = {}): Promise<Buffer> {
     const query = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type });
-    const res = await this.#send('GET', `/view?${query}`, undefined, { timeoutMs: this.#timeoutMs * 4, ...options });
-    const bytes = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode !== 200) throw this.#httpError('GET', `/view?${query}`, res.statusCode, bytes.toString('utf8', 0, 200));
-    return bytes;
+    const path = `/view?${query}`;
+    const res = await this.#send('GET', path, undefined, { timeoutMs: this.#timeoutMs * 4, ...options }, options.maxBytes ?? MAX_DOWNLOAD_BYTES);
+    if (res.statusCode !== 200) throw this.#httpError('GET', path, res.statusCode, res.body.toString('utf8', 0, 200));
+    return res.body;
   }
 
   /** Submits (or finds) a prompt, follows it to the end and downloads its images. See `runPrompt`. */
@@ -140,7 +145,7 @@ export class ComfyUIClient {
 
   async #json<T>(method: string, path: string, body: unknown, options?: CallOptions): Promise<T> {
     const res = await this.#send(method, path, body, options);
-    const text = await res.body.text();
+    const text = res.body.toString('utf8');
     if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, text);
     try {
       return JSON.parse(text) as T;
@@ -151,17 +156,21 @@ export class ComfyUIClient {
 
   async #ok(method: string, path: string, body: unknown, options?: CallOptions): Promise<void> {
     const res = await this.#send(method, path, body, options);
-    const text = await res.body.text();
-    if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, text);
+    if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, res.body.toString('utf8'));
   }
 
-  async #send(method: string, path: string, body: unknown, options: CallOptions = {}) {
+  /**
+   * One HTTP call, body read whole (at most `limit` bytes). A reset or a stall after the headers is
+   * the same UNREACHABLE / TIMEOUT error as one before them, so callers retry or fail over alike.
+   */
+  async #send(method: string, path: string, body: unknown, options: CallOptions = {}, limit = MAX_JSON_BYTES): Promise<{ statusCode: number; body: Buffer }> {
     if (this.#closed) throw new ComfyUIError('ABORTED', `The ComfyUI client for ${this.url} is closed.`, { url: this.url });
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const tooLarge = () => new ComfyUIError('BAD_OUTPUT', `ComfyUI at ${this.url} answered ${method} ${path} with more than ${formatBytes(limit)}; refused.`, { url: this.url, details: { limit } });
     try {
-      return await request(`${this.url}${path}`, {
+      const res = await request(`${this.url}${path}`, {
         method: method as 'GET' | 'POST',
         dispatcher: this.#agent,
         signal,
@@ -169,15 +178,36 @@ export class ComfyUIClient {
         bodyTimeout: timeoutMs,
         ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       });
+      if (Number(res.headers['content-length']) > limit) {
+        res.body.destroy();
+        throw tooLarge();
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > limit) {
+          res.body.destroy();
+          throw tooLarge();
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return { statusCode: res.statusCode, body: Buffer.concat(chunks, size) };
     } catch (cause) {
+      if (isComfyUIError(cause)) throw cause;
       if (options.signal?.aborted) {
         throw new ComfyUIError('ABORTED', `${method} ${path} to ComfyUI at ${this.url} was aborted.`, { url: this.url, cause });
       }
-      if (timeout.aborted || (cause as { code?: string }).code?.startsWith('UND_ERR_') && /TIMEOUT/.test((cause as { code: string }).code)) {
-        throw new ComfyUIError('TIMEOUT', `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded or hung; check its console.`, { url: this.url, cause });
-      }
-      throw new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url} (${describeCause(cause)}). Start ComfyUI, or check the URL and that the machine is on the network.`, { url: this.url, cause });
+      throw this.#transportError(method, path, cause, timeout, timeoutMs);
     }
+  }
+
+  #transportError(method: string, path: string, cause: unknown, timeout: AbortSignal, timeoutMs: number): ComfyUIError {
+    const code = (cause as { code?: string }).code ?? '';
+    if (timeout.aborted || (code.startsWith('UND_ERR_') && /TIMEOUT/.test(code))) {
+      return new ComfyUIError('TIMEOUT', `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded or hung; check its console.`, { url: this.url, cause });
+    }
+    return new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url} (${describeCause(cause)} during ${method} ${path}). Start ComfyUI, or check the URL and that the machine is on the network.`, { url: this.url, cause });
   }
 
   #httpError(method: string, path: string, status: number, text: string): ComfyUIError {
@@ -189,6 +219,10 @@ export class ComfyUIClient {
       details: { status, body: text.slice(0, 500) },
     });
   }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MiB` : `${bytes} bytes`;
 }
 
 export function createComfyUIClient(options: ComfyUIClientOptions): ComfyUIClient {

@@ -14,7 +14,8 @@ export type ComfyUIErrorCode =
   | 'INVALID_WORKFLOW'
   | 'START_FAILED'
   | 'CRASHED'
-  | 'ALL_ENDPOINTS_DOWN';
+  | 'ALL_ENDPOINTS_DOWN'
+  | 'BAD_OUTPUT';
 
 /** The one error class of this package: a stable `code`, structured fields, and the `cause` when there is one. */
 export class ComfyUIError extends Error {

@@ -1,7 +1,7 @@
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { ComfyUISupervisor, type StartCommand } from './comfyui-supervisor.js';
-import type { PromptProgress, RunPromptResult } from './run-prompt.js';
+import type { PromptProgress, RunPromptOptions, RunPromptResult } from './run-prompt.js';
 import type { ApiWorkflow, Logger } from './types.js';
 import { silentLogger } from './types.js';
 
@@ -37,6 +37,8 @@ export interface PoolJobOptions {
   onProgress?: (progress: PromptProgress & { endpoint: string }) => void;
   signal?: AbortSignal;
   deadlineMs?: number;
+  /** The size the graph asks for: each image must be a whole PNG of it (see `RunPromptOptions.expectImage`). */
+  expectImage?: RunPromptOptions['expectImage'];
 }
 
 export interface PoolJobResult extends RunPromptResult {
@@ -208,6 +210,7 @@ export class ComfyUIPool {
         deadlineMs: Math.max(1, job.deadline - Date.now()),
         unreachableGraceMs: this.#options.failoverAfterMs,
         onProgress: (progress) => job.options.onProgress?.({ ...progress, endpoint: endpoint.url }),
+        ...(job.options.expectImage ? { expectImage: job.options.expectImage } : {}),
       });
       endpoint.completed++;
       job.resolve({ ...result, endpoint: endpoint.url });

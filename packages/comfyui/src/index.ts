@@ -15,3 +15,4 @@ export {
 export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, type MissingRequirements } from './check-workflow-requirements.js';
 export { ComfyUISupervisor, ensureComfyUI, type ComfyUIState, type ComfyUIStatus, type EnsureComfyUIOptions, type StartCommand } from './comfyui-supervisor.js';
 export { ComfyUIPool, createComfyUIPool, type ComfyUIPoolOptions, type EndpointStatus, type PoolEndpoint, type PoolJobOptions, type PoolJobResult } from './comfyui-pool.js';
+export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';

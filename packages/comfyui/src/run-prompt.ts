@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
+import { checkPng, type PngInfo } from './check-png.js';
 import { describeExecutionFailure } from './describe-execution-failure.js';
 import type { ApiWorkflow, ComfyUIMessage, HistoryEntry, ImageRef } from './types.js';
 
@@ -25,6 +26,11 @@ export interface RunPromptOptions {
   extraData?: Record<string, unknown>;
   /** Keep the `/history` entry instead of deleting it after download. Default false. */
   keepHistory?: boolean;
+  /**
+   * The size the graph asks for. Each downloaded image must then be a whole, decodable PNG of this
+   * size; anything else (an HTML page, half a file, another size) fails the run as BAD_OUTPUT.
+   */
+  expectImage?: PngInfo;
 }
 
 export interface GeneratedImage extends ImageRef {
@@ -111,6 +117,14 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
     let unreachableSince: number | null = null;
     let retriedEmptyOutputs = false;
 
+    // A reset or a stall (before or after the headers) is waited out for up to `graceMs`; anything else fails.
+    const waitOutTransientFault = async (error: unknown) => {
+      if (!isComfyUIError(error, 'UNREACHABLE') && !isComfyUIError(error, 'TIMEOUT')) throw error;
+      unreachableSince ??= Date.now();
+      if (Date.now() - unreachableSince > graceMs) throw error;
+      await pause(client.pollIntervalMs, signal, (w) => (wake = w));
+    };
+
     const submit = async (reason?: string) => {
       if (reason) report({ type: 'resubmitted', promptId: currentId, reason });
       await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
@@ -130,12 +144,10 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
       let located: Awaited<ReturnType<typeof locate>>;
       try {
         located = await locate(client, currentId, signal);
-        unreachableSince = null;
+        // A finished job still has to be downloaded: only a job still on the server resets the grace period.
+        if (located.state !== 'done') unreachableSince = null;
       } catch (error) {
-        if (!isComfyUIError(error, 'UNREACHABLE') && !isComfyUIError(error, 'TIMEOUT')) throw error;
-        unreachableSince ??= Date.now();
-        if (Date.now() - unreachableSince > graceMs) throw error;
-        await pause(client.pollIntervalMs, signal, (w) => (wake = w));
+        await waitOutTransientFault(error);
         continue;
       }
 
@@ -180,7 +192,13 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
 
       report({ type: 'downloading', promptId: currentId, count: refs.length });
       const images: GeneratedImage[] = [];
-      for (const ref of refs) images.push({ ...ref, data: await client.view(ref, { signal }) });
+      try {
+        for (const ref of refs) images.push({ ...ref, data: await download(client, currentId, ref, signal, options.expectImage) });
+      } catch (error) {
+        // The entry stays in history until downloaded: look it up again and download afresh.
+        await waitOutTransientFault(error);
+        continue;
+      }
       if (!options.keepHistory) await client.deleteHistory([currentId], { signal }).catch(() => {});
       return {
         promptId: currentId,
@@ -197,6 +215,30 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
     unsubscribe();
     unsubscribeExtra?.();
   }
+}
+
+/** Downloads one output and checks it: a ComfyUI answer is untrusted input like any other. */
+async function download(client: ComfyUIClient, promptId: string, ref: ImageRef, signal: AbortSignal, expected: PngInfo | undefined): Promise<Buffer> {
+  const name = `${ref.subfolder ? `${ref.subfolder}/` : ''}${ref.filename}`;
+  const bad = (why: string, cause?: unknown) => new ComfyUIError('BAD_OUTPUT', `ComfyUI at ${client.url} returned an unusable image "${name.slice(0, 200)}" for ${promptId}: ${why}. Check that ComfyUI's output folder is healthy and that the workflow saves a PNG of the requested size.`, { url: client.url, cause, details: { ref } });
+  if (!isSafeRef(ref)) throw bad('its name or folder is not a plain path inside ComfyUI\'s output');
+  const data = await client.view(ref, { signal });
+  if (expected || ref.filename.toLowerCase().endsWith('.png')) {
+    try {
+      checkPng(data, expected);
+    } catch (error) {
+      throw bad((error as Error).message, error);
+    }
+  }
+  return data;
+}
+
+/** A history entry names files by filename + subfolder + type; each must stay inside ComfyUI's folders. */
+function isSafeRef(ref: ImageRef): boolean {
+  const plain = (part: string) => part !== '' && part !== '.' && part !== '..' && !/[\\\0]/.test(part);
+  return typeof ref.filename === 'string' && plain(ref.filename) && !ref.filename.includes('/')
+    && typeof ref.subfolder === 'string' && (ref.subfolder === '' || (!ref.subfolder.startsWith('/') && ref.subfolder.split('/').every(plain)))
+    && ['output', 'temp', 'input'].includes(ref.type);
 }
 
 type Located = { state: 'queued'; position: number } | { state: 'done'; entry: HistoryEntry } | { state: 'missing' };

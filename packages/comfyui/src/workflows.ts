@@ -10,3 +10,4 @@ export {
 export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, type MissingRequirements } from './check-workflow-requirements.js';
 export { folderForModelInput } from './model-folders.js';
 export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
+export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';

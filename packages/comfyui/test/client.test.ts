@@ -191,3 +191,76 @@ describe('ComfyUIClient', () => {
     expect(result.exitCode).toBe(0);
   });
 });
+
+describe('runPrompt treats ComfyUI answers as untrusted', () => {
+  const expectImage = { width: 64, height: 48 };
+  const cases = [
+    ['html', /it is not a PNG \(it starts with "<!doctype html>/],
+    ['half', /truncated|does not decode|has \d+ bytes/],
+    ['huge-claim', /it is 50000x50000, not the 64x48 that was asked for/],
+    ['wrong-size', /it is 64x64, not the 64x48 that was asked for/],
+    ['oversized', /answered GET \/view\?.* with more than 64 MiB; refused/],
+    ['endless', /answered GET \/view\?.* with more than 64 MiB; refused/],
+  ] as const;
+  it.each(cases)('a /view answer that is %s fails the run as BAD_OUTPUT naming the endpoint', async (fault, reason) => {
+    const { fake, client } = await setup();
+    fake.faults.breakView(fault);
+    const error = await client.runPrompt(buildTestGraph(), { promptId: `bad-${fault}`, expectImage }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ComfyUIError);
+    expect((error as ComfyUIError).code).toBe('BAD_OUTPUT');
+    expect((error as Error).message).toContain(fake.url);
+    expect((error as Error).message).toMatch(reason);
+  });
+
+  it('checks every PNG even without an expected size, and a good answer still passes', async () => {
+    const { fake, client } = await setup();
+    fake.faults.breakView('half');
+    await expect(client.runPrompt(buildTestGraph(), { promptId: 'half-no-size' })).rejects.toThrow(/unusable image .*\.png/);
+    fake.faults.breakView(null);
+    const result = await client.runPrompt(buildTestGraph(), { promptId: 'good', expectImage });
+    expect(readPngInfo(result.images[0]!.data)).toMatchObject(expectImage);
+  });
+
+  it('refuses an output name that leaves ComfyUI\'s folders without requesting it', async () => {
+    const { fake, client } = await setup();
+    const graph = buildTestGraph();
+    await client.runPrompt(graph, { promptId: 'first', keepHistory: true });
+    // A hostile server: its history names a file outside its output folder.
+    const entry = (await historyOf('first')).first;
+    entry.outputs['9'].images[0] = { filename: 'passwd', subfolder: '../../etc', type: 'output' };
+    const { createServer } = await import('node:http');
+    const hostile = createServer((req, res) => {
+      if (req.url?.startsWith('/history/')) return void res.end(JSON.stringify({ [decodeURIComponent(req.url.slice(9))]: entry }));
+      if (req.url === '/queue') return void res.end(JSON.stringify({ queue_running: [], queue_pending: [] }));
+      res.statusCode = 500;
+      res.end();
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hostile.address() as { port: number }).port}`;
+    const other = createComfyUIClient({ url, pollIntervalMs: 25 });
+    try {
+      await expect(other.runPrompt(graph, { promptId: 'first' })).rejects.toThrow(/"\.\.\/\.\.\/etc\/passwd".*not a plain path/);
+    } finally {
+      await other.close();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
+    expect(fake.stats.httpRequests).toBeGreaterThan(0);
+  });
+
+  it('a reset or a stall after the headers is retried like one before them, then reported with the URL', async () => {
+    const { fake, client } = await setup({}, { timeoutMs: 250 });
+    fake.faults.breakView('reset', 1);
+    const recovered = await client.runPrompt(buildTestGraph({ seed: 1 }), { promptId: 'reset-once', expectImage });
+    expect(readPngInfo(recovered.images[0]!.data)).toMatchObject(expectImage);
+
+    fake.faults.breakView('trickle', 1);
+    const afterStall = await client.runPrompt(buildTestGraph({ seed: 2 }), { promptId: 'trickle-once', expectImage });
+    expect(readPngInfo(afterStall.images[0]!.data)).toMatchObject(expectImage);
+
+    fake.faults.breakView('reset');
+    const error = await client.runPrompt(buildTestGraph({ seed: 3 }), { promptId: 'reset-always', unreachableGraceMs: 300 }).catch((e: unknown) => e);
+    expect((error as ComfyUIError).code).toBe('UNREACHABLE');
+    expect((error as Error).message).toContain(`ComfyUI is not reachable at ${fake.url}`);
+    expect((error as Error).message).toMatch(/during GET \/view/);
+  });
+});

@@ -148,6 +148,7 @@ export function setupToolbarServer(
         const result = await pool.run(image.buildWorkflow(), {
           promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
           signal: controller.signal,
+          expectImage: { width: image.width, height: image.height },
           onProgress: (p) => toolbar.send(EVENTS.progress, { requestId, index, ...p }),
         });
         await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
