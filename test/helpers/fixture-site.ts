@@ -45,8 +45,8 @@ export function runAstro(root: string, args: string[], env: Record<string, strin
 }
 
 /** Starts `astro dev` on a free port as a subprocess and resolves once it answers. */
-export async function startAstroDev(root: string, port: number, env: Record<string, string | undefined> = {}) {
-  const child = execa(process.execPath, [astroBin, 'dev', '--root', root, '--port', String(port), '--host', '127.0.0.1'], {
+export async function startAstroDev(root: string, port: number, env: Record<string, string | undefined> = {}, host = '127.0.0.1') {
+  const child = execa(process.execPath, [astroBin, 'dev', '--root', root, '--port', String(port), '--host', host], {
     cwd: root,
     env: childEnv(env),
     extendEnv: false,
@@ -63,7 +63,7 @@ export async function startAstroDev(root: string, port: number, env: Record<stri
   let url: string | undefined;
   for (;;) {
     if (exited) throw new Error(`astro dev exited during start:\n${output.join('')}`);
-    url ??= /Local\s+(http:\/\/[^\s/]+)/.exec(output.join(''))?.[1];
+    url ??= /Local\s+(http:\/\/[^\s/]+)/.exec(output.join(''))?.[1]?.replace('//localhost:', '//127.0.0.1:');
     if (url) {
       try {
         if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).status < 500) break;

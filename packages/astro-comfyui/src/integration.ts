@@ -68,7 +68,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0) logger.info(`${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`);
       },
-      'astro:server:setup': async ({ server, logger, toolbar }) => {
+      'astro:server:setup': async ({ server, logger }) => {
         // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.
         if (command !== 'dev') return;
         const { ComfyUISupervisor } = await import('@astro-comfyui/comfyui');
@@ -77,7 +77,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
         supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
         dev = startDevGeneration(server, index, options, logger, supervisor);
-        toolbarServer = setupToolbarServer(server, toolbar, options, logger, () => dev!.reindex(), supervisor);
+        toolbarServer = setupToolbarServer(server, options, logger, () => dev!.reindex(), supervisor);
       },
       'astro:server:done': async () => {
         await toolbarServer?.dispose();

@@ -88,6 +88,14 @@ export const optionsSchema = z.object({
   imageDeadlineMs: z.number().int().positive().default(30 * 60_000),
   /** How often ComfyUI is polled for a running job, in ms. Default 1000. */
   pollIntervalMs: z.number().int().positive().default(1000),
+  toolbar: z.object({
+    /**
+     * Let browsers on other machines (`astro dev --host`) generate, pin into posts and start or stop
+     * ComfyUI from the dev toolbar. Default false: they get a read-only panel, because anyone who can
+     * reach the dev server could otherwise use the GPU and write into the posts.
+     */
+    allowNetwork: z.boolean().default(false),
+  }).strict().default({ allowNetwork: false }),
 }).strict();
 
 export type UserOptions = z.input<typeof optionsSchema>;
@@ -121,6 +129,7 @@ export interface ResolvedOptions {
   concurrency: number;
   imageDeadlineMs: number;
   pollIntervalMs: number;
+  toolbar: { allowNetwork: boolean };
 }
 
 /** Validates what the user wrote once, at the boundary, and fills in every default. */
@@ -177,5 +186,6 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
     concurrency: o.concurrency ?? endpoints.length * (1 + o.queueAhead),
     imageDeadlineMs: o.imageDeadlineMs,
     pollIntervalMs: o.pollIntervalMs,
+    toolbar: o.toolbar,
   };
 }

@@ -11,6 +11,8 @@ const E = {
 const REOPEN = 'astro-comfyui:reopen';
 
 interface State {
+  /** Why this browser may look but not generate, pin, start or stop; null when it may. */
+  readOnly: string | null;
   posts: string[];
   post: string | null;
   image: { prompt: string; negative?: string; style?: string; format?: string; preset?: string; seed?: number; alt?: string } | null;
@@ -87,7 +89,7 @@ export default defineToolbarApp({
       ids.add(id);
       return id;
     };
-    // Server events reach every open tab: only react to this tab's own requests.
+    // Answers come back on this tab's own connection; the id ties each answer to the request that asked.
     const on = <T extends { requestId: string }>(event: string, handler: (data: T) => void) =>
       server.on<T>(event, (data) => ids.has(data.requestId) && handler(data));
 
@@ -167,6 +169,11 @@ export default defineToolbarApp({
         seed.value = String(data.image.seed ?? seed.value);
       }
       openTab.href = data.comfyuiUrl;
+      for (const button of [generate, startButton, stopButton]) {
+        button.disabled = data.readOnly !== null;
+        if (data.readOnly) button.title = data.readOnly;
+      }
+      if (data.readOnly) showInfo(message, data.readOnly);
       const pinned = recentPin();
       if (pinned) showInfo(message, pinned);
     });
@@ -222,7 +229,7 @@ export default defineToolbarApp({
     });
 
     on<{ requestId: string }>(E.done, () => {
-      generate.disabled = false;
+      generate.disabled = Boolean(state?.readOnly);
       showInfo(progress, `Done: ${pending} candidate${pending > 1 ? 's' : ''}. Pick one to use it in the post.`);
       steps.clear();
     });
@@ -236,7 +243,7 @@ export default defineToolbarApp({
     });
 
     on<{ requestId: string; message: string }>(E.error, (e) => {
-      generate.disabled = false;
+      generate.disabled = Boolean(state?.readOnly);
       showInfo(progress, '');
       steps.clear();
       showError(advanced.hidden ? message : advancedMessage, e.message);
@@ -248,8 +255,8 @@ export default defineToolbarApp({
         el('dd', { 'data-testid': 'endpoint-state', 'data-state': e.state },
           `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''}`),
       ]));
-      startButton.disabled = !endpoints.some((e) => e.canStart && e.state !== 'running');
-      stopButton.disabled = !endpoints.some((e) => e.managed && e.state === 'running');
+      startButton.disabled = Boolean(state?.readOnly) || !endpoints.some((e) => e.canStart && e.state !== 'running');
+      stopButton.disabled = Boolean(state?.readOnly) || !endpoints.some((e) => e.managed && e.state === 'running');
       if (endpoints.some((e) => e.state === 'running') && !advanced.hidden) frame.src = frame.src || (state?.comfyuiUrl ?? '');
     });
     startButton.addEventListener('click', () => {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createComfyUIClient, createComfyUIPool, type ComfyUISupervisor, type Logger } from '@astro-comfyui/comfyui';
 import type { z } from 'astro/zod';
-import type { ViteDevServer } from 'vite';
+import type { ViteDevServer, WebSocketClient } from 'vite';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import type { ResolvedOptions } from '../options.js';
 import { pinImageIntoPost } from '../pin-image-into-post.js';
@@ -13,25 +13,23 @@ import { cacheDirectory } from '../cache-directory.js';
 import { preflightImages } from '../preflight-images.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
+import { decideToolbarAccess, type ToolbarAccess } from './toolbar-access.js';
 import { CANDIDATE_ROUTE, EVENTS, generateMessage, initMessage, pinMessage, statusMessage, type GenerateMessage, type PinMessage } from './toolbar-messages.js';
-
-interface Toolbar {
-  send(event: string, payload: unknown): void;
-  on(event: string, callback: (data: unknown) => void): void;
-}
 
 export interface ToolbarServer {
   dispose(): Promise<void>;
 }
 
+/** Sends one event to the connection that asked; other tabs and other pages never see it. */
+type Reply = (event: string, payload: Record<string, unknown>) => void;
+
 /**
- * The dev server side of the toolbar app: validates every message, generates candidates through the
- * pool (the browser never talks to ComfyUI), and pins a chosen candidate into a post inside the content
- * globs only.
+ * The dev server side of the toolbar app: decides what each browser connection may do, validates
+ * every message, generates candidates through the pool (the browser never talks to ComfyUI), and
+ * pins a chosen candidate into a post inside the content globs only.
  */
 export function setupToolbarServer(
   server: ViteDevServer,
-  toolbar: Toolbar,
   options: ResolvedOptions,
   logger: Logger,
   refreshImages: () => Promise<void>,
@@ -39,18 +37,31 @@ export function setupToolbarServer(
 ): ToolbarServer {
   const candidatesDir = path.join(cacheDirectory(options), 'candidates');
   const controller = new AbortController();
+  const rules = { allowNetwork: options.toolbar.allowNetwork, allowedHosts: server.config.server.allowedHosts };
+  // Decided once per connection from its upgrade request; a connection we did not see open is refused.
+  const access = new WeakMap<object, ToolbarAccess>();
+  server.ws.on('connection', (socket, request) => access.set(socket, decideToolbarAccess(request, rules)));
+  const warned = new WeakSet<object>();
 
-  const handle = <T>(event: string, schema: z.ZodType<T>, run: (message: T) => Promise<void>) => {
-    toolbar.on(event, (data) => {
-      const parsed = schema.safeParse(data);
-      const requestId = typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId : 'invalid';
-      if (!parsed.success) {
-        const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
-        toolbar.send(EVENTS.error, { requestId, message: `Invalid request (${why}).` });
+  const handle = <T>(event: string, schema: z.ZodType<T>, needs: 'read' | 'write', run: (message: T, reply: Reply, access: ToolbarAccess) => Promise<void>) => {
+    server.ws.on(event, (data: unknown, client: WebSocketClient) => {
+      const reply: Reply = (name, payload) => client.send(name, payload);
+      const requestId = typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId.slice(0, 64) : 'invalid';
+      const allowed = access.get(client.socket) ?? { level: 'refused', reason: 'the connection was opened before the toolbar server started' };
+      if (allowed.level === 'refused' || (needs === 'write' && allowed.level === 'read')) {
+        if (!warned.has(client.socket)) logger.warn(`Refused a dev toolbar request (${event}): ${allowed.reason}`);
+        warned.add(client.socket);
+        reply(EVENTS.error, { requestId, message: allowed.level === 'read' ? allowed.reason : `Refused: ${allowed.reason}.` });
         return;
       }
-      run(parsed.data).catch((error: Error) => {
-        toolbar.send(EVENTS.error, { requestId, message: describe(error) });
+      const parsed = schema.safeParse(data);
+      if (!parsed.success) {
+        const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
+        reply(EVENTS.error, { requestId, message: `Invalid request (${why}).` });
+        return;
+      }
+      run(parsed.data, reply, allowed).catch((error: Error) => {
+        reply(EVENTS.error, { requestId, message: describe(error) });
       });
     });
   };
@@ -61,14 +72,16 @@ export function setupToolbarServer(
     if (!posts.includes(post)) throw new Error(`"${post}" is not a post inside the content folders (${options.content.join(', ')}); the toolbar only writes there.`);
   };
 
-  handle(EVENTS.init, initMessage, async ({ requestId, pathname }) => {
+  handle(EVENTS.init, initMessage, 'read', async ({ requestId, pathname }, reply, access) => {
     const posts = await listPosts(options.root, options.content);
     const { images } = await collectPostImages(options, await loadTemplate(options));
     const segment = pathname.split('/').filter(Boolean).at(-1) ?? '';
     const current = posts.find((p) => slugify(p) === slugify(`${segment}.md`)) ?? null;
     const image = current ? images.find((i) => i.request.post === current && i.request.index === 0)?.request : undefined;
-    toolbar.send(EVENTS.state, {
+    reply(EVENTS.state, {
       requestId,
+      // A read-only panel says why instead of offering buttons that would be refused.
+      readOnly: access.level === 'read' ? access.reason : null,
       posts,
       post: current,
       image: image ? { prompt: image.prompt, negative: image.negative, style: image.style, format: image.format, preset: image.preset, seed: image.seed, alt: image.alt } : null,
@@ -80,31 +93,31 @@ export function setupToolbarServer(
     });
   });
 
-  handle(EVENTS.generate, generateMessage, async (message) => {
+  handle(EVENTS.generate, generateMessage, 'write', async (message, reply) => {
     await findPost(message.post);
-    await generateCandidates(message);
+    await generateCandidates(message, reply);
   });
 
-  handle(EVENTS.pin, pinMessage, async (message) => {
+  handle(EVENTS.pin, pinMessage, 'write', async (message, reply) => {
     await findPost(message.post);
-    await pin(message);
+    await pin(message, reply);
   });
 
-  handle(EVENTS.status, statusMessage, async ({ requestId }) => {
-    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
+  handle(EVENTS.status, statusMessage, 'read', async ({ requestId }, reply) => {
+    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
   });
 
-  handle(EVENTS.start, statusMessage, async ({ requestId }) => {
+  handle(EVENTS.start, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor) throw new Error('No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.');
-    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus('starting') });
+    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus('starting') });
     await supervisor.ensureRunning();
-    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
+    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
   });
 
-  handle(EVENTS.stop, statusMessage, async ({ requestId }) => {
+  handle(EVENTS.stop, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor?.status().managed) throw new Error('This ComfyUI was not started by astro-comfyui, so it is left running.');
     await supervisor.stop();
-    toolbar.send(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
+    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
   });
 
   async function readStatus(override?: string) {
@@ -130,7 +143,7 @@ export function setupToolbarServer(
     }));
   }
 
-  async function generateCandidates(message: GenerateMessage): Promise<void> {
+  async function generateCandidates(message: GenerateMessage, reply: Reply): Promise<void> {
     const { requestId } = message;
     const template = await loadTemplate(options);
     const candidates = Array.from({ length: message.count }, (_, i) =>
@@ -149,18 +162,18 @@ export function setupToolbarServer(
           promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
           signal: controller.signal,
           expectImage: { width: image.width, height: image.height },
-          onProgress: (p) => toolbar.send(EVENTS.progress, { requestId, index, ...p }),
+          onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
         });
         await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
-        toolbar.send(EVENTS.candidate, { requestId, index, key: image.key, seed: image.seed, width: image.width, height: image.height, url: `${CANDIDATE_ROUTE}${image.key}.png` });
+        reply(EVENTS.candidate, { requestId, index, key: image.key, seed: image.seed, width: image.width, height: image.height, url: `${CANDIDATE_ROUTE}${image.key}.png` });
       }));
-      toolbar.send(EVENTS.done, { requestId });
+      reply(EVENTS.done, { requestId });
     } finally {
       await pool.close();
     }
   }
 
-  async function pin(message: PinMessage): Promise<void> {
+  async function pin(message: PinMessage, reply: Reply): Promise<void> {
     const template = await loadTemplate(options);
     const image = resolveImage({ ...pick(message), seed: message.seed, post: message.post, field: options.field, index: 0 }, options, template);
     if (image.key !== message.key) throw new Error('The settings changed since this candidate was generated; generate again before pinning.');
@@ -171,12 +184,15 @@ export function setupToolbarServer(
     await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null });
     await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
     await refreshImages();
-    toolbar.send(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
+    reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
   }
 
   const serveCandidate = async (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const name = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\//, ''));
     if (!/^[0-9a-f]{64}\.png$/.test(name)) return next();
+    // Only the dev server's own pages (an <img> there is same-origin) and programs may read candidates.
+    const site = req.headers['sec-fetch-site'];
+    if (decideToolbarAccess(req, rules).level === 'refused' || (site !== undefined && site !== 'same-origin')) return void res.writeHead(403).end();
     try {
       const bytes = await readFile(path.join(candidatesDir, name));
       res.writeHead(200, { 'Content-Type': 'image/png', 'Cache-Control': 'no-store' });

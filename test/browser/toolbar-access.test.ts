@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+import { launchChromium } from '../helpers/launch-chromium.js';
+import { connectViteHmr } from '../helpers/vite-hmr-client.js';
+
+let fake: FakeComfyUI;
+let site: Awaited<ReturnType<typeof copyFixture>>;
+let dev: Awaited<ReturnType<typeof startAstroDev>>;
+let browser: Browser;
+
+beforeAll(async () => {
+  fake = await startFakeComfyUI();
+  site = await copyFixture('blog');
+  dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
+  await waitUntil(async () => (dev.output.join('').includes('[4/4]') ? true : undefined), 60_000, 'the initial generation');
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  await fake?.close();
+  await site?.cleanup();
+});
+
+/**
+ * What a hostile page on another port of the same host can do: Vite's CORS lets it read the HMR token from
+ * /@vite/client, open the HMR socket and send the toolbar's messages. It records every answer.
+ */
+const attackPage = (devUrl: string) => `<!doctype html><title>Totally unrelated site</title><script type="module">
+  const results = [];
+  window.results = results;
+  const client = await (await fetch(${JSON.stringify(`${devUrl}/@vite/client`)})).text();
+  const token = /const wsToken = "([^"]+)"/.exec(client)[1];
+  const socket = new WebSocket(${JSON.stringify(devUrl.replace(/^http/, 'ws'))} + '/?token=' + token, 'vite-hmr');
+  socket.onmessage = (m) => { const d = JSON.parse(m.data); if (d.type === 'custom' && d.event.startsWith('astro-comfyui:')) results.push(d); };
+  socket.onopen = () => {
+    const send = (event, data) => socket.send(JSON.stringify({ type: 'custom', event, data }));
+    send('astro-comfyui:init', { requestId: 'attack-init-1', pathname: '/lighthouse/' });
+    send('astro-comfyui:generate', { requestId: 'attack-generate-1', post: 'src/content/blog/lighthouse.md', prompt: 'pwned', seed: 1, count: 1 });
+    send('astro-comfyui:pin', { requestId: 'attack-pin-1', post: 'src/content/blog/lighthouse.md', prompt: 'pwned', seed: 1, key: '${'a'.repeat(64)}' });
+    send('astro-comfyui:start', { requestId: 'attack-start-1' });
+    window.opened = true;
+  };
+</script>`;
+
+describe('who can use the dev toolbar', () => {
+  it('refuses a page on another port of the same host, in a real browser, and the post stays as it was', async () => {
+    const post = path.join(site.root, 'src/content/blog/lighthouse.md');
+    const before = await readFile(post, 'utf8');
+    const queued = fake.stats.promptsQueued;
+    const hostile = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(attackPage(dev.url)));
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const page = await browser.newPage();
+    try {
+      // Same host, another port: "same-site", so Vite's CORS hands this page the HMR token.
+      await page.goto(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`);
+      await expect.poll(() => page.evaluate(() => (window as unknown as { results: unknown[] }).results?.length ?? 0), { timeout: 15_000 }).toBe(4);
+      const results = await page.evaluate(() => (window as unknown as { results: Array<{ event: string; data: { requestId: string; message?: string; posts?: unknown } }> }).results);
+      expect(results.map((r) => r.event)).toEqual(Array(4).fill('astro-comfyui:error'));
+      for (const r of results) expect(r.data.message).toMatch(/^Refused: the page at http:\/\/127\.0\.0\.1:\d+ is not one of this dev server's pages\.$/);
+      expect(JSON.stringify(results)).not.toContain('lighthouse.md');
+    } finally {
+      await page.close();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
+    expect(await readFile(post, 'utf8')).toBe(before);
+    expect(fake.stats.promptsQueued).toBe(queued);
+    expect(dev.output.join('')).toContain('Refused a dev toolbar request (astro-comfyui:init): the page at http://127.0.0.1:');
+  });
+
+  it('answers the author\'s own page, and only on the connection that asked', async () => {
+    const author = await connectViteHmr(dev.url);
+    const other = await connectViteHmr(dev.url);
+    try {
+      author.send('astro-comfyui:init', { requestId: 'author-init-1', pathname: '/lighthouse/' });
+      const state = await waitUntil(async () => author.received.find((m) => m.event === 'astro-comfyui:state'), 10_000, 'the state');
+      expect(state.data).toMatchObject({ requestId: 'author-init-1', post: 'src/content/blog/lighthouse.md', readOnly: null });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(other.received.filter((m) => m.event.startsWith('astro-comfyui:'))).toEqual([]);
+    } finally {
+      author.close();
+      other.close();
+    }
+  });
+
+  it('serves candidate previews to the dev server\'s own pages only', async () => {
+    const url = `${dev.url}/_astro-comfyui/candidate/${'0'.repeat(64)}.png`;
+    expect((await fetch(url)).status).toBe(404);
+    expect((await fetch(url, { headers: { 'sec-fetch-site': 'same-site' } })).status).toBe(403);
+    expect((await fetch(url, { headers: { origin: 'http://localhost:9' } })).status).toBe(403);
+  });
+});
