@@ -95,8 +95,8 @@ export async function readManifest(file: string): Promise<Manifest> {
  * Read-modify-write under a lock, so concurrent builds merge their entries instead of overwriting each
  * other; written atomically with sorted keys so the file diffs well.
  */
-export async function updateManifest(file: string, lockDir: string, mutate: (manifest: Manifest) => void): Promise<Manifest> {
-  const release = await acquireLock(path.join(lockDir, 'manifest.lock'));
+export async function updateManifest(file: string, lockDir: string, mutate: (manifest: Manifest) => void, onWait?: (message: string) => void): Promise<Manifest> {
+  const release = await acquireLock(path.join(lockDir, 'manifest.lock'), { what: 'The image manifest', ...(onWait ? { onWait } : {}) });
   try {
     const manifest = await readManifest(file);
     mutate(manifest);

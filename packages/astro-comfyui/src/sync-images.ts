@@ -112,8 +112,9 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
     if (context.signal?.aborted) return;
     const lockDir = cacheDirectory(options);
     const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
+      what: `Generating ${image.fileName}`,
       timeoutMs: options.imageDeadlineMs,
-      onWait: (holder) => logger.info(`Waiting for ${holder}, which is generating ${image.fileName}.`),
+      onWait: (message) => logger.info(`Waiting: ${message}.`),
     });
     try {
       // Another build may have made it while we waited for the lock.
@@ -136,7 +137,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
         placeholder: false,
         durationMs: result.durationMs,
         comfyuiVersion: await versionOf(result.endpoint),
-      });
+      }, logger);
       summary.generated++;
       done++;
       const elapsed = Date.now() - started;
@@ -168,7 +169,7 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
   context.logger.warn(`PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}. They are marked in the manifest and replaced by real images on the next build with ComfyUI.`);
   for (const image of missing) {
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
-    await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null });
+    await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, context.logger);
     summary.placeholders++;
     await notifyReady(context, image);
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Logger } from '@astro-comfyui/comfyui';
 import { cacheDirectory } from './cache-directory.js';
 import { updateManifest, type ManifestEntry } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
@@ -11,6 +12,7 @@ export async function writeImage(
   png: Buffer,
   options: ResolvedOptions,
   meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion'>,
+  logger?: Pick<Logger, 'info'>,
 ): Promise<void> {
   await writeFileAtomic(path.join(options.outDir, image.fileName), png);
   await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
@@ -30,5 +32,5 @@ export async function writeImage(
       durationMs: Math.round(meta.durationMs),
       placeholder: meta.placeholder,
     };
-  });
+  }, logger && ((message) => logger.info(`Waiting: ${message}.`)));
 }

@@ -181,7 +181,7 @@ export function setupToolbarServer(
     const png = await readFile(candidate).catch(() => {
       throw new Error('This candidate is gone from the cache; generate it again.');
     });
-    await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null });
+    await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, logger);
     await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
     await refreshImages();
     reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
