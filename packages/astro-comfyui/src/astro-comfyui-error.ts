@@ -7,6 +7,7 @@ export type AstroComfyUIErrorCode =
   | 'GENERATION_FAILED'
   | 'COMFYUI_UNAVAILABLE'
   | 'MANIFEST_CORRUPT'
+  | 'MANIFEST_CONFLICT'
   | 'LOCKED'
   | 'PIN_REFUSED';
 

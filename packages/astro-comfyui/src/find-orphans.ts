@@ -18,6 +18,10 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
     .map(([key, entry]) => ({ key, file: entry.file }));
   const named = new Set(Object.values(manifest.images).map((entry) => entry.file));
   const files = [...(await listImageFiles(options.outDir))];
-  const strayFiles = files.filter((file) => file.endsWith('.png') && !named.has(file)).sort();
+  // A file named with the key of an image a post uses is never a stray, whatever the manifest says.
+  const usedPrefixes = new Set([...used].map((key) => key.slice(0, 12)));
+  const strayFiles = files
+    .filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(/-([0-9a-f]{12})\.png$/.exec(file)?.[1] ?? ''))
+    .sort();
   return { entries, strayFiles };
 }

@@ -57,11 +57,7 @@ function validateManifest(parsed: unknown, file: string): Manifest {
     throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} has an unknown format.`, 'Restore it from git, or upgrade astro-comfyui if it was written by a newer version.');
   }
   for (const [key, entry] of Object.entries(manifest.images)) {
-    const problems: string[] = [];
-    if (!/^[0-9a-f]{64}$/.test(key)) problems.push('the key is not a sha256 hash');
-    const result = entrySchema.safeParse(entry);
-    if (!result.success) problems.push(...result.error.issues.map((i) => `"${i.path.join('.') || 'entry'}" ${i.message}`));
-    else if (!entry.file.endsWith(`-${key.slice(0, 12)}.png`)) problems.push(`"file" must end with "-${key.slice(0, 12)}.png", the start of its key`);
+    const problems = findEntryProblems(key, entry);
     if (problems.length > 0) {
       throw new AstroComfyUIError(
         'MANIFEST_CORRUPT',
@@ -73,6 +69,32 @@ function validateManifest(parsed: unknown, file: string): Manifest {
   return manifest;
 }
 
+/** What is wrong with one entry (empty when nothing): its shape, and a file name that carries its key. */
+export function findEntryProblems(key: string, entry: unknown): string[] {
+  const problems: string[] = [];
+  if (!/^[0-9a-f]{64}$/.test(key)) problems.push('the key is not a sha256 hash');
+  const result = entrySchema.safeParse(entry);
+  if (!result.success) problems.push(...result.error.issues.map((i) => `"${i.path.join('.') || 'entry'}" ${i.message}`));
+  else if (!result.data.file.endsWith(`-${key.slice(0, 12)}.png`)) problems.push(`"file" must end with "-${key.slice(0, 12)}.png", the start of its key`);
+  return problems;
+}
+
+/** True when git left merge conflict markers in the text. */
+export function hasConflictMarkers(text: string): boolean {
+  return /^<{7}(?: |$)/m.test(text) && /^>{7}(?: |$)/m.test(text);
+}
+
+/** Parses and validates a manifest's text; `file` is for messages. */
+export function parseManifestText(text: string, file: string): Manifest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} is not valid JSON (${(cause as Error).message}).`, 'Restore it from git (git checkout -- <file>); its images are re-adopted from their files on the next build.', { cause });
+  }
+  return validateManifest(parsed, file);
+}
+
 /** The manifest is a lockfile for images: missing means empty; unreadable is an error, never silently reset. */
 export async function readManifest(file: string): Promise<Manifest> {
   let text: string;
@@ -82,13 +104,22 @@ export async function readManifest(file: string): Promise<Manifest> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
     throw error;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} is not valid JSON (${(cause as Error).message}).`, 'Restore it from git (git checkout -- <file>); after a merge conflict keep both sides\' entries.', { cause });
+  if (hasConflictMarkers(text)) {
+    throw new AstroComfyUIError(
+      'MANIFEST_CONFLICT',
+      `The image manifest ${file} has unresolved git merge conflicts.`,
+      'Run `astro build`, `astro dev` or `npx astro-comfyui generate` outside CI: it merges both sides by itself (entries are keyed by hash). Then commit the file. Taking one side with git checkout --ours/--theirs also works: the other side\'s images are re-adopted from their files.',
+    );
   }
-  return validateManifest(parsed, file);
+  return parseManifestText(text, file);
+}
+
+/** Writes the manifest atomically with sorted keys, so it diffs well and is never seen half-written. */
+export async function writeManifestFile(file: string, manifest: Manifest): Promise<Manifest> {
+  // Keys are hex hashes: plain code-unit order is stable and far cheaper than localeCompare.
+  const sorted: Manifest = { version: 1, images: Object.fromEntries(Object.entries(manifest.images).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+  await writeFileAtomic(file, `${JSON.stringify(sorted, null, 2)}\n`);
+  return sorted;
 }
 
 /**
@@ -100,9 +131,7 @@ export async function updateManifest(file: string, lockDir: string, mutate: (man
   try {
     const manifest = await readManifest(file);
     mutate(manifest);
-    const sorted: Manifest = { version: 1, images: Object.fromEntries(Object.entries(manifest.images).sort(([a], [b]) => a.localeCompare(b))) };
-    await writeFileAtomic(file, `${JSON.stringify(sorted, null, 2)}\n`);
-    return sorted;
+    return await writeManifestFile(file, manifest);
   } finally {
     await release();
   }

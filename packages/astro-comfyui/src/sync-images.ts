@@ -2,6 +2,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
 import { acquireLock } from './acquire-lock.js';
+import { adoptImages } from './adopt-images.js';
+import { mergeManifestConflict } from './merge-manifest-conflict.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
@@ -46,7 +48,11 @@ export { classifyImages, type ImageState } from './classify-images.js';
 export async function syncImages(images: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
   const { logger } = context;
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
-  const manifest = await readManifest(options.manifestFile);
+  // Outside CI a conflicted manifest is merged; in frozen mode readManifest explains how to fix it.
+  if (options.mode !== 'frozen' && !context.dryRun && (await mergeManifestConflict(options.manifestFile, cacheDirectory(options)))) {
+    logger.warn(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides. Commit it.`);
+  }
+  const { manifest } = await adoptImages(unique, options, await readManifest(options.manifestFile), { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
   const summary: SyncSummary = { total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], failed: [] };
   const wanted = (image: ResolvedImage) => {

@@ -3,10 +3,17 @@ import type { Logger } from '@astro-comfyui/comfyui';
 import { cacheDirectory } from './cache-directory.js';
 import { updateManifest, type ManifestEntry } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
+import { setPngText } from './png-text.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
-/** Commits one image: the PNG (atomically) first, then its manifest entry, so an entry never names a missing file. */
+/** The PNG text chunk that carries an image's key and manifest entry: the file describes itself. */
+export const PNG_ENTRY_KEYWORD = 'astro-comfyui';
+
+/**
+ * Commits one image: the PNG (atomically, with its manifest entry inside it) first, then its manifest
+ * entry, so an entry never names a missing file and a lost entry can be rebuilt from the file.
+ */
 export async function writeImage(
   image: ResolvedImage,
   png: Buffer,
@@ -14,23 +21,24 @@ export async function writeImage(
   meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion'>,
   logger?: Pick<Logger, 'info'>,
 ): Promise<void> {
-  await writeFileAtomic(path.join(options.outDir, image.fileName), png);
+  const entry: ManifestEntry = {
+    file: image.fileName,
+    posts: [image.request.post],
+    prompt: image.positive,
+    negative: image.negative,
+    seed: image.seed,
+    width: image.width,
+    height: image.height,
+    workflow: image.workflowId,
+    model: image.model,
+    comfyuiVersion: meta.comfyuiVersion,
+    created: new Date().toISOString(),
+    durationMs: Math.round(meta.durationMs),
+    placeholder: meta.placeholder,
+  };
+  await writeFileAtomic(path.join(options.outDir, image.fileName), setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
   await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     const previous = manifest.images[image.key];
-    manifest.images[image.key] = {
-      file: image.fileName,
-      posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort(),
-      prompt: image.positive,
-      negative: image.negative,
-      seed: image.seed,
-      width: image.width,
-      height: image.height,
-      workflow: image.workflowId,
-      model: image.model,
-      comfyuiVersion: meta.comfyuiVersion,
-      created: new Date().toISOString(),
-      durationMs: Math.round(meta.durationMs),
-      placeholder: meta.placeholder,
-    };
+    manifest.images[image.key] = { ...entry, posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort() };
   }, logger && ((message) => logger.info(`Waiting: ${message}.`)));
 }

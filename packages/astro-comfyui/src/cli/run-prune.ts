@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { adoptImages } from '../adopt-images.js';
 import { findOrphans } from '../find-orphans.js';
+import { mergeManifestConflict } from '../merge-manifest-conflict.js';
 import { readManifest, updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { cacheDirectory } from '../cache-directory.js';
@@ -11,7 +13,12 @@ export async function runPrune(options: ResolvedOptions, args: { dryRun: boolean
   const { images, problems } = await collectPostImages(options, await loadTemplate(options));
   // With a broken post we cannot tell which images it uses; refuse rather than delete its image.
   assertNoProblems(problems);
-  const orphans = await findOrphans(images, await readManifest(options.manifestFile), options);
+  if (!args.dryRun && (await mergeManifestConflict(options.manifestFile, cacheDirectory(options)))) {
+    out(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides.`);
+  }
+  // Images whose entries a merge dropped are adopted first, so they are never taken for strays.
+  const { manifest } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: !args.dryRun, logger: { warn: out } });
+  const orphans = await findOrphans(images, manifest, options);
   const files = [...new Set([...orphans.entries.map((o) => o.file), ...orphans.strayFiles])].sort();
   if (files.length === 0) {
     out('Nothing to prune: every generated image is used by a post.');

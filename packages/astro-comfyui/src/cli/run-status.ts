@@ -1,5 +1,6 @@
 import { createComfyUIClient, findMissingRequirements } from '@astro-comfyui/comfyui';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { adoptImages } from '../adopt-images.js';
 import { findOrphans } from '../find-orphans.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -31,7 +32,8 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       await client.close();
     }
   }
-  const manifest = await readManifest(options.manifestFile);
+  // Read-only: images that lost their entry count as generated and are re-adopted by the next build.
+  const { manifest, adopted } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false });
   const states = await classifyImages(images, options, manifest);
   const count = (state: string) => [...states.values()].filter((s) => s === state).length;
   const orphans = await findOrphans(images, manifest, options);
@@ -40,6 +42,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     const state = states.get(image.key);
     if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}`);
   }
+  if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
   if (orphans.entries.length + orphans.strayFiles.length > 0) {
     out(`Orphaned (no post uses them; remove with \`astro-comfyui prune\`): ${orphans.entries.length + orphans.strayFiles.length}`);
     for (const o of orphans.entries) out(`  ${o.file}`);

@@ -1,0 +1,109 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '@astro-comfyui/comfyui';
+import { checkPng } from '@astro-comfyui/comfyui/workflows';
+import { cacheDirectory } from './cache-directory.js';
+import { listImageFiles } from './classify-images.js';
+import { findEntryProblems, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import type { ResolvedOptions } from './options.js';
+import { getPngText } from './png-text.js';
+import type { ResolvedImage } from './resolve-image.js';
+import { PNG_ENTRY_KEYWORD } from './write-image.js';
+
+/**
+ * The image files are the source of truth the manifest can be rebuilt from. An image a post needs
+ * whose manifest entry is gone (a merge resolved with one side, a hand edit) but whose file is there is
+ * re-adopted after checking it: a whole PNG of the right size whose own metadata carries the full key.
+ * With `write`, the adopted entries are saved (in every mode, CI included); otherwise only returned.
+ */
+export async function adoptImages(
+  images: ResolvedImage[],
+  options: ResolvedOptions,
+  manifest: Manifest,
+  { write, logger }: { write: boolean; logger?: Pick<Logger, 'warn'> },
+): Promise<{ manifest: Manifest; adopted: ResolvedImage[] }> {
+  const files = await listImageFiles(options.outDir);
+  const byKeyPrefix = new Map<string, string[]>();
+  for (const file of files) {
+    const prefix = /-([0-9a-f]{12})\.png$/.exec(file)?.[1];
+    if (prefix) byKeyPrefix.set(prefix, [...(byKeyPrefix.get(prefix) ?? []), file]);
+  }
+  const found = new Map<string, { image: ResolvedImage; entry: ManifestEntry }>();
+  for (const image of images) {
+    const entry = manifest.images[image.key];
+    if (found.has(image.key) || (entry && files.has(entry.file))) continue;
+    for (const file of byKeyPrefix.get(image.key.slice(0, 12)) ?? []) {
+      const adopted = await readAdoptableEntry(path.join(options.outDir, file), image);
+      if (adopted) {
+        found.set(image.key, { image, entry: adopted });
+        break;
+      }
+    }
+  }
+  if (found.size === 0) return { manifest, adopted: [] };
+  const apply = (m: Manifest) => {
+    for (const [key, { entry }] of found) if (!m.images[key] || !files.has(m.images[key]!.file)) m.images[key] = entry;
+  };
+  let result: Manifest;
+  if (write) {
+    result = await updateManifest(options.manifestFile, cacheDirectory(options), apply);
+    logger?.warn(`Re-adopted ${found.size} image${found.size > 1 ? 's' : ''} whose entries were missing from ${path.relative(options.root, options.manifestFile)} (a merge that kept one side?): ${[...found.values()].map((f) => f.entry.file).join(', ')}. Commit the manifest.`);
+  } else {
+    result = structuredClone(manifest);
+    apply(result);
+  }
+  return { manifest: result, adopted: [...found.values()].map((f) => f.image) };
+}
+
+async function readAdoptableEntry(file: string, image: ResolvedImage): Promise<ManifestEntry | undefined> {
+  const png = await readFile(file).catch(() => undefined);
+  if (!png) return undefined;
+  try {
+    checkPng(png, { width: image.width, height: image.height });
+  } catch {
+    return undefined;
+  }
+  const name = path.basename(file);
+  const stamped = getPngText(png, PNG_ENTRY_KEYWORD);
+  if (stamped !== undefined) {
+    let parsed: { key?: unknown } & Record<string, unknown>;
+    try {
+      parsed = JSON.parse(stamped) as typeof parsed;
+    } catch {
+      return undefined;
+    }
+    const { key, ...rest } = parsed;
+    const entry = { ...rest, file: name, posts: [image.request.post] } as unknown as ManifestEntry;
+    return key === image.key && findEntryProblems(image.key, entry).length === 0 ? entry : undefined;
+  }
+  // Files written before images carried their entry have only ComfyUI's own `prompt` graph: adopt one
+  // whose graph has this image's text and seed (a placeholder has no graph, so it is never adopted).
+  const graph = getPngText(png, 'prompt');
+  if (graph === undefined || !graphMakes(graph, image)) return undefined;
+  return {
+    file: name,
+    posts: [image.request.post],
+    prompt: image.positive,
+    negative: image.negative,
+    seed: image.seed,
+    width: image.width,
+    height: image.height,
+    workflow: image.workflowId,
+    model: image.model,
+    comfyuiVersion: null,
+    created: (await stat(file)).mtime.toISOString(),
+    durationMs: 0,
+    placeholder: false,
+  };
+}
+
+function graphMakes(graph: string, image: ResolvedImage): boolean {
+  let nodes: Record<string, { inputs?: Record<string, unknown> }>;
+  try {
+    nodes = JSON.parse(graph) as typeof nodes;
+  } catch {
+    return false;
+  }
+  const inputs = Object.values(nodes ?? {}).map((node) => node?.inputs ?? {});
+  return inputs.some((i) => i.seed === image.seed || i.noise_seed === image.seed) && inputs.some((i) => i.text === image.positive);
+}

@@ -1,0 +1,49 @@
+import { crc32 } from 'node:zlib';
+
+const IHDR_END = 8 + 12 + 13;
+
+/**
+ * The PNG with an iTXt chunk `keyword` = `text` (UTF-8) right after its header; an existing chunk with
+ * that keyword is replaced. The pixels and every other chunk (ComfyUI's `prompt`, `workflow`) stay.
+ */
+export function setPngText(png: Buffer, keyword: string, text: string): Buffer {
+  const data = Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]);
+  const chunk = Buffer.alloc(12 + data.length);
+  chunk.writeUInt32BE(data.length, 0);
+  chunk.write('iTXt', 4, 'latin1');
+  data.copy(chunk, 8);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
+  const rest = [...chunksOf(png)].filter((c) => c.offset >= IHDR_END && !(c.type === 'iTXt' && textKeyword(c.data) === keyword));
+  return Buffer.concat([png.subarray(0, IHDR_END), chunk, ...rest.map((c) => png.subarray(c.offset, c.end))]);
+}
+
+/** The text of the first tEXt or iTXt chunk named `keyword` (uncompressed only), or undefined. */
+export function getPngText(png: Buffer, keyword: string): string | undefined {
+  for (const c of chunksOf(png)) {
+    if ((c.type !== 'tEXt' && c.type !== 'iTXt') || textKeyword(c.data) !== keyword) continue;
+    const afterKeyword = c.data.indexOf(0) + 1;
+    if (c.type === 'tEXt') return c.data.toString('latin1', afterKeyword);
+    // iTXt: compression flag, method, language\0, translated keyword\0, text.
+    if (c.data[afterKeyword] !== 0) return undefined;
+    const language = c.data.indexOf(0, afterKeyword + 2);
+    const translated = c.data.indexOf(0, language + 1);
+    return c.data.toString('utf8', translated + 1);
+  }
+  return undefined;
+}
+
+function textKeyword(data: Buffer): string {
+  return data.toString('latin1', 0, Math.max(0, data.indexOf(0)));
+}
+
+/** Walks the chunks of a PNG that `checkPng` accepted; stops at the first malformed length. */
+function* chunksOf(png: Buffer): Generator<{ type: string; data: Buffer; offset: number; end: number }> {
+  let offset = 8;
+  while (offset + 12 <= png.length) {
+    const length = png.readUInt32BE(offset);
+    const end = offset + 12 + length;
+    if (end > png.length) return;
+    yield { type: png.toString('latin1', offset + 4, offset + 8), data: png.subarray(offset + 8, offset + 8 + length), offset, end };
+    offset = end;
+  }
+}
