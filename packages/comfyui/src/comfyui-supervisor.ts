@@ -3,6 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError } from './comfyui-error.js';
 import { parseComfyUIUrl } from './parse-comfyui-url.js';
+import { WATCHDOG_SCRIPT } from './comfyui-watchdog.js';
 import { stopOnParentExit } from './stop-on-parent-exit.js';
 import type { Logger } from './types.js';
 import { silentLogger } from './types.js';
@@ -76,6 +77,8 @@ export class ComfyUISupervisor {
   #stats: Pick<ComfyUIStatus, 'comfyuiVersion' | 'pytorchVersion' | 'devices'> = { comfyuiVersion: undefined, pytorchVersion: undefined, devices: [] };
   #error: string | undefined;
   #releaseExitHook: (() => void) | null = null;
+  /** ComfyUI's own pid, as the watchdog reports it. */
+  #comfyPid: number | undefined;
 
   constructor(options: EnsureComfyUIOptions) {
     const url = parseComfyUIUrl(options.url);
@@ -112,7 +115,7 @@ export class ComfyUISupervisor {
       state: this.#state,
       url: this.url,
       managed: this.#managed,
-      pid: this.#child?.pid,
+      pid: this.#child ? (this.#comfyPid ?? this.#child.pid) : undefined,
       ...this.#stats,
       recentLog: [...this.#log],
       error: this.#error,
@@ -177,17 +180,22 @@ export class ComfyUISupervisor {
     this.#error = undefined;
     this.#setState('starting');
     this.#logger.info(`Starting ComfyUI: ${python} ${args.join(' ')} (in ${start.cwd})`);
-    const child = execa(python, args, {
+    // Through the watchdog, in its own process group: stopping the group stops ComfyUI and its workers,
+    // and the watchdog stops them when this process dies without running any handler (SIGKILL, OOM).
+    const child = execa(process.execPath, ['-e', WATCHDOG_SCRIPT, '--', python, ...args], {
       cwd: start.cwd,
       env: start.env,
-      // Its own process group, so stopping it also stops the workers it spawns.
       detached: true,
       cleanup: false,
       buffer: false,
-      stdin: 'ignore',
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       reject: false,
     });
     this.#child = child;
+    this.#comfyPid = undefined;
+    child.stdio[3]?.on('data', (chunk: Buffer) => {
+      this.#comfyPid ??= Number.parseInt(chunk.toString(), 10) || undefined;
+    });
     this.#managed = true;
     this.#releaseExitHook ??= stopOnParentExit(() => this.#killTree('SIGTERM'));
     for (const stream of [child.stdout, child.stderr]) {
@@ -211,13 +219,13 @@ export class ComfyUISupervisor {
         this.#setState('crashed');
         throw new ComfyUIError('START_FAILED', `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}`, {
           url: this.url,
-          details: { pid: child.pid, exitCode: code, signal, log: [...this.#log] },
+          details: { pid: this.#comfyPid ?? child.pid, exitCode: code, signal, log: [...this.#log] },
         });
       }
       if (this.#disposed) throw new ComfyUIError('ABORTED', `Start of ComfyUI at ${this.url} was cancelled.`, { url: this.url });
       if (await this.#answers()) break;
       if (Date.now() > deadline) {
-        const pid = child.pid;
+        const pid = this.#comfyPid ?? child.pid;
         await this.#stopChild();
         this.#error = 'did not answer before the start deadline';
         this.#setState('crashed');

@@ -97,7 +97,7 @@ describe('ensureComfyUI', () => {
     expect(supervisor.status().pid).not.toBe(firstPid);
   });
 
-  it('stops the ComfyUI it started when its own process gets SIGINT', async () => {
+  it.each(['SIGINT', 'SIGKILL'] as const)('stops the ComfyUI it started when its own process gets %s', async (signal) => {
     const url = `http://127.0.0.1:${await findFreePort()}`;
     const script = fileURLToPath(new URL('./fixtures/supervise-until-signal.ts', import.meta.url));
     const parent = execa(process.execPath, ['--import', 'tsx', script, url], { buffer: false, reject: false });
@@ -109,10 +109,12 @@ describe('ensureComfyUI', () => {
       parent.then((r) => reject(new Error(`exited early: ${r.exitCode}`)), reject);
     });
     expect(isProcessAlive(comfyPid)).toBe(true);
-    parent.kill('SIGINT');
+    expect((await fetch(`${url}/system_stats`)).status).toBe(200);
+    // SIGKILL runs no handler in the parent: only the watchdog between it and ComfyUI can stop it.
+    parent.kill(signal);
     await parent;
-    // The signal reaches ComfyUI's process group; give it the moment it needs to exit.
-    for (let i = 0; i < 100 && isProcessAlive(comfyPid); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && isProcessAlive(comfyPid); i++) await new Promise((r) => setTimeout(r, 50));
     expect(isProcessAlive(comfyPid)).toBe(false);
+    await expect(fetch(`${url}/system_stats`)).rejects.toThrow();
   });
 });

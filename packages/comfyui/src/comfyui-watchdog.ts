@@ -1,0 +1,33 @@
+/**
+ * A tiny Node program that runs ComfyUI for the supervisor (`node -e WATCHDOG_SCRIPT -- python main.py …`)
+ * so that ComfyUI never outlives the process that started it, however that process dies. The supervisor
+ * holds the write end of the watchdog's stdin; the kernel closes it when the supervisor exits, even by
+ * SIGKILL or the OOM killer, which run no handler. On that end of input the watchdog stops its process
+ * group (it is the group leader; ComfyUI and its workers are members): SIGTERM, then SIGKILL after 5 s.
+ * It reports ComfyUI's pid on fd 3 and exits with ComfyUI's exit code or signal.
+ * Inline rather than a file so it runs the same from the sources and from the published package.
+ */
+export const WATCHDOG_SCRIPT = `
+const { spawn } = require('node:child_process');
+const { writeSync } = require('node:fs');
+const [command, ...args] = process.argv.slice(1);
+const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+child.on('error', (error) => { process.stderr.write(error.message + '\\n'); process.exit(127); });
+if (child.pid) try { writeSync(3, child.pid + '\\n'); } catch {}
+let stopping = false;
+const stopGroup = () => {
+  if (stopping) return;
+  stopping = true;
+  try { process.kill(-process.pid, 'SIGTERM'); } catch {}
+  setTimeout(() => { try { process.kill(-process.pid, 'SIGKILL'); } catch {} }, 5000).unref();
+};
+process.stdin.on('end', stopGroup);
+process.stdin.on('error', stopGroup);
+process.stdin.resume();
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, stopGroup);
+child.on('exit', (code, signal) => {
+  if (!signal) process.exit(code ?? 1);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+});
+`;
