@@ -9,7 +9,8 @@ export type AstroComfyUIErrorCode =
   | 'MANIFEST_CORRUPT'
   | 'MANIFEST_CONFLICT'
   | 'LOCKED'
-  | 'PIN_REFUSED';
+  | 'PIN_REFUSED'
+  | 'NOT_WRITABLE';
 
 /**
  * The integration's one error class: a stable `code`, a message that says what happened and a `hint` that

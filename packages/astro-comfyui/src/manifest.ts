@@ -101,7 +101,9 @@ export async function readManifest(file: string): Promise<Manifest> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
+    // No file, or no folder for it yet: no image was committed.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { version: 1, images: {} };
     throw error;
   }
   if (hasConflictMarkers(text)) {

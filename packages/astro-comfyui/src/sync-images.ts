@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
@@ -70,6 +72,8 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
   if (summary.todo.length === 0 || context.dryRun) return summary;
 
   if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI');
+  // Before any GPU work: an image that cannot be saved must not cost minutes of generation first.
+  await assertWritable(options);
 
   // The client (undici) and supervisor (execa) load only when something is generated: a build whose
   // images are all committed never pays for them.
@@ -87,8 +91,8 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
   try {
     const up = await pool.connect();
     if (up === 0) {
-      const reasons = pool.status().map((s) => `${s.url}: ${s.lastError ?? 'not reachable'}`).join('; ');
-      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers (${reasons})`);
+      const reasons = pool.status().map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`).join('');
+      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`);
     }
     await preflightImages(pool, summary.todo, options);
     await generateAll(pool, summary, options, context);
@@ -100,7 +104,9 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
     throw new AstroComfyUIError(
       'GENERATION_FAILED',
       `${summary.failed.length} of ${summary.todo.length} images could not be generated:\n${lines.join('\n')}`,
-      'The other images were generated and kept; fix the cause above and build again to generate only what is missing.',
+      summary.generated > 0
+        ? `The other ${summary.generated} image${summary.generated > 1 ? 's were' : ' was'} generated and kept; fix the cause above and build again to generate only what is missing.`
+        : 'No image was generated; fix the cause above and build again.',
     );
   }
   return summary;
@@ -166,13 +172,15 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
     const lines = summary.todo.map((image) => `- ${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"`);
     throw new AstroComfyUIError(
       options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
-      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}:\n${lines.join('\n')}`,
+      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${lines.join('\n')}`,
       options.mode === 'frozen'
         ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
-        : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".',
+        : options.start
+          ? 'ComfyUI could not be started: the reason and its log are above. Fix that, check the endpoint URL, or set onMissing: "placeholder".'
+          : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".',
     );
   }
-  context.logger.warn(`PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}. They are marked in the manifest and replaced by real images on the next build with ComfyUI.`);
+  context.logger.warn(`PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.`);
   for (const image of missing) {
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
     await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, context.logger);
@@ -182,6 +190,25 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
   // Placeholders already committed for these images stay as they are.
   summary.placeholders += summary.todo.length - missing.length;
   return summary;
+}
+
+/** Checks that the images folder, the manifest and the cache folder can be written, naming the one that cannot. */
+async function assertWritable(options: ResolvedOptions): Promise<void> {
+  const targets: Array<[string, string]> = [[options.outDir, 'the generated images folder'], [cacheDirectory(options), 'the astro-comfyui cache folder']];
+  for (const [dir, what] of targets) {
+    const probe = path.join(dir, `.astro-comfyui-write-check-${process.pid}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(probe, '');
+      await rm(probe);
+    } catch (error) {
+      throw new AstroComfyUIError('NOT_WRITABLE', `Cannot write to ${what} ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was generated.`, `Make ${path.relative(options.root, dir) || dir} writable (check its permissions and the disk), or set outDir in the astro-comfyui options.`, { cause: error });
+    }
+  }
+  await access(options.manifestFile, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return;
+    throw new AstroComfyUIError('NOT_WRITABLE', `Cannot write the image manifest ${options.manifestFile} (${error.code}); nothing was generated.`, 'Make the file writable (check its permissions).', { cause: error });
+  });
 }
 
 async function notifyReady(context: SyncContext, image: ResolvedImage): Promise<void> {

@@ -239,7 +239,8 @@ export class ComfyUIPool {
 
   #markDown(endpoint: Endpoint, error: unknown): void {
     endpoint.downUntil = Date.now() + this.#options.retryDownAfterMs;
-    endpoint.lastError = (error as Error).message?.split('\n')[0];
+    // The whole message: a start failure's cause is in the log lines after its first line.
+    endpoint.lastError = (error as Error).message;
     endpoint.ready = null;
   }
 

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { ComfyUIClient } from './comfyui-client.js';
-import { ComfyUIError } from './comfyui-error.js';
+import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { parseComfyUIUrl } from './parse-comfyui-url.js';
 import { WATCHDOG_SCRIPT } from './comfyui-watchdog.js';
 import { stopOnParentExit } from './stop-on-parent-exit.js';
@@ -103,6 +103,7 @@ export class ComfyUISupervisor {
       this.#setState('running');
       return;
     }
+    if (this.#options.start && !this.#child) await this.#assertPortFree();
     if (!this.#options.start) {
       throw new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url}. Start it (python main.py --listen 127.0.0.1 --port ${new URL(this.url).port || 80}), fix the URL, or configure a start command so it is started for you.`, { url: this.url });
     }
@@ -166,6 +167,17 @@ export class ComfyUISupervisor {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** Something that is not ComfyUI on the port would make ComfyUI fail to bind: say so before starting. */
+  async #assertPortFree(): Promise<void> {
+    try {
+      await this.#client.getSystemStats();
+    } catch (error) {
+      if (isComfyUIError(error, 'UNREACHABLE')) return;
+      const { port } = new URL(this.url);
+      throw new ComfyUIError('START_FAILED', `Cannot start ComfyUI at ${this.url}: port ${port} is taken by a program that does not answer as ComfyUI does (${(error as Error).message}). Stop that program, or put ComfyUI on a free port in the endpoint URL.`, { url: this.url, cause: error });
     }
   }
 

@@ -36,6 +36,17 @@ describe('ensureComfyUI', () => {
     });
   });
 
+  it('says the port is taken by something else instead of starting a ComfyUI that cannot bind it', async () => {
+    const { createServer } = await import('node:http');
+    const other = createServer((_, res) => res.writeHead(404).end('not here'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => other.close(resolve)));
+    const url = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+    const error = await ensureComfyUI({ url, start: fakeStartCommand() }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'START_FAILED' });
+    expect((error as Error).message).toMatch(/port \d+ is taken by a program that does not answer as ComfyUI does \(ComfyUI at .* answered GET \/system_stats with HTTP 404/);
+  });
+
   it('refuses a start command for a remote URL and a malformed URL', async () => {
     await expect(ensureComfyUI({ url: 'http://gpu-box.lan:8188', start: fakeStartCommand() })).rejects.toThrow(/only works for a local address/);
     await expect(ensureComfyUI({ url: '127.0.0.1:8188' })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
