@@ -33,7 +33,7 @@ export const imagePromptObjectSchema = z.object({
   seed: z.number().int('the seed must be a whole number').min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** Alternative text for the <img>. */
   alt: z.string().max(PROMPT_LIMITS.alt, `the alt text is longer than ${PROMPT_LIMITS.alt} characters`).optional(),
-  /** Generate this image again on the next build even though it is cached. Remove it afterwards. */
+  /** Make a new image with a new random seed on the next build; the seed is then written in place of this field. */
   regenerate: z.boolean().optional(),
 }).strict();
 

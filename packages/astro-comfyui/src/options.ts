@@ -78,7 +78,7 @@ export const optionsSchema = z.object({
   defaultFormat: z.string().default('hero'),
   /** Where generated images and the manifest are committed, relative to the root. Default `src/assets/generated`. */
   outDir: z.string().min(1).default('src/assets/generated'),
-  /** `generate` makes missing images; `frozen` never contacts ComfyUI; `force` regenerates all. Default: `frozen` when `CI` is set, else `generate`. */
+  /** `generate` makes missing images; `frozen` never contacts ComfyUI; `force` runs every image again on ComfyUI, bypassing its cache. Default: `frozen` when `CI` is set, else `generate`. */
   mode: z.enum(['generate', 'frozen', 'force']).optional(),
   /** When an image cannot be made now (frozen mode, or no ComfyUI answers): `error` or a marked `placeholder`. Default `error`. */
   onMissing: z.enum(['error', 'placeholder']).default('error'),

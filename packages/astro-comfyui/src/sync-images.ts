@@ -1,11 +1,15 @@
+import { randomInt, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
+import { withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { adoptImages } from './adopt-images.js';
 import { mergeManifestConflict } from './merge-manifest-conflict.js';
+import { loadTemplate } from './collect-post-images.js';
+import { pinImageIntoPost } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
@@ -13,7 +17,7 @@ import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { renderPlaceholder } from './render-placeholder.js';
-import type { ResolvedImage } from './resolve-image.js';
+import { resolveImage, type ResolvedImage } from './resolve-image.js';
 import { writeImage } from './write-image.js';
 
 export interface SyncContext {
@@ -30,6 +34,8 @@ export interface SyncContext {
 }
 
 export interface SyncSummary {
+  /** The images as made: a `regenerate: true` prompt appears with the new seed it was generated with. */
+  images: ResolvedImage[];
   total: number;
   ready: number;
   generated: number;
@@ -47,8 +53,9 @@ export { classifyImages, type ImageState } from './classify-images.js';
  * the pool (mode `generate`/`force`) or become placeholders / an error (mode `frozen`, or no ComfyUI).
  * One failed image does not stop the others; failures are reported together at the end.
  */
-export async function syncImages(images: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
+export async function syncImages(requested: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
   const { logger } = context;
+  const images = await reseedRegenerated(requested, options, context);
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode readManifest explains how to fix it.
   if (options.mode !== 'frozen' && !context.dryRun && (await mergeManifestConflict(options.manifestFile, cacheDirectory(options)))) {
@@ -56,7 +63,7 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
   }
   const { manifest } = await adoptImages(unique, options, await readManifest(options.manifestFile), { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
-  const summary: SyncSummary = { total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], failed: [] };
+  const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], failed: [] };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;
     if (options.mode === 'force' || (image.request.regenerate && options.mode !== 'frozen')) return true;
@@ -65,8 +72,9 @@ export async function syncImages(images: ResolvedImage[], options: ResolvedOptio
     return state === 'missing' || options.mode !== 'frozen';
   };
   summary.todo = unique.filter(wanted);
+  const todo = new Set(summary.todo);
   // Committed placeholders that stay (frozen mode) are counted as placeholders, never as real images.
-  const keptPlaceholders = unique.filter((image) => !summary.todo.includes(image) && states.get(image.key) === 'placeholder').length;
+  const keptPlaceholders = unique.filter((image) => !todo.has(image) && states.get(image.key) === 'placeholder').length;
   summary.placeholders = keptPlaceholders;
   summary.ready = unique.length - summary.todo.length - keptPlaceholders;
   if (summary.todo.length === 0 || context.dryRun) return summary;
@@ -132,8 +140,12 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
       // Another build may have made it while we waited for the lock.
       const states = await classifyImages([image], options);
       if (states.get(image.key) === 'ready' && options.mode !== 'force' && !image.request.regenerate) return;
-      const result = await pool.run(image.buildWorkflow(), {
-        promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
+      // --force promises a real run: ComfyUI must not answer from its cache, and an earlier job under
+      // the image's usual prompt id must not be reused.
+      const fresh = options.mode === 'force';
+      const nonce = randomUUID().slice(0, 8);
+      const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
+        promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
         signal: context.signal,
         expectImage: { width: image.width, height: image.height },
         onProgress: (progress) => {
@@ -152,6 +164,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
       }, logger);
       summary.generated++;
       done++;
+      if (image.request.regenerate) await recordSeed(image, options, logger);
       const elapsed = Date.now() - started;
       const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
       logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
@@ -190,6 +203,39 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
   // Placeholders already committed for these images stay as they are.
   summary.placeholders += summary.todo.length - missing.length;
   return summary;
+}
+
+/**
+ * `regenerate: true` asks for a new image: each such prompt gets a new random seed (and so a new key)
+ * here, and once generated, the seed is written into the post in place of `regenerate: true`, so the
+ * next builds reproduce that image. Frozen mode (CI) never regenerates.
+ */
+async function reseedRegenerated(images: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<ResolvedImage[]> {
+  const asked = images.filter((image) => image.request.regenerate);
+  if (asked.length === 0 || context.dryRun) return images;
+  if (options.mode === 'frozen') {
+    context.logger.warn(`regenerate: true is ignored in frozen mode (CI) for ${asked.map((i) => `${i.request.post} › ${i.request.field}`).join(', ')}: regenerate where ComfyUI runs.`);
+    return images;
+  }
+  const template = await loadTemplate(options);
+  return images.map((image) => (image.request.regenerate ? resolveImage({ ...image.request, seed: randomInt(2 ** 32) }, options, template) : image));
+}
+
+/** Writes the seed a regenerated image was made with into its post, replacing `regenerate: true`. */
+async function recordSeed(image: ResolvedImage, options: ResolvedOptions, logger: Logger): Promise<void> {
+  const { request } = image;
+  const keep = `write seed: ${image.seed} there and remove regenerate: true to keep this image`;
+  if (request.field !== options.field) {
+    logger.warn(`${request.post} › ${request.field} was regenerated with seed ${image.seed}; ${keep} (list items are not rewritten).`);
+    return;
+  }
+  const { regenerate: _, post: _p, field: _f, index: _i, ...prompt } = request;
+  try {
+    await pinImageIntoPost(path.join(options.root, request.post), options.field, { ...prompt, seed: image.seed });
+    logger.info(`${request.post} › ${request.field}: recorded seed ${image.seed} in place of regenerate: true, so later builds keep this image.`);
+  } catch (error) {
+    logger.warn(`${request.post} › ${request.field} was regenerated with seed ${image.seed}, but the post could not be updated (${(error as Error).message}); ${keep}.`);
+  }
 }
 
 /** Checks that the images folder, the manifest and the cache folder can be written, naming the one that cannot. */

@@ -16,3 +16,4 @@ export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, 
 export { ComfyUISupervisor, ensureComfyUI, type ComfyUIState, type ComfyUIStatus, type EnsureComfyUIOptions, type StartCommand } from './comfyui-supervisor.js';
 export { ComfyUIPool, createComfyUIPool, type ComfyUIPoolOptions, type EndpointStatus, type PoolEndpoint, type PoolJobOptions, type PoolJobResult } from './comfyui-pool.js';
 export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';
+export { FRESH_RUN_INPUT, withFreshRun } from './with-fresh-run.js';

@@ -11,3 +11,4 @@ export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, 
 export { folderForModelInput } from './model-folders.js';
 export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
 export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';
+export { FRESH_RUN_INPUT, withFreshRun } from './with-fresh-run.js';

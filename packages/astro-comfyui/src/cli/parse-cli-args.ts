@@ -18,7 +18,7 @@ export const usage = `Usage: astro-comfyui <command> [options]
 
 Commands:
   generate   Generate the images posts ask for that are missing
-               --force        regenerate every image, even cached ones
+               --force        run every image again on ComfyUI, bypassing its cache
                --only <glob>  only posts matching the glob (e.g. "src/content/blog/2024-*")
                --dry-run      list what would be generated, change nothing
   status     Show ComfyUI endpoints, versions, VRAM, missing models, and missing/stale/orphaned images

@@ -1,0 +1,68 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseFrontmatter } from 'astro/markdown';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
+import { runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+
+const cleanups = useCleanups();
+const manifestOf = async (root: string) => JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images as Record<string, { file: string; seed: number; posts: string[] }>;
+
+describe('what --force and regenerate: true promise, against a ComfyUI that caches', () => {
+  it('--force runs every node again on ComfyUI (no answer from its cache) and keeps the seeds', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const before = await manifestOf(root);
+    const { samplerRuns, nodesExecuted } = fake.stats;
+    const forced = await runCli(root, ['generate', '--force'], env);
+    expect(forced.exitCode, String(forced.all)).toBe(0);
+    // 4 images, each its whole graph (10 nodes in the Large Turbo graph), loaders included, so a model
+    // file replaced under the same name is read again.
+    expect(fake.stats.samplerRuns - samplerRuns).toBe(4);
+    expect(fake.stats.nodesExecuted - nodesExecuted).toBe(4 * 10);
+    const after = await manifestOf(root);
+    expect(Object.keys(after)).toEqual(Object.keys(before));
+    expect(Object.values(after).map((e) => e.seed)).toEqual(Object.values(before).map((e) => e.seed));
+  });
+
+  it('regenerate: true makes a new image with a new seed and records that seed in the post, so later builds keep it', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    const text = await readFile(post, 'utf8');
+    const { image } = parseFrontmatter(text).frontmatter as { image: string | { prompt: string } };
+    const prompt = typeof image === 'string' ? image : image.prompt;
+    const oldKeys = Object.entries(await manifestOf(root)).filter(([, e]) => e.posts.includes('src/content/blog/harbour.md')).map(([k]) => k);
+    await writeFile(post, text.replace(/^image:.*(\n[ \t]+.*)*$/m, `image: { prompt: ${JSON.stringify(prompt)}, alt: "The harbour", regenerate: true }`));
+
+    const runs = fake.stats.samplerRuns;
+    const result = await runCli(root, ['generate'], env);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(fake.stats.samplerRuns - runs).toBe(1);
+    const written = parseFrontmatter(await readFile(post, 'utf8')).frontmatter as { title: string; image: Record<string, unknown> };
+    expect(written.title).toBeTruthy();
+    expect(written.image).toEqual({ prompt, alt: 'The harbour', seed: expect.any(Number) });
+    expect(result.all).toContain(`recorded seed ${written.image.seed} in place of regenerate: true`);
+    const entry = Object.entries(await manifestOf(root)).find(([k, e]) => e.posts.includes('src/content/blog/harbour.md') && !oldKeys.includes(k));
+    expect(entry?.[1].seed).toBe(written.image.seed);
+
+    // The next run finds that image: nothing is generated again.
+    const again = await runCli(root, ['generate'], env);
+    expect(again.exitCode).toBe(0);
+    expect(fake.stats.samplerRuns - runs).toBe(1);
+  });
+
+  it('regenerate: true is ignored, with a warning, in CI', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    const text = (await readFile(post, 'utf8')).replace(/^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }');
+    await writeFile(post, text);
+    const queued = fake.stats.promptsQueued;
+    const build = await runAstro(root, ['build'], { ...env, CI: '1' });
+    expect(build.exitCode, String(build.all)).toBe(0);
+    expect(build.all).toContain('regenerate: true is ignored in frozen mode (CI) for src/content/blog/harbour.md › image');
+    expect(fake.stats.promptsQueued).toBe(queued);
+    expect(await readFile(post, 'utf8')).toBe(text);
+  });
+});
