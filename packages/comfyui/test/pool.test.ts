@@ -46,6 +46,17 @@ describe('ComfyUIPool', () => {
     expect(a!.stats.promptsQueued + b!.stats.promptsQueued).toBe(8);
   });
 
+  it.each(['reset', 'trickle'] as const)('moves a job to another endpoint when its downloads keep failing mid-body (%s)', async (fault) => {
+    const [a, b] = await fakes(2, 1);
+    a!.faults.breakView(fault);
+    // Only A is free at first, so the job starts there; B takes it once A's grace period runs out.
+    const p = pool([a!.url, b!.url], { queueAhead: 0, timeoutMs: 200 });
+    const result = await p.run(buildTestGraph({ seed: 5 }), { promptId: `moved-${fault}`, expectImage: { width: 64, height: 48 } });
+    expect(result.endpoint).toBe(b!.url);
+    expect(result.images).toHaveLength(1);
+    expect(a!.stats.promptsQueued + b!.stats.promptsQueued).toBe(2);
+  });
+
   it('finishes every job when one of two endpoints dies mid-run, each prompt_id once', async () => {
     const [a, b] = await fakes(2, 5);
     const p = pool([a!.url, b!.url], { queueAhead: 1 });
