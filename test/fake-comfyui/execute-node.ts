@@ -32,6 +32,8 @@ export interface NodeContext {
   outputDirectory: string;
   tempDirectory: string;
   checkpointsWithTextEncoders: string[];
+  /** Installed text encoder files: a V3 loader's missing file fails here, not at POST /prompt. */
+  textEncoderFiles: string[];
   disableMetadata: boolean;
   /** Called once per sampler step; waits the configured delay and throws if the prompt was interrupted. */
   step(value: number, max: number): Promise<void>;
@@ -72,6 +74,9 @@ export async function executeNode(classType: string, inputs: Inputs, context: No
       await context.pause('load');
       return only({ kind: 'CLIP', encoders: [String(inputs.clip_name1), String(inputs.clip_name2)], type: String(inputs.type) });
     case 'TripleCLIPLoader':
+      for (const name of [inputs.clip_name1, inputs.clip_name2, inputs.clip_name3].map(String)) {
+        if (!context.textEncoderFiles.includes(name)) throw new NodeExecutionError(`Model in folder 'text_encoders' with filename '${name}' not found.`, 'FileNotFoundError');
+      }
       await context.pause('load');
       return only({ kind: 'CLIP', encoders: [inputs.clip_name1, inputs.clip_name2, inputs.clip_name3].map(String), type: 'sd3' });
     case 'VAELoader':

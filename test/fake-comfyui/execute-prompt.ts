@@ -21,6 +21,8 @@ export interface ExecutionHooks {
   context: Omit<NodeContext, 'nodeId' | 'prompt'>;
   /** Newer servers re-send `executed` with the cached UI output for cached output nodes. */
   cachedExecutedMessages: boolean;
+  /** Newer servers send `progress_state` (every node's state so far) around each node and step. */
+  progressState: boolean;
 }
 
 export interface ExecutionOutcome {
@@ -62,6 +64,13 @@ export async function executePrompt(
 
   const executed: string[] = [];
   const outputs = new Map<string, NodeValue[]>();
+  // The prompt's progress state as 0.3.64 sends it: every node that ran so far, with its last value.
+  const states: Record<string, Record<string, unknown>> = {};
+  const reportState = (id: string, value: number, max: number, state: 'running' | 'finished') => {
+    if (!hooks.progressState) return;
+    states[id] = { value, max, state, node_id: id, prompt_id: promptId, display_node_id: id, parent_node_id: null, real_node_id: id };
+    hooks.send('progress_state', { prompt_id: promptId, nodes: structuredClone(states) });
+  };
   const executedUiOutputs: ExecutionOutcome['executedUiOutputs'] = {};
   let success = true;
 
@@ -73,6 +82,7 @@ export async function executePrompt(
     if (hit) {
       if (hit.result.ui && hooks.cachedExecutedMessages) {
         hooks.send('executed', { node: id, display_node: id, output: hit.result.ui, prompt_id: promptId });
+        reportState(id, 1, 1, 'finished');
       }
       outputs.set(id, hit.result.outputs);
       return hit.result.outputs;
@@ -86,7 +96,9 @@ export async function executePrompt(
       }
     }
     await hooks.checkpoint();
+    reportState(id, 0, 1, 'running');
     hooks.send('executing', { node: id, display_node: id, prompt_id: promptId });
+    let last = { value: 1, max: 1 };
     const failure = hooks.failureFor(id, node.class_type);
     if (failure) throw Object.assign(new NodeExecutionError(failure.message, failure.exceptionType), { nodeId: id, inputs });
     let result: NodeResult;
@@ -99,6 +111,8 @@ export async function executePrompt(
           await hooks.checkpoint();
           await hooks.context.step(value, max);
           await hooks.checkpoint();
+          last = { value, max };
+          reportState(id, value, max, 'running');
           hooks.send('progress', { value, max, prompt_id: promptId, node: id });
         },
       });
@@ -109,6 +123,7 @@ export async function executePrompt(
       executedUiOutputs[id] = result.ui;
       hooks.send('executed', { node: id, display_node: id, output: result.ui, prompt_id: promptId });
     }
+    reportState(id, last.value, last.max, 'finished');
     cache.set(signatures[id]!, { result, nodeId: id });
     outputs.set(id, result.outputs);
     executed.push(id);

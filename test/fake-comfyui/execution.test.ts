@@ -40,7 +40,7 @@ describe('fake ComfyUI execution', () => {
       [1, 3, '7'], [2, 3, '7'], [3, 3, '7'],
     ]);
     expect(messages.filter((m) => m.type === 'executing').map((m) => m.data.node)).toEqual(['1', '6', '2', '3', '4', '5', '7', '8', '9', null]);
-    expect(types.slice(-3)).toEqual(['executed', 'execution_success', 'executing']);
+    expect(types.slice(-4)).toEqual(['executed', 'progress_state', 'execution_success', 'executing']);
     const executed = messages.find((m) => m.type === 'executed')!;
     expect(executed.data).toMatchObject({ node: '9', output: { images: [{ filename: 'test_00001_.png', subfolder: '', type: 'output' }] } });
 
@@ -77,14 +77,14 @@ describe('fake ComfyUI execution', () => {
     expect(ends).toEqual([first, third]);
   });
 
-  it('serves an identical resubmission entirely from cache: no executed message, outputs still in history', async () => {
+  it('serves an identical resubmission entirely from cache, re-sending only the output node\'s executed', async () => {
     const ws = await setup();
     const graph = buildTestGraph();
     await ws.waitForPrompt(await submit(graph));
     const samplerRuns = fake.stats.samplerRuns;
     const rerun = await submit(graph);
     const messages = await ws.waitForPrompt(rerun);
-    expect(messages.map((m) => m.type)).toEqual(['execution_start', 'execution_cached', 'execution_success', 'executing']);
+    expect(messages.map((m) => m.type)).toEqual(['execution_start', 'execution_cached', 'executed', 'progress_state', 'execution_success', 'executing']);
     expect(messages[1]!.data.nodes).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(fake.stats.samplerRuns).toBe(samplerRuns);
     const history = await getJson(`/history/${rerun}`);
@@ -94,6 +94,27 @@ describe('fake ComfyUI execution', () => {
     const reseeded = await submit(buildTestGraph({ seed: 8 }));
     const executing = (await ws.waitForPrompt(reseeded)).filter((m) => m.type === 'executing').map((m) => m.data.node);
     expect(executing).toEqual(['7', '8', '9', null]);
+  });
+
+  it('sends neither executed nor progress_state for a cached rerun, like older servers, when configured', async () => {
+    const ws = await setup({ cachedExecutedMessages: false, progressState: false });
+    const graph = buildTestGraph();
+    await ws.waitForPrompt(await submit(graph));
+    const messages = await ws.waitForPrompt(await submit(graph));
+    expect(messages.map((m) => m.type)).toEqual(['execution_start', 'execution_cached', 'execution_success', 'executing']);
+  });
+
+  it('accepts a missing file in a V3 loader at submit and fails it at execution, as 0.3.64 does', async () => {
+    const ws = await setup();
+    const graph = buildTestGraph();
+    graph['2']!.inputs.clip_name3 = 'not_installed.safetensors';
+    const id = await submit(graph);
+    const error = (await ws.waitForPrompt(id)).find((m) => m.type === 'execution_error')!;
+    expect(error.data).toMatchObject({
+      node_type: 'TripleCLIPLoader',
+      exception_type: 'FileNotFoundError',
+      exception_message: "Model in folder 'text_encoders' with filename 'not_installed.safetensors' not found.\n",
+    });
   });
 
   it('leaves cached outputs out of history like older servers when configured', async () => {

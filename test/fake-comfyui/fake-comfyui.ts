@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodePng } from './encode-png.js';
 import { executePrompt, InterruptedError, type CacheEntry } from './execute-prompt.js';
-import { defaultCheckpointsWithTextEncoders, defaultModelFiles, type ModelFiles } from './model-files.js';
+import { defaultCheckpointsWithTextEncoders, defaultModelFiles, listTextEncoderFiles, type ModelFiles } from './model-files.js';
 import { createNodeDefinitions, describeNode, type ComboFormat } from './node-definitions.js';
 import { PromptQueue, type QueueItem } from './prompt-queue.js';
 import { validatePrompt, type ApiPrompt } from './validate-prompt.js';
@@ -23,7 +23,7 @@ export interface FakeComfyUIOptions {
   models?: Partial<ModelFiles>;
   /** Checkpoints that carry their own text encoders (others give CLIP = None). */
   checkpointsWithTextEncoders?: string[];
-  /** How `/object_info` describes combo inputs. Default `classic`. */
+  /** How `/object_info` describes combo inputs. Default `recorded` (each node as ComfyUI 0.3.64 did). */
   comboFormat?: ComboFormat;
   /** Delay per sampler step, per model load and per decoded/saved image. Default 0. */
   stepDelayMs?: number;
@@ -35,8 +35,13 @@ export interface FakeComfyUIOptions {
   enableCorsHeader?: boolean;
   /** Like `--disable-metadata`: no `prompt`/`workflow` PNG text chunks. */
   disableMetadata?: boolean;
-  /** Newest servers send `executed` with cached UI for cached output nodes; older ones send nothing. Default false. */
+  /**
+   * Re-send `executed` with the cached UI output for cached output nodes, as 0.3.64 does (recorded).
+   * Default true; false gives older servers' silence, which clients must survive too.
+   */
   cachedExecutedMessages?: boolean;
+  /** Send `progress_state` around every node and step, as 0.3.64 does. Default true; false for older servers. */
+  progressState?: boolean;
   /** Older servers leave cached output nodes out of `/history` outputs. Default false (newer behaviour). */
   legacyHistoryOutputs?: boolean;
   comfyuiVersion?: string;
@@ -104,7 +109,7 @@ export interface FakeComfyUI {
 export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promise<FakeComfyUI> {
   const models: ModelFiles = { ...defaultModelFiles, ...options.models } as ModelFiles;
   const definitions = createNodeDefinitions(models);
-  const comboFormat = options.comboFormat ?? 'classic';
+  const comboFormat = options.comboFormat ?? 'recorded';
   const ownsOutput = !options.outputDirectory;
   const outputDirectory = path.resolve(options.outputDirectory ?? (await mkdtemp(path.join(tmpdir(), 'fake-comfyui-'))));
   const tempDirectory = path.join(outputDirectory, '..', `${path.basename(outputDirectory)}-temp`);
@@ -200,7 +205,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = url.pathname.replace(/^\/api(?=\/)/, '');
     log(`${req.method} ${url.pathname}${url.search}`);
-    if (!checkOrigin(req)) return reply(res, 403, '');
+    if (!checkOrigin(req)) return empty(res, 403);
     if (req.method === 'OPTIONS') return reply(res, 200, '');
     try {
       await routeRequest(req.method ?? 'GET', route, url, req, res);
@@ -221,10 +226,12 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
       const definition = definitions[decodeURIComponent(route.slice('/object_info/'.length))];
       return json(res, 200, definition ? { [definition.name]: describeNode(definition, comboFormat) } : {});
     }
-    if (key === 'GET /models') return json(res, 200, Object.keys(models));
+    // `clip` is no folder key of its own in 0.3.64 (text_encoders covers models/clip): 404, as recorded.
+    if (key === 'GET /models') return json(res, 200, Object.keys(models).filter((folder) => folder !== 'clip'));
     if (method === 'GET' && route.startsWith('/models/')) {
-      const files = models[decodeURIComponent(route.slice('/models/'.length))];
-      return files ? json(res, 200, files) : reply(res, 404, '404: Not Found', 'text/plain');
+      const folder = decodeURIComponent(route.slice('/models/'.length));
+      const files = folder === 'clip' ? undefined : models[folder];
+      return files ? json(res, 200, files) : empty(res, 404);
     }
     if (key === 'GET /embeddings' || key === 'GET /extensions') return json(res, 200, []);
     if (key === 'GET /prompt') return json(res, 200, queueInfo());
@@ -298,20 +305,20 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
 
   async function view(url: URL, res: ServerResponse) {
     const filename = url.searchParams.get('filename');
-    if (filename === null) return reply(res, 404, '');
-    if (!filename || filename.startsWith('/') || filename.includes('..')) return reply(res, 400, '');
+    if (filename === null) return empty(res, 404);
+    if (!filename || filename.startsWith('/') || filename.includes('..')) return empty(res, 400);
     const type = url.searchParams.get('type') ?? 'output';
     const base = { output: outputDirectory, temp: tempDirectory, input: inputDirectory }[type];
-    if (!base) return reply(res, 400, '');
+    if (!base) return empty(res, 400);
     let folder = base;
     const subfolder = url.searchParams.get('subfolder');
     if (subfolder !== null) {
       folder = path.resolve(base, subfolder);
-      if (folder !== base && !folder.startsWith(base + path.sep)) return reply(res, 403, '');
+      if (folder !== base && !folder.startsWith(base + path.sep)) return empty(res, 403);
     }
     const file = path.join(folder, path.basename(filename));
     const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) return reply(res, 404, '');
+    if (!info?.isFile()) return empty(res, 404);
     const bytes = await readFile(file);
     if (viewFault && viewFault.count > 0) {
       const { fault } = viewFault;
@@ -431,12 +438,14 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
       },
       checkpoint,
       failureFor: (nodeId, classType) => failures.find((f) => (f.match === nodeId || f.match === classType) && (!f.when || f.when(prompt))),
-      cachedExecutedMessages: options.cachedExecutedMessages ?? false,
+      cachedExecutedMessages: options.cachedExecutedMessages ?? true,
+      progressState: options.progressState ?? true,
       context: {
         extraPngInfo: extraData.extra_pnginfo as Record<string, unknown> | undefined,
         outputDirectory,
         tempDirectory,
         checkpointsWithTextEncoders: options.checkpointsWithTextEncoders ?? defaultCheckpointsWithTextEncoders,
+        textEncoderFiles: listTextEncoderFiles(models),
         disableMetadata: options.disableMetadata ?? false,
         // Steps end on a fixed schedule from the first one, so N steps take N × delay like a GPU would,
         // instead of drifting by a timer's lateness on every step.
@@ -535,6 +544,12 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
 function reply(res: ServerResponse, status: number, body: string, type = 'text/plain'): void {
   res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8` });
   res.end(body);
+}
+
+/** A status with no body and no Content-Type, as aiohttp's bare web.Response(status=…) in /view and the origin check. */
+function empty(res: ServerResponse, status: number): void {
+  res.writeHead(status, { 'Content-Length': 0 });
+  res.end();
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

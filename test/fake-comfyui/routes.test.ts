@@ -29,9 +29,11 @@ describe('fake ComfyUI routes', () => {
   });
 
   it('lists model folders and files, 404 for an unknown folder', async () => {
-    expect((await get('/models')).body).toEqual(expect.arrayContaining(['checkpoints', 'text_encoders', 'clip', 'vae']));
+    expect((await get('/models')).body).toEqual(expect.arrayContaining(['checkpoints', 'text_encoders', 'vae']));
+    expect((await get('/models')).body).not.toContain('clip');
     expect((await get('/models/text_encoders')).body).toContain('t5xxl_fp16.safetensors');
     expect((await get('/models/nope')).status).toBe(404);
+    expect((await get('/models/clip')).status).toBe(404);
   });
 
   it('describes nodes with classic combos, or COMBO options when configured', async () => {
@@ -46,6 +48,9 @@ describe('fake ComfyUI routes', () => {
     expect(classic.SaveImage.output_node).toBe(true);
     expect((await get('/object_info/NoSuchNode')).body).toEqual({});
 
+    await fake.close();
+    fake = await startFakeComfyUI({ comboFormat: 'classic' });
+    expect(Array.isArray((await get('/object_info/TripleCLIPLoader')).body.TripleCLIPLoader.input.required.clip_name1[0])).toBe(true);
     await fake.close();
     fake = await startFakeComfyUI({ comboFormat: 'v3' });
     const v3 = (await get('/object_info/CLIPLoader')).body.CLIPLoader;

@@ -152,7 +152,29 @@ function validateNode(
         });
         continue;
       }
-      if (!validateNode(sourceId as string, prompt, definitions, validated).valid) valid = false;
+      try {
+        if (!validateNode(sourceId as string, prompt, definitions, validated).valid) valid = false;
+      } catch (error) {
+        // An exception inside the linked node's validation is reported on that node (execution.py).
+        const exception = error as ValidationException;
+        validated.set(sourceId as string, {
+          valid: false,
+          reasons: [{
+            type: 'exception_during_inner_validation',
+            message: 'Exception when validating inner node',
+            details: exception.message,
+            extra_info: {
+              input_name: name,
+              input_config: inputConfig,
+              exception_message: exception.message,
+              exception_type: exception.exceptionType ?? 'Exception',
+              traceback: [],
+              linked_node: value,
+            },
+          }],
+        });
+        valid = false;
+      }
       continue;
     }
     if (isRecord(value) && '__value__' in value) value = value.__value__;
@@ -188,7 +210,8 @@ function validateNode(
       });
       continue;
     }
-    if (Array.isArray(spec.type) && !spec.type.includes(value as string)) {
+    // 0.3.64 checks only classic combos here; a V3 combo's missing file fails at execution.
+    if (Array.isArray(spec.type) && !spec.v3Combo && !spec.type.includes(value as string)) {
       // ComfyUI does not echo long lists such as every installed model file.
       const long = spec.type.length > 20;
       errors.push({

@@ -76,11 +76,21 @@ describe('fake ComfyUI validation', () => {
       extra_info: { received_type: 'MODEL', linked_node: ['1', 0] },
     });
 
+    // Reported on the node whose link dangles, as seen from the node that links to it (recorded).
     const dangling = buildTestGraph();
     dangling['8']!.inputs.vae = ['42', 2];
     const result = await submit(dangling);
     expect(result.status).toBe(400);
-    expect(result.body.node_errors['9'].errors[0]).toMatchObject({ type: 'exception_during_validation', details: "'42'" });
+    expect(result.body.error.details).toBe('');
+    expect(result.body.node_errors['8']).toMatchObject({
+      class_type: 'VAEDecode',
+      dependent_outputs: ['9'],
+      errors: [{ type: 'exception_during_inner_validation', details: "'42'", extra_info: { input_name: 'images', linked_node: ['8', 0], exception_type: 'KeyError' } }],
+    });
+    // An output node's own dangling link is an exception while validating that node.
+    const outputDangling = buildTestGraph();
+    outputDangling['9']!.inputs.images = ['42', 0];
+    expect((await submit(outputDangling)).body.node_errors['9'].errors[0]).toMatchObject({ type: 'exception_during_validation', details: "'42'" });
   });
 
   it('rejects a value that cannot be converted', async () => {
