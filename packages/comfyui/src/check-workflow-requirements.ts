@@ -49,7 +49,7 @@ export function assertWorkflowRequirements(workflow: ApiWorkflow, objectInfo: Ob
     ...missing.values.map((m) => `- ${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`),
   ];
   if (lines.length === 0) return;
-  throw new ComfyUIError('MISSING_NODES_OR_MODELS', `ComfyUI at ${url} cannot run this workflow:\n${lines.join('\n')}\nRestart ComfyUI after adding files so it sees them.`, {
+  throw new ComfyUIError('MISSING_NODES_OR_MODELS', `ComfyUI at ${url} cannot run this workflow:\n${lines.join('\n')}\nComfyUI sees files added to its model folders without a restart.`, {
     url,
     details: { ...missing },
   });

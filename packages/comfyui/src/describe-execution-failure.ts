@@ -16,8 +16,14 @@ export function describeExecutionFailure(url: string, promptId: string, entry: H
     hint = ' The checkpoint has no text encoders inside: load them separately (CLIPLoader / TripleCLIPLoader with clip_l, clip_g and t5xxl files) or use a checkpoint that embeds them.';
   } else if (/out of memory/i.test(exception)) {
     hint = ' The GPU ran out of memory: use a smaller size or batch, an fp8 checkpoint, or start ComfyUI with --lowvram.';
+  } else if (/^Model in folder '([^']+)' with filename '.*' not found\.?$/.test(exception)) {
+    // V3 loaders (TripleCLIPLoader) accept any file name at submit and fail here instead (0.3.64).
+    const folder = /^Model in folder '([^']+)'/.exec(exception)![1];
+    hint = ` Put the file in ComfyUI/models/${folder}/ (ComfyUI sees new files without a restart), or change the file name in the astro-comfyui options.`;
   }
-  return new ComfyUIError('EXECUTION_FAILED', `ComfyUI at ${url} failed to run ${nodeType} (node ${String(error.node_id)}) for ${promptId}: ${exception}.${hint}`, {
+  // Python messages often end with a full stop already: never print two.
+  const sentence = /[.!?]$/.test(exception) ? exception : `${exception}.`;
+  return new ComfyUIError('EXECUTION_FAILED', `ComfyUI at ${url} failed to run ${nodeType} (node ${String(error.node_id)}) for ${promptId}: ${sentence}${hint}`, {
     url,
     details: { nodeId: error.node_id, nodeType, exceptionType: error.exception_type, exceptionMessage: exception },
   });

@@ -67,25 +67,49 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
   let wake: (() => void) | null = null;
   let finishedHint = false;
   let executedNodes = 0;
+  // Each fact is reported once and in order: started before steps, nothing after downloading began.
+  let startReported = false;
+  let downloading = false;
+  let lastStep = '';
+  let lastPosition: number | undefined;
+  const reportStarted = () => {
+    if (startReported || downloading) return;
+    startReported = true;
+    report({ type: 'started', promptId });
+  };
+  const reportStep = (node: string, value: number, max: number) => {
+    // `progress` and `progress_state` (newer servers) both carry each step: report it once.
+    if (downloading || `${node}:${value}/${max}` === lastStep) return;
+    lastStep = `${node}:${value}/${max}`;
+    reportStarted();
+    report({ type: 'step', promptId, node, value, max });
+  };
   const onMessage = (message: ComfyUIMessage) => {
     const data = message.data;
     switch (message.type) {
       case 'execution_start':
-        report({ type: 'started', promptId });
+        reportStarted();
         break;
       case 'execution_cached':
-        report({ type: 'cached', promptId, nodes: (data.nodes as string[]) ?? [] });
+        if (!downloading) report({ type: 'cached', promptId, nodes: (data.nodes as string[]) ?? [] });
         break;
       case 'executing':
         if (data.node === null) finishedHint = true;
-        else {
+        else if (!downloading) {
           executedNodes++;
+          reportStarted();
           report({ type: 'executing', promptId, node: String(data.node) });
         }
         break;
       case 'progress':
-        report({ type: 'step', promptId, node: String(data.node), value: Number(data.value), max: Number(data.max) });
+        reportStep(String(data.node), Number(data.value), Number(data.max));
         break;
+      case 'progress_state':
+        // The whole state of every node so far: a socket that joined mid-run still learns the step.
+        for (const node of Object.values((data.nodes ?? {}) as Record<string, { value?: unknown; max?: unknown; state?: unknown; node_id?: unknown }>)) {
+          if (node?.state === 'running' && Number(node.max) > 1) reportStep(String(node.node_id), Number(node.value), Number(node.max));
+        }
+        return;
       case 'execution_success':
       case 'execution_error':
       case 'execution_interrupted':
@@ -126,7 +150,13 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
     };
 
     const submit = async (reason?: string) => {
-      if (reason) report({ type: 'resubmitted', promptId: currentId, reason });
+      if (reason) {
+        // A resubmitted job starts over: its start and steps are news again.
+        startReported = false;
+        lastStep = '';
+        lastPosition = undefined;
+        report({ type: 'resubmitted', promptId: currentId, reason });
+      }
       await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
       report({ type: 'queued', promptId: currentId, position: -1 });
     };
@@ -152,7 +182,10 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
       }
 
       if (located.state === 'queued') {
-        if (located.position >= 0) report({ type: 'queued', promptId: currentId, position: located.position });
+        // Position 0 is running: that is `started`, not a queue position, and is not repeated per poll.
+        if (located.position === 0) reportStarted();
+        else if (located.position !== lastPosition) report({ type: 'queued', promptId: currentId, position: located.position });
+        lastPosition = located.position;
         // After a finish message the history entry follows within moments; look again sooner.
         await pause(finishedHint ? Math.min(50, client.pollIntervalMs) : client.pollIntervalMs, signal, (w) => (wake = w));
         continue;
@@ -190,6 +223,7 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
         continue;
       }
 
+      downloading = true;
       report({ type: 'downloading', promptId: currentId, count: refs.length });
       const images: GeneratedImage[] = [];
       try {

@@ -192,6 +192,40 @@ describe('ComfyUIClient', () => {
   });
 });
 
+describe('runPrompt progress', () => {
+  it('reports each fact once and in order: no queue position 0 per poll, each step once, nothing after downloading', async () => {
+    const { client } = await setup({ stepDelayMs: 15 });
+    const progress: PromptProgress[] = [];
+    await client.runPrompt(buildTestGraph({ steps: 12 }), { promptId: 'once', onProgress: (p) => progress.push(p) });
+    const types = progress.map((p) => p.type);
+    expect(progress.filter((p) => p.type === 'queued')).toEqual([{ type: 'queued', promptId: 'once', position: -1 }]);
+    expect(types.filter((t) => t === 'started')).toHaveLength(1);
+    expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(types.indexOf('started')).toBeLessThan(types.indexOf('step'));
+    expect(types.at(-1)).toBe('downloading');
+  });
+
+  it('still reports the steps of a server that sends only progress_state for them', async () => {
+    const { client } = await setup({ stepDelayMs: 5 });
+    // Hide the classic `progress` messages from the client: progress_state alone must do.
+    const progress: PromptProgress[] = [];
+    const onlyState = (p: PromptProgress) => progress.push(p);
+    const original = client.events.subscribe.bind(client.events);
+    client.events.subscribe = (id, listener) => original(id, (m) => m.type !== 'progress' && listener(m));
+    await client.runPrompt(buildTestGraph({ steps: 5 }), { promptId: 'state-only', onProgress: onlyState });
+    expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('explains a file missing from a V3 loader with its folder, with one full stop and no restart advice', async () => {
+    const { client } = await setup();
+    const graph = buildTestGraph();
+    graph['2']!.inputs.clip_name3 = 'not_installed.safetensors';
+    const error = (await client.runPrompt(graph, { promptId: 'missing-t5' }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain("Model in folder 'text_encoders' with filename 'not_installed.safetensors' not found. Put the file in ComfyUI/models/text_encoders/ (ComfyUI sees new files without a restart)");
+    expect(error.message).not.toContain('..');
+  });
+});
+
 describe('runPrompt treats ComfyUI answers as untrusted', () => {
   const expectImage = { width: 64, height: 48 };
   const cases = [
