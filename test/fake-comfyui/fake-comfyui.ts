@@ -45,6 +45,8 @@ export interface FakeComfyUIOptions {
   /** Older servers leave cached output nodes out of `/history` outputs. Default false (newer behaviour). */
   legacyHistoryOutputs?: boolean;
   comfyuiVersion?: string;
+  /** Like `--cpu`: runs on the CPU, and `/system_stats` lists the CPU as the device. */
+  cpu?: boolean;
   /** Receives one line per request and per prompt, like ComfyUI's console. */
   log?: (line: string) => void;
 }
@@ -386,15 +388,18 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
         embedded_python: false,
         argv: ['main.py', '--port', String(port)],
       },
-      devices: [{
-        name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
-        type: 'cuda',
-        index: 0,
-        vram_total: 25393692672,
-        vram_free: 24000000000,
-        torch_vram_total: 0,
-        torch_vram_free: 0,
-      }],
+      // With --cpu, server.py reports the CPU device, with RAM as its memory.
+      devices: [options.cpu
+        ? { name: 'cpu', type: 'cpu', index: null, vram_total: 25769803776, vram_free: 20000000000, torch_vram_total: 25769803776, torch_vram_free: 20000000000 }
+        : {
+          name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
+          type: 'cuda',
+          index: 0,
+          vram_total: 25393692672,
+          vram_free: 24000000000,
+          torch_vram_total: 0,
+          torch_vram_free: 0,
+        }],
     };
   }
 

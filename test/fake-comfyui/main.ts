@@ -5,9 +5,10 @@
  * Test-only behaviour comes from environment variables so the command line stays ComfyUI's:
  * FAKE_COMFYUI_START_DELAY_MS   wait this long before listening (loading custom nodes, models…)
  * FAKE_COMFYUI_FAIL_START       print a Python traceback and exit 1 during start
+ * FAKE_COMFYUI_NO_GPU           a machine without an NVIDIA GPU: without `--cpu`, fail at start as torch does
  * FAKE_COMFYUI_STEP_DELAY_MS    delay per sampler step (also `--fake-step-delay-ms`)
  * FAKE_COMFYUI_LOAD_DELAY_MS    delay per model load
- * FAKE_COMFYUI_COMBO_FORMAT     classic | v3
+ * FAKE_COMFYUI_COMBO_FORMAT     recorded (default) | classic | v3
  * FAKE_COMFYUI_MODELS           JSON object of installed files by folder
  * FAKE_COMFYUI_JOURNAL          append "<pid> <prompt_id>" to this file for every queued prompt
  * FAKE_COMFYUI_TIMELINE         append {"id","start","end"} JSON lines (ms, sub-ms precision) per executed prompt
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     'output-directory': { type: 'string' },
     'enable-cors-header': { type: 'string' },
     'disable-metadata': { type: 'boolean' },
+    cpu: { type: 'boolean' },
     'fake-step-delay-ms': { type: 'string' },
   },
 });
@@ -35,10 +37,19 @@ const number = (value: unknown, fallback = 0) => (value === undefined || value =
 // `--listen` without a value means every interface in ComfyUI.
 const host = values.listen === undefined ? '127.0.0.1' : values.listen === true || values.listen === '' ? '0.0.0.0' : String(values.listen);
 
+const cpu = values.cpu === true;
 console.log('Checkpoint files will always be loaded safely.');
-console.log('Total VRAM 24217 MB, total RAM 64203 MB');
+if (env.FAKE_COMFYUI_NO_GPU && !cpu) {
+  // What torch raises when ComfyUI (without --cpu) looks for a CUDA device on a machine without one.
+  console.error('Traceback (most recent call last):');
+  console.error('  File "/ComfyUI/comfy/model_management.py", line 228, in get_torch_device');
+  console.error('    return torch.device(torch.cuda.current_device())');
+  console.error('RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx');
+  process.exit(1);
+}
+console.log(cpu ? 'Total VRAM 64203 MB, total RAM 64203 MB' : 'Total VRAM 24217 MB, total RAM 64203 MB');
 console.log('pytorch version: 2.9.0+cu128');
-console.log('Device: cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync');
+console.log(cpu ? 'Device: cpu' : 'Device: cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync');
 console.log('ComfyUI version: 0.3.68');
 
 await new Promise((resolve) => setTimeout(resolve, number(env.FAKE_COMFYUI_START_DELAY_MS)));
@@ -59,7 +70,8 @@ try {
     disableMetadata: values['disable-metadata'] === true,
     stepDelayMs: number(values['fake-step-delay-ms'] ?? env.FAKE_COMFYUI_STEP_DELAY_MS),
     loadDelayMs: number(env.FAKE_COMFYUI_LOAD_DELAY_MS),
-    comboFormat: env.FAKE_COMFYUI_COMBO_FORMAT === 'v3' ? 'v3' : 'classic',
+    comboFormat: env.FAKE_COMFYUI_COMBO_FORMAT === 'v3' || env.FAKE_COMFYUI_COMBO_FORMAT === 'classic' ? env.FAKE_COMFYUI_COMBO_FORMAT : 'recorded',
+    cpu,
     models: env.FAKE_COMFYUI_MODELS ? JSON.parse(env.FAKE_COMFYUI_MODELS) : undefined,
     log: (line) => console.log(line),
   });

@@ -102,11 +102,18 @@ export function buildSd35Workflow(input: Sd35WorkflowInput): Sd35Workflow {
         : { class_type: 'TripleCLIPLoader', inputs: { clip_name1: files[0], clip_name2: files[1], clip_name3: files[2] } };
   }
   workflow['3'] = { class_type: 'CLIPTextEncode', inputs: { text: s.prompt, clip } };
-  workflow['4'] = { class_type: 'CLIPTextEncode', inputs: { text: s.negative, clip } };
   let negative: [string, number] = ['4', 0];
-  if (zeroNegative) {
-    workflow['5'] = { class_type: 'ConditioningZeroOut', inputs: { conditioning: ['4', 0] } };
+  if (zeroNegative && s.cfg === 1) {
+    // At cfg 1 ComfyUI never evaluates the negative (comfy/samplers.py skips uncond when cond_scale is
+    // 1): zeroing the positive gives the same image without encoding a negative (a whole T5-XXL pass).
+    workflow['5'] = { class_type: 'ConditioningZeroOut', inputs: { conditioning: ['3', 0] } };
     negative = ['5', 0];
+  } else {
+    workflow['4'] = { class_type: 'CLIPTextEncode', inputs: { text: s.negative, clip } };
+    if (zeroNegative) {
+      workflow['5'] = { class_type: 'ConditioningZeroOut', inputs: { conditioning: ['4', 0] } };
+      negative = ['5', 0];
+    }
   }
   workflow['6'] = { class_type: 'EmptySD3LatentImage', inputs: { width: s.width, height: s.height, batch_size: s.batchSize } };
   workflow['7'] = { class_type: 'ModelSamplingSD3', inputs: { model: ['1', 0], shift: s.shift } };

@@ -229,7 +229,7 @@ export class ComfyUISupervisor {
         const tail = this.#log.slice(-15).join('\n');
         this.#error = `exited with ${signal ?? `code ${code}`} during start`;
         this.#setState('crashed');
-        throw new ComfyUIError('START_FAILED', `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}`, {
+        throw new ComfyUIError('START_FAILED', `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}${describeStartFailure(this.#log)}`, {
           url: this.url,
           details: { pid: this.#comfyPid ?? child.pid, exitCode: code, signal, log: [...this.#log] },
         });
@@ -311,6 +311,15 @@ export class ComfyUISupervisor {
     clearTimeout(timer);
     this.#child = null;
   }
+}
+
+/** What to do about a start failure whose cause the log shows, as a sentence after the log (or ''). */
+function describeStartFailure(log: string[]): string {
+  const text = log.join('\n');
+  if (/Found no NVIDIA driver|Torch not compiled with CUDA enabled|no CUDA GPUs are available/.test(text)) {
+    return '\nThis machine has no NVIDIA GPU that PyTorch can use. Add "--cpu" to the start command\'s extraArgs to run on the CPU (very slow), or use a ComfyUI on a GPU machine through its URL.';
+  }
+  return '';
 }
 
 /** Uses the ComfyUI at `url`, or starts it with `start`, and resolves once it answers. */

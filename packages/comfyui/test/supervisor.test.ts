@@ -87,6 +87,17 @@ describe('ensureComfyUI', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it('says to add --cpu when ComfyUI finds no GPU, and runs on the CPU with it', async () => {
+    const error = await supervise({ FAKE_COMFYUI_NO_GPU: '1' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'START_FAILED' });
+    expect((error as Error).message).toContain('RuntimeError: Found no NVIDIA driver on your system.');
+    expect((error as Error).message).toContain('Add "--cpu" to the start command\'s extraArgs');
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    const supervisor = await ensureComfyUI({ url, start: { ...fakeStartCommand({ FAKE_COMFYUI_NO_GPU: '1' }), extraArgs: ['--cpu'] } });
+    cleanups.push(() => supervisor.dispose());
+    expect(supervisor.status().devices[0]!.name).toBe('cpu');
+  });
+
   it('restarts ComfyUI killed mid-job, and the job still completes', async () => {
     const supervisor: ComfyUISupervisor = await supervise({ FAKE_COMFYUI_STEP_DELAY_MS: '10' });
     const firstPid = supervisor.status().pid!;

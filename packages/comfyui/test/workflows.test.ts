@@ -36,8 +36,16 @@ describe('buildSd35Workflow', () => {
     expect(JSON.parse(png.text.prompt!)['8'].inputs.steps).toBe(steps);
   });
 
-  it('zeroes the negative for Turbo and encodes it for Large', () => {
-    expect(buildSd35Workflow({ ...base, model: 'large-turbo' }).workflow['5']?.class_type).toBe('ConditioningZeroOut');
+  it('zeroes the negative for Turbo without encoding one (at cfg 1), and encodes it for Large', () => {
+    const turbo = buildSd35Workflow({ ...base, model: 'large-turbo', negative: 'blurry' }).workflow;
+    expect(turbo['5']).toEqual({ class_type: 'ConditioningZeroOut', inputs: { conditioning: ['3', 0] } });
+    expect(turbo['8']!.inputs.negative).toEqual(['5', 0]);
+    // No second CLIPTextEncode: the T5-XXL pass for a negative that cfg 1 never uses is gone.
+    expect(Object.values(turbo).filter((n) => n.class_type === 'CLIPTextEncode')).toHaveLength(1);
+    // At another cfg the negative is used, so it is still encoded (and zeroed), as before.
+    const turboCfg2 = buildSd35Workflow({ ...base, model: 'large-turbo', cfg: 2 }).workflow;
+    expect(turboCfg2['5']!.inputs.conditioning).toEqual(['4', 0]);
+
     const large = buildSd35Workflow({ ...base, model: 'large', negative: 'blurry' }).workflow;
     expect(large['5']).toBeUndefined();
     expect(large['8']!.inputs.negative).toEqual(['4', 0]);
