@@ -212,6 +212,19 @@ describe('the fake answers like the recorded ComfyUI 0.3.64', () => {
     expect(shape(states[0]!)).toEqual(shape(recorded.ws.interrupted.find((m) => m.type === 'progress_state')!));
   });
 
+  it('applies the recorded origin check: the Origin must name the same host and port, Sec-Fetch-Site alone is not checked', async () => {
+    await setup();
+    const { port } = new URL(fake!.url);
+    const status = async (headers: Record<string, string>) => (await fetch(`${fake!.url}/system_stats`, { headers })).status;
+    // Recorded against 127.0.0.1:8189 with the same headers.
+    expect(await status({ Origin: 'http://evil.example' })).toBe(403);
+    expect(await status({ Origin: `http://127.0.0.1:${port}` })).toBe(200);
+    expect(await status({ Origin: `http://localhost:${port}` })).toBe(403);
+    expect(await status({ Origin: 'http://127.0.0.1' })).toBe(200);
+    expect(await status({ 'Sec-Fetch-Site': 'cross-site' })).toBe(200);
+    expect(await status({ 'Sec-Fetch-Site': 'cross-site', Origin: 'http://evil.example' })).toBe(403);
+  });
+
   it('answers /view with the recorded statuses, and errors with no body or content type', async () => {
     const { ws } = await setup();
     const messages = await run(ws, recordedGraph());
