@@ -101,7 +101,8 @@ export async function waitUntil<T>(check: () => Promise<T | undefined>, timeoutM
   }
 }
 
-export const cliBin = path.join(repoRoot, 'packages/astro-comfyui/dist/cli/main.js');
+/** The command npm links (`npx astro-comfyui`): a shim that loads the built CLI. */
+export const cliBin = path.join(repoRoot, 'packages/astro-comfyui/bin/astro-comfyui.js');
 
 /** Runs `astro-comfyui <args>` in a site as a real subprocess. */
 export function runCli(root: string, args: string[], env: Record<string, string | undefined> = {}, options: Options = {}) {

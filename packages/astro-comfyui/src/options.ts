@@ -3,6 +3,8 @@ import { z } from 'astro/zod';
 import { sd35Defaults } from '@astro-comfyui/comfyui/workflows';
 import type { StartCommand } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import type { DeepSame } from './deep-same.js';
+import type { UserOptions } from './user-options.js';
 
 const sizeSchema = z.number().int().min(64).max(4096).refine((n) => n % 16 === 0, 'must be a multiple of 16');
 
@@ -98,7 +100,11 @@ export const optionsSchema = z.object({
   }).strict().default({ allowNetwork: false }),
 }).strict();
 
-export type UserOptions = z.input<typeof optionsSchema>;
+export type { UserOptions } from './user-options.js';
+
+// The documented interface and the schema describe the same options, at every level (checked by tsc).
+const documentedOptionsMatchSchema: DeepSame<UserOptions, z.input<typeof optionsSchema>> = true;
+void documentedOptionsMatchSchema;
 
 export const defaultFormats: Record<string, { width: number; height: number }> = {
   square: { width: 1024, height: 1024 },

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { isComfyUIError } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from '../astro-comfyui-error.js';
 import { loadProjectOptions } from './load-project-options.js';

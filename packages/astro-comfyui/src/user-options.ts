@@ -1,0 +1,147 @@
+/**
+ * What you can pass to `comfyui({...})` in astro.config. Every field is optional. This interface is the
+ * documentation your editor shows; options.ts checks at compile time that it matches the schema that
+ * validates the options at run time.
+ */
+export interface UserOptions {
+  /**
+   * ComfyUI URL, or a list of URLs to spread the work over several GPU machines.
+   * @default process.env.COMFYUI_URL (comma-separated) or "http://127.0.0.1:8188"
+   */
+  endpoints?: string | string[];
+  /**
+   * Start ComfyUI when the single local endpoint does not answer, and stop it when the build or dev
+   * server ends (even if it is killed). On a machine without an NVIDIA GPU add `extraArgs: ["--cpu"]`.
+   * @default undefined (ComfyUI is not started)
+   */
+  start?: {
+    /** The ComfyUI folder (the one with main.py). */
+    cwd: string;
+    /** Python executable, e.g. a venv's `bin/python`. @default "python" */
+    python?: string;
+    /** Arguments before ComfyUI's own flags. @default ["main.py"] */
+    args?: string[];
+    /** Extra ComfyUI flags such as `--lowvram` or `--cpu`; `--listen`, `--port` and `--disable-auto-launch` are added. */
+    extraArgs?: string[];
+    /** Environment variables for ComfyUI. */
+    env?: Record<string, string>;
+    /** How long the start may take, in ms (custom nodes can take minutes). @default 600000 */
+    startTimeoutMs?: number;
+  };
+  /**
+   * Jobs queued on each endpoint beyond the running one, so the GPU never waits for the network.
+   * @default 1
+   */
+  queueAhead?: number;
+  /**
+   * Globs of the posts to read, relative to the project root.
+   * @default ["src/content/**\/*.{md,mdx}"]
+   */
+  content?: string[];
+  /**
+   * Frontmatter field of the image prompt; `<field>s` holds a list of prompts.
+   * @default "image"
+   */
+  field?: string;
+  /**
+   * The built-in SD3.5 graph: variant, files and sampler settings.
+   * @default { preset: "large-turbo" }
+   */
+  model?: {
+    /** Which SD3.5 variant's defaults to use. @default "large-turbo" */
+    preset?: 'large-turbo' | 'large' | 'medium';
+    /** Checkpoint file in ComfyUI/models/checkpoints. @default the preset's official file, e.g. "sd3.5_large_turbo.safetensors" */
+    checkpoint?: string;
+    /** "embedded" (the checkpoint carries them), or 1 to 3 files in ComfyUI/models/text_encoders. @default ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp16.safetensors"] */
+    textEncoders?: 'embedded' | string[];
+    /** Sampler steps. @default the preset's (Turbo 4, Large 28, Medium 40) */
+    steps?: number;
+    /** Classifier-free guidance. @default the preset's (Turbo 1, Large and Medium 4.5) */
+    cfg?: number;
+    /** KSampler sampler name. @default "euler" */
+    sampler?: string;
+    /** KSampler scheduler. @default "sgm_uniform" */
+    scheduler?: string;
+    /** ModelSamplingSD3 shift. @default 3 */
+    shift?: number;
+  };
+  /**
+   * Your own API-format workflow ("Save (API Format)" in ComfyUI) instead of the built-in graph.
+   * @default undefined
+   */
+  workflow?: {
+    /** The workflow file, relative to the project root. */
+    file: string;
+    /** Where each value goes: `{ prompt: "6.inputs.text", seed: "3.inputs.seed" }`. */
+    bindings: Record<string, string | string[]>;
+  };
+  /**
+   * Named styles a post can pick with `style:`.
+   * @default {}
+   */
+  styles?: Record<string, {
+    /** Text put before the post's prompt. */
+    prefix?: string;
+    /** Text put after the post's prompt. */
+    suffix?: string;
+    /** Negative prompt added for this style. */
+    negative?: string;
+  }>;
+  /**
+   * Named sizes a post can pick with `format:` (multiples of 16), added to the built-in ones.
+   * @default square 1024×1024, hero 1344×768, wide 1216×832, portrait 832×1216, og 1216×640
+   */
+  formats?: Record<string, { width: number; height: number }>;
+  /**
+   * Named style + format (+ negative, seed) combinations a post can pick with `preset:`.
+   * @default {}
+   */
+  presets?: Record<string, { style?: string; format?: string; negative?: string; seed?: number }>;
+  /**
+   * Format of prompts that name none.
+   * @default "hero"
+   */
+  defaultFormat?: string;
+  /**
+   * Where generated images and `images.lock.json` are committed, relative to the root.
+   * @default "src/assets/generated"
+   */
+  outDir?: string;
+  /**
+   * `generate` makes missing images; `frozen` never contacts ComfyUI; `force` runs every image again on
+   * ComfyUI, bypassing its cache.
+   * @default "frozen" when the CI environment variable is set, otherwise "generate"
+   */
+  mode?: 'generate' | 'frozen' | 'force';
+  /**
+   * When an image cannot be made now (frozen mode, or no ComfyUI answers): fail, or build with a
+   * clearly marked placeholder that the next build with ComfyUI replaces.
+   * @default "error"
+   */
+  onMissing?: 'error' | 'placeholder';
+  /**
+   * Images in flight at once.
+   * @default endpoints × (1 + queueAhead)
+   */
+  concurrency?: number;
+  /**
+   * Longest time one image may take, in ms.
+   * @default 1800000 (30 minutes)
+   */
+  imageDeadlineMs?: number;
+  /**
+   * How often a running job is checked besides the WebSocket, in ms.
+   * @default 1000
+   */
+  pollIntervalMs?: number;
+  /** The dev toolbar app. */
+  toolbar?: {
+    /**
+     * Let browsers on other machines (`astro dev --host`) generate, pin into posts and start or stop
+     * ComfyUI. Otherwise they get a read-only panel, because anyone who can reach the dev server could
+     * use the GPU and write into the posts.
+     * @default false
+     */
+    allowNetwork?: boolean;
+  };
+}
