@@ -69,14 +69,32 @@ describe('astro-comfyui CLI', () => {
     expect((await runCli(root, ['prune'], env)).stdout).toContain('Nothing to prune');
   });
 
-  it('rejects bad arguments with exit code 2 and the usage', async () => {
+  it('rejects bad arguments with exit code 2 and a readable message; --help, --version and no command', async () => {
     const { root, env } = await setup();
-    for (const args of [['generate', '--bogus'], ['status', '--force'], ['frobnicate'], ['generate', '--only', ''], ['prune', 'extra']]) {
+    const cases: Array<[string[], string]> = [
+      [['generate', '--bogus'], 'error: Unknown option --bogus.'],
+      [['status', '--force'], 'error: --force does not apply to "status".'],
+      [['frobnicate'], 'error: Unknown command "frobnicate". Commands: generate, status, prune, start.'],
+      [['generate', '--only', ''], 'error: --only needs a glob'],
+      [['generate', '--only'], 'error: --only needs a value, e.g. --only "src/content/blog/*.md".'],
+      [['prune', 'extra'], 'error: Unexpected argument "extra".'],
+    ];
+    for (const [args, message] of cases) {
       const result = await runCli(root, args, env);
       expect(result.exitCode, args.join(' ')).toBe(2);
-      expect(result.stderr).toContain('Usage: astro-comfyui <command>');
+      expect(result.stderr, args.join(' ')).toContain(message);
+      expect(result.stderr, args.join(' ')).toContain('Run astro-comfyui --help for the usage.');
+      expect(result.stderr).not.toMatch(/ERR_PARSE_ARGS|TypeError|at .*\.js:\d+/);
     }
-    expect((await runCli(root, ['--help'], env)).exitCode).toBe(0);
+    const none = await runCli(root, [], env);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('Usage: astro-comfyui <command>');
+    const help = await runCli(root, ['--help'], env);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('Usage: astro-comfyui <command>');
+    const version = await runCli(root, ['--version'], env);
+    expect(version.exitCode).toBe(0);
+    expect(String(version.stdout).trim()).toBe(JSON.parse(await readFile(new URL('../../packages/astro-comfyui/package.json', import.meta.url), 'utf8')).version);
   });
 
   it('fails with exit code 1 and a hint when ComfyUI is down', async () => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { isComfyUIError } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from '../astro-comfyui-error.js';
 import { loadProjectOptions } from './load-project-options.js';
@@ -13,11 +14,16 @@ async function main(argv: string[]): Promise<number> {
     args = parseCliArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
+    process.stderr.write(`error: ${error.message}\n${error.showUsage ? `\n${usage}\n` : 'Run astro-comfyui --help for the usage.\n'}`);
     return 2;
   }
   if (args.command === 'help') {
     process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (args.command === 'version') {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${version}\n`);
     return 0;
   }
   try {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type CliCommand = 'generate' | 'status' | 'prune' | 'start' | 'help';
+export type CliCommand = 'generate' | 'status' | 'prune' | 'start' | 'help' | 'version';
 
 export interface CliArgs {
   command: CliCommand;
@@ -12,7 +12,12 @@ export interface CliArgs {
 }
 
 /** Thrown for bad command lines; the CLI prints it with the usage and exits with 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** Also print the whole usage (a missing command); a precise mistake needs only its message. */
+  constructor(message: string, readonly showUsage = false) {
+    super(message);
+  }
+}
 
 export const usage = `Usage: astro-comfyui <command> [options]
 
@@ -28,7 +33,8 @@ Commands:
 
 Options:
   --root <dir>  the Astro project (default: current directory)
-  --help        show this help
+  --help, -h    show this help
+  --version     show the astro-comfyui version
 
 Exit codes: 0 success, 1 failure, 2 bad arguments, 3 (status) images missing or placeholders.`;
 
@@ -38,6 +44,7 @@ const allowed: Record<CliCommand, string[]> = {
   prune: ['dry-run'],
   start: [],
   help: [],
+  version: [],
 };
 
 export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
@@ -53,15 +60,19 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
         only: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(describeParseError(error as Error & { code?: string }));
   }
   const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) return { command: 'help', root: cwd, force: false, only: undefined, dryRun: false };
+  const none = { root: cwd, force: false, only: undefined, dryRun: false };
+  if (values.help) return { command: 'help', ...none };
+  if (values.version) return { command: 'version', ...none };
+  if (positionals.length === 0) throw new UsageError('Name a command.', true);
   const [command, ...extra] = positionals;
-  if (!(command! in allowed) || command === 'help') throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
+  if (!(command! in allowed) || command === 'help' || command === 'version') throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
   const given = ['force', 'only', 'dry-run'].filter((name) => (name === 'only' ? values.only !== undefined : values[name as 'force' | 'dry-run']));
   const wrong = given.find((name) => !allowed[command as CliCommand].includes(name));
@@ -74,4 +85,14 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
     only: values.only,
     dryRun: values['dry-run'] ?? false,
   };
+}
+
+/** node:util's parseArgs messages, as a person would say them. */
+function describeParseError(error: Error & { code?: string }): string {
+  const option = /'(-{1,2}[^' ]+)/.exec(error.message)?.[1];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `Unknown option ${option}.`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    return /argument missing/.test(error.message) ? `${option} needs a value, e.g. ${option === '--only' ? '--only "src/content/blog/*.md"' : `${option} <value>`}.` : `${option} takes no value.`;
+  }
+  return error.message;
 }
