@@ -95,7 +95,11 @@ describe('astro build with astro-comfyui', () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toContain('2 posts have invalid image prompts');
     expect(result.all).toContain('src/content/blog/bad-one.md › image.style unknown style "oil"');
-    expect(result.all).toContain('src/content/blog/bad-two.md › image.seed');
+    expect(result.all).toContain('src/content/blog/bad-two.md › image.seed must be a whole number from 0 to');
+    // A mistake in a post is explained, not reported as a crash of the integration.
+    expect(result.all).toContain('Fix the frontmatter of the posts listed above');
+    expect(result.all).not.toContain('Stack trace');
+    expect(result.all).not.toContain('Too small');
     expect(fake.stats.promptsQueued).toBe(0);
   });
 

@@ -24,5 +24,8 @@ export class AstroComfyUIError extends AstroError {
     super(message, hint);
     this.code = code;
     if (options.cause !== undefined) this.cause = options.cause;
+    // These errors explain a mistake in a post, an option or the machine; they are no crash, so Astro
+    // prints the message and the hint without a stack trace of this package's internals.
+    this.stack = '';
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'astro/zod';
 import { sd35Defaults } from '@astro-comfyui/comfyui/workflows';
 import type { StartCommand } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import { describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import type { DeepSame } from './deep-same.js';
 import type { UserOptions } from './user-options.js';
 
@@ -138,11 +139,17 @@ export interface ResolvedOptions {
   toolbar: { allowNetwork: boolean };
 }
 
+function valueAt(input: unknown, at: PropertyKey[]): unknown {
+  return at.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+}
+
 /** Validates what the user wrote once, at the boundary, and fills in every default. */
 export function resolveOptions(input: UserOptions | undefined, root: string, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const parsed = optionsSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `- ${issue.path.join('.') || '(options)'}: ${issue.message}`).join('\n');
+    const problems = parsed.error.issues.map((issue) => (issue.code === 'unrecognized_keys' && issue.path.length === 0
+      ? `- unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; the options are ${Object.keys(optionsSchema.shape).join(', ')}.`
+      : `- ${issue.path.join('.')} ${describeZodIssue(issue as ZodIssueLike, valueAt(input, issue.path))}.`)).join('\n');
     throw new AstroComfyUIError('INVALID_OPTIONS', `Invalid astro-comfyui options in astro.config:\n${problems}`, 'Fix the options passed to comfyui({...}); the README lists every option with its default.');
   }
   const o = parsed.data;

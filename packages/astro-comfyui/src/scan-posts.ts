@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { IMAGE_PROMPT_KEYS, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+import { describeValue, describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import { FrontmatterSyntaxError, readFrontmatter } from './read-frontmatter.js';
 
 /** One image prompt found in a post, with where it came from. */
@@ -74,7 +75,7 @@ export function scanPost(root: string, file: string, field: string, listField: s
     const shorthand = typeof value === 'string';
     if (shorthand) value = { prompt: value };
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push({ post, field: name, message: `must be a prompt text or an object with a "prompt", e.g. { prompt: "a lighthouse at dusk", style: watercolor }; got ${describeType(value)}.` });
+      problems.push({ post, field: name, message: `must be a prompt text or an object with a "prompt", e.g. { prompt: "a lighthouse at dusk", style: watercolor }; got ${describeValue(value)}.` });
       return;
     }
     const parsed = imagePromptObjectSchema.safeParse(value);
@@ -101,32 +102,12 @@ export function scanPost(root: string, file: string, field: string, listField: s
   return { requests, problems };
 }
 
-interface ZodIssueLike {
-  code: string;
-  message: string;
-  path: PropertyKey[];
-  keys?: string[];
-  expected?: string;
-}
-
+/** The problem of one field of the object form, as a sentence with the fix. */
 function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>): string {
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys ?? [];
-    return `has unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}. Known keys: ${IMAGE_PROMPT_KEYS.join(', ')}.`;
-  }
   const key = String(issue.path[0] ?? '');
-  if (issue.code === 'invalid_type') {
-    if (key === 'prompt' && value.prompt === undefined) return 'is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.';
-    return `must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'boolean' ? 'true or false' : `a ${issue.expected}`}, got ${describeType(value[key])}${issue.expected === 'string' ? ' (put text in quotes)' : ''}.`;
-  }
-  if (key === 'seed') return `${issue.message}: use a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, or remove it to derive one from the prompt.`;
-  return `${issue.message}.`;
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  if (issue.code === 'unrecognized_keys') return `${describeZodIssue(issue, value)}. Known keys: ${IMAGE_PROMPT_KEYS.join(', ')}.`;
+  if (key === 'prompt' && value.prompt === undefined) return 'is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.';
+  if (key === 'seed') return `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value.seed)}; or remove it to derive one from the prompt.`;
+  const text = describeZodIssue(issue, value[key]);
+  return `${text}${issue.code === 'invalid_type' && issue.expected === 'string' ? ' (put text in quotes)' : ''}.`;
 }

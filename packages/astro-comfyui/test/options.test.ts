@@ -31,9 +31,12 @@ describe('resolveOptions', () => {
 
   it('reports every invalid option with its path', () => {
     expect(() => resolveOptions({ queueAhead: -1, formats: { hero: { width: 1000, height: 768 } } } as never, '/s', {})).toThrow(
-      /queueAhead[\s\S]*formats\.hero\.width: must be a multiple of 16/,
+      'Invalid astro-comfyui options in astro.config:\n- queueAhead must be at least 0.\n- formats.hero.width must be a multiple of 16.',
     );
-    expect(() => resolveOptions({ colour: 'red' } as never, '/s', {})).toThrow(/Unrecognized key/);
+    expect(() => resolveOptions({ colour: 'red' } as never, '/s', {})).toThrow(/- unknown option "colour"; the options are endpoints, start, .*toolbar\./);
+    expect(() => resolveOptions({ mode: 'fast', queueAhead: 'two' } as never, '/s', {})).toThrow(
+      /- queueAhead must be a number, got the text "two"\.\n- mode must be one of: "generate", "frozen", "force"; got the text "fast"\./,
+    );
     expect(() => resolveOptions({ endpoints: 'gpu:8188' }, '/s', {})).toThrow(/Invalid ComfyUI endpoint "gpu:8188"/);
     expect(() => resolveOptions({ presets: { cover: { style: 'nope' } } }, '/s', {})).toThrow(/preset "cover" uses unknown style "nope"/);
     expect(() => resolveOptions({ defaultFormat: 'huge' }, '/s', {})).toThrow(/unknown format "huge"/);

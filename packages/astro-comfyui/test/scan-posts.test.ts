@@ -47,7 +47,7 @@ describe('collectPostImages', () => {
     const text = problems.map((p) => `${path.basename(p.post)} ${p.field} ${p.message}`).join('\n');
     expect(text).toContain('bad-yaml.md frontmatter is not valid YAML');
     expect(text).toContain('bad-type.md image has unknown key "colour"');
-    expect(text).toContain('bad-type.md image.seed must be a number, got the text "seven"');
+    expect(text).toContain('bad-type.md image.seed must be a whole number from 0 to 9007199254740991, got the text "seven"; or remove it');
     expect(text).toContain('bad-style.md image.style unknown style "oil". Known styles: watercolor');
     expect(text).toContain('no-prompt.md image.prompt is missing');
     expect(text).toContain('list.md images must be a list of prompts');
