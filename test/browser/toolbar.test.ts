@@ -172,7 +172,10 @@ describe('the Advanced tab with a start command', () => {
       await tab.getByTestId('tab-advanced').click();
       const state = () => tab.getByTestId('endpoint-state').first().getAttribute('data-state');
       // Missing images made dev start ComfyUI through the supervisor; it stays up for the session.
-      await expect.poll(async () => (await tab.getByTestId('refresh').click(), state()), { timeout: 30_000 }).toBe('running');
+      await expect.poll(async () => {
+        await tab.getByTestId('refresh').click();
+        return state();
+      }, { timeout: 30_000 }).toBe('running');
       expect(await tab.getByTestId('stop').isDisabled()).toBe(false);
       await tab.getByTestId('stop').click();
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { NodeDefinition } from './node-definitions.js';
 import { executeNode, NodeExecutionError, type NodeContext, type NodeResult, type NodeValue } from './execute-node.js';
 import type { ApiPrompt } from './validate-prompt.js';
 
@@ -44,7 +43,6 @@ export async function executePrompt(
   promptId: string,
   prompt: ApiPrompt,
   outputsToExecute: string[],
-  definitions: Record<string, NodeDefinition>,
   cache: Map<string, CacheEntry>,
   hooks: ExecutionHooks,
 ): Promise<ExecutionOutcome> {

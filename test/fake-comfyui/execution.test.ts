@@ -7,7 +7,7 @@ import { startFakeComfyUI, type FakeComfyUI, type FakeComfyUIOptions } from './f
 let fake: FakeComfyUI;
 const recorders: WsRecorder[] = [];
 afterEach(async () => {
-  recorders.splice(0).forEach((r) => r.close());
+  for (const r of recorders.splice(0)) r.close();
   await fake?.close();
 });
 

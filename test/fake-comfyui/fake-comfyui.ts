@@ -429,7 +429,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     events.emit('started', promptId);
     log(`got prompt ${promptId}`);
     const started = Date.now();
-    const outcome = await executePrompt(promptId, prompt, outputs, definitions, cache, {
+    const outcome = await executePrompt(promptId, prompt, outputs, cache, {
       send: (type, data) => {
         if (closed) return;
         if (type === 'executing') {
@@ -494,7 +494,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     },
     stallHttp(stalled) {
       httpStalled = stalled;
-      if (!stalled) heldRequests.splice(0).forEach((run) => run());
+      if (!stalled) for (const run of heldRequests.splice(0)) run();
     },
     dropWebSockets() {
       for (const ws of sockets.values()) ws.terminate();

@@ -29,7 +29,7 @@ export class PromptQueue {
     this.pending.push(item);
     this.pending.sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
     this.onUpdate();
-    this.#waiters.splice(0).forEach((wake) => wake());
+    for (const wake of this.#waiters.splice(0)) wake();
   }
 
   /** Resolves with the next item once there is one; the item is then running. */
@@ -46,7 +46,7 @@ export class PromptQueue {
 
   /** Wakes a waiting `take()` so the worker can notice that the server closed. */
   wake(): void {
-    this.#waiters.splice(0).forEach((wake) => wake());
+    for (const wake of this.#waiters.splice(0)) wake();
   }
 
   finish(entry: Omit<HistoryEntry, 'prompt'>): void {

@@ -16,7 +16,7 @@ export class WsRecorder {
     socket.on('message', (raw, isBinary) => {
       if (isBinary) return;
       this.messages.push(JSON.parse(raw.toString()) as Message);
-      this.#listeners.forEach((check) => check());
+      for (const check of this.#listeners) check();
     });
   }
 

@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireLock } from './acquire-lock.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
-import { hasConflictMarkers, parseManifestText, writeManifestFile, type Manifest, type ManifestEntry } from './manifest.js';
+import { hasConflictMarkers, parseManifestText, writeManifestFile, type ManifestEntry } from './manifest.js';
 
 /**
  * Resolves git conflict markers in the manifest the way npm resolves a conflicted package-lock.json:

@@ -53,8 +53,8 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   const format = options.formats[formatName];
   if (!format) fail('format', `unknown format "${formatName}". ${known('format', options.formats)}`);
 
-  const positive = [style?.prefix, request.prompt, style?.suffix].filter((s) => s && s.trim()).join(' ');
-  const negative = [style?.negative, preset?.negative, request.negative].filter((s) => s && s.trim()).join(', ');
+  const positive = [style?.prefix, request.prompt, style?.suffix].filter((s) => s?.trim()).join(' ');
+  const negative = [style?.negative, preset?.negative, request.negative].filter((s) => s?.trim()).join(', ');
   // Without a seed, derive one from the prompt: repeatable builds, and moving a post keeps its image.
   const seed = request.seed ?? preset?.seed ?? deriveSeed(request.prompt);
   const { width, height } = format!;
@@ -123,7 +123,8 @@ function internModel(model: Record<string, unknown>): Record<string, unknown> {
   let shared = models.get(id);
   if (!shared) {
     if (models.size > 1000) models.clear();
-    models.set(id, (shared = model));
+    shared = model;
+    models.set(id, shared);
   }
   return shared;
 }

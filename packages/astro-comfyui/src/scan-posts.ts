@@ -96,7 +96,7 @@ export function scanPost(root: string, file: string, field: string, listField: s
       problems.push({ post, field: listField, message: 'is an empty list; remove it or add a prompt.' });
     } else {
       const offset = data[field] ? 1 : 0;
-      (data[listField] as unknown[]).forEach((item, i) => add(item, `${listField}[${i}]`, offset + i));
+      for (const [i, item] of (data[listField] as unknown[]).entries()) add(item, `${listField}[${i}]`, offset + i);
     }
   }
   return { requests, problems };

@@ -38,7 +38,10 @@ export class ComfyUIEvents {
   /** Listens to the messages of one prompt; returns the unsubscribe function. */
   subscribe(promptId: string, listener: Listener): () => void {
     let set = this.#byPrompt.get(promptId);
-    if (!set) this.#byPrompt.set(promptId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#byPrompt.set(promptId, set);
+    }
     set.add(listener);
     this.#ensureConnected();
     return () => {
@@ -91,9 +94,9 @@ export class ComfyUIEvents {
       }
       if (!message || typeof message.type !== 'string') return;
       message.data ??= {};
-      this.#all.forEach((listener) => listener(message));
+      for (const listener of this.#all) listener(message);
       const promptId = message.data.prompt_id;
-      if (typeof promptId === 'string') this.#byPrompt.get(promptId)?.forEach((listener) => listener(message));
+      if (typeof promptId === 'string') for (const listener of this.#byPrompt.get(promptId) ?? []) listener(message);
     });
     socket.addEventListener('error', () => {});
     socket.addEventListener('close', () => {

@@ -159,7 +159,7 @@ export class ComfyUIPool {
       if (e.supervisor) return this.#ensureReady(e);
       await e.client.getSystemStats({ timeoutMs: 10_000 });
     }));
-    results.forEach((r, i) => r.status === 'rejected' && this.#markDown(this.#endpoints[i]!, r.reason));
+    for (const [i, r] of results.entries()) if (r.status === 'rejected') this.#markDown(this.#endpoints[i]!, r.reason);
     return results.filter((r) => r.status === 'fulfilled').length;
   }
 

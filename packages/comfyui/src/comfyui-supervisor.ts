@@ -288,7 +288,7 @@ export class ComfyUISupervisor {
   #setState(state: ComfyUIState): void {
     this.#state = state;
     const status = this.status();
-    this.#listeners.forEach((listener) => listener(status));
+    for (const listener of this.#listeners) listener(status);
   }
 
   #killTree(signal: NodeJS.Signals): void {

@@ -9,7 +9,7 @@ import { runStart } from './run-start.js';
 import { runStatus } from './run-status.js';
 
 async function main(argv: string[]): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseCliArgs>;
   try {
     args = parseCliArgs(argv);
   } catch (error) {

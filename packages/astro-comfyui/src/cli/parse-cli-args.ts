@@ -47,26 +47,25 @@ const allowed: Record<CliCommand, string[]> = {
   version: [],
 };
 
-export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
-  let parsed;
+const cliOptions = {
+  root: { type: 'string' },
+  force: { type: 'boolean', default: false },
+  only: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'v', default: false },
+} as const;
+
+function readArgs(argv: string[]) {
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        root: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        only: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', short: 'v', default: false },
-      },
-    });
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: cliOptions });
   } catch (error) {
     throw new UsageError(describeParseError(error as Error & { code?: string }));
   }
-  const { values, positionals } = parsed;
+}
+
+export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
+  const { values, positionals } = readArgs(argv);
   const none = { root: cwd, force: false, only: undefined, dryRun: false };
   if (values.help) return { command: 'help', ...none };
   if (values.version) return { command: 'version', ...none };

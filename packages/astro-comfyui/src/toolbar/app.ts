@@ -220,7 +220,7 @@ export default defineToolbarApp({
         el('figcaption', {}, `seed ${c.seed}`), use);
       use.addEventListener('click', () => {
         const id = newId();
-        candidates.querySelectorAll('button').forEach((b) => ((b as HTMLButtonElement).disabled = true));
+        for (const button of candidates.querySelectorAll('button')) button.disabled = true;
         showInfo(message, 'Pinning…');
         server.send(E.pin, { requestId: id, ...request(), seed: c.seed, key: c.key });
       });
