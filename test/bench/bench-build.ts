@@ -56,7 +56,14 @@ export async function benchBuild(posts: number, runs = 3): Promise<BuildResult> 
     }
     const withMs = median(withTimes);
     const withoutMs = median(withoutTimes);
-    return { posts, withMs, withoutMs, ratio: withMs / withoutMs, minRatio: Math.min(...withTimes) / Math.min(...withoutTimes), cpuRatio: median(withCpu) / median(withoutCpu) };
+    return {
+      posts,
+      withMs,
+      withoutMs,
+      ratio: withMs / withoutMs,
+      minRatio: Math.min(...withTimes) / Math.min(...withoutTimes),
+      cpuRatio: median(withCpu) / median(withoutCpu),
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
     await rm(offRoot, { recursive: true, force: true });

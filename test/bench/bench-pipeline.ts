@@ -30,21 +30,27 @@ export async function benchPipeline(endpoints: number, images: number, steps = 4
   try {
     for (let i = 0; i < endpoints; i++) {
       const url = `http://127.0.0.1:${await findFreePort()}`;
-      supervisors.push(await ensureComfyUI({
-        url,
-        start: fakeStartCommand({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }),
-      }));
+      supervisors.push(
+        await ensureComfyUI({
+          url,
+          start: fakeStartCommand({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }),
+        }),
+      );
     }
     const pool = createComfyUIPool({ endpoints: supervisors.map((s) => s.url), queueAhead: 1, pollIntervalMs: 1000 });
     const started = performance.now();
-    await Promise.all(Array.from({ length: images }, (_, i) =>
-      pool.run(buildTestGraph({ seed: i, steps, width: 64, height: 64 }), { promptId: `bench-${i}` })));
+    await Promise.all(
+      Array.from({ length: images }, (_, i) => pool.run(buildTestGraph({ seed: i, steps, width: 64, height: 64 }), { promptId: `bench-${i}` })),
+    );
     const wallMs = performance.now() - started;
     await pool.close();
     const gaps: number[] = [];
     let busy = 0;
     for (let i = 0; i < endpoints; i++) {
-      const lines = (await readFile(path.join(dir, `timeline-${i}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { start: number; end: number });
+      const lines = (await readFile(path.join(dir, `timeline-${i}.jsonl`), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { start: number; end: number });
       lines.sort((a, b) => a.start - b.start);
       for (const line of lines) busy += line.end - line.start;
       for (let j = 1; j < lines.length; j++) gaps.push(lines[j]!.start - lines[j - 1]!.end);

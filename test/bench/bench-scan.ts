@@ -21,14 +21,27 @@ export async function prepareCachedSite(posts: number): Promise<string> {
   const { images } = await collectPostImages(options);
   await mkdir(options.outDir, { recursive: true });
   // A real (if tiny) PNG per image, as a committed site would have.
-  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082', 'hex');
+  const png = Buffer.from(
+    '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082',
+    'hex',
+  );
   await Promise.all(images.map((image) => writeFile(path.join(options.outDir, image.fileName), png)));
   await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const image of images) {
       manifest.images[image.key] = {
-        file: image.fileName, posts: [image.request.post], prompt: image.positive, negative: image.negative, seed: image.seed,
-        width: image.width, height: image.height, workflow: image.workflowId, model: image.model, comfyuiVersion: 'bench',
-        created: new Date(0).toISOString(), durationMs: 0, placeholder: false,
+        file: image.fileName,
+        posts: [image.request.post],
+        prompt: image.positive,
+        negative: image.negative,
+        seed: image.seed,
+        width: image.width,
+        height: image.height,
+        workflow: image.workflowId,
+        model: image.model,
+        comfyuiVersion: 'bench',
+        created: new Date(0).toISOString(),
+        durationMs: 0,
+        placeholder: false,
       };
     }
   });

@@ -14,15 +14,20 @@ export async function generateSite(posts: number, name = 'bench-site'): Promise<
   await cp(path.join(repoRoot, 'test/fixtures/blog/src/content.config.ts'), path.join(root, 'src/content.config.ts'));
   await writeFile(path.join(root, 'package.json'), '{ "name": "bench-site", "private": true, "type": "module" }\n');
   // ASTRO_COMFYUI_BENCH_OFF builds the same directory without the integration (not even its import).
-  await writeFile(path.join(root, 'astro.config.mjs'), `import { defineConfig } from 'astro/config';
+  await writeFile(
+    path.join(root, 'astro.config.mjs'),
+    `import { defineConfig } from 'astro/config';
 const integrations = process.env.ASTRO_COMFYUI_BENCH_OFF
   ? []
   : [(await import('astro-comfyui')).default({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } } })];
 export default defineConfig({ integrations });
-`);
+`,
+  );
   await mkdir(path.join(root, 'src/pages'), { recursive: true });
   // Pages do not render the images: the comparison leaves out astro:assets' own optimisation.
-  await writeFile(path.join(root, 'src/pages/[...slug].astro'), `---
+  await writeFile(
+    path.join(root, 'src/pages/[...slug].astro'),
+    `---
 import { getCollection } from 'astro:content';
 export async function getStaticPaths() {
   return (await getCollection('blog')).map((post) => ({ params: { slug: post.id }, props: { post } }));
@@ -30,13 +35,19 @@ export async function getStaticPaths() {
 const { post } = Astro.props;
 ---
 <html><body><h1>{post.data.title}</h1></body></html>
-`);
+`,
+  );
   const dir = path.join(root, 'src/content/blog');
   await mkdir(dir, { recursive: true });
   const subjects = ['lighthouse', 'harbour', 'fox', 'owl', 'shell', 'fjord', 'market', 'tide pool'];
   const times = ['dawn', 'noon', 'dusk', 'night'];
-  await Promise.all(Array.from({ length: posts }, (_, i) =>
-    writeFile(path.join(dir, `post-${String(i).padStart(5, '0')}.md`),
-      `---\ntitle: Post ${i}\nimage: { prompt: "a ${subjects[i % subjects.length]} at ${times[i % times.length]}, study ${i}", seed: ${i} }\n---\nBody of post ${i}.\n`)));
+  await Promise.all(
+    Array.from({ length: posts }, (_, i) =>
+      writeFile(
+        path.join(dir, `post-${String(i).padStart(5, '0')}.md`),
+        `---\ntitle: Post ${i}\nimage: { prompt: "a ${subjects[i % subjects.length]} at ${times[i % times.length]}, study ${i}", seed: ${i} }\n---\nBody of post ${i}.\n`,
+      ),
+    ),
+  );
   return root;
 }

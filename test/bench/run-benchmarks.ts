@@ -21,23 +21,59 @@ if (all || which.has('pipeline')) {
   for (const endpoints of [1, 4]) {
     const r = await benchPipeline(endpoints, 100);
     const cmd = 'npm run bench -- pipeline';
-    row(`Pipeline efficiency, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}, 100 images × ${r.gpuMs} ms GPU`, `${r.efficiency.toFixed(3)} (ideal ${((r.images * r.gpuMs) / endpoints / 1000).toFixed(2)} s, measured ${(r.wallMs / 1000).toFixed(2)} s)`, '≥ 0.98', r.efficiency >= 0.98, cmd);
-    row(`GPU utilisation (server busy ÷ wall), ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`, `${r.utilization.toFixed(3)} (server busy ${r.busyMs.toFixed(1)} ms per job)`, '—', true, cmd);
-    row(`Server idle gap between jobs, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`, `median ${r.gapMedianMs.toFixed(2)} ms, p95 ${r.gapP95Ms.toFixed(2)} ms`, 'median < 5 ms', r.gapMedianMs < 5, cmd);
+    row(
+      `Pipeline efficiency, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}, 100 images × ${r.gpuMs} ms GPU`,
+      `${r.efficiency.toFixed(3)} (ideal ${((r.images * r.gpuMs) / endpoints / 1000).toFixed(2)} s, measured ${(r.wallMs / 1000).toFixed(2)} s)`,
+      '≥ 0.98',
+      r.efficiency >= 0.98,
+      cmd,
+    );
+    row(
+      `GPU utilisation (server busy ÷ wall), ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`,
+      `${r.utilization.toFixed(3)} (server busy ${r.busyMs.toFixed(1)} ms per job)`,
+      '—',
+      true,
+      cmd,
+    );
+    row(
+      `Server idle gap between jobs, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`,
+      `median ${r.gapMedianMs.toFixed(2)} ms, p95 ${r.gapP95Ms.toFixed(2)} ms`,
+      'median < 5 ms',
+      r.gapMedianMs < 5,
+      cmd,
+    );
   }
 }
 
 if (all || which.has('scan')) {
   for (const posts of [1000, 10_000]) {
     const r = await benchScan(posts);
-    row(`Cache-hit scan + key + manifest check, ${posts.toLocaleString('en')} posts`, `${r.ms.toFixed(0)} ms, peak RSS ${r.maxRssMb.toFixed(0)} MB`, posts === 10_000 ? '< 1 s, < 150 MB' : '—', posts !== 10_000 || (r.ms < 1000 && r.maxRssMb < 150), 'npm run bench -- scan');
+    row(
+      `Cache-hit scan + key + manifest check, ${posts.toLocaleString('en')} posts`,
+      `${r.ms.toFixed(0)} ms, peak RSS ${r.maxRssMb.toFixed(0)} MB`,
+      posts === 10_000 ? '< 1 s, < 150 MB' : '—',
+      posts !== 10_000 || (r.ms < 1000 && r.maxRssMb < 150),
+      'npm run bench -- scan',
+    );
   }
 }
 
 if (all || which.has('build')) {
   const r = await benchBuild(500, 7);
-  row('astro build, 500 cached posts, with ÷ without astro-comfyui (wall)', `${r.ratio.toFixed(3)} of medians (${(r.withMs / 1000).toFixed(2)} s vs ${(r.withoutMs / 1000).toFixed(2)} s, 7 runs each); ${r.minRatio.toFixed(3)} of fastest runs`, '< 1.05', r.ratio < 1.05, 'npm run bench -- build');
-  row('astro build, 500 cached posts, with ÷ without astro-comfyui (CPU time)', `${r.cpuRatio.toFixed(3)} of medians`, '< 1.05', r.cpuRatio < 1.05, 'npm run bench -- build');
+  row(
+    'astro build, 500 cached posts, with ÷ without astro-comfyui (wall)',
+    `${r.ratio.toFixed(3)} of medians (${(r.withMs / 1000).toFixed(2)} s vs ${(r.withoutMs / 1000).toFixed(2)} s, 7 runs each); ${r.minRatio.toFixed(3)} of fastest runs`,
+    '< 1.05',
+    r.ratio < 1.05,
+    'npm run bench -- build',
+  );
+  row(
+    'astro build, 500 cached posts, with ÷ without astro-comfyui (CPU time)',
+    `${r.cpuRatio.toFixed(3)} of medians`,
+    '< 1.05',
+    r.cpuRatio < 1.05,
+    'npm run bench -- build',
+  );
 }
 
 console.log('\n| measure | result | target | | reproduce |\n|---|---|---|---|---|');

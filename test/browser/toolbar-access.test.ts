@@ -63,7 +63,9 @@ describe('who can use the dev toolbar', () => {
       // Same host, another port: "same-site", so Vite's CORS hands this page the HMR token.
       await page.goto(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`);
       await expect.poll(() => page.evaluate(() => (window as unknown as { results: unknown[] }).results?.length ?? 0), { timeout: 15_000 }).toBe(4);
-      const results = await page.evaluate(() => (window as unknown as { results: Array<{ event: string; data: { requestId: string; message?: string; posts?: unknown } }> }).results);
+      const results = await page.evaluate(
+        () => (window as unknown as { results: Array<{ event: string; data: { requestId: string; message?: string; posts?: unknown } }> }).results,
+      );
       expect(results.map((r) => r.event)).toEqual(Array(4).fill('astro-comfyui:error'));
       for (const r of results) expect(r.data.message).toMatch(/^Refused: the page at http:\/\/127\.0\.0\.1:\d+ is not one of this dev server's pages\.$/);
       expect(JSON.stringify(results)).not.toContain('lighthouse.md');
@@ -76,7 +78,7 @@ describe('who can use the dev toolbar', () => {
     expect(dev.output.join('')).toContain('Refused a dev toolbar request (astro-comfyui:init): the page at http://127.0.0.1:');
   });
 
-  it('answers the author\'s own page, and only on the connection that asked', async () => {
+  it("answers the author's own page, and only on the connection that asked", async () => {
     const author = await connectViteHmr(dev.url);
     const other = await connectViteHmr(dev.url);
     try {
@@ -91,7 +93,7 @@ describe('who can use the dev toolbar', () => {
     }
   });
 
-  it('serves candidate previews to the dev server\'s own pages only', async () => {
+  it("serves candidate previews to the dev server's own pages only", async () => {
     const url = `${dev.url}/_astro-comfyui/candidate/${'0'.repeat(64)}.png`;
     expect((await fetch(url)).status).toBe(404);
     expect((await fetch(url, { headers: { 'sec-fetch-site': 'same-site' } })).status).toBe(403);

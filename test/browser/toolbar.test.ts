@@ -70,7 +70,10 @@ describe('the ComfyUI dev toolbar app', () => {
     await page.getByTestId('candidate-1').waitFor({ timeout: 30_000 });
     await page.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('candidate-1').getAttribute('data-seed')).toBe('41');
-    const preview = await page.getByTestId('candidate-1').locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth);
+    const preview = await page
+      .getByTestId('candidate-1')
+      .locator('img')
+      .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth);
     expect(preview).toBe(128);
     await page.getByTestId('candidates').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(screenshots, 'toolbar-simple.png') });
@@ -80,13 +83,21 @@ describe('the ComfyUI dev toolbar app', () => {
     const loadedAt = await page.evaluate(() => performance.timeOrigin);
     await page.getByTestId('use-1').click();
     await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 20_000 }).toMatch(/^Pinned /);
-    const after = await waitUntil(async () => {
-      const text = await readFile(postFile, 'utf8');
-      return text !== before ? text : undefined;
-    }, 20_000, 'the post file to change');
+    const after = await waitUntil(
+      async () => {
+        const text = await readFile(postFile, 'utf8');
+        return text !== before ? text : undefined;
+      },
+      20_000,
+      'the post file to change',
+    );
     expect(parseFrontmatter(after).frontmatter.image).toEqual({ prompt: 'a lighthouse in a storm, "huge" waves 🌊', style: 'ink', format: 'square', seed: 41 });
     // Everything but the image line is unchanged.
-    const withoutImage = (text: string) => text.split('\n').filter((line) => !line.startsWith('image:')).join('\n');
+    const withoutImage = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => !line.startsWith('image:'))
+        .join('\n');
     expect(withoutImage(after)).toBe(withoutImage(before));
 
     // The page shows the pinned image, and the panel is open again after Astro's reload.
@@ -96,9 +107,27 @@ describe('the ComfyUI dev toolbar app', () => {
     // After the reload that saving the post causes, the panel is open again and says what was pinned.
     await expect.poll(() => page.evaluate(() => performance.timeOrigin).catch(() => loadedAt), { timeout: 20_000 }).not.toBe(loadedAt);
     await page.waitForLoadState('load');
-    await expect.poll(() => page.getByTestId('message').textContent().catch(() => ''), { timeout: 20_000 }).toContain(`Pinned ${pinned.file}`);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('message')
+            .textContent()
+            .catch(() => ''),
+        { timeout: 20_000 },
+      )
+      .toContain(`Pinned ${pinned.file}`);
     // Astro's own reload for the saved post can come after ours: the panel reopens after each.
-    await expect.poll(() => page.getByTestId('prompt').isVisible().catch(() => false), { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('prompt')
+            .isVisible()
+            .catch(() => false),
+        { timeout: 20_000 },
+      )
+      .toBe(true);
   });
 
   it('shows ComfyUI status and its web UI in the Advanced tab', async () => {
@@ -124,7 +153,9 @@ describe('the ComfyUI dev toolbar app', () => {
     const errors = () => hmr.received.filter((m) => m.event === 'astro-comfyui:error');
     await waitUntil(async () => (errors().length >= 4 ? true : undefined), 10_000, 'four error replies');
     hmr.close();
-    const replies = errors().map((m) => `${String(m.data.requestId)}: ${String(m.data.message)}`).sort();
+    const replies = errors()
+      .map((m) => `${String(m.data.requestId)}: ${String(m.data.message)}`)
+      .sort();
     expect(replies).toHaveLength(4);
     expect(replies.join('\n')).toContain('outside-root-1: "../../../etc/passwd" is not a post inside the content folders');
     expect(replies.join('\n')).toContain('outside-content: "astro.config.mjs" is not a post inside the content folders');
@@ -172,10 +203,15 @@ describe('the Advanced tab with a start command', () => {
       await tab.getByTestId('tab-advanced').click();
       const state = () => tab.getByTestId('endpoint-state').first().getAttribute('data-state');
       // Missing images made dev start ComfyUI through the supervisor; it stays up for the session.
-      await expect.poll(async () => {
-        await tab.getByTestId('refresh').click();
-        return state();
-      }, { timeout: 30_000 }).toBe('running');
+      await expect
+        .poll(
+          async () => {
+            await tab.getByTestId('refresh').click();
+            return state();
+          },
+          { timeout: 30_000 },
+        )
+        .toBe('running');
       expect(await tab.getByTestId('stop').isDisabled()).toBe(false);
       await tab.getByTestId('stop').click();
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');

@@ -3,12 +3,7 @@ import { crc32, deflateSync } from 'node:zlib';
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Encodes 8-bit RGB pixels as a PNG with optional tEXt chunks (ComfyUI stores `prompt` and `workflow` there). */
-export function encodePng(
-  width: number,
-  height: number,
-  rgb: Uint8Array,
-  text: Record<string, string> = {},
-): Buffer {
+export function encodePng(width: number, height: number, rgb: Uint8Array, text: Record<string, string> = {}): Buffer {
   if (rgb.length !== width * height * 3) {
     throw new RangeError(`expected ${width * height * 3} RGB bytes, got ${rgb.length}`);
   }

@@ -43,7 +43,10 @@ export interface NodeContext {
 
 /** A Python exception raised inside a node, reported as `execution_error` with its type and message. */
 export class NodeExecutionError extends Error {
-  constructor(message: string, readonly exceptionType = 'RuntimeError') {
+  constructor(
+    message: string,
+    readonly exceptionType = 'RuntimeError',
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,8 @@ export async function executeNode(classType: string, inputs: Inputs, context: No
       return only({ kind: 'CLIP', encoders: [String(inputs.clip_name1), String(inputs.clip_name2)], type: String(inputs.type) });
     case 'TripleCLIPLoader':
       for (const name of [inputs.clip_name1, inputs.clip_name2, inputs.clip_name3].map(String)) {
-        if (!context.textEncoderFiles.includes(name)) throw new NodeExecutionError(`Model in folder 'text_encoders' with filename '${name}' not found.`, 'FileNotFoundError');
+        if (!context.textEncoderFiles.includes(name))
+          throw new NodeExecutionError(`Model in folder 'text_encoders' with filename '${name}' not found.`, 'FileNotFoundError');
       }
       await context.pause('load');
       return only({ kind: 'CLIP', encoders: [inputs.clip_name1, inputs.clip_name2, inputs.clip_name3].map(String), type: 'sd3' });
@@ -104,9 +108,7 @@ export async function executeNode(classType: string, inputs: Inputs, context: No
       const latent = value(inputs, 'latent_image', 'LATENT');
       const steps = Number(inputs.steps);
       for (let i = 1; i <= steps; i++) await context.step(i, steps);
-      const sampled = JSON.stringify([
-        model, positive, negative, inputs.seed, steps, inputs.cfg, inputs.sampler_name, inputs.scheduler, inputs.denoise,
-      ]);
+      const sampled = JSON.stringify([model, positive, negative, inputs.seed, steps, inputs.cfg, inputs.sampler_name, inputs.scheduler, inputs.denoise]);
       return only({ ...latent, sampled });
     }
     case 'VAEDecode': {

@@ -169,14 +169,18 @@ function computeSignatures(prompt: ApiPrompt): Record<string, string> {
     if (seen.has(id)) throw new NodeExecutionError(`cycle at node ${id}`);
     seen.add(id);
     const node = prompt[id]!;
-    const inputs = Object.keys(node.inputs).sort().map((name) => {
-      const input = node.inputs[name];
-      if (Array.isArray(input) && input.length === 2 && typeof input[0] === 'string' && prompt[input[0]]) {
-        return [name, ['link', sign(input[0], seen), input[1]]];
-      }
-      return [name, input];
-    });
-    signatures[id] = createHash('sha1').update(JSON.stringify([node.class_type, inputs])).digest('hex');
+    const inputs = Object.keys(node.inputs)
+      .sort()
+      .map((name) => {
+        const input = node.inputs[name];
+        if (Array.isArray(input) && input.length === 2 && typeof input[0] === 'string' && prompt[input[0]]) {
+          return [name, ['link', sign(input[0], seen), input[1]]];
+        }
+        return [name, input];
+      });
+    signatures[id] = createHash('sha1')
+      .update(JSON.stringify([node.class_type, inputs]))
+      .digest('hex');
     return signatures[id];
   };
   for (const id of Object.keys(prompt)) sign(id, new Set());

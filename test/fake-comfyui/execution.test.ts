@@ -37,7 +37,9 @@ describe('fake ComfyUI execution', () => {
     expect(types.slice(0, 2)).toEqual(['execution_start', 'execution_cached']);
     expect(messages[1]!.data.nodes).toEqual([]);
     expect(messages.filter((m) => m.type === 'progress').map((m) => [m.data.value, m.data.max, m.data.node])).toEqual([
-      [1, 3, '7'], [2, 3, '7'], [3, 3, '7'],
+      [1, 3, '7'],
+      [2, 3, '7'],
+      [3, 3, '7'],
     ]);
     expect(messages.filter((m) => m.type === 'executing').map((m) => m.data.node)).toEqual(['1', '6', '2', '3', '4', '5', '7', '8', '9', null]);
     expect(types.slice(-4)).toEqual(['executed', 'progress_state', 'execution_success', 'executing']);
@@ -77,7 +79,7 @@ describe('fake ComfyUI execution', () => {
     expect(ends).toEqual([first, third]);
   });
 
-  it('serves an identical resubmission entirely from cache, re-sending only the output node\'s executed', async () => {
+  it("serves an identical resubmission entirely from cache, re-sending only the output node's executed", async () => {
     const ws = await setup();
     const graph = buildTestGraph();
     await ws.waitForPrompt(await submit(graph));

@@ -229,7 +229,12 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
       return json(res, 200, definition ? { [definition.name]: describeNode(definition, comboFormat) } : {});
     }
     // `clip` is no folder key of its own in 0.3.64 (text_encoders covers models/clip): 404, as recorded.
-    if (key === 'GET /models') return json(res, 200, Object.keys(models).filter((folder) => folder !== 'clip'));
+    if (key === 'GET /models')
+      return json(
+        res,
+        200,
+        Object.keys(models).filter((folder) => folder !== 'clip'),
+      );
     if (method === 'GET' && route.startsWith('/models/')) {
       const folder = decodeURIComponent(route.slice('/models/'.length));
       const files = folder === 'clip' ? undefined : models[folder];
@@ -363,15 +368,18 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     // endless: 1 MiB chunks until the client stops reading; trickle: one byte a second.
     const chunk = fault === 'endless' ? Buffer.alloc(1024 * 1024) : png.subarray(0, 1);
     let sent = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed || closed || sent >= (fault === 'endless' ? 200 : png.length)) {
-        clearInterval(timer);
-        if (!res.destroyed) res.end();
-        return;
-      }
-      res.write(fault === 'endless' ? chunk : png.subarray(sent, sent + 1));
-      sent++;
-    }, fault === 'endless' ? 1 : 1000);
+    const timer = setInterval(
+      () => {
+        if (res.destroyed || closed || sent >= (fault === 'endless' ? 200 : png.length)) {
+          clearInterval(timer);
+          if (!res.destroyed) res.end();
+          return;
+        }
+        res.write(fault === 'endless' ? chunk : png.subarray(sent, sent + 1));
+        sent++;
+      },
+      fault === 'endless' ? 1 : 1000,
+    );
     res.on('close', () => clearInterval(timer));
   }
 
@@ -389,17 +397,27 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
         argv: ['main.py', '--port', String(port)],
       },
       // With --cpu, server.py reports the CPU device, with RAM as its memory.
-      devices: [options.cpu
-        ? { name: 'cpu', type: 'cpu', index: null, vram_total: 25769803776, vram_free: 20000000000, torch_vram_total: 25769803776, torch_vram_free: 20000000000 }
-        : {
-          name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
-          type: 'cuda',
-          index: 0,
-          vram_total: 25393692672,
-          vram_free: 24000000000,
-          torch_vram_total: 0,
-          torch_vram_free: 0,
-        }],
+      devices: [
+        options.cpu
+          ? {
+              name: 'cpu',
+              type: 'cpu',
+              index: null,
+              vram_total: 25769803776,
+              vram_free: 20000000000,
+              torch_vram_total: 25769803776,
+              torch_vram_free: 20000000000,
+            }
+          : {
+              name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
+              type: 'cuda',
+              index: 0,
+              vram_total: 25393692672,
+              vram_free: 24000000000,
+              torch_vram_total: 0,
+              torch_vram_free: 0,
+            },
+      ],
     };
   }
 

@@ -6,7 +6,6 @@ import { findFreePort } from '../helpers/find-free-port.js';
 
 const launcher = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-
 describe('fake ComfyUI launcher (python main.py stand-in)', () => {
   it('prints the ready line, answers on the port and exits on SIGTERM', async () => {
     const port = await findFreePort();
@@ -15,7 +14,10 @@ describe('fake ComfyUI launcher (python main.py stand-in)', () => {
     });
     const ready = await new Promise<string>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
-        const line = chunk.toString().split('\n').find((l) => l.startsWith('To see the GUI go to: '));
+        const line = chunk
+          .toString()
+          .split('\n')
+          .find((l) => l.startsWith('To see the GUI go to: '));
         if (line) resolve(line);
       });
       child.then((r) => reject(new Error(`exited early with ${r.exitCode}`)), reject);

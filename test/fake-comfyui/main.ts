@@ -44,7 +44,9 @@ if (env.FAKE_COMFYUI_NO_GPU && !cpu) {
   console.error('Traceback (most recent call last):');
   console.error('  File "/ComfyUI/comfy/model_management.py", line 228, in get_torch_device');
   console.error('    return torch.device(torch.cuda.current_device())');
-  console.error('RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx');
+  console.error(
+    'RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx',
+  );
   process.exit(1);
 }
 console.log(cpu ? 'Total VRAM 64203 MB, total RAM 64203 MB' : 'Total VRAM 24217 MB, total RAM 64203 MB');

@@ -11,19 +11,31 @@ export interface ModelFiles {
 
 /** ComfyUI 0.3.64's model folder keys in the order `GET /models` lists them (recorded); `clip` is not one. */
 const FOLDERS = [
-  'checkpoints', 'configs', 'loras', 'vae', 'text_encoders', 'diffusion_models', 'clip_vision', 'style_models', 'embeddings',
-  'diffusers', 'vae_approx', 'controlnet', 'gligen', 'upscale_models', 'custom_nodes', 'hypernetworks', 'photomaker',
-  'classifiers', 'model_patches', 'audio_encoders',
+  'checkpoints',
+  'configs',
+  'loras',
+  'vae',
+  'text_encoders',
+  'diffusion_models',
+  'clip_vision',
+  'style_models',
+  'embeddings',
+  'diffusers',
+  'vae_approx',
+  'controlnet',
+  'gligen',
+  'upscale_models',
+  'custom_nodes',
+  'hypernetworks',
+  'photomaker',
+  'classifiers',
+  'model_patches',
+  'audio_encoders',
 ];
 
 export const defaultModelFiles: ModelFiles = {
   ...(Object.fromEntries(FOLDERS.map((folder) => [folder, []])) as unknown as ModelFiles),
-  checkpoints: [
-    'sd3.5_large.safetensors',
-    'sd3.5_large_turbo.safetensors',
-    'sd3.5_medium.safetensors',
-    'sd3.5_large_fp8_scaled.safetensors',
-  ],
+  checkpoints: ['sd3.5_large.safetensors', 'sd3.5_large_turbo.safetensors', 'sd3.5_medium.safetensors', 'sd3.5_large_fp8_scaled.safetensors'],
   text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp16.safetensors', 't5xxl_fp8_e4m3fn.safetensors'],
   // The legacy models/clip folder: its files appear in the CLIP loaders, but it is no folder key.
   clip: [],

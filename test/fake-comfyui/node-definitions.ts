@@ -66,27 +66,32 @@ const MODEL_INPUTS: Record<string, (models: ModelFiles) => string[]> = {
 
 /** The node set with the recorded input names, types, defaults and ranges, for the given installed files. */
 export function createNodeDefinitions(models: ModelFiles): Record<string, NodeDefinition> {
-  return Object.fromEntries(Object.entries(RECORDED).map(([name, node]) => {
-    const recorded = structuredClone(node);
-    const parse = (inputs: Record<string, unknown[]> = {}) => Object.fromEntries(Object.entries(inputs).map(([input, config]) => {
-      const files = MODEL_INPUTS[input]?.(models);
-      if (files) {
-        if (config[0] === 'COMBO') (config[1] as { options: string[] }).options = files;
-        else config[0] = files;
-      }
-      return [input, parseInput(config)];
-    }));
-    const definition: NodeDefinition = {
-      name,
-      required: parse(recorded.input.required),
-      optional: parse(recorded.input.optional),
-      hidden: recorded.input.hidden ?? {},
-      output: recorded.output,
-      outputNode: recorded.output_node,
-      recorded,
-    };
-    return [name, definition];
-  }));
+  return Object.fromEntries(
+    Object.entries(RECORDED).map(([name, node]) => {
+      const recorded = structuredClone(node);
+      const parse = (inputs: Record<string, unknown[]> = {}) =>
+        Object.fromEntries(
+          Object.entries(inputs).map(([input, config]) => {
+            const files = MODEL_INPUTS[input]?.(models);
+            if (files) {
+              if (config[0] === 'COMBO') (config[1] as { options: string[] }).options = files;
+              else config[0] = files;
+            }
+            return [input, parseInput(config)];
+          }),
+        );
+      const definition: NodeDefinition = {
+        name,
+        required: parse(recorded.input.required),
+        optional: parse(recorded.input.optional),
+        hidden: recorded.input.hidden ?? {},
+        output: recorded.output,
+        outputNode: recorded.output_node,
+        recorded,
+      };
+      return [name, definition];
+    }),
+  );
 }
 
 function parseInput(config: unknown[]): InputSpec {
@@ -103,14 +108,20 @@ function parseInput(config: unknown[]): InputSpec {
 export function describeNode(definition: NodeDefinition, comboFormat: ComboFormat): RecordedNode {
   const node = structuredClone(definition.recorded);
   if (comboFormat === 'recorded') return node;
-  for (const [category, specs] of [['required', definition.required], ['optional', definition.optional]] as const) {
+  for (const [category, specs] of [
+    ['required', definition.required],
+    ['optional', definition.optional],
+  ] as const) {
     const inputs = node.input[category];
     if (!inputs) continue;
     for (const [name, spec] of Object.entries(specs)) {
       if (!Array.isArray(spec.type)) continue;
-      inputs[name] = comboFormat === 'classic'
-        ? (Object.keys(spec.options).length > 0 ? [spec.type, spec.options] : [spec.type])
-        : ['COMBO', { ...spec.options, options: spec.type }];
+      inputs[name] =
+        comboFormat === 'classic'
+          ? Object.keys(spec.options).length > 0
+            ? [spec.type, spec.options]
+            : [spec.type]
+          : ['COMBO', { ...spec.options, options: spec.type }];
     }
   }
   return node;

@@ -19,6 +19,5 @@ export function reprPython(value: unknown): string {
 
 /** `json.dumps` with its default `ensure_ascii=True` and separators, as ComfyUI writes PNG text chunks. */
 export function dumpJsonLikePython(value: unknown): string {
-  return JSON.stringify(value, null, 0)
-    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 0).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -38,7 +38,18 @@ function recordedGraph(): Record<string, { class_type: string; inputs: Record<st
     7: { class_type: 'ModelSamplingSD3', inputs: { model: ['1', 0], shift: 3.0 } },
     8: {
       class_type: 'KSampler',
-      inputs: { model: ['7', 0], seed: 441204257, steps: 4, cfg: 1.0, sampler_name: 'euler', scheduler: 'sgm_uniform', positive: ['3', 0], negative: ['5', 0], latent_image: ['6', 0], denoise: 1.0 },
+      inputs: {
+        model: ['7', 0],
+        seed: 441204257,
+        steps: 4,
+        cfg: 1.0,
+        sampler_name: 'euler',
+        scheduler: 'sgm_uniform',
+        positive: ['3', 0],
+        negative: ['5', 0],
+        latent_image: ['6', 0],
+        denoise: 1.0,
+      },
     },
     9: { class_type: 'VAEDecode', inputs: { samples: ['8', 0], vae: ['1', 2] } },
     10: { class_type: 'SaveImage', inputs: { images: ['9', 0], filename_prefix: 'record/x' } },
@@ -47,10 +58,12 @@ function recordedGraph(): Record<string, { class_type: string; inputs: Record<st
 
 /** A message without what differs between runs: ids, timestamps, file counters, tracebacks. */
 function shape(message: Message): unknown {
-  return JSON.parse(JSON.stringify(message)
-    .replace(/"prompt_id":"[^"]*"/g, '"prompt_id":"P"')
-    .replace(/,?"timestamp":\d+/g, '')
-    .replace(/x_\d{5}_\.png/g, 'x_N_.png'));
+  return JSON.parse(
+    JSON.stringify(message)
+      .replace(/"prompt_id":"[^"]*"/g, '"prompt_id":"P"')
+      .replace(/,?"timestamp":\d+/g, '')
+      .replace(/x_\d{5}_\.png/g, 'x_N_.png'),
+  );
 }
 const executionShapes = (messages: Message[]) => messages.filter((m) => m.type !== 'status').map(shape);
 
@@ -148,7 +161,11 @@ describe('the fake answers like the recorded ComfyUI 0.3.64', () => {
         return g;
       },
     };
-    expect(Object.keys(cases).sort()).toEqual(Object.keys(recorded.validation).filter((k) => k.startsWith('body') === false).sort());
+    expect(Object.keys(cases).sort()).toEqual(
+      Object.keys(recorded.validation)
+        .filter((k) => k.startsWith('body') === false)
+        .sort(),
+    );
     for (const [name, graph] of Object.entries(cases)) {
       const answer = await post({ prompt: graph() });
       const expected = recorded.validation[name]!;
@@ -204,7 +221,7 @@ describe('the fake answers like the recorded ComfyUI 0.3.64', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await (await fetch(`${fake.url}/queue`)).json()).queue_running.map((item: unknown[]) => item[1])).toEqual([id]);
     await fetch(`${fake.url}/interrupt`, { method: 'POST', body: JSON.stringify({ prompt_id: id }) });
-    const messages = await ws.waitForPrompt(id) as Message[];
+    const messages = (await ws.waitForPrompt(id)) as Message[];
     // Everything but the stream of progress messages, whose count depends on timing.
     const milestones = (list: Message[]) => executionShapes(list.filter((m) => m.type !== 'progress' && m.type !== 'progress_state'));
     expect(milestones(messages)).toEqual(milestones(recorded.ws.interrupted));
@@ -228,7 +245,7 @@ describe('the fake answers like the recorded ComfyUI 0.3.64', () => {
   it('answers /view with the recorded statuses, and errors with no body or content type', async () => {
     const { ws } = await setup();
     const messages = await run(ws, recordedGraph());
-    const file = ((messages.find((m) => m.type === 'executed')!.data.output as { images: Array<{ filename: string }> }).images[0]!).filename;
+    const file = (messages.find((m) => m.type === 'executed')!.data.output as { images: Array<{ filename: string }> }).images[0]!.filename;
     for (const expected of recorded.view) {
       const res = await fetch(`${fake!.url}${expected.path.replace('x_00003_.png', file)}`);
       expect(res.status, expected.path).toBe(expected.status);

@@ -38,10 +38,22 @@ describe('fake ComfyUI routes', () => {
 
   it('describes nodes with classic combos, or COMBO options when configured', async () => {
     const classic = (await get('/object_info')).body;
-    expect(Object.keys(classic)).toEqual(expect.arrayContaining([
-      'CheckpointLoaderSimple', 'CLIPLoader', 'DualCLIPLoader', 'TripleCLIPLoader', 'CLIPTextEncode',
-      'EmptySD3LatentImage', 'ModelSamplingSD3', 'ConditioningZeroOut', 'KSampler', 'VAEDecode', 'SaveImage', 'PreviewImage',
-    ]));
+    expect(Object.keys(classic)).toEqual(
+      expect.arrayContaining([
+        'CheckpointLoaderSimple',
+        'CLIPLoader',
+        'DualCLIPLoader',
+        'TripleCLIPLoader',
+        'CLIPTextEncode',
+        'EmptySD3LatentImage',
+        'ModelSamplingSD3',
+        'ConditioningZeroOut',
+        'KSampler',
+        'VAEDecode',
+        'SaveImage',
+        'PreviewImage',
+      ]),
+    );
     expect(classic.CheckpointLoaderSimple.input.required.ckpt_name[0]).toContain('sd3.5_large.safetensors');
     expect(classic.CheckpointLoaderSimple.output).toEqual(['MODEL', 'CLIP', 'VAE']);
     expect(classic.EmptySD3LatentImage.input.required.width).toEqual(['INT', { default: 1024, min: 16, max: 16384, step: 16 }]);

@@ -18,15 +18,16 @@ export interface ApiNode {
 }
 export type ApiPrompt = Record<string, ApiNode>;
 
-export type ValidationResult =
-  | { ok: true; outputs: string[]; nodeErrors: NodeErrors }
-  | { ok: false; error: ComfyError; nodeErrors: NodeErrors };
+export type ValidationResult = { ok: true; outputs: string[]; nodeErrors: NodeErrors } | { ok: false; error: ComfyError; nodeErrors: NodeErrors };
 
 type NodeVerdict = { valid: boolean; reasons: ComfyError[] };
 
 /** Thrown where ComfyUI's validator would raise (e.g. a link to a node that is not in the prompt). */
 class ValidationException extends Error {
-  constructor(message: string, readonly exceptionType: string) {
+  constructor(
+    message: string,
+    readonly exceptionType: string,
+  ) {
     super(message);
   }
 }
@@ -69,12 +70,14 @@ export function validatePrompt(
       const exception = error as ValidationException;
       verdict = {
         valid: false,
-        reasons: [{
-          type: 'exception_during_validation',
-          message: 'Exception when validating node',
-          details: exception.message,
-          extra_info: { exception_type: exception.exceptionType ?? 'Exception', traceback: [] },
-        }],
+        reasons: [
+          {
+            type: 'exception_during_validation',
+            message: 'Exception when validating node',
+            details: exception.message,
+            extra_info: { exception_type: exception.exceptionType ?? 'Exception', traceback: [] },
+          },
+        ],
       };
       validated.set(output, verdict);
     }
@@ -159,19 +162,21 @@ function validateNode(
         const exception = error as ValidationException;
         validated.set(sourceId as string, {
           valid: false,
-          reasons: [{
-            type: 'exception_during_inner_validation',
-            message: 'Exception when validating inner node',
-            details: exception.message,
-            extra_info: {
-              input_name: name,
-              input_config: inputConfig,
-              exception_message: exception.message,
-              exception_type: exception.exceptionType ?? 'Exception',
-              traceback: [],
-              linked_node: value,
+          reasons: [
+            {
+              type: 'exception_during_inner_validation',
+              message: 'Exception when validating inner node',
+              details: exception.message,
+              extra_info: {
+                input_name: name,
+                input_config: inputConfig,
+                exception_message: exception.message,
+                exception_type: exception.exceptionType ?? 'Exception',
+                traceback: [],
+                linked_node: value,
+              },
             },
-          }],
+          ],
         });
         valid = false;
       }
@@ -250,9 +255,7 @@ function convertValue(value: unknown, type: string | string[]): { value: unknown
       const ok = type === 'INT' ? /^[+-]?\d+$/.test(trimmed) : trimmed !== '' && !Number.isNaN(Number(trimmed));
       if (ok) return { value: Number(trimmed) };
       return {
-        error: type === 'INT'
-          ? `invalid literal for int() with base 10: ${reprPython(value)}`
-          : `could not convert string to float: ${reprPython(value)}`,
+        error: type === 'INT' ? `invalid literal for int() with base 10: ${reprPython(value)}` : `could not convert string to float: ${reprPython(value)}`,
       };
     }
     return { error: `${fn}() argument must be a string, a bytes-like object or a real number, not '${pythonTypeName(value)}'` };

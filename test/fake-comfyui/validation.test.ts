@@ -39,11 +39,13 @@ describe('fake ComfyUI validation', () => {
     expect(body.node_errors['1']).toEqual({
       class_type: 'CheckpointLoaderSimple',
       dependent_outputs: ['9'],
-      errors: [expect.objectContaining({
-        type: 'value_not_in_list',
-        message: 'Value not in list',
-        details: expect.stringMatching(/^ckpt_name: 'sd3\.5_large_typo\.safetensors' not in \['sd3\.5_large\.safetensors', /),
-      })],
+      errors: [
+        expect.objectContaining({
+          type: 'value_not_in_list',
+          message: 'Value not in list',
+          details: expect.stringMatching(/^ckpt_name: 'sd3\.5_large_typo\.safetensors' not in \['sd3\.5_large\.safetensors', /),
+        }),
+      ],
     });
     // Downstream nodes are invalid too but ComfyUI does not list nodes without reasons.
     expect(Object.keys(body.node_errors)).toEqual(['1']);
@@ -85,7 +87,9 @@ describe('fake ComfyUI validation', () => {
     expect(result.body.node_errors['8']).toMatchObject({
       class_type: 'VAEDecode',
       dependent_outputs: ['9'],
-      errors: [{ type: 'exception_during_inner_validation', details: "'42'", extra_info: { input_name: 'images', linked_node: ['8', 0], exception_type: 'KeyError' } }],
+      errors: [
+        { type: 'exception_during_inner_validation', details: "'42'", extra_info: { input_name: 'images', linked_node: ['8', 0], exception_type: 'KeyError' } },
+      ],
     });
     // An output node's own dangling link is an exception while validating that node.
     const outputDangling = buildTestGraph();

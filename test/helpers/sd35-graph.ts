@@ -1,5 +1,7 @@
 /** A hand-written SD3.5 Large API graph (encoders loaded by TripleCLIPLoader) for tests of the fake itself. */
-export function buildTestGraph(overrides: { seed?: number; text?: string; width?: number; height?: number; steps?: number; checkpoint?: string; prefix?: string; batch?: number } = {}) {
+export function buildTestGraph(
+  overrides: { seed?: number; text?: string; width?: number; height?: number; steps?: number; checkpoint?: string; prefix?: string; batch?: number } = {},
+) {
   return {
     '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: overrides.checkpoint ?? 'sd3.5_large.safetensors' } },
     '2': {
@@ -16,8 +18,16 @@ export function buildTestGraph(overrides: { seed?: number; text?: string; width?
     '7': {
       class_type: 'KSampler',
       inputs: {
-        model: ['6', 0], seed: overrides.seed ?? 7, steps: overrides.steps ?? 3, cfg: 4.5, sampler_name: 'euler',
-        scheduler: 'sgm_uniform', positive: ['3', 0], negative: ['4', 0], latent_image: ['5', 0], denoise: 1,
+        model: ['6', 0],
+        seed: overrides.seed ?? 7,
+        steps: overrides.steps ?? 3,
+        cfg: 4.5,
+        sampler_name: 'euler',
+        scheduler: 'sgm_uniform',
+        positive: ['3', 0],
+        negative: ['4', 0],
+        latent_image: ['5', 0],
+        denoise: 1,
       },
     },
     '8': { class_type: 'VAEDecode', inputs: { samples: ['7', 0], vae: ['1', 2] } },

@@ -10,8 +10,7 @@ const cleanups = useCleanups();
 
 const setup = () => setupBlogWithFake(cleanups);
 
-const manifestKeys = async (root: string) =>
-  Object.keys(JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images);
+const manifestKeys = async (root: string) => Object.keys(JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images);
 
 describe('astro-comfyui CLI', () => {
   it('generates with --dry-run, --only and --force, and reports status with exit codes', async () => {
@@ -94,7 +93,9 @@ describe('astro-comfyui CLI', () => {
     expect(help.stdout).toContain('Usage: astro-comfyui <command>');
     const version = await runCli(root, ['--version'], env);
     expect(version.exitCode).toBe(0);
-    expect(String(version.stdout).trim()).toBe(JSON.parse(await readFile(new URL('../../packages/astro-comfyui/package.json', import.meta.url), 'utf8')).version);
+    expect(String(version.stdout).trim()).toBe(
+      JSON.parse(await readFile(new URL('../../packages/astro-comfyui/package.json', import.meta.url), 'utf8')).version,
+    );
   });
 
   it('fails with exit code 1 and a hint when ComfyUI is down', async () => {
@@ -109,10 +110,15 @@ describe('astro-comfyui CLI', () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);
     const url = `http://127.0.0.1:${await findFreePort()}`;
-    const child = runCli(site.root, ['start'], {
-      COMFYUI_URL: url,
-      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand() }),
-    }, { buffer: false });
+    const child = runCli(
+      site.root,
+      ['start'],
+      {
+        COMFYUI_URL: url,
+        ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand() }),
+      },
+      { buffer: false },
+    );
     const pid = await new Promise<number>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
         const match = /\(pid (\d+)\)/.exec(chunk.toString());

@@ -24,14 +24,19 @@ async function fake(options: Parameters<typeof startFakeComfyUI>[0] = {}): Promi
 }
 
 const generated = (root: string) => path.join(root, 'src/assets/generated');
-const manifestOf = async (root: string) => JSON.parse(await readFile(path.join(generated(root), 'images.lock.json'), 'utf8')) as { images: Record<string, { file: string; placeholder: boolean }> };
+const manifestOf = async (root: string) =>
+  JSON.parse(await readFile(path.join(generated(root), 'images.lock.json'), 'utf8')) as { images: Record<string, { file: string; placeholder: boolean }> };
 
 /** Every image of the manifest exists once, is a whole PNG, and nothing else is in the folder. */
 async function expectConsistent(root: string, count: number) {
   const manifest = await manifestOf(root);
   const files = (await readdir(generated(root))).filter((f) => f !== 'images.lock.json');
   expect(Object.keys(manifest.images)).toHaveLength(count);
-  expect(files.sort()).toEqual(Object.values(manifest.images).map((e) => e.file).sort());
+  expect(files.sort()).toEqual(
+    Object.values(manifest.images)
+      .map((e) => e.file)
+      .sort(),
+  );
   for (const file of files) expect(readPngInfo(await readFile(path.join(generated(root), file))).width).toBeGreaterThan(0);
 }
 
@@ -62,7 +67,10 @@ describe('fault suite', () => {
     expect(result.all).toContain('stopped unexpectedly');
     expect(result.all).toContain('Restarting ComfyUI');
     await expectConsistent(root, 4);
-    const lines = (await readFile(journal, 'utf8')).trim().split('\n').map((l) => l.split(' ') as [string, string]);
+    const lines = (await readFile(journal, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]);
     const pids = [...new Set(lines.map(([pid]) => pid))];
     expect(pids).toHaveLength(2);
     const beforeCrash = lines.filter(([pid]) => pid === pids[0]).map(([, id]) => id);
@@ -118,8 +126,9 @@ describe('fault suite', () => {
   it('an execution_error names post, prompt and node, and the other images are kept', async () => {
     const root = await site();
     const server = await fake();
-    server.faults.failNode('VAEDecode', 'CUDA out of memory. Tried to allocate 2.00 GiB', 'torch.OutOfMemoryError',
-      (prompt) => JSON.stringify(prompt).includes('fishing boats'));
+    server.faults.failNode('VAEDecode', 'CUDA out of memory. Tried to allocate 2.00 GiB', 'torch.OutOfMemoryError', (prompt) =>
+      JSON.stringify(prompt).includes('fishing boats'),
+    );
     const result = await build(root, { COMFYUI_URL: server.url });
     expectExitedByItself(result);
     expect(result.exitCode).not.toBe(0);
@@ -180,7 +189,10 @@ describe('fault suite', () => {
     const server = await fake();
     const prompt = 'a sign that says "{"json": [1, 2]}" — café 🦊\nsecond line: #not-a-comment';
     // JSON strings are valid YAML double-quoted scalars: this is how an author would escape it.
-    await writeFile(path.join(root, 'src/content/blog/Ünïcode post with spaces.md'), `---\ntitle: Unicode\nimage: { prompt: ${JSON.stringify(prompt)}, format: square }\n---\nBody\n`);
+    await writeFile(
+      path.join(root, 'src/content/blog/Ünïcode post with spaces.md'),
+      `---\ntitle: Unicode\nimage: { prompt: ${JSON.stringify(prompt)}, format: square }\n---\nBody\n`,
+    );
     const result = await build(root, { COMFYUI_URL: server.url });
     expect(result.exitCode, String(result.all)).toBe(0);
     const manifest = await manifestOf(root);

@@ -28,27 +28,36 @@ const trickyPosts: Record<string, string> = {
 const cleanups = useCleanups();
 
 describe('frontmatter is read exactly as Astro reads it', () => {
-  it('the scanner and Astro\'s content layer see the same prompts in tricky posts (TOML, blank lines, BOM, CRLF, anchors…)', async () => {
+  it("the scanner and Astro's content layer see the same prompts in tricky posts (TOML, blank lines, BOM, CRLF, anchors…)", async () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);
     const blog = path.join(site.root, 'src/content/blog');
     for (const [name, text] of Object.entries(trickyPosts)) await writeFile(path.join(blog, name), text);
     // The content layer alone: no schema and no integration, and a page that dumps what Astro read.
     await writeFile(path.join(site.root, 'astro.config.mjs'), "import { defineConfig } from 'astro/config';\nexport default defineConfig({});\n");
-    await writeFile(path.join(site.root, 'src/content.config.ts'), [
-      "import { defineCollection } from 'astro:content';",
-      "import { glob } from 'astro/loaders';",
-      "export const collections = { blog: defineCollection({ loader: glob({ pattern: '*.md', base: './src/content/blog' }) }) };",
-    ].join('\n'));
+    await writeFile(
+      path.join(site.root, 'src/content.config.ts'),
+      [
+        "import { defineCollection } from 'astro:content';",
+        "import { glob } from 'astro/loaders';",
+        "export const collections = { blog: defineCollection({ loader: glob({ pattern: '*.md', base: './src/content/blog' }) }) };",
+      ].join('\n'),
+    );
     await mkdir(path.join(site.root, 'src/pages'), { recursive: true });
-    await writeFile(path.join(site.root, 'src/pages/data.json.ts'), [
-      "import { getCollection } from 'astro:content';",
-      'export async function GET() {',
-      "  const entries = await getCollection('blog');",
-      '  return new Response(JSON.stringify(Object.fromEntries(entries.map((e) => [e.filePath, { image: e.data.image, images: e.data.images }]))));',
-      '}',
-    ].join('\n'));
-    await writeFile(path.join(site.root, 'src/pages/[...slug].astro'), '---\nexport const prerender = true;\nexport function getStaticPaths() { return []; }\n---\n');
+    await writeFile(
+      path.join(site.root, 'src/pages/data.json.ts'),
+      [
+        "import { getCollection } from 'astro:content';",
+        'export async function GET() {',
+        "  const entries = await getCollection('blog');",
+        '  return new Response(JSON.stringify(Object.fromEntries(entries.map((e) => [e.filePath, { image: e.data.image, images: e.data.images }]))));',
+        '}',
+      ].join('\n'),
+    );
+    await writeFile(
+      path.join(site.root, 'src/pages/[...slug].astro'),
+      '---\nexport const prerender = true;\nexport function getStaticPaths() { return []; }\n---\n',
+    );
 
     const result = await runAstro(site.root, ['build']);
     expect(result.exitCode, String(result.all)).toBe(0);
@@ -62,7 +71,9 @@ describe('frontmatter is read exactly as Astro reads it', () => {
       // And what the scanner turns them into: one request per prompt Astro sees, no problem.
       const scanned = scanPost(site.root, file, 'image', 'images');
       expect(scanned.problems).toEqual([]);
-      const prompts = [astro[file]!.image, ...((astro[file]!.images as unknown[]) ?? [])].filter(Boolean).map((v) => (typeof v === 'string' ? v : (v as { prompt: string }).prompt));
+      const prompts = [astro[file]!.image, ...((astro[file]!.images as unknown[]) ?? [])]
+        .filter(Boolean)
+        .map((v) => (typeof v === 'string' ? v : (v as { prompt: string }).prompt));
       expect(scanned.requests.map((r) => r.prompt)).toEqual(prompts);
     }
     // Spot checks that the table exercises what it claims to.
@@ -74,8 +85,10 @@ describe('frontmatter is read exactly as Astro reads it', () => {
   it('never executes a post: a ---js block is an error in the build and the CLI, and its code does not run', async () => {
     const { root, env } = await setupBlogWithFake(cleanups);
     const marker = path.join(root, 'PWNED');
-    await writeFile(path.join(root, 'src/content/blog/evil.md'),
-      `---js\n{ title: 'x', image: require('child_process').execSync('touch ${marker}').toString() || 'a fox' }\n---\nBody\n`);
+    await writeFile(
+      path.join(root, 'src/content/blog/evil.md'),
+      `---js\n{ title: 'x', image: require('child_process').execSync('touch ${marker}').toString() || 'a fox' }\n---\nBody\n`,
+    );
 
     const build = await runAstro(root, ['build'], { ...env, CI: '1' });
     expect(build.exitCode).not.toBe(0);

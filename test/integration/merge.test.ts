@@ -15,7 +15,8 @@ const manifestPath = 'src/assets/generated/images.lock.json';
  */
 async function mergeTwoBranches() {
   const { fake, root, env } = await setupBlogWithFake(cleanups);
-  const git = (...args: string[]) => execa('git', ['-c', 'user.name=Author', '-c', 'user.email=author@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd: root, reject: false });
+  const git = (...args: string[]) =>
+    execa('git', ['-c', 'user.name=Author', '-c', 'user.email=author@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd: root, reject: false });
   const generate = async () => expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
   const addPosts = async (prefix: string) => {
     for (let i = 1; i <= 3; i++) {
@@ -47,7 +48,7 @@ async function mergeTwoBranches() {
 const keysOf = async (root: string) => Object.keys(JSON.parse(await readFile(path.join(root, manifestPath), 'utf8')).images);
 const pngsOf = async (root: string) => (await readdir(path.join(root, 'src/assets/generated'))).filter((f) => f.endsWith('.png')).sort();
 
-describe('two authors\' branches', () => {
+describe("two authors' branches", () => {
   it('a conflicted manifest is explained in CI and merged by the next run outside CI, without generating again', async () => {
     const { fake, root, env, generated } = await mergeTwoBranches();
     expect(generated).toBe(10);
@@ -66,7 +67,7 @@ describe('two authors\' branches', () => {
     expect((await runCli(root, ['status'], { ...env, CI: '1' })).exitCode).toBe(0);
   });
 
-  it('after taking one side (--theirs), a CI build re-adopts the other side\'s images from their files and prune deletes none of them', async () => {
+  it("after taking one side (--theirs), a CI build re-adopts the other side's images from their files and prune deletes none of them", async () => {
     const { fake, root, env, git, generated } = await mergeTwoBranches();
     await git('checkout', '--theirs', manifestPath);
     await git('add', '-A');
@@ -100,7 +101,12 @@ describe('two authors\' branches', () => {
     const { default: sharp } = await import('sharp');
     for (const file of files) {
       const full = path.join(root, 'src/assets/generated', file);
-      await writeFile(full, await sharp(await readFile(full)).png().toBuffer());
+      await writeFile(
+        full,
+        await sharp(await readFile(full))
+          .png()
+          .toBuffer(),
+      );
     }
     const pruned = await runCli(root, ['prune'], env);
     expect(pruned.exitCode, String(pruned.all)).toBe(0);

@@ -13,7 +13,10 @@ async function readQuickStart(): Promise<string[]> {
   const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Quick start'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
-  return block.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean);
+  return block
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean);
 }
 
 describe('README quick start', () => {

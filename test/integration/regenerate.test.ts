@@ -7,7 +7,11 @@ import { useCleanups } from '../helpers/cleanups.js';
 import { runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 
 const cleanups = useCleanups();
-const manifestOf = async (root: string) => JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images as Record<string, { file: string; seed: number; posts: string[] }>;
+const manifestOf = async (root: string) =>
+  JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images as Record<
+    string,
+    { file: string; seed: number; posts: string[] }
+  >;
 
 describe('what --force and regenerate: true promise, against a ComfyUI that caches', () => {
   it('--force runs every node again on ComfyUI (no answer from its cache) and keeps the seeds', async () => {
@@ -34,7 +38,9 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
     const text = await readFile(post, 'utf8');
     const { image } = parseFrontmatter(text).frontmatter as { image: string | { prompt: string } };
     const prompt = typeof image === 'string' ? image : image.prompt;
-    const oldKeys = Object.entries(await manifestOf(root)).filter(([, e]) => e.posts.includes('src/content/blog/harbour.md')).map(([k]) => k);
+    const oldKeys = Object.entries(await manifestOf(root))
+      .filter(([, e]) => e.posts.includes('src/content/blog/harbour.md'))
+      .map(([k]) => k);
     await writeFile(post, text.replace(/^image:.*(\n[ \t]+.*)*$/m, `image: { prompt: ${JSON.stringify(prompt)}, alt: "The harbour", regenerate: true }`));
 
     const runs = fake.stats.samplerRuns;

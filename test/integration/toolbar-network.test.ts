@@ -18,14 +18,17 @@ type ProbeResult = Record<'lanBrowser' | 'lanClient' | 'localBrowser', Answer[]>
  * network. Nothing leaves the namespace, and this machine's own network is untouched.
  */
 async function probeFromTheNetwork(root: string, options: Record<string, unknown> = {}): Promise<ProbeResult> {
-  const result = await execa('unshare', ['-rn', 'sh', '-c', 'ip link set lo up && ip addr add 10.99.0.1/32 dev lo && exec "$@"', 'sh',
-    process.execPath, '--import', 'tsx', probeScript, root], {
-    env: childEnv({ ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify(options) }),
-    extendEnv: false,
-    reject: false,
-    all: true,
-    timeout: 120_000,
-  });
+  const result = await execa(
+    'unshare',
+    ['-rn', 'sh', '-c', 'ip link set lo up && ip addr add 10.99.0.1/32 dev lo && exec "$@"', 'sh', process.execPath, '--import', 'tsx', probeScript, root],
+    {
+      env: childEnv({ ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify(options) }),
+      extendEnv: false,
+      reject: false,
+      all: true,
+      timeout: 120_000,
+    },
+  );
   expect(result.exitCode, String(result.all)).toBe(0);
   return JSON.parse(String(result.stdout).trim().split('\n').at(-1)!) as ProbeResult;
 }
@@ -44,7 +47,9 @@ describe('the dev toolbar over the network (astro dev --host)', () => {
     for (const answers of [lanBrowser, lanClient]) {
       const state = byEvent(answers, 'probe-init-1')!;
       expect(state.event).toBe('astro-comfyui:state');
-      expect(state.data.readOnly).toMatch(/^This browser is on another machine \(10\.99\.0\.1\)\. Generating, pinning into posts and starting ComfyUI work only in a browser on the machine that runs astro dev, unless astro\.config sets comfyui\(\{ toolbar: \{ allowNetwork: true \} \}\)\.$/);
+      expect(state.data.readOnly).toMatch(
+        /^This browser is on another machine \(10\.99\.0\.1\)\. Generating, pinning into posts and starting ComfyUI work only in a browser on the machine that runs astro dev, unless astro\.config sets comfyui\(\{ toolbar: \{ allowNetwork: true \} \}\)\.$/,
+      );
       for (const id of ['probe-pin-1', 'probe-generate-1', 'probe-start-1']) {
         expect(byEvent(answers, id)).toEqual({ event: 'astro-comfyui:error', data: { requestId: id, message: state.data.readOnly } });
       }

@@ -16,7 +16,7 @@ describe('input from outside is never trusted', () => {
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
     const manifest = JSON.parse(await readFile(manifestFile(root), 'utf8'));
     // An orphaned entry (no post uses its key) that a hand edit or a bad merge pointed at the config.
-    manifest.images['f'.repeat(64)] = { ...Object.values(manifest.images)[0] as object, file: '../../../astro.config.mjs' };
+    manifest.images['f'.repeat(64)] = { ...(Object.values(manifest.images)[0] as object), file: '../../../astro.config.mjs' };
     await writeFile(manifestFile(root), JSON.stringify(manifest, null, 2));
     const before = await readdir(generatedDir(root));
 
@@ -32,7 +32,7 @@ describe('input from outside is never trusted', () => {
     expect(build.all).toContain('has an invalid entry');
   });
 
-  it('refuses an entry that points at another image\'s file', async () => {
+  it("refuses an entry that points at another image's file", async () => {
     const { root, env } = await setupBlogWithFake(cleanups);
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
     const manifest = JSON.parse(await readFile(manifestFile(root), 'utf8'));

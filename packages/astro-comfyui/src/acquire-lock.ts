@@ -62,7 +62,11 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
       options.onWait?.(describeHolder(lockFile, seen.holder));
     }
     if (Date.now() > deadline) {
-      throw new AstroComfyUIError('LOCKED', `${describeHolder(lockFile, seen.holder)}, and it was not released within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s.`, 'Another build or astro-comfyui command is working in this project; wait for it. A lock whose holder died is taken over by itself within 30 s.');
+      throw new AstroComfyUIError(
+        'LOCKED',
+        `${describeHolder(lockFile, seen.holder)}, and it was not released within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s.`,
+        'Another build or astro-comfyui command is working in this project; wait for it. A lock whose holder died is taken over by itself within 30 s.',
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
   }

@@ -47,7 +47,9 @@ export async function adoptImages(
   let result: Manifest;
   if (write) {
     result = await updateManifest(options.manifestFile, cacheDirectory(options), apply);
-    logger?.warn(`Re-adopted ${found.size} image${found.size > 1 ? 's' : ''} whose entries were missing from ${path.relative(options.root, options.manifestFile)} (a merge that kept one side?): ${[...found.values()].map((f) => f.entry.file).join(', ')}. Commit the manifest.`);
+    logger?.warn(
+      `Re-adopted ${found.size} image${found.size > 1 ? 's' : ''} whose entries were missing from ${path.relative(options.root, options.manifestFile)} (a merge that kept one side?): ${[...found.values()].map((f) => f.entry.file).join(', ')}. Commit the manifest.`,
+    );
   } else {
     result = structuredClone(manifest);
     apply(result);

@@ -21,4 +21,3 @@ export async function classifyImages(images: ResolvedImage[], options: ResolvedO
   }
   return states;
 }
-

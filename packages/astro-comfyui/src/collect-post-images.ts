@@ -37,7 +37,12 @@ export async function loadTemplate(options: ResolvedOptions): Promise<WorkflowTe
   try {
     return await loadWorkflowTemplate(options.workflow.file, options.workflow.bindings);
   } catch (error) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', (error as Error).message, 'Check the "workflow" option in astro.config: the file must be an API-format export with valid bindings.', { cause: error });
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      (error as Error).message,
+      'Check the "workflow" option in astro.config: the file must be an API-format export with valid bindings.',
+      { cause: error },
+    );
   }
 }
 

@@ -21,7 +21,13 @@ export interface DevGeneration {
  * Dev mode: the server starts at once, missing images are generated in the background, and each new
  * image invalidates the virtual module and reloads the page that waits for it.
  */
-export function startDevGeneration(server: ViteDevServer, index: ImageIndex, options: ResolvedOptions, logger: Logger, supervisor?: ComfyUISupervisor): DevGeneration {
+export function startDevGeneration(
+  server: ViteDevServer,
+  index: ImageIndex,
+  options: ResolvedOptions,
+  logger: Logger,
+  supervisor?: ComfyUISupervisor,
+): DevGeneration {
   const controller = new AbortController();
   let running: Promise<void> | null = null;
   let again = false;

@@ -18,24 +18,26 @@ const promptText = z.string().trim().min(1, 'the prompt is empty').max(PROMPT_LI
 const name = (what: string) => z.string().min(1).max(PROMPT_LIMITS.name, `the ${what} name is longer than ${PROMPT_LIMITS.name} characters`);
 
 /** The object form of an image prompt in frontmatter. */
-export const imagePromptObjectSchema = z.object({
-  /** What to draw. */
-  prompt: promptText,
-  /** What to avoid (added to the style's negative). */
-  negative: z.string().max(PROMPT_LIMITS.text, `the negative prompt is longer than ${PROMPT_LIMITS.text} characters`).optional(),
-  /** A style name from the `styles` option. */
-  style: name('style').optional(),
-  /** A format (size) name from the `formats` option. */
-  format: name('format').optional(),
-  /** A preset (style + format) name from the `presets` option. */
-  preset: name('preset').optional(),
-  /** Fixes the image; without it a seed is derived from the prompt so builds are repeatable. */
-  seed: z.number().int('the seed must be a whole number').min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  /** Alternative text for the <img>. */
-  alt: z.string().max(PROMPT_LIMITS.alt, `the alt text is longer than ${PROMPT_LIMITS.alt} characters`).optional(),
-  /** Make a new image with a new random seed on the next build; the seed is then written in place of this field. */
-  regenerate: z.boolean().optional(),
-}).strict();
+export const imagePromptObjectSchema = z
+  .object({
+    /** What to draw. */
+    prompt: promptText,
+    /** What to avoid (added to the style's negative). */
+    negative: z.string().max(PROMPT_LIMITS.text, `the negative prompt is longer than ${PROMPT_LIMITS.text} characters`).optional(),
+    /** A style name from the `styles` option. */
+    style: name('style').optional(),
+    /** A format (size) name from the `formats` option. */
+    format: name('format').optional(),
+    /** A preset (style + format) name from the `presets` option. */
+    preset: name('preset').optional(),
+    /** Fixes the image; without it a seed is derived from the prompt so builds are repeatable. */
+    seed: z.number().int('the seed must be a whole number').min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    /** Alternative text for the <img>. */
+    alt: z.string().max(PROMPT_LIMITS.alt, `the alt text is longer than ${PROMPT_LIMITS.alt} characters`).optional(),
+    /** Make a new image with a new random seed on the next build; the seed is then written in place of this field. */
+    regenerate: z.boolean().optional(),
+  })
+  .strict();
 
 /** The keys of the object form, for messages. */
 export const IMAGE_PROMPT_KEYS = Object.keys(imagePromptObjectSchema.shape);

@@ -48,11 +48,13 @@ export class ImageIndex {
     const entries: string[] = [];
     let n = 0;
     for (const [post, list] of [...this.#byPost].sort(([a], [b]) => a.localeCompare(b))) {
-      const items = list.sort((a, b) => a.index - b.index).map((image) => {
-        const name = `i${n++}`;
-        imports.push(`import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`);
-        return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder} }`;
-      });
+      const items = list
+        .sort((a, b) => a.index - b.index)
+        .map((image) => {
+          const name = `i${n++}`;
+          imports.push(`import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`);
+          return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder} }`;
+        });
       entries.push(`  ${JSON.stringify(post)}: [${items.join(', ')}],`);
     }
     return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;

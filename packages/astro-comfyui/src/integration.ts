@@ -61,13 +61,18 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const { images, problems } = collected ?? (await collectPostImages(options, await loadTemplate(options)));
         assertNoProblems(problems);
         const summary = await syncImages(images, options, { logger });
-        logger.info(`${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`);
+        logger.info(
+          `${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
+        );
         const manifest = await readManifest(options.manifestFile);
         // summary.images: a regenerated prompt's page shows the image made with its new seed.
         index.update(summary.images, manifest, options.outDir, await listImageFiles(options.outDir));
         const orphans = await findOrphans(summary.images, manifest, options);
         const count = orphans.entries.length + orphans.strayFiles.length;
-        if (count > 0) logger.info(`${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`);
+        if (count > 0)
+          logger.info(
+            `${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`,
+          );
       },
       'astro:server:setup': async ({ server, logger }) => {
         // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.

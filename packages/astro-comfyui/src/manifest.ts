@@ -30,21 +30,26 @@ export interface Manifest {
   images: Record<string, ManifestEntry>;
 }
 
-const entrySchema = z.object({
-  file: z.string().refine(isPlainFileName, 'must be a plain file name inside the images folder (no "/", "\\" or "..")').refine((f) => f.endsWith('.png'), 'must name a .png file'),
-  posts: z.array(z.string().max(4096)).max(10_000),
-  prompt: z.string(),
-  negative: z.string(),
-  seed: z.number().int().min(0),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  workflow: z.string(),
-  model: z.record(z.string(), z.unknown()),
-  comfyuiVersion: z.string().nullable(),
-  created: z.string(),
-  durationMs: z.number().min(0),
-  placeholder: z.boolean(),
-}).passthrough();
+const entrySchema = z
+  .object({
+    file: z
+      .string()
+      .refine(isPlainFileName, 'must be a plain file name inside the images folder (no "/", "\\" or "..")')
+      .refine((f) => f.endsWith('.png'), 'must name a .png file'),
+    posts: z.array(z.string().max(4096)).max(10_000),
+    prompt: z.string(),
+    negative: z.string(),
+    seed: z.number().int().min(0),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    workflow: z.string(),
+    model: z.record(z.string(), z.unknown()),
+    comfyuiVersion: z.string().nullable(),
+    created: z.string(),
+    durationMs: z.number().min(0),
+    placeholder: z.boolean(),
+  })
+  .passthrough();
 
 /**
  * Checks every entry of a parsed manifest: it is hand-editable and merged by git, so it is input like
@@ -54,7 +59,11 @@ const entrySchema = z.object({
 function validateManifest(parsed: unknown, file: string): Manifest {
   const manifest = parsed as Manifest;
   if (manifest?.version !== 1 || typeof manifest.images !== 'object' || manifest.images === null || Array.isArray(manifest.images)) {
-    throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} has an unknown format.`, 'Restore it from git, or upgrade astro-comfyui if it was written by a newer version.');
+    throw new AstroComfyUIError(
+      'MANIFEST_CORRUPT',
+      `The image manifest ${file} has an unknown format.`,
+      'Restore it from git, or upgrade astro-comfyui if it was written by a newer version.',
+    );
   }
   for (const [key, entry] of Object.entries(manifest.images)) {
     const problems = findEntryProblems(key, entry);
@@ -90,7 +99,12 @@ export function parseManifestText(text: string, file: string): Manifest {
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new AstroComfyUIError('MANIFEST_CORRUPT', `The image manifest ${file} is not valid JSON (${(cause as Error).message}).`, 'Restore it from git (git checkout -- <file>); its images are re-adopted from their files on the next build.', { cause });
+    throw new AstroComfyUIError(
+      'MANIFEST_CORRUPT',
+      `The image manifest ${file} is not valid JSON (${(cause as Error).message}).`,
+      'Restore it from git (git checkout -- <file>); its images are re-adopted from their files on the next build.',
+      { cause },
+    );
   }
   return validateManifest(parsed, file);
 }
@@ -110,7 +124,7 @@ export async function readManifest(file: string): Promise<Manifest> {
     throw new AstroComfyUIError(
       'MANIFEST_CONFLICT',
       `The image manifest ${file} has unresolved git merge conflicts.`,
-      'Run `astro build`, `astro dev` or `npx astro-comfyui generate` outside CI: it merges both sides by itself (entries are keyed by hash). Then commit the file. Taking one side with git checkout --ours/--theirs also works: the other side\'s images are re-adopted from their files.',
+      "Run `astro build`, `astro dev` or `npx astro-comfyui generate` outside CI: it merges both sides by itself (entries are keyed by hash). Then commit the file. Taking one side with git checkout --ours/--theirs also works: the other side's images are re-adopted from their files.",
     );
   }
   return parseManifestText(text, file);
@@ -128,7 +142,12 @@ export async function writeManifestFile(file: string, manifest: Manifest): Promi
  * Read-modify-write under a lock, so concurrent builds merge their entries instead of overwriting each
  * other; written atomically with sorted keys so the file diffs well.
  */
-export async function updateManifest(file: string, lockDir: string, mutate: (manifest: Manifest) => void, onWait?: (message: string) => void): Promise<Manifest> {
+export async function updateManifest(
+  file: string,
+  lockDir: string,
+  mutate: (manifest: Manifest) => void,
+  onWait?: (message: string) => void,
+): Promise<Manifest> {
   const release = await acquireLock(path.join(lockDir, 'manifest.lock'), { what: 'The image manifest', ...(onWait ? { onWait } : {}) });
   try {
     const manifest = await readManifest(file);

@@ -23,7 +23,12 @@ export async function mergeManifestConflict(file: string, lockDir: string): Prom
           return parseManifestText(repairJoins(side), file);
         }
       } catch (error) {
-        throw new AstroComfyUIError('MANIFEST_CORRUPT', `${file} has git conflict markers, and ${i === 0 ? 'our' : 'their'} side is not a valid manifest either (${(error as Error).message}).`, 'Resolve the conflict by hand (keep every entry of both sides), or take one side with git checkout --ours/--theirs: images of the other side are re-adopted from their files.', { cause: error });
+        throw new AstroComfyUIError(
+          'MANIFEST_CORRUPT',
+          `${file} has git conflict markers, and ${i === 0 ? 'our' : 'their'} side is not a valid manifest either (${(error as Error).message}).`,
+          'Resolve the conflict by hand (keep every entry of both sides), or take one side with git checkout --ours/--theirs: images of the other side are re-adopted from their files.',
+          { cause: error },
+        );
       }
     });
     const images: Record<string, ManifestEntry> = { ...ours!.images };
@@ -67,7 +72,11 @@ function repairJoins(text: string): string {
 
 /** The same image on both sides: a real image beats a placeholder, an existing file a missing one, newer beats older. */
 async function pickEntry(a: ManifestEntry, b: ManifestEntry, folder: string): Promise<ManifestEntry> {
-  const exists = (e: ManifestEntry) => access(path.join(folder, e.file)).then(() => true, () => false);
+  const exists = (e: ManifestEntry) =>
+    access(path.join(folder, e.file)).then(
+      () => true,
+      () => false,
+    );
   const score = async (e: ManifestEntry) => [e.placeholder ? 0 : 1, (await exists(e)) ? 1 : 0, Date.parse(e.created) || 0];
   const [sa, sb] = [await score(a), await score(b)];
   const first = sa.findIndex((value, i) => value !== sb[i]);

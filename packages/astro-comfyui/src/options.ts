@@ -7,99 +7,126 @@ import { describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import type { DeepSame } from './deep-same.js';
 import type { UserOptions } from './user-options.js';
 
-const sizeSchema = z.number().int().min(64).max(4096).refine((n) => n % 16 === 0, 'must be a multiple of 16');
+const sizeSchema = z
+  .number()
+  .int()
+  .min(64)
+  .max(4096)
+  .refine((n) => n % 16 === 0, 'must be a multiple of 16');
 
-const styleSchema = z.object({
-  /** Text put before the post's prompt. */
-  prefix: z.string().default(''),
-  /** Text put after the post's prompt. */
-  suffix: z.string().default(''),
-  /** Negative prompt added for this style. */
-  negative: z.string().default(''),
-}).strict();
+const styleSchema = z
+  .object({
+    /** Text put before the post's prompt. */
+    prefix: z.string().default(''),
+    /** Text put after the post's prompt. */
+    suffix: z.string().default(''),
+    /** Negative prompt added for this style. */
+    negative: z.string().default(''),
+  })
+  .strict();
 
 const formatSchema = z.object({ width: sizeSchema, height: sizeSchema }).strict();
 
-const presetSchema = z.object({
-  style: z.string().optional(),
-  format: z.string().optional(),
-  negative: z.string().optional(),
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-}).strict();
+const presetSchema = z
+  .object({
+    style: z.string().optional(),
+    format: z.string().optional(),
+    negative: z.string().optional(),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
 
-const startSchema = z.object({
-  cwd: z.string().min(1),
-  python: z.string().optional(),
-  args: z.array(z.string()).optional(),
-  extraArgs: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  startTimeoutMs: z.number().int().positive().optional(),
-}).strict();
+const startSchema = z
+  .object({
+    cwd: z.string().min(1),
+    python: z.string().optional(),
+    args: z.array(z.string()).optional(),
+    extraArgs: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    startTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
 
-const modelSchema = z.object({
-  /** Which SD3.5 variant's defaults to use. */
-  preset: z.enum(['large-turbo', 'large', 'medium']).default('large-turbo'),
-  /** Checkpoint file in ComfyUI/models/checkpoints. Default: the preset's official file. */
-  checkpoint: z.string().min(1).optional(),
-  /** "embedded", or 1–3 files in ComfyUI/models/text_encoders. Default clip_l, clip_g, t5xxl_fp16. */
-  textEncoders: z.union([z.literal('embedded'), z.array(z.string().min(1)).min(1).max(3)]).optional(),
-  steps: z.number().int().min(1).max(10_000).optional(),
-  cfg: z.number().min(0).max(100).optional(),
-  sampler: z.string().min(1).optional(),
-  scheduler: z.string().min(1).optional(),
-  shift: z.number().min(0).max(100).optional(),
-}).strict();
+const modelSchema = z
+  .object({
+    /** Which SD3.5 variant's defaults to use. */
+    preset: z.enum(['large-turbo', 'large', 'medium']).default('large-turbo'),
+    /** Checkpoint file in ComfyUI/models/checkpoints. Default: the preset's official file. */
+    checkpoint: z.string().min(1).optional(),
+    /** "embedded", or 1–3 files in ComfyUI/models/text_encoders. Default clip_l, clip_g, t5xxl_fp16. */
+    textEncoders: z.union([z.literal('embedded'), z.array(z.string().min(1)).min(1).max(3)]).optional(),
+    steps: z.number().int().min(1).max(10_000).optional(),
+    cfg: z.number().min(0).max(100).optional(),
+    sampler: z.string().min(1).optional(),
+    scheduler: z.string().min(1).optional(),
+    shift: z.number().min(0).max(100).optional(),
+  })
+  .strict();
 
-const workflowSchema = z.object({
-  /** An API-format workflow file ("Save (API Format)" in ComfyUI), relative to the project root. */
-  file: z.string().min(1),
-  /** Where each value goes: `{ prompt: "6.inputs.text", seed: "3.inputs.seed" }`. */
-  bindings: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
-}).strict();
+const workflowSchema = z
+  .object({
+    /** An API-format workflow file ("Save (API Format)" in ComfyUI), relative to the project root. */
+    file: z.string().min(1),
+    /** Where each value goes: `{ prompt: "6.inputs.text", seed: "3.inputs.seed" }`. */
+    bindings: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+  })
+  .strict();
 
-export const optionsSchema = z.object({
-  /** ComfyUI URL(s). Several URLs spread the work over several GPU machines. Default: `COMFYUI_URL` or http://127.0.0.1:8188. */
-  endpoints: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
-  /** Start ComfyUI when the (single, local) endpoint does not answer. Default: not started. */
-  start: startSchema.optional(),
-  /** Jobs queued ahead on each endpoint so the GPU never waits for the network. Default 1. */
-  queueAhead: z.number().int().min(0).max(16).default(1),
-  /** Globs of posts, relative to the project root. Default `src/content/**\/*.{md,mdx}`. */
-  content: z.array(z.string().min(1)).min(1).default(['src/content/**/*.{md,mdx}']),
-  /** Frontmatter field of the image prompt; `<field>s` holds a list. Default `image`. */
-  field: z.string().regex(/^[A-Za-z_][\w-]*$/).default('image'),
-  model: modelSchema.default({ preset: 'large-turbo' }),
-  /** A user workflow instead of the built-in SD3.5 one. */
-  workflow: workflowSchema.optional(),
-  /** Named styles: prompt prefix/suffix and negative. */
-  styles: z.record(z.string(), styleSchema).default({}),
-  /** Named formats (sizes). Defaults: square 1024², hero 1344×768, wide 1216×832, portrait 832×1216, og 1216×640. */
-  formats: z.record(z.string(), formatSchema).default({}),
-  /** Named style + format (+ negative, seed) combinations. */
-  presets: z.record(z.string(), presetSchema).default({}),
-  /** Format used when a post names none. Default `hero`. */
-  defaultFormat: z.string().default('hero'),
-  /** Where generated images and the manifest are committed, relative to the root. Default `src/assets/generated`. */
-  outDir: z.string().min(1).default('src/assets/generated'),
-  /** `generate` makes missing images; `frozen` never contacts ComfyUI; `force` runs every image again on ComfyUI, bypassing its cache. Default: `frozen` when `CI` is set, else `generate`. */
-  mode: z.enum(['generate', 'frozen', 'force']).optional(),
-  /** When an image cannot be made now (frozen mode, or no ComfyUI answers): `error` or a marked `placeholder`. Default `error`. */
-  onMissing: z.enum(['error', 'placeholder']).default('error'),
-  /** Images generated at once. Default: endpoints × (1 + queueAhead). */
-  concurrency: z.number().int().min(1).max(256).optional(),
-  /** Longest time one image may take, in ms. Default 30 minutes. */
-  imageDeadlineMs: z.number().int().positive().default(30 * 60_000),
-  /** How often ComfyUI is polled for a running job, in ms. Default 1000. */
-  pollIntervalMs: z.number().int().positive().default(1000),
-  toolbar: z.object({
-    /**
-     * Let browsers on other machines (`astro dev --host`) generate, pin into posts and start or stop
-     * ComfyUI from the dev toolbar. Default false: they get a read-only panel, because anyone who can
-     * reach the dev server could otherwise use the GPU and write into the posts.
-     */
-    allowNetwork: z.boolean().default(false),
-  }).strict().default({ allowNetwork: false }),
-}).strict();
+export const optionsSchema = z
+  .object({
+    /** ComfyUI URL(s). Several URLs spread the work over several GPU machines. Default: `COMFYUI_URL` or http://127.0.0.1:8188. */
+    endpoints: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+    /** Start ComfyUI when the (single, local) endpoint does not answer. Default: not started. */
+    start: startSchema.optional(),
+    /** Jobs queued ahead on each endpoint so the GPU never waits for the network. Default 1. */
+    queueAhead: z.number().int().min(0).max(16).default(1),
+    /** Globs of posts, relative to the project root. Default `src/content/**\/*.{md,mdx}`. */
+    content: z.array(z.string().min(1)).min(1).default(['src/content/**/*.{md,mdx}']),
+    /** Frontmatter field of the image prompt; `<field>s` holds a list. Default `image`. */
+    field: z
+      .string()
+      .regex(/^[A-Za-z_][\w-]*$/)
+      .default('image'),
+    model: modelSchema.default({ preset: 'large-turbo' }),
+    /** A user workflow instead of the built-in SD3.5 one. */
+    workflow: workflowSchema.optional(),
+    /** Named styles: prompt prefix/suffix and negative. */
+    styles: z.record(z.string(), styleSchema).default({}),
+    /** Named formats (sizes). Defaults: square 1024², hero 1344×768, wide 1216×832, portrait 832×1216, og 1216×640. */
+    formats: z.record(z.string(), formatSchema).default({}),
+    /** Named style + format (+ negative, seed) combinations. */
+    presets: z.record(z.string(), presetSchema).default({}),
+    /** Format used when a post names none. Default `hero`. */
+    defaultFormat: z.string().default('hero'),
+    /** Where generated images and the manifest are committed, relative to the root. Default `src/assets/generated`. */
+    outDir: z.string().min(1).default('src/assets/generated'),
+    /** `generate` makes missing images; `frozen` never contacts ComfyUI; `force` runs every image again on ComfyUI, bypassing its cache. Default: `frozen` when `CI` is set, else `generate`. */
+    mode: z.enum(['generate', 'frozen', 'force']).optional(),
+    /** When an image cannot be made now (frozen mode, or no ComfyUI answers): `error` or a marked `placeholder`. Default `error`. */
+    onMissing: z.enum(['error', 'placeholder']).default('error'),
+    /** Images generated at once. Default: endpoints × (1 + queueAhead). */
+    concurrency: z.number().int().min(1).max(256).optional(),
+    /** Longest time one image may take, in ms. Default 30 minutes. */
+    imageDeadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 60_000),
+    /** How often ComfyUI is polled for a running job, in ms. Default 1000. */
+    pollIntervalMs: z.number().int().positive().default(1000),
+    toolbar: z
+      .object({
+        /**
+         * Let browsers on other machines (`astro dev --host`) generate, pin into posts and start or stop
+         * ComfyUI from the dev toolbar. Default false: they get a read-only panel, because anyone who can
+         * reach the dev server could otherwise use the GPU and write into the posts.
+         */
+        allowNetwork: z.boolean().default(false),
+      })
+      .strict()
+      .default({ allowNetwork: false }),
+  })
+  .strict();
 
 export type { UserOptions } from './user-options.js';
 
@@ -147,25 +174,51 @@ function valueAt(input: unknown, at: PropertyKey[]): unknown {
 export function resolveOptions(input: UserOptions | undefined, root: string, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const parsed = optionsSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => (issue.code === 'unrecognized_keys' && issue.path.length === 0
-      ? `- unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; the options are ${Object.keys(optionsSchema.shape).join(', ')}.`
-      : `- ${issue.path.join('.')} ${describeZodIssue(issue as ZodIssueLike, valueAt(input, issue.path))}.`)).join('\n');
-    throw new AstroComfyUIError('INVALID_OPTIONS', `Invalid astro-comfyui options in astro.config:\n${problems}`, 'Fix the options passed to comfyui({...}); the README lists every option with its default.');
+    const problems = parsed.error.issues
+      .map((issue) =>
+        issue.code === 'unrecognized_keys' && issue.path.length === 0
+          ? `- unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; the options are ${Object.keys(optionsSchema.shape).join(', ')}.`
+          : `- ${issue.path.join('.')} ${describeZodIssue(issue as ZodIssueLike, valueAt(input, issue.path))}.`,
+      )
+      .join('\n');
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      `Invalid astro-comfyui options in astro.config:\n${problems}`,
+      'Fix the options passed to comfyui({...}); the README lists every option with its default.',
+    );
   }
   const o = parsed.data;
-  const endpoints = [o.endpoints ?? env.COMFYUI_URL?.split(',').map((s) => s.trim()).filter(Boolean) ?? 'http://127.0.0.1:8188'].flat();
+  const endpoints = [
+    o.endpoints ??
+      env.COMFYUI_URL?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ??
+      'http://127.0.0.1:8188',
+  ].flat();
   for (const url of endpoints) {
     if (!/^https?:\/\/[^/\s]+/.test(url)) {
-      throw new AstroComfyUIError('INVALID_OPTIONS', `Invalid ComfyUI endpoint "${url}" in astro-comfyui options.`, 'Use the address ComfyUI prints at start, such as http://127.0.0.1:8188.');
+      throw new AstroComfyUIError(
+        'INVALID_OPTIONS',
+        `Invalid ComfyUI endpoint "${url}" in astro-comfyui options.`,
+        'Use the address ComfyUI prints at start, such as http://127.0.0.1:8188.',
+      );
     }
   }
   if (o.start && endpoints.length > 1) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', 'astro-comfyui: "start" works with a single endpoint.', 'Remove "start" or list one endpoint; remote GPU machines run their own ComfyUI.');
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      'astro-comfyui: "start" works with a single endpoint.',
+      'Remove "start" or list one endpoint; remote GPU machines run their own ComfyUI.',
+    );
   }
   const formats = { ...defaultFormats, ...o.formats };
   const check = (kind: string, name: string | undefined, known: Record<string, unknown>, where: string) => {
     if (name !== undefined && !(name in known)) {
-      throw new AstroComfyUIError('INVALID_OPTIONS', `astro-comfyui: ${where} uses unknown ${kind} "${name}".`, `Known ${kind}s: ${Object.keys(known).join(', ') || '(none)'}. Add it to "${kind}s" in the options.`);
+      throw new AstroComfyUIError(
+        'INVALID_OPTIONS',
+        `astro-comfyui: ${where} uses unknown ${kind} "${name}".`,
+        `Known ${kind}s: ${Object.keys(known).join(', ') || '(none)'}. Add it to "${kind}s" in the options.`,
+      );
     }
   };
   check('format', o.defaultFormat, formats, 'defaultFormat');
@@ -175,7 +228,11 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
   }
   const outDir = path.resolve(root, o.outDir);
   if (outDir.split(path.sep).includes('node_modules')) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', `astro-comfyui: outDir "${o.outDir}" is inside node_modules.`, 'Generated images are committed with the site; use a folder such as src/assets/generated.');
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      `astro-comfyui: outDir "${o.outDir}" is inside node_modules.`,
+      'Generated images are committed with the site; use a folder such as src/assets/generated.',
+    );
   }
   const mode = o.mode ?? (env.CI && env.CI !== '0' && env.CI !== 'false' ? 'frozen' : 'generate');
   return {

@@ -26,7 +26,12 @@ export async function pinImageIntoPost(file: string, field: string, pinned: Pinn
   try {
     next = rewriteFrontmatterField(text, field, pinned);
   } catch (error) {
-    throw new AstroComfyUIError('PIN_REFUSED', `${file} was left unchanged: ${(error as Error).message}`, `Write the ${field} field by hand: ${field}: ${formatYaml(pinned)}`, { cause: error });
+    throw new AstroComfyUIError(
+      'PIN_REFUSED',
+      `${file} was left unchanged: ${(error as Error).message}`,
+      `Write the ${field} field by hand: ${field}: ${formatYaml(pinned)}`,
+      { cause: error },
+    );
   }
   await writeFileAtomic(target, next, { mode: mode & 0o7777 });
 }
@@ -96,7 +101,9 @@ function assertOnlyFieldChanged(before: Frontmatter, next: string, field: string
   try {
     after = readFrontmatter(next);
   } catch (error) {
-    throw new Error(`rewriting "${field}" would make the frontmatter invalid (${(error as Error).message}); it may use anchors, aliases or multi-line values there`);
+    throw new Error(
+      `rewriting "${field}" would make the frontmatter invalid (${(error as Error).message}); it may use anchors, aliases or multi-line values there`,
+    );
   }
   const expected = Object.fromEntries(Object.entries(pinned).filter(([, v]) => v !== undefined && v !== ''));
   if (!sameData(after.data[field], expected)) {
@@ -124,12 +131,16 @@ function pinnedFields(p: PinnedPrompt): Array<[string, string | number]> {
 
 /** A YAML flow mapping; JSON strings are valid YAML double-quoted scalars, so any prompt text is safe. */
 function formatYaml(p: PinnedPrompt): string {
-  return `{ ${pinnedFields(p).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} }`;
+  return `{ ${pinnedFields(p)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(', ')} }`;
 }
 
 /** A TOML inline table; a JSON string is a TOML basic string once DEL (which TOML forbids raw) is escaped. */
 function formatToml(p: PinnedPrompt): string {
-  return `{ ${pinnedFields(p).map(([k, v]) => `${k} = ${JSON.stringify(v).replace(/\x7f/g, '\\u007F')}`).join(', ')} }`;
+  return `{ ${pinnedFields(p)
+    .map(([k, v]) => `${k} = ${JSON.stringify(v).replace(/\x7f/g, '\\u007F')}`)
+    .join(', ')} }`;
 }
 
 function escapeRegExp(text: string): string {

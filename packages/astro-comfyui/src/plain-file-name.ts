@@ -6,10 +6,12 @@ import path from 'node:path';
  * toolbar message passes this before it reaches the file system.
  */
 export function isPlainFileName(name: unknown): name is string {
-  return typeof name === 'string'
-    && name.length > 0
-    && Buffer.byteLength(name) <= 255
-    && !name.startsWith('.')
-    && !/[/\\\0]/.test(name)
-    && path.basename(name) === name;
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    Buffer.byteLength(name) <= 255 &&
+    !name.startsWith('.') &&
+    !/[/\\\0]/.test(name) &&
+    path.basename(name) === name
+  );
 }

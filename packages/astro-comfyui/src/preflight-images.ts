@@ -24,7 +24,9 @@ export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[]
     }
   } catch (error) {
     if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
-      const fix = options.workflow ? 'Install what is listed or change the workflow file.' : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
+      const fix = options.workflow
+        ? 'Install what is listed or change the workflow file.'
+        : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
       throw new AstroComfyUIError('GENERATION_FAILED', error.message, fix, { cause: error });
     }
     throw error;

@@ -35,7 +35,11 @@ export function readFrontmatter(text: string): Frontmatter {
 
 /** The frontmatter block is not valid YAML or TOML; `reason` is the parser's first line. */
 export class FrontmatterSyntaxError extends Error {
-  constructor(readonly format: FrontmatterFormat, readonly reason: string, cause: unknown) {
+  constructor(
+    readonly format: FrontmatterFormat,
+    readonly reason: string,
+    cause: unknown,
+  ) {
     super(`The frontmatter is not valid ${format.toUpperCase()} (${reason}).`, { cause });
   }
 }

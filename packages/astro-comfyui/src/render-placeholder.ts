@@ -1,4 +1,3 @@
-
 /**
  * A stand-in PNG of the right size for machines without ComfyUI: a flat colour from the key and the
  * word PLACEHOLDER, so nobody mistakes it for a generated image.

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
-  applyWorkflowBindings, buildSd35Workflow, isComfyUIError, resolveSd35Settings, type ApiWorkflow, type WorkflowTemplate,
+  applyWorkflowBindings,
+  buildSd35Workflow,
+  isComfyUIError,
+  resolveSd35Settings,
+  type ApiWorkflow,
+  type WorkflowTemplate,
 } from '@astro-comfyui/comfyui/workflows';
 import { canonicalJson } from './canonical-json.js';
 import type { ResolvedOptions } from './options.js';
@@ -66,7 +71,11 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   try {
     if (template) {
       const values = {
-        prompt: positive, negative, seed, width, height,
+        prompt: positive,
+        negative,
+        seed,
+        width,
+        height,
         ...(options.model.steps !== undefined ? { steps: options.model.steps } : {}),
         ...(options.model.cfg !== undefined ? { cfg: options.model.cfg } : {}),
         ...(options.model.sampler !== undefined ? { sampler: options.model.sampler } : {}),
@@ -140,6 +149,12 @@ function sha256(text: string): string {
 /** A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"). */
 export function slugify(post: string): string {
   const base = path.posix.basename(post).replace(/\.[^.]+$/, '');
-  const slug = base.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  const slug = base
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
   return slug || 'image';
 }

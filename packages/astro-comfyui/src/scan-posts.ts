@@ -63,7 +63,11 @@ export function scanPost(root: string, file: string, field: string, listField: s
       return { requests, problems };
     }
     if (!(error instanceof FrontmatterSyntaxError)) throw error;
-    problems.push({ post, field: 'frontmatter', message: `is not valid ${error.format.toUpperCase()} (${error.reason}). Check quotes and indentation; quote prompts that contain ":" or "#".` });
+    problems.push({
+      post,
+      field: 'frontmatter',
+      message: `is not valid ${error.format.toUpperCase()} (${error.reason}). Check quotes and indentation; quote prompts that contain ":" or "#".`,
+    });
     return { requests, problems };
   }
   const add = (value: unknown, name: string, index: number) => {
@@ -75,7 +79,11 @@ export function scanPost(root: string, file: string, field: string, listField: s
     const shorthand = typeof value === 'string';
     if (shorthand) value = { prompt: value };
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push({ post, field: name, message: `must be a prompt text or an object with a "prompt", e.g. { prompt: "a lighthouse at dusk", style: watercolor }; got ${describeValue(value)}.` });
+      problems.push({
+        post,
+        field: name,
+        message: `must be a prompt text or an object with a "prompt", e.g. { prompt: "a lighthouse at dusk", style: watercolor }; got ${describeValue(value)}.`,
+      });
       return;
     }
     const parsed = imagePromptObjectSchema.safeParse(value);
@@ -91,7 +99,11 @@ export function scanPost(root: string, file: string, field: string, listField: s
   if (data[field] !== undefined && data[field] !== null) add(data[field], field, 0);
   if (data[listField] !== undefined && data[listField] !== null) {
     if (!Array.isArray(data[listField])) {
-      problems.push({ post, field: listField, message: `must be a list of prompts, e.g.\n  ${listField}:\n    - "a lighthouse at dusk"\n    - { prompt: "a harbour", format: square }` });
+      problems.push({
+        post,
+        field: listField,
+        message: `must be a list of prompts, e.g.\n  ${listField}:\n    - "a lighthouse at dusk"\n    - { prompt: "a harbour", format: square }`,
+      });
     } else if ((data[listField] as unknown[]).length === 0) {
       problems.push({ post, field: listField, message: 'is an empty list; remove it or add a prompt.' });
     } else {
@@ -107,7 +119,8 @@ function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>): str
   const key = String(issue.path[0] ?? '');
   if (issue.code === 'unrecognized_keys') return `${describeZodIssue(issue, value)}. Known keys: ${IMAGE_PROMPT_KEYS.join(', ')}.`;
   if (key === 'prompt' && value.prompt === undefined) return 'is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.';
-  if (key === 'seed') return `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value.seed)}; or remove it to derive one from the prompt.`;
+  if (key === 'seed')
+    return `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value.seed)}; or remove it to derive one from the prompt.`;
   const text = describeZodIssue(issue, value[key]);
   return `${text}${issue.code === 'invalid_type' && issue.expected === 'string' ? ' (put text in quotes)' : ''}.`;
 }

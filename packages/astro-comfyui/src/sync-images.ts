@@ -47,7 +47,6 @@ export interface SyncSummary {
 
 export { classifyImages, type ImageState } from './classify-images.js';
 
-
 /**
  * Makes every image exist: committed ones are used as they are; missing ones are generated through
  * the pool (mode `generate`/`force`) or become placeholders / an error (mode `frozen`, or no ComfyUI).
@@ -99,7 +98,10 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   try {
     const up = await pool.connect();
     if (up === 0) {
-      const reasons = pool.status().map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`).join('');
+      const reasons = pool
+        .status()
+        .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
+        .join('');
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`);
     }
     await preflightImages(pool, summary.todo, options);
@@ -108,7 +110,9 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
     await pool.close();
   }
   if (summary.failed.length > 0) {
-    const lines = summary.failed.map(({ image, error }) => `- ${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`);
+    const lines = summary.failed.map(
+      ({ image, error }) => `- ${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`,
+    );
     throw new AstroComfyUIError(
       'GENERATION_FAILED',
       `${summary.failed.length} of ${summary.todo.length} images could not be generated:\n${lines.join('\n')}`,
@@ -128,55 +132,65 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   let lastStepLog = 0;
   const total = summary.todo.length;
   logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.join(', ')}).`);
-  await Promise.all(summary.todo.map((image) => limit(async () => {
-    if (context.signal?.aborted) return;
-    const lockDir = cacheDirectory(options);
-    const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
-      what: `Generating ${image.fileName}`,
-      timeoutMs: options.imageDeadlineMs,
-      onWait: (message) => logger.info(`Waiting: ${message}.`),
-    });
-    try {
-      // Another build may have made it while we waited for the lock.
-      const states = await classifyImages([image], options);
-      if (states.get(image.key) === 'ready' && options.mode !== 'force' && !image.request.regenerate) return;
-      // --force promises a real run: ComfyUI must not answer from its cache, and an earlier job under
-      // the image's usual prompt id must not be reused.
-      const fresh = options.mode === 'force';
-      const nonce = randomUUID().slice(0, 8);
-      const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
-        promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
-        signal: context.signal,
-        expectImage: { width: image.width, height: image.height },
-        onProgress: (progress) => {
-          context.onProgress?.(image, progress);
-          if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {
-            lastStepLog = Date.now();
-            logger.info(`[${done + 1}/${total}] ${image.request.post} › ${image.request.field}: step ${progress.value}/${progress.max}`);
-          }
-        },
-      });
-      const png = result.images[0]!.data;
-      await writeImage(image, png, options, {
-        placeholder: false,
-        durationMs: result.durationMs,
-        comfyuiVersion: await versionOf(result.endpoint),
-      }, logger);
-      summary.generated++;
-      done++;
-      if (image.request.regenerate) await recordSeed(image, options, logger);
-      const elapsed = Date.now() - started;
-      const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
-      logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
-      await notifyReady(context, image);
-    } catch (error) {
-      done++;
-      summary.failed.push({ image, error: error as Error });
-      logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
-    } finally {
-      await release();
-    }
-  })));
+  await Promise.all(
+    summary.todo.map((image) =>
+      limit(async () => {
+        if (context.signal?.aborted) return;
+        const lockDir = cacheDirectory(options);
+        const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
+          what: `Generating ${image.fileName}`,
+          timeoutMs: options.imageDeadlineMs,
+          onWait: (message) => logger.info(`Waiting: ${message}.`),
+        });
+        try {
+          // Another build may have made it while we waited for the lock.
+          const states = await classifyImages([image], options);
+          if (states.get(image.key) === 'ready' && options.mode !== 'force' && !image.request.regenerate) return;
+          // --force promises a real run: ComfyUI must not answer from its cache, and an earlier job under
+          // the image's usual prompt id must not be reused.
+          const fresh = options.mode === 'force';
+          const nonce = randomUUID().slice(0, 8);
+          const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
+            promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
+            signal: context.signal,
+            expectImage: { width: image.width, height: image.height },
+            onProgress: (progress) => {
+              context.onProgress?.(image, progress);
+              if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {
+                lastStepLog = Date.now();
+                logger.info(`[${done + 1}/${total}] ${image.request.post} › ${image.request.field}: step ${progress.value}/${progress.max}`);
+              }
+            },
+          });
+          const png = result.images[0]!.data;
+          await writeImage(
+            image,
+            png,
+            options,
+            {
+              placeholder: false,
+              durationMs: result.durationMs,
+              comfyuiVersion: await versionOf(result.endpoint),
+            },
+            logger,
+          );
+          summary.generated++;
+          done++;
+          if (image.request.regenerate) await recordSeed(image, options, logger);
+          const elapsed = Date.now() - started;
+          const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
+          logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
+          await notifyReady(context, image);
+        } catch (error) {
+          done++;
+          summary.failed.push({ image, error: error as Error });
+          logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
+        } finally {
+          await release();
+        }
+      }),
+    ),
+  );
 }
 
 async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, context: SyncContext, manifest: Manifest, why: string): Promise<SyncSummary> {
@@ -193,7 +207,9 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
           : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".',
     );
   }
-  context.logger.warn(`PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.`);
+  context.logger.warn(
+    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.`,
+  );
   for (const image of missing) {
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
     await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, context.logger);
@@ -214,7 +230,9 @@ async function reseedRegenerated(images: ResolvedImage[], options: ResolvedOptio
   const asked = images.filter((image) => image.request.regenerate);
   if (asked.length === 0 || context.dryRun) return images;
   if (options.mode === 'frozen') {
-    context.logger.warn(`regenerate: true is ignored in frozen mode (CI) for ${asked.map((i) => `${i.request.post} › ${i.request.field}`).join(', ')}: regenerate where ComfyUI runs.`);
+    context.logger.warn(
+      `regenerate: true is ignored in frozen mode (CI) for ${asked.map((i) => `${i.request.post} › ${i.request.field}`).join(', ')}: regenerate where ComfyUI runs.`,
+    );
     return images;
   }
   const template = await loadTemplate(options);
@@ -234,13 +252,18 @@ async function recordSeed(image: ResolvedImage, options: ResolvedOptions, logger
     await pinImageIntoPost(path.join(options.root, request.post), options.field, { ...prompt, seed: image.seed });
     logger.info(`${request.post} › ${request.field}: recorded seed ${image.seed} in place of regenerate: true, so later builds keep this image.`);
   } catch (error) {
-    logger.warn(`${request.post} › ${request.field} was regenerated with seed ${image.seed}, but the post could not be updated (${(error as Error).message}); ${keep}.`);
+    logger.warn(
+      `${request.post} › ${request.field} was regenerated with seed ${image.seed}, but the post could not be updated (${(error as Error).message}); ${keep}.`,
+    );
   }
 }
 
 /** Checks that the images folder, the manifest and the cache folder can be written, naming the one that cannot. */
 async function assertWritable(options: ResolvedOptions): Promise<void> {
-  const targets: Array<[string, string]> = [[options.outDir, 'the generated images folder'], [cacheDirectory(options), 'the astro-comfyui cache folder']];
+  const targets: Array<[string, string]> = [
+    [options.outDir, 'the generated images folder'],
+    [cacheDirectory(options), 'the astro-comfyui cache folder'],
+  ];
   for (const [dir, what] of targets) {
     const probe = path.join(dir, `.astro-comfyui-write-check-${process.pid}`);
     try {
@@ -248,12 +271,22 @@ async function assertWritable(options: ResolvedOptions): Promise<void> {
       await writeFile(probe, '');
       await rm(probe);
     } catch (error) {
-      throw new AstroComfyUIError('NOT_WRITABLE', `Cannot write to ${what} ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was generated.`, `Make ${path.relative(options.root, dir) || dir} writable (check its permissions and the disk), or set outDir in the astro-comfyui options.`, { cause: error });
+      throw new AstroComfyUIError(
+        'NOT_WRITABLE',
+        `Cannot write to ${what} ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was generated.`,
+        `Make ${path.relative(options.root, dir) || dir} writable (check its permissions and the disk), or set outDir in the astro-comfyui options.`,
+        { cause: error },
+      );
     }
   }
   await access(options.manifestFile, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return;
-    throw new AstroComfyUIError('NOT_WRITABLE', `Cannot write the image manifest ${options.manifestFile} (${error.code}); nothing was generated.`, 'Make the file writable (check its permissions).', { cause: error });
+    throw new AstroComfyUIError(
+      'NOT_WRITABLE',
+      `Cannot write the image manifest ${options.manifestFile} (${error.code}); nothing was generated.`,
+      'Make the file writable (check its permissions).',
+      { cause: error },
+    );
   });
 }
 
@@ -268,17 +301,20 @@ async function notifyReady(context: SyncContext, image: ResolvedImage): Promise<
 const versions = new Map<string, Promise<string | null>>();
 async function versionOf(url: string): Promise<string | null> {
   if (!versions.has(url)) {
-    versions.set(url, (async () => {
-      const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
-      const client = createComfyUIClient({ url, timeoutMs: 5000 });
-      try {
-        return (await client.getSystemStats()).system.comfyui_version ?? null;
-      } catch {
-        return null;
-      } finally {
-        await client.close();
-      }
-    })());
+    versions.set(
+      url,
+      (async () => {
+        const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
+        const client = createComfyUIClient({ url, timeoutMs: 5000 });
+        try {
+          return (await client.getSystemStats()).system.comfyui_version ?? null;
+        } catch {
+          return null;
+        } finally {
+          await client.close();
+        }
+      })(),
+    );
   }
   return versions.get(url)!;
 }

@@ -79,14 +79,17 @@ export interface UserOptions {
    * Named styles a post can pick with `style:`.
    * @default {}
    */
-  styles?: Record<string, {
-    /** Text put before the post's prompt. */
-    prefix?: string;
-    /** Text put after the post's prompt. */
-    suffix?: string;
-    /** Negative prompt added for this style. */
-    negative?: string;
-  }>;
+  styles?: Record<
+    string,
+    {
+      /** Text put before the post's prompt. */
+      prefix?: string;
+      /** Text put after the post's prompt. */
+      suffix?: string;
+      /** Negative prompt added for this style. */
+      negative?: string;
+    }
+  >;
   /**
    * Named sizes a post can pick with `format:` (multiples of 16), added to the built-in ones.
    * @default square 1024×1024, hero 1344×768, wide 1216×832, portrait 832×1216, og 1216×640

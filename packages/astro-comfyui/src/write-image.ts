@@ -37,8 +37,13 @@ export async function writeImage(
     placeholder: meta.placeholder,
   };
   await writeFileAtomic(path.join(options.outDir, image.fileName), setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
-  await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
-    const previous = manifest.images[image.key];
-    manifest.images[image.key] = { ...entry, posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort() };
-  }, logger && ((message) => logger.info(`Waiting: ${message}.`)));
+  await updateManifest(
+    options.manifestFile,
+    cacheDirectory(options),
+    (manifest) => {
+      const previous = manifest.images[image.key];
+      manifest.images[image.key] = { ...entry, posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort() };
+    },
+    logger && ((message) => logger.info(`Waiting: ${message}.`)),
+  );
 }

@@ -27,13 +27,15 @@ describe('acquireLock', () => {
   it('is created whole: processes killed at random moments never leave an empty or partial lock', async () => {
     const script = fileURLToPath(new URL('./fixtures/lock-forever.mjs', import.meta.url));
     for (let round = 0; round < 10; round++) {
-      await Promise.all(Array.from({ length: 4 }, async () => {
-        const child = spawn(process.execPath, [script, lock], { stdio: ['ignore', 'pipe', 'inherit'] });
-        await new Promise((resolve) => child.stdout.once('data', resolve));
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
-        child.kill('SIGKILL');
-        await new Promise((resolve) => child.on('exit', resolve));
-      }));
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const child = spawn(process.execPath, [script, lock], { stdio: ['ignore', 'pipe', 'inherit'] });
+          await new Promise((resolve) => child.stdout.once('data', resolve));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
+          child.kill('SIGKILL');
+          await new Promise((resolve) => child.on('exit', resolve));
+        }),
+      );
       const text = await readFile(lock, 'utf8').catch(() => null);
       if (text !== null) expect(JSON.parse(text)).toMatchObject({ pid: expect.any(Number), host: hostname(), what: 'manifest.lock' });
     }
@@ -81,7 +83,9 @@ describe('acquireLock', () => {
     const release = await acquireLock(lock, { heartbeatMs: 40, what: 'The image manifest' });
     try {
       const error = await acquireLock(lock, { staleMs: 300, timeoutMs: 1_000 }).catch((e: unknown) => e);
-      expect((error as Error).message).toMatch(new RegExp(`^The image manifest is locked by process ${process.pid} on .* since .*, and it was not released within 1 s\\.$`));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^The image manifest is locked by process ${process.pid} on .* since .*, and it was not released within 1 s\\.$`),
+      );
     } finally {
       await release();
     }

@@ -12,7 +12,9 @@ const astroData = (text: string) => parseFrontmatter(text).frontmatter;
 describe('rewriteFrontmatterField', () => {
   it('replaces a one-line field and leaves every other byte alone', () => {
     const before = '---\ntitle: "Fox: a story"\nimage: "old prompt"\ntags: [a, b]\n---\n\n# Body\n\nimage: not frontmatter\n';
-    expect(rewriteFrontmatterField(before, 'image', fox)).toBe(`---\ntitle: "Fox: a story"\n${yamlFox}\ntags: [a, b]\n---\n\n# Body\n\nimage: not frontmatter\n`);
+    expect(rewriteFrontmatterField(before, 'image', fox)).toBe(
+      `---\ntitle: "Fox: a story"\n${yamlFox}\ntags: [a, b]\n---\n\n# Body\n\nimage: not frontmatter\n`,
+    );
   });
 
   it('replaces a block field with its indented lines and keeps comments and CRLF', () => {

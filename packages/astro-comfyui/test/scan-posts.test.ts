@@ -15,7 +15,11 @@ afterEach(() => rm(root, { recursive: true, force: true }));
 
 const post = (name: string, frontmatter: string) => writeFile(path.join(root, 'src/content/blog', name), `---\n${frontmatter}\n---\nBody\n`);
 const options = (extra = {}) =>
-  resolveOptions({ styles: { watercolor: { prefix: 'a watercolor of', negative: 'photo' } }, presets: { cover: { style: 'watercolor', format: 'square' } }, ...extra }, root, {});
+  resolveOptions(
+    { styles: { watercolor: { prefix: 'a watercolor of', negative: 'photo' } }, presets: { cover: { style: 'watercolor', format: 'square' } }, ...extra },
+    root,
+    {},
+  );
 
 describe('collectPostImages', () => {
   it('reads every prompt form', async () => {

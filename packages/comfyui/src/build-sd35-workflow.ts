@@ -59,7 +59,10 @@ export function resolveSd35Settings(input: Omit<Sd35WorkflowInput, 'filenamePref
   if (!defaults) throw invalid(`Unknown SD3.5 model "${String(model)}". Use one of: ${Object.keys(sd35Defaults).join(', ')}.`);
   if (typeof input.prompt !== 'string' || input.prompt.trim() === '') throw invalid('The prompt is empty. Describe the image to generate.');
   const textEncoders = input.textEncoders ?? defaultSd35TextEncoders;
-  if (textEncoders !== 'embedded' && (!Array.isArray(textEncoders) || textEncoders.length < 1 || textEncoders.length > 3 || textEncoders.some((f) => typeof f !== 'string' || f === ''))) {
+  if (
+    textEncoders !== 'embedded' &&
+    (!Array.isArray(textEncoders) || textEncoders.length < 1 || textEncoders.length > 3 || textEncoders.some((f) => typeof f !== 'string' || f === ''))
+  ) {
     throw invalid('textEncoders must be "embedded" or a list of 1 to 3 file names from ComfyUI/models/text_encoders (clip_l, clip_g, t5xxl).');
   }
   const settings: Sd35Settings = {
@@ -95,11 +98,12 @@ export function buildSd35Workflow(input: Sd35WorkflowInput): Sd35Workflow {
   if (s.textEncoders !== 'embedded') {
     const files = s.textEncoders;
     clip = ['2', 0];
-    workflow['2'] = files.length === 1
-      ? { class_type: 'CLIPLoader', inputs: { clip_name: files[0], type: 'sd3' } }
-      : files.length === 2
-        ? { class_type: 'DualCLIPLoader', inputs: { clip_name1: files[0], clip_name2: files[1], type: 'sd3' } }
-        : { class_type: 'TripleCLIPLoader', inputs: { clip_name1: files[0], clip_name2: files[1], clip_name3: files[2] } };
+    workflow['2'] =
+      files.length === 1
+        ? { class_type: 'CLIPLoader', inputs: { clip_name: files[0], type: 'sd3' } }
+        : files.length === 2
+          ? { class_type: 'DualCLIPLoader', inputs: { clip_name1: files[0], clip_name2: files[1], type: 'sd3' } }
+          : { class_type: 'TripleCLIPLoader', inputs: { clip_name1: files[0], clip_name2: files[1], clip_name3: files[2] } };
   }
   workflow['3'] = { class_type: 'CLIPTextEncode', inputs: { text: s.prompt, clip } };
   let negative: [string, number] = ['4', 0];
@@ -120,8 +124,16 @@ export function buildSd35Workflow(input: Sd35WorkflowInput): Sd35Workflow {
   workflow['8'] = {
     class_type: 'KSampler',
     inputs: {
-      model: ['7', 0], seed: s.seed, steps: s.steps, cfg: s.cfg, sampler_name: s.sampler, scheduler: s.scheduler,
-      positive: ['3', 0], negative, latent_image: ['6', 0], denoise: 1,
+      model: ['7', 0],
+      seed: s.seed,
+      steps: s.steps,
+      cfg: s.cfg,
+      sampler_name: s.sampler,
+      scheduler: s.scheduler,
+      positive: ['3', 0],
+      negative,
+      latent_image: ['6', 0],
+      denoise: 1,
     },
   };
   workflow['9'] = { class_type: 'VAEDecode', inputs: { samples: ['8', 0], vae: ['1', 2] } };
@@ -135,7 +147,9 @@ function invalid(message: string): ComfyUIError {
 
 function checkSize(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 16 || value > 16384 || value % 16 !== 0) {
-    throw invalid(`${name} must be a whole number of pixels from 16 to 16384 and a multiple of 16 (SD3.5 latents), got ${String(value)}. Around one megapixel works best, e.g. 1024×1024 or 1344×768.`);
+    throw invalid(
+      `${name} must be a whole number of pixels from 16 to 16384 and a multiple of 16 (SD3.5 latents), got ${String(value)}. Around one megapixel works best, e.g. 1024×1024 or 1344×768.`,
+    );
   }
   return value;
 }
@@ -146,6 +160,7 @@ function checkInteger(name: string, value: number, min: number, max: number): nu
 }
 
 function checkNumber(name: string, value: number, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw invalid(`${name} must be a number from ${min} to ${max}, got ${String(value)}.`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    throw invalid(`${name} must be a number from ${min} to ${max}, got ${String(value)}.`);
   return value;
 }

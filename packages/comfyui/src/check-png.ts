@@ -87,7 +87,16 @@ function checkPixels(data: Buffer, h: { width: number; height: number; depth: nu
 }
 
 function adam7Passes(width: number, height: number): PngInfo[] {
-  const starts = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
-  return starts.map(([x0, y0, dx, dy]) => ({ width: Math.ceil((width - x0) / dx), height: Math.ceil((height - y0) / dy) }))
+  const starts = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ] as const;
+  return starts
+    .map(([x0, y0, dx, dy]) => ({ width: Math.ceil((width - x0) / dx), height: Math.ceil((height - y0) / dy) }))
     .map((p) => ({ width: Math.max(0, p.width), height: Math.max(0, p.height) }));
 }

@@ -13,7 +13,7 @@ export function readComboOptions(spec: unknown): string[] | undefined {
   if (!Array.isArray(spec)) return undefined;
   if (Array.isArray(spec[0])) return spec[0].map(String);
   if (spec[0] === 'COMBO' && Array.isArray((spec[1] as { options?: unknown })?.options)) {
-    return ((spec[1] as { options: unknown[] }).options).map(String);
+    return (spec[1] as { options: unknown[] }).options.map(String);
   }
   return undefined;
 }
@@ -44,15 +44,25 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
 export function assertWorkflowRequirements(workflow: ApiWorkflow, objectInfo: ObjectInfo, url: string): void {
   const missing = findMissingRequirements(workflow, objectInfo);
   const lines = [
-    ...missing.nodeTypes.map((m) => `- node type ${m.classType} (node ${m.nodeId}) is not available: install the custom node that provides it or update ComfyUI.`),
-    ...uniqueBy(missing.modelFiles, (m) => `${m.folder}/${m.file}`).map((m) => `- ${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input}).`),
-    ...missing.values.map((m) => `- ${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`),
+    ...missing.nodeTypes.map(
+      (m) => `- node type ${m.classType} (node ${m.nodeId}) is not available: install the custom node that provides it or update ComfyUI.`,
+    ),
+    ...uniqueBy(missing.modelFiles, (m) => `${m.folder}/${m.file}`).map(
+      (m) => `- ${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input}).`,
+    ),
+    ...missing.values.map(
+      (m) => `- ${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`,
+    ),
   ];
   if (lines.length === 0) return;
-  throw new ComfyUIError('MISSING_NODES_OR_MODELS', `ComfyUI at ${url} cannot run this workflow:\n${lines.join('\n')}\nComfyUI sees files added to its model folders without a restart.`, {
-    url,
-    details: { ...missing },
-  });
+  throw new ComfyUIError(
+    'MISSING_NODES_OR_MODELS',
+    `ComfyUI at ${url} cannot run this workflow:\n${lines.join('\n')}\nComfyUI sees files added to its model folders without a restart.`,
+    {
+      url,
+      details: { ...missing },
+    },
+  );
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

@@ -5,9 +5,7 @@ import { ComfyUIEvents } from './comfyui-events.js';
 import { describeValidationError } from './describe-validation-error.js';
 import { parseComfyUIUrl } from './parse-comfyui-url.js';
 import { runPrompt, type RunPromptOptions, type RunPromptResult } from './run-prompt.js';
-import type {
-  ApiWorkflow, HistoryEntry, ImageRef, Logger, ObjectInfo, QueuePromptResult, QueueState, SystemStats,
-} from './types.js';
+import type { ApiWorkflow, HistoryEntry, ImageRef, Logger, ObjectInfo, QueuePromptResult, QueueState, SystemStats } from './types.js';
 import { silentLogger } from './types.js';
 
 export interface ComfyUIClientOptions {
@@ -67,10 +65,7 @@ export class ComfyUIClient {
   }
 
   /** Queues a graph. A client-chosen `promptId` is taken as is; ComfyUI does not deduplicate ids. */
-  async queuePrompt(
-    prompt: ApiWorkflow,
-    options: CallOptions & { promptId?: string; extraData?: Record<string, unknown> } = {},
-  ): Promise<QueuePromptResult> {
+  async queuePrompt(prompt: ApiWorkflow, options: CallOptions & { promptId?: string; extraData?: Record<string, unknown> } = {}): Promise<QueuePromptResult> {
     const body = {
       prompt,
       client_id: this.clientId,
@@ -150,7 +145,11 @@ export class ComfyUIClient {
     try {
       return JSON.parse(text) as T;
     } catch (cause) {
-      throw new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with something that is not JSON. Check that the URL points at ComfyUI.`, { url: this.url, cause });
+      throw new ComfyUIError(
+        'HTTP_ERROR',
+        `ComfyUI at ${this.url} answered ${method} ${path} with something that is not JSON. Check that the URL points at ComfyUI.`,
+        { url: this.url, cause },
+      );
     }
   }
 
@@ -168,7 +167,11 @@ export class ComfyUIClient {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const tooLarge = () => new ComfyUIError('BAD_OUTPUT', `ComfyUI at ${this.url} answered ${method} ${path} with more than ${formatBytes(limit)}; refused.`, { url: this.url, details: { limit } });
+    const tooLarge = () =>
+      new ComfyUIError('BAD_OUTPUT', `ComfyUI at ${this.url} answered ${method} ${path} with more than ${formatBytes(limit)}; refused.`, {
+        url: this.url,
+        details: { limit },
+      });
     try {
       const res = await request(`${this.url}${path}`, {
         method: method as 'GET' | 'POST',
@@ -205,15 +208,26 @@ export class ComfyUIClient {
   #transportError(method: string, path: string, cause: unknown, timeout: AbortSignal, timeoutMs: number): ComfyUIError {
     const code = (cause as { code?: string }).code ?? '';
     if (timeout.aborted || (code.startsWith('UND_ERR_') && /TIMEOUT/.test(code))) {
-      return new ComfyUIError('TIMEOUT', `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded or hung; check its console.`, { url: this.url, cause });
+      return new ComfyUIError(
+        'TIMEOUT',
+        `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded or hung; check its console.`,
+        { url: this.url, cause },
+      );
     }
-    return new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url} (${describeCause(cause)} during ${method} ${path}). Start ComfyUI, or check the URL and that the machine is on the network.`, { url: this.url, cause });
+    return new ComfyUIError(
+      'UNREACHABLE',
+      `ComfyUI is not reachable at ${this.url} (${describeCause(cause)} during ${method} ${path}). Start ComfyUI, or check the URL and that the machine is on the network.`,
+      { url: this.url, cause },
+    );
   }
 
   #httpError(method: string, path: string, status: number, text: string): ComfyUIError {
-    const hint = status === 403
-      ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'
-      : status === 404 ? ' This ComfyUI may be too old or the URL may not point at ComfyUI.' : '';
+    const hint =
+      status === 403
+        ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'
+        : status === 404
+          ? ' This ComfyUI may be too old or the URL may not point at ComfyUI.'
+          : '';
     return new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with HTTP ${status}.${hint}`, {
       url: this.url,
       details: { status, body: text.slice(0, 500) },

@@ -26,11 +26,7 @@ export class ComfyUIError extends Error {
   /** Structured details (validation node errors, HTTP status, log tail…) for programs; the message is for people. */
   readonly details: Record<string, unknown>;
 
-  constructor(
-    code: ComfyUIErrorCode,
-    message: string,
-    options: { url?: string; details?: Record<string, unknown>; cause?: unknown } = {},
-  ) {
+  constructor(code: ComfyUIErrorCode, message: string, options: { url?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.url = options.url;

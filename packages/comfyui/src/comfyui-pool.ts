@@ -104,7 +104,8 @@ export class ComfyUIPool {
       throw new ComfyUIError('INVALID_OPTIONS', 'The pool needs at least one ComfyUI endpoint, e.g. "http://127.0.0.1:8188".');
     }
     const queueAhead = options.queueAhead ?? 1;
-    if (!Number.isInteger(queueAhead) || queueAhead < 0) throw new ComfyUIError('INVALID_OPTIONS', `queueAhead must be a whole number ≥ 0, got ${String(queueAhead)}.`);
+    if (!Number.isInteger(queueAhead) || queueAhead < 0)
+      throw new ComfyUIError('INVALID_OPTIONS', `queueAhead must be a whole number ≥ 0, got ${String(queueAhead)}.`);
     this.#logger = options.logger ?? silentLogger;
     this.#options = {
       queueAhead,
@@ -121,7 +122,8 @@ export class ComfyUIPool {
       return {
         url: client.url,
         client,
-        supervisor: endpoint.supervisor ?? (endpoint.start ? new ComfyUISupervisor({ url: endpoint.url, start: endpoint.start, logger: this.#logger }) : undefined),
+        supervisor:
+          endpoint.supervisor ?? (endpoint.start ? new ComfyUISupervisor({ url: endpoint.url, start: endpoint.start, logger: this.#logger }) : undefined),
         ownsSupervisor: !endpoint.supervisor,
         ready: null,
         inFlight: 0,
@@ -155,10 +157,12 @@ export class ComfyUIPool {
 
   /** Makes sure every endpoint answers (starting those with a start command); returns how many do. */
   async connect(): Promise<number> {
-    const results = await Promise.allSettled(this.#endpoints.map(async (e) => {
-      if (e.supervisor) return this.#ensureReady(e);
-      await e.client.getSystemStats({ timeoutMs: 10_000 });
-    }));
+    const results = await Promise.allSettled(
+      this.#endpoints.map(async (e) => {
+        if (e.supervisor) return this.#ensureReady(e);
+        await e.client.getSystemStats({ timeoutMs: 10_000 });
+      }),
+    );
     for (const [i, r] of results.entries()) if (r.status === 'rejected') this.#markDown(this.#endpoints[i]!, r.reason);
     return results.filter((r) => r.status === 'fulfilled').length;
   }
@@ -168,10 +172,12 @@ export class ComfyUIPool {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     for (const job of this.#pending.splice(0)) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
-    await Promise.all(this.#endpoints.map(async (e) => {
-      await e.client.close();
-      if (e.ownsSupervisor) await e.supervisor?.dispose();
-    }));
+    await Promise.all(
+      this.#endpoints.map(async (e) => {
+        await e.client.close();
+        if (e.ownsSupervisor) await e.supervisor?.dispose();
+      }),
+    );
   }
 
   #pump(): void {
@@ -180,7 +186,12 @@ export class ComfyUIPool {
     for (const job of [...this.#pending]) {
       if (job.deadline <= now) {
         this.#remove(job);
-        job.reject(new ComfyUIError('ALL_ENDPOINTS_DOWN', `No ComfyUI endpoint could run ${job.options.promptId} before its deadline. Endpoints: ${this.#describeEndpoints()}`));
+        job.reject(
+          new ComfyUIError(
+            'ALL_ENDPOINTS_DOWN',
+            `No ComfyUI endpoint could run ${job.options.promptId} before its deadline. Endpoints: ${this.#describeEndpoints()}`,
+          ),
+        );
       }
     }
     while (this.#pending.length > 0) {
@@ -195,9 +206,7 @@ export class ComfyUIPool {
   #pickEndpoint(): Endpoint | undefined {
     const now = Date.now();
     const limit = 1 + this.#options.queueAhead;
-    return this.#endpoints
-      .filter((e) => e.downUntil <= now && e.inFlight < limit)
-      .sort((a, b) => a.inFlight - b.inFlight)[0];
+    return this.#endpoints.filter((e) => e.downUntil <= now && e.inFlight < limit).sort((a, b) => a.inFlight - b.inFlight)[0];
   }
 
   async #runOn(endpoint: Endpoint, job: Job): Promise<void> {
@@ -247,15 +256,15 @@ export class ComfyUIPool {
   #scheduleRecheck(): void {
     if (this.#timer || this.#pending.length === 0 || this.#closed) return;
     const now = Date.now();
-    const wakeAt = Math.min(
-      ...this.#endpoints.map((e) => (e.downUntil > now ? e.downUntil : Infinity)),
-      ...this.#pending.map((j) => j.deadline),
-    );
+    const wakeAt = Math.min(...this.#endpoints.map((e) => (e.downUntil > now ? e.downUntil : Infinity)), ...this.#pending.map((j) => j.deadline));
     if (!Number.isFinite(wakeAt)) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#pump();
-    }, Math.max(10, wakeAt - now));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#pump();
+      },
+      Math.max(10, wakeAt - now),
+    );
   }
 
   #cancelPending(job: Job): void {
@@ -271,7 +280,9 @@ export class ComfyUIPool {
   }
 
   #describeEndpoints(): string {
-    return this.status().map((s) => `${s.url} ${s.up ? 'up' : `down (${s.lastError ?? 'unknown error'})`}`).join('; ');
+    return this.status()
+      .map((s) => `${s.url} ${s.up ? 'up' : `down (${s.lastError ?? 'unknown error'})`}`)
+      .join('; ');
   }
 }
 

@@ -84,7 +84,10 @@ export class ComfyUISupervisor {
     const url = parseComfyUIUrl(options.url);
     if (options.start) {
       if (!LOCAL_HOSTS.has(url.hostname)) {
-        throw new ComfyUIError('INVALID_OPTIONS', `Cannot start ComfyUI for ${url.href}: a start command only works for a local address such as http://127.0.0.1:8188. Remove "start" to use the remote server as it is.`);
+        throw new ComfyUIError(
+          'INVALID_OPTIONS',
+          `Cannot start ComfyUI for ${url.href}: a start command only works for a local address such as http://127.0.0.1:8188. Remove "start" to use the remote server as it is.`,
+        );
       }
       if (!options.start.cwd) throw new ComfyUIError('INVALID_OPTIONS', 'start.cwd must be the ComfyUI directory (the one with main.py).');
     }
@@ -105,7 +108,11 @@ export class ComfyUISupervisor {
     }
     if (this.#options.start && !this.#child) await this.#assertPortFree();
     if (!this.#options.start) {
-      throw new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url}. Start it (python main.py --listen 127.0.0.1 --port ${new URL(this.url).port || 80}), fix the URL, or configure a start command so it is started for you.`, { url: this.url });
+      throw new ComfyUIError(
+        'UNREACHABLE',
+        `ComfyUI is not reachable at ${this.url}. Start it (python main.py --listen 127.0.0.1 --port ${new URL(this.url).port || 80}), fix the URL, or configure a start command so it is started for you.`,
+        { url: this.url },
+      );
     }
     this.#starting = this.#start().finally(() => (this.#starting = null));
     return this.#starting;
@@ -177,7 +184,11 @@ export class ComfyUISupervisor {
     } catch (error) {
       if (isComfyUIError(error, 'UNREACHABLE')) return;
       const { port } = new URL(this.url);
-      throw new ComfyUIError('START_FAILED', `Cannot start ComfyUI at ${this.url}: port ${port} is taken by a program that does not answer as ComfyUI does (${(error as Error).message}). Stop that program, or put ComfyUI on a free port in the endpoint URL.`, { url: this.url, cause: error });
+      throw new ComfyUIError(
+        'START_FAILED',
+        `Cannot start ComfyUI at ${this.url}: port ${port} is taken by a program that does not answer as ComfyUI does (${(error as Error).message}). Stop that program, or put ComfyUI on a free port in the endpoint URL.`,
+        { url: this.url, cause: error },
+      );
     }
   }
 
@@ -229,10 +240,14 @@ export class ComfyUISupervisor {
         const tail = this.#log.slice(-15).join('\n');
         this.#error = `exited with ${signal ?? `code ${code}`} during start`;
         this.#setState('crashed');
-        throw new ComfyUIError('START_FAILED', `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}${describeStartFailure(this.#log)}`, {
-          url: this.url,
-          details: { pid: this.#comfyPid ?? child.pid, exitCode: code, signal, log: [...this.#log] },
-        });
+        throw new ComfyUIError(
+          'START_FAILED',
+          `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}${describeStartFailure(this.#log)}`,
+          {
+            url: this.url,
+            details: { pid: this.#comfyPid ?? child.pid, exitCode: code, signal, log: [...this.#log] },
+          },
+        );
       }
       if (this.#disposed) throw new ComfyUIError('ABORTED', `Start of ComfyUI at ${this.url} was cancelled.`, { url: this.url });
       if (await this.#answers()) break;
@@ -241,10 +256,14 @@ export class ComfyUISupervisor {
         await this.#stopChild();
         this.#error = 'did not answer before the start deadline';
         this.#setState('crashed');
-        throw new ComfyUIError('START_FAILED', `ComfyUI did not answer at ${this.url} within ${Math.round((start.startTimeoutMs ?? 600_000) / 1000)} s of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`, {
-          url: this.url,
-          details: { pid, log: [...this.#log] },
-        });
+        throw new ComfyUIError(
+          'START_FAILED',
+          `ComfyUI did not answer at ${this.url} within ${Math.round((start.startTimeoutMs ?? 600_000) / 1000)} s of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`,
+          {
+            url: this.url,
+            details: { pid, log: [...this.#log] },
+          },
+        );
       }
       if (Date.now() - lastNotice > 15_000) {
         lastNotice = Date.now();

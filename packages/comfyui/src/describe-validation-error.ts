@@ -24,7 +24,9 @@ export function describeValidationError(url: string, prompt: ApiWorkflow, body: 
       const input = error.extra_info?.input_name;
       const folder = input ? folderForModelInput(input) : undefined;
       if (error.type === 'value_not_in_list' && folder) {
-        lines.push(`- ${classType} (node ${nodeId}): "${String(error.extra_info?.received_value)}" is not installed. Put it in ComfyUI/models/${folder}/ or choose another file.`);
+        lines.push(
+          `- ${classType} (node ${nodeId}): "${String(error.extra_info?.received_value)}" is not installed. Put it in ComfyUI/models/${folder}/ or choose another file.`,
+        );
       } else {
         lines.push(`- ${classType} (node ${nodeId}): ${error.message ?? 'invalid'}${error.details ? ` (${error.details})` : ''}`);
       }
@@ -32,9 +34,8 @@ export function describeValidationError(url: string, prompt: ApiWorkflow, body: 
   }
   const top = body?.error;
   if (lines.length === 0) {
-    const hint = top?.type === 'invalid_prompt' && top.message?.includes('does not exist')
-      ? ' Install the custom node that provides it, or update ComfyUI.'
-      : '';
+    const hint =
+      top?.type === 'invalid_prompt' && top.message?.includes('does not exist') ? ' Install the custom node that provides it, or update ComfyUI.' : '';
     return `ComfyUI at ${url} rejected the workflow: ${top?.message ?? 'invalid prompt'}${top?.details ? ` (${top.details})` : ''}.${hint}`;
   }
   return `ComfyUI at ${url} rejected the workflow (${top?.message ?? 'validation failed'}):\n${lines.join('\n')}`;

@@ -129,7 +129,11 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
       throw new ComfyUIError('ABORTED', `Generation ${promptId} on ${client.url} was aborted.`, { url: client.url, cause: error });
     }
     if (deadline.aborted) {
-      throw new ComfyUIError('DEADLINE_EXCEEDED', `Generation ${promptId} on ${client.url} did not finish within ${Math.round(deadlineMs / 1000)} s. Raise the deadline, or check ComfyUI's console for a stuck job.`, { url: client.url, cause: error });
+      throw new ComfyUIError(
+        'DEADLINE_EXCEEDED',
+        `Generation ${promptId} on ${client.url} did not finish within ${Math.round(deadlineMs / 1000)} s. Raise the deadline, or check ComfyUI's console for a stuck job.`,
+        { url: client.url, cause: error },
+      );
     }
     throw error;
   };
@@ -198,7 +202,11 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
           continue;
         }
         if (++resubmits > MAX_RESUBMITS) {
-          throw new ComfyUIError('EXECUTION_FAILED', `Generation ${currentId} disappeared from ComfyUI at ${client.url} ${MAX_RESUBMITS} times (restarts or cleared queue).`, { url: client.url });
+          throw new ComfyUIError(
+            'EXECUTION_FAILED',
+            `Generation ${currentId} disappeared from ComfyUI at ${client.url} ${MAX_RESUBMITS} times (restarts or cleared queue).`,
+            { url: client.url },
+          );
         }
         await submit('the job was lost on the server');
         continue;
@@ -211,7 +219,9 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
         // Older servers leave fully cached output nodes out of history: rerun with a fresh filename prefix
         // so only SaveImage executes again (everything upstream stays cached).
         if (retriedEmptyOutputs || !hasSaveImage(graph)) {
-          throw new ComfyUIError('NO_OUTPUT', `ComfyUI at ${client.url} finished ${currentId} without saving any image. The workflow needs a SaveImage node.`, { url: client.url });
+          throw new ComfyUIError('NO_OUTPUT', `ComfyUI at ${client.url} finished ${currentId} without saving any image. The workflow needs a SaveImage node.`, {
+            url: client.url,
+          });
         }
         retriedEmptyOutputs = true;
         await client.deleteHistory([currentId], { signal }).catch(() => {});
@@ -254,8 +264,13 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
 /** Downloads one output and checks it: a ComfyUI answer is untrusted input like any other. */
 async function download(client: ComfyUIClient, promptId: string, ref: ImageRef, signal: AbortSignal, expected: PngInfo | undefined): Promise<Buffer> {
   const name = `${ref.subfolder ? `${ref.subfolder}/` : ''}${ref.filename}`;
-  const bad = (why: string, cause?: unknown) => new ComfyUIError('BAD_OUTPUT', `ComfyUI at ${client.url} returned an unusable image "${name.slice(0, 200)}" for ${promptId}: ${why}. Check that ComfyUI's output folder is healthy and that the workflow saves a PNG of the requested size.`, { url: client.url, cause, details: { ref } });
-  if (!isSafeRef(ref)) throw bad('its name or folder is not a plain path inside ComfyUI\'s output');
+  const bad = (why: string, cause?: unknown) =>
+    new ComfyUIError(
+      'BAD_OUTPUT',
+      `ComfyUI at ${client.url} returned an unusable image "${name.slice(0, 200)}" for ${promptId}: ${why}. Check that ComfyUI's output folder is healthy and that the workflow saves a PNG of the requested size.`,
+      { url: client.url, cause, details: { ref } },
+    );
+  if (!isSafeRef(ref)) throw bad("its name or folder is not a plain path inside ComfyUI's output");
   const data = await client.view(ref, { signal });
   if (expected || ref.filename.toLowerCase().endsWith('.png')) {
     try {
@@ -270,9 +285,14 @@ async function download(client: ComfyUIClient, promptId: string, ref: ImageRef, 
 /** A history entry names files by filename + subfolder + type; each must stay inside ComfyUI's folders. */
 function isSafeRef(ref: ImageRef): boolean {
   const plain = (part: string) => part !== '' && part !== '.' && part !== '..' && !/[\\\0]/.test(part);
-  return typeof ref.filename === 'string' && plain(ref.filename) && !ref.filename.includes('/')
-    && typeof ref.subfolder === 'string' && (ref.subfolder === '' || (!ref.subfolder.startsWith('/') && ref.subfolder.split('/').every(plain)))
-    && ['output', 'temp', 'input'].includes(ref.type);
+  return (
+    typeof ref.filename === 'string' &&
+    plain(ref.filename) &&
+    !ref.filename.includes('/') &&
+    typeof ref.subfolder === 'string' &&
+    (ref.subfolder === '' || (!ref.subfolder.startsWith('/') && ref.subfolder.split('/').every(plain))) &&
+    ['output', 'temp', 'input'].includes(ref.type)
+  );
 }
 
 type Located = { state: 'queued'; position: number } | { state: 'done'; entry: HistoryEntry } | { state: 'missing' };

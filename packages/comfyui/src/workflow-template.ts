@@ -4,7 +4,18 @@ import type { ApiWorkflow } from './types.js';
 
 /** The values a user workflow can receive from the integration. */
 export const workflowBindingNames = [
-  'prompt', 'negative', 'seed', 'width', 'height', 'steps', 'cfg', 'sampler', 'scheduler', 'shift', 'batchSize', 'filenamePrefix',
+  'prompt',
+  'negative',
+  'seed',
+  'width',
+  'height',
+  'steps',
+  'cfg',
+  'sampler',
+  'scheduler',
+  'shift',
+  'batchSize',
+  'filenamePrefix',
 ] as const;
 export type WorkflowBindingName = (typeof workflowBindingNames)[number];
 
@@ -24,11 +35,7 @@ export interface WorkflowTemplate {
  * Validates an API-format workflow and its bindings (`{ prompt: "6.inputs.text", seed: ["3.inputs.seed"] }`).
  * `source` names the file in error messages.
  */
-export function parseWorkflowTemplate(
-  json: string | unknown,
-  bindings: Record<string, string | string[]>,
-  source = 'workflow',
-): WorkflowTemplate {
+export function parseWorkflowTemplate(json: string | unknown, bindings: Record<string, string | string[]>, source = 'workflow'): WorkflowTemplate {
   let workflow: unknown = json;
   if (typeof json === 'string') {
     try {
@@ -63,7 +70,9 @@ export function parseWorkflowTemplate(
       const node = api[nodeId];
       if (!node) throw invalid(`${source}: binding "${name}" points at node "${nodeId}", which is not in the workflow.`);
       if (!(input in node.inputs)) {
-        throw invalid(`${source}: binding "${name}" points at input "${input}" of node ${nodeId} (${node.class_type}), which has: ${Object.keys(node.inputs).join(', ')}.`);
+        throw invalid(
+          `${source}: binding "${name}" points at input "${input}" of node ${nodeId} (${node.class_type}), which has: ${Object.keys(node.inputs).join(', ')}.`,
+        );
       }
       return { nodeId, input };
     });
@@ -86,10 +95,7 @@ export async function loadWorkflowTemplate(file: string, bindings: Record<string
 }
 
 /** Returns a copy of the template's workflow with the bound values filled in. */
-export function applyWorkflowBindings(
-  template: WorkflowTemplate,
-  values: Partial<Record<WorkflowBindingName, string | number>>,
-): ApiWorkflow {
+export function applyWorkflowBindings(template: WorkflowTemplate, values: Partial<Record<WorkflowBindingName, string | number>>): ApiWorkflow {
   const workflow = structuredClone(template.workflow);
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;

@@ -4,8 +4,13 @@ export { ComfyUIError, isComfyUIError, type ComfyUIErrorCode } from './comfyui-e
 export { sd35Defaults, defaultSd35TextEncoders, type Sd35Model, type Sd35Defaults } from './sd35-models.js';
 export { buildSd35Workflow, resolveSd35Settings, type Sd35Settings, type Sd35Workflow, type Sd35WorkflowInput } from './build-sd35-workflow.js';
 export {
-  applyWorkflowBindings, loadWorkflowTemplate, parseWorkflowTemplate, workflowBindingNames,
-  type BindingTarget, type WorkflowBindingName, type WorkflowTemplate,
+  applyWorkflowBindings,
+  loadWorkflowTemplate,
+  parseWorkflowTemplate,
+  workflowBindingNames,
+  type BindingTarget,
+  type WorkflowBindingName,
+  type WorkflowTemplate,
 } from './workflow-template.js';
 export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, type MissingRequirements } from './check-workflow-requirements.js';
 export { folderForModelInput } from './model-folders.js';

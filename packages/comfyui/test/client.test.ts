@@ -221,7 +221,9 @@ describe('runPrompt progress', () => {
     const graph = buildTestGraph();
     graph['2']!.inputs.clip_name3 = 'not_installed.safetensors';
     const error = (await client.runPrompt(graph, { promptId: 'missing-t5' }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toContain("Model in folder 'text_encoders' with filename 'not_installed.safetensors' not found. Put the file in ComfyUI/models/text_encoders/ (ComfyUI sees new files without a restart)");
+    expect(error.message).toContain(
+      "Model in folder 'text_encoders' with filename 'not_installed.safetensors' not found. Put the file in ComfyUI/models/text_encoders/ (ComfyUI sees new files without a restart)",
+    );
     expect(error.message).not.toContain('..');
   });
 });
@@ -255,7 +257,7 @@ describe('runPrompt treats ComfyUI answers as untrusted', () => {
     expect(readPngInfo(result.images[0]!.data)).toMatchObject(expectImage);
   });
 
-  it('refuses an output name that leaves ComfyUI\'s folders without requesting it', async () => {
+  it("refuses an output name that leaves ComfyUI's folders without requesting it", async () => {
     const { fake, client } = await setup();
     const graph = buildTestGraph();
     await client.runPrompt(graph, { promptId: 'first', keepHistory: true });

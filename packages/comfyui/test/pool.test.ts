@@ -8,11 +8,13 @@ import { createComfyUIPool, type ComfyUIPool } from '../src/index.js';
 const cleanups = useCleanups();
 
 async function fakes(count: number, stepDelayMs: number) {
-  return Promise.all(Array.from({ length: count }, async () => {
-    const fake = await startFakeComfyUI({ stepDelayMs });
-    cleanups.push(() => fake.close());
-    return fake;
-  }));
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const fake = await startFakeComfyUI({ stepDelayMs });
+      cleanups.push(() => fake.close());
+      return fake;
+    }),
+  );
 }
 
 function pool(urls: string[], options: Partial<Parameters<typeof createComfyUIPool>[0]> = {}): ComfyUIPool {
@@ -35,9 +37,7 @@ describe('ComfyUIPool', () => {
     const loadA = trackInFlight(a!);
     const loadB = trackInFlight(b!);
     const p = pool([a!.url, b!.url], { queueAhead: 1 });
-    const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => p.run(buildTestGraph({ seed: i, steps: 5 }), { promptId: `job-${i}` })),
-    );
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => p.run(buildTestGraph({ seed: i, steps: 5 }), { promptId: `job-${i}` })));
     expect(results.map((r) => r.images.length)).toEqual(Array(8).fill(1));
     expect(loadA.max).toBeLessThanOrEqual(2);
     expect(loadB.max).toBeLessThanOrEqual(2);

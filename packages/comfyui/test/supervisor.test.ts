@@ -44,7 +44,9 @@ describe('ensureComfyUI', () => {
     const url = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
     const error = await ensureComfyUI({ url, start: fakeStartCommand() }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'START_FAILED' });
-    expect((error as Error).message).toMatch(/port \d+ is taken by a program that does not answer as ComfyUI does \(ComfyUI at .* answered GET \/system_stats with HTTP 404/);
+    expect((error as Error).message).toMatch(
+      /port \d+ is taken by a program that does not answer as ComfyUI does \(ComfyUI at .* answered GET \/system_stats with HTTP 404/,
+    );
   });
 
   it('refuses a start command for a remote URL and a malformed URL', async () => {

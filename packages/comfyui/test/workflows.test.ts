@@ -5,8 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
 import {
-  applyWorkflowBindings, assertWorkflowRequirements, buildSd35Workflow, createComfyUIClient, loadWorkflowTemplate,
-  parseWorkflowTemplate, type ComfyUIClient,
+  applyWorkflowBindings,
+  assertWorkflowRequirements,
+  buildSd35Workflow,
+  createComfyUIClient,
+  loadWorkflowTemplate,
+  parseWorkflowTemplate,
+  type ComfyUIClient,
 } from '../src/index.js';
 
 let fake: FakeComfyUI;
@@ -93,9 +98,16 @@ describe('user workflows with bindings', () => {
   const apiWorkflow = () => buildSd35Workflow({ ...base, model: 'large' }).workflow;
 
   it('applies bound values and runs', async () => {
-    const template = parseWorkflowTemplate(JSON.stringify(apiWorkflow()), {
-      prompt: '3.inputs.text', seed: '8.inputs.seed', width: '6.inputs.width', height: ['6.inputs.height'],
-    }, 'my-flow.json');
+    const template = parseWorkflowTemplate(
+      JSON.stringify(apiWorkflow()),
+      {
+        prompt: '3.inputs.text',
+        seed: '8.inputs.seed',
+        width: '6.inputs.width',
+        height: ['6.inputs.height'],
+      },
+      'my-flow.json',
+    );
     const workflow = applyWorkflowBindings(template, { prompt: 'a red fox', seed: 42, width: 96, height: 32 });
     expect(workflow['3']!.inputs.text).toBe('a red fox');
     expect(template.workflow['3']!.inputs.text).toBe('a lighthouse at dusk');
@@ -108,7 +120,9 @@ describe('user workflows with bindings', () => {
     expect(() => parseWorkflowTemplate({ nodes: [], links: [] }, { prompt: '3.inputs.text' }, 'ui.json')).toThrow(/UI-format workflow.*Save \(API Format\)/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { colour: '3.inputs.text' }, 'f.json')).toThrow(/unknown binding "colour"/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '99.inputs.text' }, 'f.json')).toThrow(/node "99", which is not in the workflow/);
-    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.inputs.txt' }, 'f.json')).toThrow(/input "txt" of node 3 \(CLIPTextEncode\), which has: text, clip/);
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.inputs.txt' }, 'f.json')).toThrow(
+      /input "txt" of node 3 \(CLIPTextEncode\), which has: text, clip/,
+    );
     expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.text' }, 'f.json')).toThrow(/<nodeId>\.inputs\.<inputName>/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { seed: '8.inputs.seed' }, 'f.json')).toThrow(/"prompt" binding is required/);
 
@@ -117,7 +131,9 @@ describe('user workflows with bindings', () => {
       const file = path.join(dir, 'flow.json');
       await writeFile(file, JSON.stringify(apiWorkflow()));
       expect((await loadWorkflowTemplate(file, { prompt: '3.inputs.text' })).source).toBe(file);
-      await expect(loadWorkflowTemplate(path.join(dir, 'missing.json'), { prompt: '3.inputs.text' })).rejects.toThrow(/Cannot read the workflow file .*missing\.json/);
+      await expect(loadWorkflowTemplate(path.join(dir, 'missing.json'), { prompt: '3.inputs.text' })).rejects.toThrow(
+        /Cannot read the workflow file .*missing\.json/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -127,7 +143,10 @@ describe('user workflows with bindings', () => {
 describe('preflight against /object_info', () => {
   it('lists every missing node type and model file with its folder, in both combo formats', async () => {
     const workflow = buildSd35Workflow({
-      ...base, model: 'large', checkpoint: 'sd3.5_large_v2.safetensors', textEncoders: ['clip_l.safetensors', 'clip_g.safetensors', 't5xxl_fp32.safetensors'],
+      ...base,
+      model: 'large',
+      checkpoint: 'sd3.5_large_v2.safetensors',
+      textEncoders: ['clip_l.safetensors', 'clip_g.safetensors', 't5xxl_fp32.safetensors'],
     }).workflow;
     workflow['11'] = { class_type: 'UltimateSDUpscale', inputs: {} };
     for (const comboFormat of ['classic', 'v3'] as const) {

@@ -15,7 +15,11 @@ const CONFIG_NAMES = ['astro.config.mjs', 'astro.config.js', 'astro.config.ts', 
 export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedOptions> {
   const configFile = CONFIG_NAMES.map((name) => path.join(root, name)).find((file) => existsSync(file));
   if (!configFile) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', `No astro.config file in ${root}.`, 'Run the command in the root of an Astro project, or pass --root <dir>.');
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      `No astro.config file in ${root}.`,
+      'Run the command in the root of an Astro project, or pass --root <dir>.',
+    );
   }
   const require = createRequire(configFile);
   let vitePath: string;
@@ -23,7 +27,7 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
     const astroDir = path.dirname(require.resolve('astro/package.json'));
     vitePath = createRequire(path.join(astroDir, 'package.json')).resolve('vite');
   } catch (cause) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', `Cannot find Astro in ${root}.`, 'Install the project\'s dependencies first (npm install).', { cause });
+    throw new AstroComfyUIError('INVALID_OPTIONS', `Cannot find Astro in ${root}.`, "Install the project's dependencies first (npm install).", { cause });
   }
   const vite = (await import(pathToFileURL(vitePath).href)) as typeof import('vite');
   const loaded = await vite.loadConfigFromFile({ command: 'build', mode: 'production' }, configFile, root, 'silent');
@@ -31,7 +35,11 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
   const integrations = (config.integrations ?? []).flat(Infinity) as Array<Record<PropertyKey, unknown> & { name?: string }>;
   const integration = integrations.find((i) => i?.name === 'astro-comfyui');
   if (!integration) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', `${path.basename(configFile)} does not use the astro-comfyui integration.`, 'Add comfyui() to integrations in astro.config (see the README).');
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      `${path.basename(configFile)} does not use the astro-comfyui integration.`,
+      'Add comfyui() to integrations in astro.config (see the README).',
+    );
   }
   const projectRoot = config.root ? (config.root instanceof URL ? fileURLToPath(config.root) : path.resolve(root, String(config.root))) : root;
   return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, env);

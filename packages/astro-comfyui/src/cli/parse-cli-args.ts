@@ -14,7 +14,10 @@ export interface CliArgs {
 /** Thrown for bad command lines; the CLI prints it with the usage and exits with 2. */
 export class UsageError extends Error {
   /** Also print the whole usage (a missing command); a precise mistake needs only its message. */
-  constructor(message: string, readonly showUsage = false) {
+  constructor(
+    message: string,
+    readonly showUsage = false,
+  ) {
     super(message);
   }
 }
@@ -71,7 +74,8 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
   if (values.version) return { command: 'version', ...none };
   if (positionals.length === 0) throw new UsageError('Name a command.', true);
   const [command, ...extra] = positionals;
-  if (!(command! in allowed) || command === 'help' || command === 'version') throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
+  if (!(command! in allowed) || command === 'help' || command === 'version')
+    throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
   const given = ['force', 'only', 'dry-run'].filter((name) => (name === 'only' ? values.only !== undefined : values[name as 'force' | 'dry-run']));
   const wrong = given.find((name) => !allowed[command as CliCommand].includes(name));
@@ -91,7 +95,9 @@ function describeParseError(error: Error & { code?: string }): string {
   const option = /'(-{1,2}[^' ]+)/.exec(error.message)?.[1];
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `Unknown option ${option}.`;
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    return /argument missing/.test(error.message) ? `${option} needs a value, e.g. ${option === '--only' ? '--only "src/content/blog/*.md"' : `${option} <value>`}.` : `${option} takes no value.`;
+    return /argument missing/.test(error.message)
+      ? `${option} needs a value, e.g. ${option === '--only' ? '--only "src/content/blog/*.md"' : `${option} <value>`}.`
+      : `${option} takes no value.`;
   }
   return error.message;
 }

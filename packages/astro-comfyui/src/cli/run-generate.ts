@@ -41,6 +41,8 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
     }
     return 0;
   }
-  logger.info(`${summary.total} images: ${summary.ready} already generated, ${summary.generated} generated now${summary.placeholders ? `, ${summary.placeholders} placeholders` : ''}.`);
+  logger.info(
+    `${summary.total} images: ${summary.ready} already generated, ${summary.generated} generated now${summary.placeholders ? `, ${summary.placeholders} placeholders` : ''}.`,
+  );
   return 0;
 }

@@ -9,7 +9,11 @@ import type { ResolvedOptions } from '../options.js';
 import { cacheDirectory } from '../cache-directory.js';
 
 /** `astro-comfyui prune`: removes images no post uses (manifest entries and stray files). */
-export async function runPrune(options: ResolvedOptions, args: { dryRun: boolean }, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function runPrune(
+  options: ResolvedOptions,
+  args: { dryRun: boolean },
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
   const { images, problems } = await collectPostImages(options, await loadTemplate(options));
   // With a broken post we cannot tell which images it uses; refuse rather than delete its image.
   assertNoProblems(problems);

@@ -27,7 +27,9 @@ export function getPostImage(entry: EntryLike, index = 0): PostImage | undefined
 /** Every generated image of a content entry, in frontmatter order. */
 export function getPostImages(entry: EntryLike): Array<PostImage & { index: number }> {
   if (!entry.filePath) {
-    throw new Error(`astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none). Load posts with the glob() loader.`);
+    throw new Error(
+      `astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none). Load posts with the glob() loader.`,
+    );
   }
   return images[entry.filePath.replaceAll('\\', '/')] ?? [];
 }

@@ -2,10 +2,18 @@ import { defineToolbarApp } from 'astro/toolbar';
 
 // Event names mirror toolbar-messages.ts; this file runs in the browser and imports nothing from Node.
 const E = {
-  init: 'astro-comfyui:init', state: 'astro-comfyui:state', generate: 'astro-comfyui:generate',
-  progress: 'astro-comfyui:progress', candidate: 'astro-comfyui:candidate', done: 'astro-comfyui:done',
-  pin: 'astro-comfyui:pin', pinned: 'astro-comfyui:pinned', status: 'astro-comfyui:status',
-  statusResult: 'astro-comfyui:status-result', start: 'astro-comfyui:start', stop: 'astro-comfyui:stop',
+  init: 'astro-comfyui:init',
+  state: 'astro-comfyui:state',
+  generate: 'astro-comfyui:generate',
+  progress: 'astro-comfyui:progress',
+  candidate: 'astro-comfyui:candidate',
+  done: 'astro-comfyui:done',
+  pin: 'astro-comfyui:pin',
+  pinned: 'astro-comfyui:pinned',
+  status: 'astro-comfyui:status',
+  statusResult: 'astro-comfyui:status-result',
+  start: 'astro-comfyui:start',
+  stop: 'astro-comfyui:stop',
   error: 'astro-comfyui:error',
 };
 const REOPEN = 'astro-comfyui:reopen';
@@ -83,9 +91,10 @@ export default defineToolbarApp({
     const ids = new Set<string>();
     const newId = () => {
       // randomUUID needs a secure context; a dev server opened by its LAN address is not one.
-      const id = typeof crypto.randomUUID === 'function'
-        ? crypto.randomUUID()
-        : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+      const id =
+        typeof crypto.randomUUID === 'function'
+          ? crypto.randomUUID()
+          : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
       ids.add(id);
       return id;
     };
@@ -110,14 +119,25 @@ export default defineToolbarApp({
     const progress = el('div', { class: 'message', 'data-testid': 'progress' });
     const message = el('div', { class: 'message', 'data-testid': 'message' });
     const candidates = el('div', { class: 'candidates', 'data-testid': 'candidates' });
-    const simple = el('section', { 'data-testid': 'simple' },
+    const simple = el(
+      'section',
+      { 'data-testid': 'simple' },
       el('label', {}, 'Post', post),
       el('label', {}, 'Prompt', prompt),
       el('label', {}, 'Negative', negative),
-      el('div', { class: 'grid' }, el('label', {}, 'Style', styleSelect), el('label', {}, 'Format', format), el('label', {}, 'Preset', preset),
-        el('label', {}, 'Candidates', count)),
+      el(
+        'div',
+        { class: 'grid' },
+        el('label', {}, 'Style', styleSelect),
+        el('label', {}, 'Format', format),
+        el('label', {}, 'Preset', preset),
+        el('label', {}, 'Candidates', count),
+      ),
       el('div', { class: 'row' }, el('label', {}, 'Seed', seed), randomSeed, generate),
-      progress, message, candidates);
+      progress,
+      message,
+      candidates,
+    );
 
     const status = el('dl', { class: 'status', 'data-testid': 'status' });
     const startButton = el('button', { 'data-testid': 'start' }, 'Start ComfyUI');
@@ -126,8 +146,14 @@ export default defineToolbarApp({
     const openTab = el('a', { 'data-testid': 'open-tab', target: '_blank', rel: 'noopener' }, 'Open ComfyUI in a new tab');
     const frame = el('iframe', { 'data-testid': 'comfyui-frame', title: 'ComfyUI' });
     const advancedMessage = el('div', { class: 'message', 'data-testid': 'advanced-message' });
-    const advanced = el('section', { 'data-testid': 'advanced', hidden: '' },
-      status, el('div', { class: 'row' }, startButton, stopButton, refresh, openTab), advancedMessage, frame);
+    const advanced = el(
+      'section',
+      { 'data-testid': 'advanced', hidden: '' },
+      status,
+      el('div', { class: 'row' }, startButton, stopButton, refresh, openTab),
+      advancedMessage,
+      frame,
+    );
 
     // The window has a fixed height: the tab contents scroll inside it.
     win.append(style, el('div', { class: 'tabs' }, simpleTab, advancedTab), el('div', { class: 'body' }, simple, advanced));
@@ -210,14 +236,24 @@ export default defineToolbarApp({
       if (p.type === 'step') steps.set(p.index, `step ${p.value}/${p.max}`);
       else if (p.type === 'queued' && (p.position ?? 0) > 0) steps.set(p.index, `queued (position ${p.position})`);
       else if (p.type === 'started') steps.set(p.index, 'started');
-      showInfo(progress, [...steps].sort(([a], [b]) => a - b).map(([i, s]) => `Candidate ${i + 1}: ${s}`).join('\n'));
+      showInfo(
+        progress,
+        [...steps]
+          .sort(([a], [b]) => a - b)
+          .map(([i, s]) => `Candidate ${i + 1}: ${s}`)
+          .join('\n'),
+      );
     });
 
     on<{ requestId: string; index: number; key: string; seed: number; url: string; width: number; height: number }>(E.candidate, (c) => {
       const use = el('button', { 'data-testid': `use-${c.index}` }, 'Use this');
-      const figure = el('figure', { 'data-testid': `candidate-${c.index}`, 'data-seed': String(c.seed) },
+      const figure = el(
+        'figure',
+        { 'data-testid': `candidate-${c.index}`, 'data-seed': String(c.seed) },
         el('img', { src: `${c.url}?t=${Date.now()}`, alt: `Candidate ${c.index + 1} (seed ${c.seed})`, width: String(c.width), height: String(c.height) }),
-        el('figcaption', {}, `seed ${c.seed}`), use);
+        el('figcaption', {}, `seed ${c.seed}`),
+        use,
+      );
       use.addEventListener('click', () => {
         const id = newId();
         for (const button of candidates.querySelectorAll('button')) button.disabled = true;
@@ -250,11 +286,16 @@ export default defineToolbarApp({
     });
 
     on<{ requestId: string; endpoints: EndpointStatus[] }>(E.statusResult, ({ endpoints }) => {
-      status.replaceChildren(...endpoints.flatMap((e) => [
-        el('dt', {}, e.url),
-        el('dd', { 'data-testid': 'endpoint-state', 'data-state': e.state },
-          `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''}`),
-      ]));
+      status.replaceChildren(
+        ...endpoints.flatMap((e) => [
+          el('dt', {}, e.url),
+          el(
+            'dd',
+            { 'data-testid': 'endpoint-state', 'data-state': e.state },
+            `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''}`,
+          ),
+        ]),
+      );
       startButton.disabled = Boolean(state?.readOnly) || !endpoints.some((e) => e.canStart && e.state !== 'running');
       stopButton.disabled = Boolean(state?.readOnly) || !endpoints.some((e) => e.managed && e.state === 'running');
       if (endpoints.some((e) => e.state === 'running') && !advanced.hidden) frame.src = frame.src || (state?.comfyuiUrl ?? '');

@@ -2,10 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 
 /** What one browser connection may do with the toolbar. */
-export type ToolbarAccess =
-  | { level: 'write' }
-  | { level: 'read'; reason: string }
-  | { level: 'refused'; reason: string };
+export type ToolbarAccess = { level: 'write' } | { level: 'read'; reason: string } | { level: 'refused'; reason: string };
 
 export interface ToolbarAccessRules {
   /** The `toolbar.allowNetwork` option: peers on other machines may write too. */
@@ -66,5 +63,7 @@ function originHost(origin: string): string | undefined {
 /** Vite's own rule for its Host check: IP addresses, localhost and *.localhost, plus `server.allowedHosts`. */
 function isAllowedHost(hostname: string, allowedHosts: readonly string[] | true): boolean {
   if (allowedHosts === true || isIP(hostname) !== 0 || hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
-  return allowedHosts.some((allowed) => (allowed.startsWith('.') ? hostname === allowed.slice(1) || hostname.endsWith(allowed) : hostname === allowed.toLowerCase()));
+  return allowedHosts.some((allowed) =>
+    allowed.startsWith('.') ? hostname === allowed.slice(1) || hostname.endsWith(allowed) : hostname === allowed.toLowerCase(),
+  );
 }

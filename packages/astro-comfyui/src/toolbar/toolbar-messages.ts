@@ -2,7 +2,11 @@ import { z } from 'astro/zod';
 import { PROMPT_LIMITS } from '../frontmatter-schema.js';
 
 /** Every toolbar message carries the id of the request it belongs to: server events reach every tab. */
-const requestId = z.string().min(8).max(64).regex(/^[\w-]+$/);
+const requestId = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[\w-]+$/);
 
 const promptFields = {
   post: z.string().min(1).max(1000),

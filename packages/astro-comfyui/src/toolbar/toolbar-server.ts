@@ -69,7 +69,8 @@ export function setupToolbarServer(
   /** Only posts matched by the content globs exist for the toolbar; anything else is refused. */
   const findPost = async (post: string) => {
     const posts = await listPosts(options.root, options.content);
-    if (!posts.includes(post)) throw new Error(`"${post}" is not a post inside the content folders (${options.content.join(', ')}); the toolbar only writes there.`);
+    if (!posts.includes(post))
+      throw new Error(`"${post}" is not a post inside the content folders (${options.content.join(', ')}); the toolbar only writes there.`);
   };
 
   handle(EVENTS.init, initMessage, 'read', async ({ requestId, pathname }, reply, access) => {
@@ -84,7 +85,9 @@ export function setupToolbarServer(
       readOnly: access.level === 'read' ? access.reason : null,
       posts,
       post: current,
-      image: image ? { prompt: image.prompt, negative: image.negative, style: image.style, format: image.format, preset: image.preset, seed: image.seed, alt: image.alt } : null,
+      image: image
+        ? { prompt: image.prompt, negative: image.negative, style: image.style, format: image.format, preset: image.preset, seed: image.seed, alt: image.alt }
+        : null,
       styles: Object.keys(options.styles),
       formats: Object.keys(options.formats),
       presets: Object.keys(options.presets),
@@ -108,7 +111,8 @@ export function setupToolbarServer(
   });
 
   handle(EVENTS.start, statusMessage, 'write', async ({ requestId }, reply) => {
-    if (!supervisor) throw new Error('No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.');
+    if (!supervisor)
+      throw new Error('No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.');
     reply(EVENTS.statusResult, { requestId, endpoints: await readStatus('starting') });
     await supervisor.ensureRunning();
     reply(EVENTS.statusResult, { requestId, endpoints: await readStatus() });
@@ -121,52 +125,82 @@ export function setupToolbarServer(
   });
 
   async function readStatus(override?: string) {
-    return Promise.all(options.endpoints.map(async (url, i) => {
-      const client = createComfyUIClient({ url, timeoutMs: 3000 });
-      const managed = i === 0 && supervisor ? supervisor.status() : undefined;
-      try {
-        const [stats, queue] = await Promise.all([client.getSystemStats(), client.getQueue()]);
-        return {
-          url,
-          state: 'running',
-          managed: managed?.managed ?? false,
-          canStart: false,
-          version: stats.system.comfyui_version ?? null,
-          devices: stats.devices.map((d) => ({ name: d.name, vramTotal: d.vram_total, vramFree: d.vram_free })),
-          queue: queue.queue_running.length + queue.queue_pending.length,
-        };
-      } catch {
-        return { url, state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'), managed: false, canStart: Boolean(managed), version: null, devices: [], queue: 0 };
-      } finally {
-        await client.close();
-      }
-    }));
+    return Promise.all(
+      options.endpoints.map(async (url, i) => {
+        const client = createComfyUIClient({ url, timeoutMs: 3000 });
+        const managed = i === 0 && supervisor ? supervisor.status() : undefined;
+        try {
+          const [stats, queue] = await Promise.all([client.getSystemStats(), client.getQueue()]);
+          return {
+            url,
+            state: 'running',
+            managed: managed?.managed ?? false,
+            canStart: false,
+            version: stats.system.comfyui_version ?? null,
+            devices: stats.devices.map((d) => ({ name: d.name, vramTotal: d.vram_total, vramFree: d.vram_free })),
+            queue: queue.queue_running.length + queue.queue_pending.length,
+          };
+        } catch {
+          return {
+            url,
+            state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
+            managed: false,
+            canStart: Boolean(managed),
+            version: null,
+            devices: [],
+            queue: 0,
+          };
+        } finally {
+          await client.close();
+        }
+      }),
+    );
   }
 
   async function generateCandidates(message: GenerateMessage, reply: Reply): Promise<void> {
     const { requestId } = message;
     const template = await loadTemplate(options);
     const candidates = Array.from({ length: message.count }, (_, i) =>
-      resolveImage({ ...pick(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template));
+      resolveImage({ ...pick(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template),
+    );
     const endpoints = options.endpoints.map((url, i) => (i === 0 && supervisor ? { url, supervisor } : { url }));
-    const pool = createComfyUIPool({ endpoints, queueAhead: options.queueAhead, pollIntervalMs: Math.min(options.pollIntervalMs, 500), jobDeadlineMs: options.imageDeadlineMs, logger });
+    const pool = createComfyUIPool({
+      endpoints,
+      queueAhead: options.queueAhead,
+      pollIntervalMs: Math.min(options.pollIntervalMs, 500),
+      jobDeadlineMs: options.imageDeadlineMs,
+      logger,
+    });
     try {
       if ((await pool.connect()) === 0) {
-        const reason = pool.status().map((s) => s.lastError ?? s.url).join('; ');
+        const reason = pool
+          .status()
+          .map((s) => s.lastError ?? s.url)
+          .join('; ');
         throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}`);
       }
       await preflightImages(pool, candidates, options);
       await mkdir(candidatesDir, { recursive: true });
-      await Promise.all(candidates.map(async (image, index) => {
-        const result = await pool.run(image.buildWorkflow(), {
-          promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
-          signal: controller.signal,
-          expectImage: { width: image.width, height: image.height },
-          onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
-        });
-        await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
-        reply(EVENTS.candidate, { requestId, index, key: image.key, seed: image.seed, width: image.width, height: image.height, url: `${CANDIDATE_ROUTE}${image.key}.png` });
-      }));
+      await Promise.all(
+        candidates.map(async (image, index) => {
+          const result = await pool.run(image.buildWorkflow(), {
+            promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
+            signal: controller.signal,
+            expectImage: { width: image.width, height: image.height },
+            onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
+          });
+          await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
+          reply(EVENTS.candidate, {
+            requestId,
+            index,
+            key: image.key,
+            seed: image.seed,
+            width: image.width,
+            height: image.height,
+            url: `${CANDIDATE_ROUTE}${image.key}.png`,
+          });
+        }),
+      );
       reply(EVENTS.done, { requestId });
     } finally {
       await pool.close();
@@ -211,8 +245,22 @@ export function setupToolbarServer(
 }
 
 function pick(m: GenerateMessage | PinMessage) {
-  const fields = { prompt: m.prompt, negative: m.negative || undefined, style: m.style || undefined, format: m.format || undefined, preset: m.preset || undefined, alt: m.alt || undefined };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { prompt: string; negative?: string; style?: string; format?: string; preset?: string; alt?: string };
+  const fields = {
+    prompt: m.prompt,
+    negative: m.negative || undefined,
+    style: m.style || undefined,
+    format: m.format || undefined,
+    preset: m.preset || undefined,
+    alt: m.alt || undefined,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as {
+    prompt: string;
+    negative?: string;
+    style?: string;
+    format?: string;
+    preset?: string;
+    alt?: string;
+  };
 }
 
 /** A bad prompt reads better without the post and field, which the panel already shows. */
