@@ -39,9 +39,14 @@ describe('README quick start', () => {
         if (file.startsWith('.tmp/')) continue;
         await cp(path.join(repoRoot, file), path.join(fresh, file), { recursive: true }).catch(() => {});
       }
+      // The machine's own Node, as a new user has it: without the Node 22 that CI put first on PATH.
+      const ownPath = (process.env.PATH ?? '')
+        .split(':')
+        .filter((dir) => dir !== path.dirname(process.execPath))
+        .join(':');
       const result = await execa('bash', ['-c', demo!], {
         cwd: fresh,
-        env: childEnv({ PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, COMFYUI_URL: 'http://127.0.0.1:9' }),
+        env: childEnv({ PATH: ownPath, COMFYUI_URL: 'http://127.0.0.1:9' }),
         extendEnv: false,
         reject: false,
         all: true,
@@ -54,6 +59,16 @@ describe('README quick start', () => {
       const html = await readFile(path.join(fresh, 'example-blog/dist/blog/lighthouse/index.html'), 'utf8');
       expect(html).toMatch(/<source srcset="[^"]+\.avif/);
       expect(html).toContain('Placeholder image');
+      // npm linked the CLI on `npm ci`, before anything was built, and it works now.
+      const version = await execa('npx', ['--no-install', 'astro-comfyui', '--version'], {
+        cwd: fresh,
+        env: childEnv({ PATH: `${path.dirname(process.execPath)}:${ownPath}` }),
+        extendEnv: false,
+        reject: false,
+        all: true,
+      });
+      expect(version.exitCode, String(version.all)).toBe(0);
+      expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     } finally {
       await rm(fresh, { recursive: true, force: true });
     }
