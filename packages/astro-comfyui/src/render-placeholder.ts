@@ -12,7 +12,10 @@ export async function renderPlaceholder(width: number, height: number, key: stri
   const ink = `hsl(${hue},40%,28%)`;
   const top = height / 2 - ((lines.length + 1) * small * 1.3) / 2 + label / 3;
   const text = lines
-    .map((line, i) => `<text x="50%" y="${Math.round(top + label * 0.9 + (i + 1) * small * 1.3)}" font-size="${small}" text-anchor="middle" fill="${ink}">${escapeXml(line)}</text>`)
+    .map(
+      (line, i) =>
+        `<text x="50%" y="${Math.round(top + label * 0.9 + (i + 1) * small * 1.3)}" font-size="${small}" text-anchor="middle" fill="${ink}">${escapeXml(line)}</text>`,
+    )
     .join('\n  ');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
   <defs><pattern id="s" width="48" height="48" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="24" height="48" fill="hsl(${hue},35%,86%)"/></pattern></defs>

@@ -16,7 +16,12 @@ describe('placeholders', () => {
   });
 
   it('are PNGs of exactly the asked size for wide, square and portrait formats', async () => {
-    for (const [width, height] of [[1344, 768], [1024, 1024], [832, 1216], [64, 64]] as const) {
+    for (const [width, height] of [
+      [1344, 768],
+      [1024, 1024],
+      [832, 1216],
+      [64, 64],
+    ] as const) {
       const meta = await sharp(await renderPlaceholder(width, height, 'abcd1234', 'a lighthouse at dusk')).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['png', width, height]);
     }
