@@ -17,6 +17,9 @@ type Listener = (message: ComfyUIMessage) => void;
  * after a drop (ComfyUI keeps routing a returning clientId's messages to the new socket), and never
  * treats silence as death: loading a checkpoint can be silent for minutes.
  */
+/** How long the socket stays open after its last listener left, for the next job. */
+const IDLE_LINGER_MS = 2_000;
+
 export class ComfyUIEvents {
   readonly #options: ComfyUIEventsOptions;
   readonly #byPrompt = new Map<string, Set<Listener>>();
@@ -24,6 +27,7 @@ export class ComfyUIEvents {
   #socket: WebSocket | null = null;
   #attempts = 0;
   #timer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #connected = false;
 
@@ -125,13 +129,20 @@ export class ComfyUIEvents {
   }
 
   #disconnectIfIdle(): void {
-    if (!this.#hasListeners()) {
+    if (this.#hasListeners() || this.#idleTimer) return;
+    // Jobs often follow each other: keep the socket a moment so the next one needs no new connection.
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#hasListeners()) return;
       this.#attempts = 0;
       this.#teardown();
-    }
+    }, IDLE_LINGER_MS);
+    this.#idleTimer.unref();
   }
 
   #teardown(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     const socket = this.#socket;

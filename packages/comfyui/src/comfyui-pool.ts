@@ -93,7 +93,11 @@ function isEndpointFailure(error: unknown): boolean {
  */
 export class ComfyUIPool {
   readonly #endpoints: Endpoint[];
-  readonly #pending: Job[] = [];
+  /** Jobs waiting for an endpoint, oldest first. */
+  readonly #pending = new Set<Job>();
+  /** Jobs whose endpoint failed: they go before the waiting ones. */
+  readonly #retries: Job[] = [];
+  #earliestDeadline = Number.POSITIVE_INFINITY;
   readonly #options: Required<Pick<ComfyUIPoolOptions, 'queueAhead' | 'failoverAfterMs' | 'retryDownAfterMs' | 'jobDeadlineMs'>>;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | null = null;
@@ -138,9 +142,26 @@ export class ComfyUIPool {
   run(workflow: ApiWorkflow, options: PoolJobOptions): Promise<PoolJobResult> {
     if (this.#closed) return Promise.reject(new ComfyUIError('ABORTED', 'The ComfyUI pool is closed.'));
     return new Promise((resolve, reject) => {
-      const job: Job = { workflow, options, deadline: Date.now() + (options.deadlineMs ?? this.#options.jobDeadlineMs), resolve, reject };
-      options.signal?.addEventListener('abort', () => this.#cancelPending(job), { once: true });
-      this.#pending.push(job);
+      const deadline = Date.now() + (options.deadlineMs ?? this.#options.jobDeadlineMs);
+      const onAbort = () => this.#cancelPending(job);
+      // The listener goes when the job settles: a long-lived signal (dev) must not collect one per job.
+      const settle = () => options.signal?.removeEventListener('abort', onAbort);
+      const job: Job = {
+        workflow,
+        options,
+        deadline,
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.add(job);
+      this.#earliestDeadline = Math.min(this.#earliestDeadline, deadline);
       this.#pump();
     });
   }
@@ -171,7 +192,9 @@ export class ComfyUIPool {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    for (const job of this.#pending.splice(0)) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
+    const waiting = [...this.#retries.splice(0), ...this.#pending];
+    this.#pending.clear();
+    for (const job of waiting) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
     await Promise.all(
       this.#endpoints.map(async (e) => {
         await e.client.close();
@@ -182,25 +205,40 @@ export class ComfyUIPool {
 
   #pump(): void {
     if (this.#closed) return;
-    const now = Date.now();
-    for (const job of [...this.#pending]) {
-      if (job.deadline <= now) {
-        this.#remove(job);
-        job.reject(
-          new ComfyUIError(
-            'ALL_ENDPOINTS_DOWN',
-            `No ComfyUI endpoint could run ${job.options.promptId} before its deadline. Endpoints: ${this.#describeEndpoints()}`,
-          ),
-        );
-      }
-    }
-    while (this.#pending.length > 0) {
+    // Scanning every waiting job is O(n): do it only when some deadline is due, not on every pump.
+    if (Date.now() >= this.#earliestDeadline) this.#expireJobs();
+    while (this.#retries.length + this.#pending.size > 0) {
       const endpoint = this.#pickEndpoint();
       if (!endpoint) break;
-      const job = this.#pending.shift()!;
+      const job = this.#retries.shift() ?? this.#takeFirstPending();
       void this.#runOn(endpoint, job);
     }
     this.#scheduleRecheck();
+  }
+
+  #expireJobs(): void {
+    const now = Date.now();
+    this.#earliestDeadline = Number.POSITIVE_INFINITY;
+    for (const job of [...this.#retries, ...this.#pending]) {
+      if (job.deadline > now) {
+        this.#earliestDeadline = Math.min(this.#earliestDeadline, job.deadline);
+        continue;
+      }
+      this.#remove(job);
+      job.reject(
+        new ComfyUIError(
+          'ALL_ENDPOINTS_DOWN',
+          `No ComfyUI endpoint could run ${job.options.promptId} before its deadline. Endpoints: ${this.#describeEndpoints()}`,
+        ),
+      );
+    }
+  }
+
+  /** The oldest waiting job: a Set keeps insertion order, so this is O(1). */
+  #takeFirstPending(): Job {
+    const job = this.#pending.values().next().value!;
+    this.#pending.delete(job);
+    return job;
   }
 
   #pickEndpoint(): Endpoint | undefined {
@@ -227,7 +265,7 @@ export class ComfyUIPool {
       if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
         this.#markDown(endpoint, error);
         this.#logger.warn(`${endpoint.url} failed (${(error as Error).message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
-        this.#pending.unshift(job);
+        this.#retries.push(job);
       } else {
         job.reject(error);
       }
@@ -254,9 +292,9 @@ export class ComfyUIPool {
   }
 
   #scheduleRecheck(): void {
-    if (this.#timer || this.#pending.length === 0 || this.#closed) return;
+    if (this.#timer || this.#retries.length + this.#pending.size === 0 || this.#closed) return;
     const now = Date.now();
-    const wakeAt = Math.min(...this.#endpoints.map((e) => (e.downUntil > now ? e.downUntil : Infinity)), ...this.#pending.map((j) => j.deadline));
+    const wakeAt = Math.min(...this.#endpoints.map((e) => (e.downUntil > now ? e.downUntil : Infinity)), this.#earliestDeadline);
     if (!Number.isFinite(wakeAt)) return;
     this.#timer = setTimeout(
       () => {
@@ -273,9 +311,10 @@ export class ComfyUIPool {
   }
 
   #remove(job: Job): boolean {
-    const index = this.#pending.indexOf(job);
+    if (this.#pending.delete(job)) return true;
+    const index = this.#retries.indexOf(job);
     if (index === -1) return false;
-    this.#pending.splice(index, 1);
+    this.#retries.splice(index, 1);
     return true;
   }
 

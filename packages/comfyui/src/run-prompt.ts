@@ -84,7 +84,10 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
     reportStarted();
     report({ type: 'step', promptId, node, value, max });
   };
+  // Messages heard about this prompt: while the socket talks, /queue and /history have nothing new.
+  let heard = 0;
   const onMessage = (message: ComfyUIMessage) => {
+    heard++;
     const data = message.data;
     switch (message.type) {
       case 'execution_start':
@@ -113,8 +116,10 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
       case 'execution_success':
       case 'execution_error':
       case 'execution_interrupted':
+        // Finished, but ComfyUI writes the history entry just before `executing {node: null}`
+        // (main.py prompt_worker): wake the loop on that message, not on this one.
         finishedHint = true;
-        break;
+        return;
       default:
         return;
     }
@@ -143,6 +148,7 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
     let currentId = promptId;
     let resubmits = 0;
     let unreachableSince: number | null = null;
+    let justSubmitted = false;
     let retriedEmptyOutputs = false;
 
     // A reset or a stall (before or after the headers) is waited out for up to `graceMs`; anything else fails.
@@ -163,6 +169,9 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
       }
       await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
       report({ type: 'queued', promptId: currentId, position: -1 });
+      lastPosition = -1;
+      // Just accepted: it is queued, no need to ask the server until the socket falls silent.
+      justSubmitted = true;
     };
 
     const existing = await locate(client, currentId, signal);
@@ -177,7 +186,16 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
     for (;;) {
       let located: Awaited<ReturnType<typeof locate>>;
       try {
-        located = await locate(client, currentId, signal);
+        if (justSubmitted) {
+          justSubmitted = false;
+          located = { state: 'queued', position: -1 };
+        } else if (finishedHint) {
+          // The socket said it finished: its history entry is the one thing to fetch.
+          const entry = await client.getHistory(currentId, { signal });
+          located = entry ? { state: 'done', entry } : await locate(client, currentId, signal);
+        } else {
+          located = await locate(client, currentId, signal);
+        }
         // A finished job still has to be downloaded: only a job still on the server resets the grace period.
         if (located.state !== 'done') unreachableSince = null;
       } catch (error) {
@@ -190,8 +208,13 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
         if (located.position === 0) reportStarted();
         else if (located.position !== lastPosition) report({ type: 'queued', promptId: currentId, position: located.position });
         lastPosition = located.position;
-        // After a finish message the history entry follows within moments; look again sooner.
-        await pause(finishedHint ? Math.min(50, client.pollIntervalMs) : client.pollIntervalMs, signal, (w) => (wake = w));
+        // After a finish message the history entry follows within moments; look again sooner. While the
+        // socket reports on the job, polling would learn nothing: ask again once it has been silent.
+        for (let before = -1; before !== heard && !finishedHint; ) {
+          before = heard;
+          await pause(client.pollIntervalMs, signal, (w) => (wake = w));
+        }
+        if (finishedHint) await pause(Math.min(50, client.pollIntervalMs), signal, (w) => (wake = w));
         continue;
       }
       if (located.state === 'missing') {

@@ -205,6 +205,17 @@ describe('runPrompt progress', () => {
     expect(types.at(-1)).toBe('downloading');
   });
 
+  it('asks the server little while its socket reports: at most 6 HTTP requests per image, however long it runs', async () => {
+    const { fake, client } = await setup({ stepDelayMs: 10 });
+    // The first job also opens the WebSocket (an upgrade request): count from the second on.
+    await client.runPrompt(buildTestGraph({ seed: 99, steps: 2 }), { promptId: 'warm-up' });
+    const before = fake.stats.httpRequests;
+    for (let i = 0; i < 4; i++) await client.runPrompt(buildTestGraph({ seed: i, steps: 30 }), { promptId: `quiet-${i}` });
+    // Per image: /queue + /history (an earlier job under this id?), /prompt, /history when it finished,
+    // /view and the history delete: 6, not one more per poll interval of a 300 ms job.
+    expect((fake.stats.httpRequests - before) / 4).toBeLessThanOrEqual(6);
+  });
+
   it('still reports the steps of a server that sends only progress_state for them', async () => {
     const { client } = await setup({ stepDelayMs: 5 });
     // Hide the classic `progress` messages from the client: progress_state alone must do.

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
@@ -55,6 +56,20 @@ describe('ComfyUIPool', () => {
     expect(result.endpoint).toBe(b!.url);
     expect(result.images).toHaveLength(1);
     expect(a!.stats.promptsQueued + b!.stats.promptsQueued).toBe(2);
+  });
+
+  it('releases the abort listener of each finished job, so a long-lived signal does not collect them', async () => {
+    const [a] = await fakes(1, 1);
+    const p = pool([a!.url], { queueAhead: 1 });
+    const controller = new AbortController();
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          p.run(buildTestGraph({ seed: round * 10 + i, steps: 1 }), { promptId: `l-${round}-${i}`, signal: controller.signal }),
+        ),
+      );
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('finishes every job when one of two endpoints dies mid-run, each prompt_id once', async () => {
