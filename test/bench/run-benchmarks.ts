@@ -4,6 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { benchBuild } from './bench-build.js';
+import { benchIntegration } from './bench-integration.js';
 import { benchPipeline } from './bench-pipeline.js';
 import { benchScan } from './bench-scan.js';
 
@@ -41,6 +42,19 @@ if (all || which.has('pipeline')) {
       'median < 5 ms',
       r.gapMedianMs < 5,
       cmd,
+    );
+  }
+}
+
+if (all || which.has('integration')) {
+  for (const committed of [0, 5000, 20_000]) {
+    const r = await benchIntegration(committed);
+    row(
+      `Integration (scan → generate → commit), ${r.images} new images on ${r.endpoints} endpoints, ${committed.toLocaleString('en')} committed`,
+      `${r.efficiency.toFixed(3)} (ideal ${((r.images * r.gpuMs) / r.endpoints / 1000).toFixed(2)} s, measured ${(r.spanMs / 1000).toFixed(2)} s; longest GPU gap ${r.maxGapMs.toFixed(0)} ms)`,
+      '≥ 0.98',
+      r.efficiency >= 0.98,
+      'npm run bench -- integration',
     );
   }
 }

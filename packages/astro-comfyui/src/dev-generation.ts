@@ -52,6 +52,7 @@ export function startDevGeneration(
       logger,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
+      commitEachImage: true,
       // The posts did not change while generating: re-read only the manifest, not every post.
       onImageReady: async () => {
         await updateIndex(images);

@@ -7,6 +7,7 @@ import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@as
 import { withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { adoptImages } from './adopt-images.js';
+import { ManifestWriter } from './manifest-writer.js';
 import { mergeManifestConflict } from './merge-manifest-conflict.js';
 import { loadTemplate } from './collect-post-images.js';
 import { pinImageIntoPost } from './pin-image-into-post.js';
@@ -31,6 +32,11 @@ export interface SyncContext {
   supervisor?: ComfyUISupervisor;
   /** Live progress of each generation (toolbar, CLI progress bars). */
   onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
+  /**
+   * Write the manifest after each image, before `onImageReady` (dev, where each image reaches the page as
+   * it comes), instead of in batches (builds: one manifest write per image would cost O(site) each).
+   */
+  commitEachImage?: boolean;
 }
 
 export interface SyncSummary {
@@ -42,6 +48,8 @@ export interface SyncSummary {
   placeholders: number;
   /** Images that would be generated (dry run) or were missing. */
   todo: ResolvedImage[];
+  /** Keys of the images that had no committed file at the start. */
+  missing: Set<string>;
   failed: Array<{ image: ResolvedImage; error: Error }>;
 }
 
@@ -62,7 +70,8 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   }
   const { manifest } = await adoptImages(unique, options, await readManifest(options.manifestFile), { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
-  const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], failed: [] };
+  const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
+  const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [] };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;
     if (options.mode === 'force' || (image.request.regenerate && options.mode !== 'frozen')) return true;
@@ -78,7 +87,24 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   summary.ready = unique.length - summary.todo.length - keptPlaceholders;
   if (summary.todo.length === 0 || context.dryRun) return summary;
 
-  if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI');
+  const writer = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (message) => logger.info(`Waiting: ${message}.`) });
+  try {
+    return await makeImages(summary, manifest, options, context, writer);
+  } finally {
+    await writer.flush();
+  }
+}
+
+/** Generates what is missing through the pool, or makes placeholders, or explains why neither. */
+async function makeImages(
+  summary: SyncSummary,
+  manifest: Manifest,
+  options: ResolvedOptions,
+  context: SyncContext,
+  writer: ManifestWriter,
+): Promise<SyncSummary> {
+  const { logger } = context;
+  if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI', writer);
   // Before any GPU work: an image that cannot be saved must not cost minutes of generation first.
   await assertWritable(options);
 
@@ -102,10 +128,10 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
         .status()
         .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
         .join('');
-      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`);
+      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer);
     }
     await preflightImages(pool, summary.todo, options);
-    await generateAll(pool, summary, options, context);
+    await generateAll(pool, summary, options, context, writer);
   } finally {
     await pool.close();
   }
@@ -124,7 +150,11 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   return summary;
 }
 
-async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: ResolvedOptions, context: SyncContext): Promise<void> {
+async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: ResolvedOptions, context: SyncContext, writer: ManifestWriter): Promise<void> {
+  // Images with no file at the start (not forced, not regenerated): if one appears, another build made it.
+  const missing = new Set(
+    options.mode === 'force' ? [] : summary.todo.filter((image) => !image.request.regenerate && summary.missing.has(image.key)).map((image) => image.key),
+  );
   const { logger } = context;
   const limit = pLimit(options.concurrency);
   const started = Date.now();
@@ -143,9 +173,10 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           onWait: (message) => logger.info(`Waiting: ${message}.`),
         });
         try {
-          // Another build may have made it while we waited for the lock.
-          const states = await classifyImages([image], options);
-          if (states.get(image.key) === 'ready' && options.mode !== 'force' && !image.request.regenerate) return;
+          // Another build may have made it while we waited for the lock: its file is there (written
+          // before any manifest entry), and this run's manifest writer or adoption records it.
+          // (A committed placeholder being replaced has its file already: only a missing one counts.)
+          if (missing.has(image.key) && (await fileExists(path.join(options.outDir, image.fileName)))) return;
           // --force promises a real run: ComfyUI must not answer from its cache, and an earlier job under
           // the image's usual prompt id must not be reused.
           const fresh = options.mode === 'force';
@@ -172,7 +203,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
               durationMs: result.durationMs,
               comfyuiVersion: await versionOf(result.endpoint),
             },
-            logger,
+            writer,
           );
           summary.generated++;
           done++;
@@ -180,7 +211,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           const elapsed = Date.now() - started;
           const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
           logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
-          await notifyReady(context, image);
+          await notifyReady(context, image, writer);
         } catch (error) {
           done++;
           summary.failed.push({ image, error: error as Error });
@@ -193,7 +224,14 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   );
 }
 
-async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, context: SyncContext, manifest: Manifest, why: string): Promise<SyncSummary> {
+async function placeOrFail(
+  summary: SyncSummary,
+  options: ResolvedOptions,
+  context: SyncContext,
+  manifest: Manifest,
+  why: string,
+  writer: ManifestWriter,
+): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
   if (options.onMissing !== 'placeholder') {
     const lines = summary.todo.map((image) => `- ${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"`);
@@ -212,9 +250,9 @@ async function placeOrFail(summary: SyncSummary, options: ResolvedOptions, conte
   );
   for (const image of missing) {
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
-    await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, context.logger);
+    await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, writer);
     summary.placeholders++;
-    await notifyReady(context, image);
+    await notifyReady(context, image, writer);
   }
   // Placeholders already committed for these images stay as they are.
   summary.placeholders += summary.todo.length - missing.length;
@@ -258,6 +296,13 @@ async function recordSeed(image: ResolvedImage, options: ResolvedOptions, logger
   }
 }
 
+async function fileExists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Checks that the images folder, the manifest and the cache folder can be written, naming the one that cannot. */
 async function assertWritable(options: ResolvedOptions): Promise<void> {
   const targets: Array<[string, string]> = [
@@ -290,7 +335,8 @@ async function assertWritable(options: ResolvedOptions): Promise<void> {
   });
 }
 
-async function notifyReady(context: SyncContext, image: ResolvedImage): Promise<void> {
+async function notifyReady(context: SyncContext, image: ResolvedImage, writer: ManifestWriter): Promise<void> {
+  if (context.commitEachImage) await writer.flush();
   try {
     await context.onImageReady?.(image);
   } catch (error) {

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import type { Logger } from '@astro-comfyui/comfyui';
-import { cacheDirectory } from './cache-directory.js';
-import { updateManifest, type ManifestEntry } from './manifest.js';
+import type { ManifestEntry } from './manifest.js';
+import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
 import { setPngText } from './png-text.js';
 import type { ResolvedImage } from './resolve-image.js';
@@ -11,15 +10,15 @@ import { writeFileAtomic } from './write-file-atomic.js';
 export const PNG_ENTRY_KEYWORD = 'astro-comfyui';
 
 /**
- * Commits one image: the PNG (atomically, with its manifest entry inside it) first, then its manifest
- * entry, so an entry never names a missing file and a lost entry can be rebuilt from the file.
+ * Commits one image: the PNG (atomically, with its manifest entry inside it) first, then its entry goes
+ * to the manifest writer, so an entry never names a missing file and a lost entry can be rebuilt from the file.
  */
 export async function writeImage(
   image: ResolvedImage,
   png: Buffer,
   options: ResolvedOptions,
   meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion'>,
-  logger?: Pick<Logger, 'info'>,
+  manifest: ManifestWriter,
 ): Promise<void> {
   const entry: ManifestEntry = {
     file: image.fileName,
@@ -37,13 +36,5 @@ export async function writeImage(
     placeholder: meta.placeholder,
   };
   await writeFileAtomic(path.join(options.outDir, image.fileName), setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
-  await updateManifest(
-    options.manifestFile,
-    cacheDirectory(options),
-    (manifest) => {
-      const previous = manifest.images[image.key];
-      manifest.images[image.key] = { ...entry, posts: [...new Set([...(previous?.posts ?? []), image.request.post])].sort() };
-    },
-    logger && ((message) => logger.info(`Waiting: ${message}.`)),
-  );
+  manifest.add(image.key, entry);
 }

@@ -13,6 +13,7 @@ import { cacheDirectory } from '../cache-directory.js';
 import { preflightImages } from '../preflight-images.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
+import { ManifestWriter } from '../manifest-writer.js';
 import { decideToolbarAccess, type ToolbarAccess } from './toolbar-access.js';
 import { CANDIDATE_ROUTE, EVENTS, generateMessage, initMessage, pinMessage, statusMessage, type GenerateMessage, type PinMessage } from './toolbar-messages.js';
 
@@ -215,7 +216,9 @@ export function setupToolbarServer(
     const png = await readFile(candidate).catch(() => {
       throw new Error('This candidate is gone from the cache; generate it again.');
     });
-    await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, logger);
+    const manifest = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (m) => logger.info(`Waiting: ${m}.`) });
+    await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, manifest);
+    await manifest.flush();
     await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
     await refreshImages();
     reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
