@@ -1,9 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createComfyUIPool, ensureComfyUI, type ComfyUISupervisor } from '../../packages/comfyui/src/index.js';
-import { fakeStartCommand } from '../helpers/fake-launcher.js';
-import { findFreePort } from '../helpers/find-free-port.js';
+import { createComfyUIPool } from '../../packages/comfyui/src/index.js';
+import { startFakeProcess } from '../helpers/start-fake-process.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
 
 export interface PipelineResult {
@@ -26,18 +25,13 @@ export interface PipelineResult {
  */
 export async function benchPipeline(endpoints: number, images: number, steps = 4, stepMs = 125): Promise<PipelineResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipeline-'));
-  const supervisors: ComfyUISupervisor[] = [];
+  const fakes: Array<{ url: string; stop: () => Promise<void> }> = [];
   try {
+    // Processes on port 0 that print their address: no other process can take a port chosen in advance.
     for (let i = 0; i < endpoints; i++) {
-      const url = `http://127.0.0.1:${await findFreePort()}`;
-      supervisors.push(
-        await ensureComfyUI({
-          url,
-          start: fakeStartCommand({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }),
-        }),
-      );
+      fakes.push(await startFakeProcess({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }));
     }
-    const pool = createComfyUIPool({ endpoints: supervisors.map((s) => s.url), queueAhead: 1, pollIntervalMs: 1000 });
+    const pool = createComfyUIPool({ endpoints: fakes.map((f) => f.url), queueAhead: 1, pollIntervalMs: 1000 });
     const started = performance.now();
     await Promise.all(
       Array.from({ length: images }, (_, i) => pool.run(buildTestGraph({ seed: i, steps, width: 64, height: 64 }), { promptId: `bench-${i}` })),
@@ -69,7 +63,7 @@ export async function benchPipeline(endpoints: number, images: number, steps = 4
       utilization: busy / endpoints / wallMs,
     };
   } finally {
-    await Promise.all(supervisors.map((s) => s.dispose()));
+    await Promise.all(fakes.map((f) => f.stop()));
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
-import { collectPostImages, loadTemplate } from './collect-post-images.js';
+import { loadTemplate } from './collect-post-images.js';
+import { PostCatalog } from './post-catalog.js';
 import type { ImageIndex } from './image-index.js';
 import { listImageFiles } from './classify-images.js';
 import { readManifest } from './manifest.js';
@@ -10,8 +11,8 @@ import { syncImages } from './sync-images.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
 
 export interface DevGeneration {
-  /** Rebuilds the image index from the posts and manifest and invalidates the virtual module. */
-  reindex(): Promise<void>;
+  /** Re-reads `post` (a path) if given, rebuilds the image index from the manifest and invalidates the virtual module. */
+  reindex(post?: string): Promise<void>;
   /** Rescans posts and generates what is missing; calls made while one runs are merged into one more run. */
   refresh(): Promise<void>;
   dispose(): Promise<void>;
@@ -33,29 +34,40 @@ export function startDevGeneration(
   let again = false;
   let timer: NodeJS.Timeout | null = null;
 
+  // Every post's images, read once; afterwards a save re-reads only the saved post.
+  let catalog: PostCatalog | undefined;
+  const loadCatalog = async () => {
+    if (!catalog) {
+      catalog = new PostCatalog(options, await loadTemplate(options));
+      await catalog.loadAll();
+    }
+    return catalog;
+  };
+
   /** Points the virtual module at the committed images of these posts. */
   const updateIndex = async (images: ResolvedImage[]) => {
     index.update(images, await readManifest(options.manifestFile), options.outDir, await listImageFiles(options.outDir));
     invalidateImagesModule(server);
   };
-  const reindex = async () => {
-    const { images } = await collectPostImages(options, await loadTemplate(options));
-    await updateIndex(images);
+  const reindex = async (post?: string) => {
+    const posts = await loadCatalog();
+    if (post) posts.update(post);
+    await updateIndex(posts.images());
   };
 
   const run = async () => {
-    const template = await loadTemplate(options);
-    const { images, problems } = await collectPostImages(options, template);
-    for (const p of problems) logger.warn(`${p.post} › ${p.field} ${p.message}`);
+    const posts = await loadCatalog();
+    const images = posts.images();
+    for (const p of posts.problems()) logger.warn(`${p.post} › ${p.field} ${p.message}`);
     await updateIndex(images);
     await syncImages(images, options, {
       logger,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
-      commitEachImage: true,
-      // The posts did not change while generating: re-read only the manifest, not every post.
-      onImageReady: async () => {
-        await updateIndex(images);
+      // A new image goes straight into the index: no re-read of the posts, the manifest or the folder.
+      onImageReady: (image, { placeholder }) => {
+        index.add(image, options.outDir, placeholder);
+        invalidateImagesModule(server);
         server.hot.send({ type: 'full-reload' });
       },
     });
@@ -81,14 +93,20 @@ export function startDevGeneration(
     return running;
   };
 
-  const isPost = (file: string) => /\.(md|mdx|markdoc)$/.test(file) && file.startsWith(options.root);
-  const onChange = (file: string) => {
-    if (!isPost(file)) return;
+  const schedule = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => void refresh(), 150);
   };
+  // Until the catalog is loaded, the first run reads every post anyway.
+  const onChange = (file: string) => {
+    if (catalog ? catalog.update(file) : /\.(md|mdx|markdoc)$/.test(file)) schedule();
+  };
+  const onUnlink = (file: string) => {
+    if (catalog?.remove(file)) schedule();
+  };
   server.watcher.on('add', onChange);
   server.watcher.on('change', onChange);
+  server.watcher.on('unlink', onUnlink);
   void refresh();
 
   return {
@@ -99,6 +117,7 @@ export function startDevGeneration(
       if (timer) clearTimeout(timer);
       server.watcher.off('add', onChange);
       server.watcher.off('change', onChange);
+      server.watcher.off('unlink', onUnlink);
       await running;
     },
   };

@@ -34,6 +34,19 @@ export class ImageIndex {
     this.#byPost = byPost;
   }
 
+  /** Adds one image just written, without re-reading the manifest or the folder (dev, after each image). */
+  add(image: ResolvedImage, outDir: string, placeholder: boolean): void {
+    const list = (this.#byPost.get(image.request.post) ?? []).filter((i) => i.index !== image.request.index);
+    list.push({
+      file: path.join(outDir, image.fileName),
+      alt: image.request.alt ?? image.request.prompt,
+      prompt: image.request.prompt,
+      index: image.request.index,
+      placeholder,
+    });
+    this.#byPost.set(image.request.post, list);
+  }
+
   get size(): number {
     return [...this.#byPost.values()].reduce((n, list) => n + list.length, 0);
   }

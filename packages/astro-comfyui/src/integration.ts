@@ -83,7 +83,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
         supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
         dev = startDevGeneration(server, index, options, logger, supervisor);
-        toolbarServer = setupToolbarServer(server, options, logger, () => dev!.reindex(), supervisor);
+        toolbarServer = setupToolbarServer(server, options, logger, (post) => dev!.reindex(post), supervisor);
       },
       'astro:server:done': async () => {
         await toolbarServer?.dispose();

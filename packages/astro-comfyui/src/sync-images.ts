@@ -24,19 +24,14 @@ import { writeImage } from './write-image.js';
 export interface SyncContext {
   logger: Logger;
   signal?: AbortSignal;
-  /** Called after each image file and its manifest entry are written; its failure is logged, not fatal. */
-  onImageReady?: (image: ResolvedImage) => void | Promise<void>;
+  /** Called after each image file is written (its manifest entry follows in a batch); its failure is logged, not fatal. */
+  onImageReady?: (image: ResolvedImage, made: { placeholder: boolean }) => void | Promise<void>;
   /** Report what would happen without generating or writing anything. */
   dryRun?: boolean;
   /** A ComfyUI supervisor that outlives this run (dev); without it the run starts and stops its own. */
   supervisor?: ComfyUISupervisor;
   /** Live progress of each generation (toolbar, CLI progress bars). */
   onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
-  /**
-   * Write the manifest after each image, before `onImageReady` (dev, where each image reaches the page as
-   * it comes), instead of in batches (builds: one manifest write per image would cost O(site) each).
-   */
-  commitEachImage?: boolean;
 }
 
 export interface SyncSummary {
@@ -211,7 +206,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           const elapsed = Date.now() - started;
           const eta = done < total ? ` — about ${formatDuration((elapsed / done) * (total - done))} left` : '';
           logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
-          await notifyReady(context, image, writer);
+          await notifyReady(context, image, false);
         } catch (error) {
           done++;
           summary.failed.push({ image, error: error as Error });
@@ -252,7 +247,7 @@ async function placeOrFail(
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
     await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, writer);
     summary.placeholders++;
-    await notifyReady(context, image, writer);
+    await notifyReady(context, image, true);
   }
   // Placeholders already committed for these images stay as they are.
   summary.placeholders += summary.todo.length - missing.length;
@@ -335,10 +330,9 @@ async function assertWritable(options: ResolvedOptions): Promise<void> {
   });
 }
 
-async function notifyReady(context: SyncContext, image: ResolvedImage, writer: ManifestWriter): Promise<void> {
-  if (context.commitEachImage) await writer.flush();
+async function notifyReady(context: SyncContext, image: ResolvedImage, placeholder: boolean): Promise<void> {
   try {
-    await context.onImageReady?.(image);
+    await context.onImageReady?.(image, { placeholder });
   } catch (error) {
     context.logger.warn(`${image.fileName} is written, but updating the page failed: ${(error as Error).message}`);
   }

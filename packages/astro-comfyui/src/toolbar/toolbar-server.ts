@@ -33,7 +33,7 @@ export function setupToolbarServer(
   server: ViteDevServer,
   options: ResolvedOptions,
   logger: Logger,
-  refreshImages: () => Promise<void>,
+  refreshImages: (post: string) => Promise<void>,
   supervisor: ComfyUISupervisor | undefined,
 ): ToolbarServer {
   const candidatesDir = path.join(cacheDirectory(options), 'candidates');
@@ -220,7 +220,7 @@ export function setupToolbarServer(
     await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, manifest);
     await manifest.flush();
     await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
-    await refreshImages();
+    await refreshImages(path.join(options.root, message.post));
     reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
   }
 

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import type { WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
+import picomatch from 'picomatch';
+import { resolveRequests } from './collect-post-images.js';
+import type { ResolvedOptions } from './options.js';
+import type { ResolvedImage } from './resolve-image.js';
+import { listPosts, type ScanProblem, scanPost } from './scan-posts.js';
+
+/**
+ * The resolved images and problems of every post, kept up to date one post at a time: in dev, saving a
+ * post re-reads that post, not the whole site.
+ */
+export class PostCatalog {
+  readonly #options: ResolvedOptions;
+  readonly #template: WorkflowTemplate | undefined;
+  readonly #isPost: (file: string) => boolean;
+  #byPost = new Map<string, { images: ResolvedImage[]; problems: ScanProblem[] }>();
+
+  constructor(options: ResolvedOptions, template?: WorkflowTemplate) {
+    this.#options = options;
+    this.#template = template;
+    const matches = picomatch(options.content, { dot: true });
+    this.#isPost = (file) => matches(file) && !file.split('/').includes('node_modules');
+  }
+
+  /** Reads every post matched by the content globs. */
+  async loadAll(): Promise<void> {
+    const byPost = new Map<string, { images: ResolvedImage[]; problems: ScanProblem[] }>();
+    for (const post of await listPosts(this.#options.root, this.#options.content)) byPost.set(post, this.#read(post));
+    this.#byPost = byPost;
+  }
+
+  /** Re-reads one added or changed file; false when it is no post (then nothing changed). */
+  update(file: string): boolean {
+    const post = this.#postOf(file);
+    if (!post) return false;
+    this.#byPost.set(post, this.#read(post));
+    return true;
+  }
+
+  /** Forgets a deleted post; false when it is no post. */
+  remove(file: string): boolean {
+    const post = this.#postOf(file);
+    return post !== undefined && this.#byPost.delete(post);
+  }
+
+  images(): ResolvedImage[] {
+    return [...this.#byPost.values()].flatMap((entry) => entry.images);
+  }
+
+  problems(): ScanProblem[] {
+    return [...this.#byPost.values()].flatMap((entry) => entry.problems);
+  }
+
+  #postOf(file: string): string | undefined {
+    const post = path.relative(this.#options.root, path.resolve(this.#options.root, file)).split(path.sep).join('/');
+    return !post.startsWith('../') && this.#isPost(post) ? post : undefined;
+  }
+
+  #read(post: string): { images: ResolvedImage[]; problems: ScanProblem[] } {
+    const scanned = scanPost(this.#options.root, post, this.#options.field, this.#options.listField);
+    const resolved = resolveRequests(scanned.requests, this.#options, this.#template);
+    return { images: resolved.images, problems: [...scanned.problems, ...resolved.problems] };
+  }
+}

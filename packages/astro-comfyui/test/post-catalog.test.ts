@@ -1,0 +1,49 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveOptions } from '../src/options.js';
+import { PostCatalog } from '../src/post-catalog.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'catalog-'));
+  await mkdir(path.join(root, 'src/content/blog'), { recursive: true });
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+const post = (name: string, prompt: string) => writeFile(path.join(root, 'src/content/blog', name), `---\nimage: "${prompt}"\n---\n`);
+const prompts = (catalog: PostCatalog) =>
+  catalog
+    .images()
+    .map((i) => `${path.basename(i.request.post)}: ${i.request.prompt}`)
+    .sort();
+
+describe('PostCatalog', () => {
+  it('re-reads only the post that changed', async () => {
+    for (let i = 0; i < 5; i++) await post(`p${i}.md`, `prompt ${i}`);
+    const catalog = new PostCatalog(resolveOptions({}, root, {}));
+    await catalog.loadAll();
+    expect(prompts(catalog)).toHaveLength(5);
+    // Another post disappears behind the catalog's back: an update of p0 must not notice, because it
+    // reads p0 alone.
+    await rm(path.join(root, 'src/content/blog/p4.md'));
+    await post('p0.md', 'a new prompt');
+    expect(catalog.update(path.join(root, 'src/content/blog/p0.md'))).toBe(true);
+    expect(prompts(catalog)).toEqual(['p0.md: a new prompt', 'p1.md: prompt 1', 'p2.md: prompt 2', 'p3.md: prompt 3', 'p4.md: prompt 4']);
+    expect(catalog.remove(path.join(root, 'src/content/blog/p4.md'))).toBe(true);
+    expect(prompts(catalog)).toHaveLength(4);
+  });
+
+  it('ignores files that are not posts, and reports a broken post without losing the others', async () => {
+    await post('good.md', 'fine');
+    const catalog = new PostCatalog(resolveOptions({}, root, {}));
+    await catalog.loadAll();
+    expect(catalog.update(path.join(root, 'src/styles/site.css'))).toBe(false);
+    expect(catalog.update(path.join(root, '../elsewhere/post.md'))).toBe(false);
+    await writeFile(path.join(root, 'src/content/blog/bad.md'), '---\nimage: { prompt: "unclosed\n---\n');
+    expect(catalog.update(path.join(root, 'src/content/blog/bad.md'))).toBe(true);
+    expect(prompts(catalog)).toEqual(['good.md: fine']);
+    expect(catalog.problems().map((p) => `${path.basename(p.post)} ${p.field}`)).toEqual(['bad.md frontmatter']);
+  });
+});
