@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,7 +26,7 @@ export async function prepareCachedSite(posts: number): Promise<string> {
     '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082',
     'hex',
   );
-  await Promise.all(images.map((image) => writeFile(path.join(options.outDir, image.fileName), png)));
+  for (const image of images) writeFileSync(path.join(options.outDir, image.fileName), png);
   await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const image of images) {
       manifest.images[image.key] = {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,13 +42,12 @@ const { post } = Astro.props;
   await mkdir(dir, { recursive: true });
   const subjects = ['lighthouse', 'harbour', 'fox', 'owl', 'shell', 'fjord', 'market', 'tide pool'];
   const times = ['dawn', 'noon', 'dusk', 'night'];
-  await Promise.all(
-    Array.from({ length: posts }, (_, i) =>
-      writeFile(
-        path.join(dir, `post-${String(i).padStart(5, '0')}.md`),
-        `---\ntitle: Post ${i}\nimage: { prompt: "a ${subjects[i % subjects.length]} at ${times[i % times.length]}, study ${i}", seed: ${i} }\n---\nBody of post ${i}.\n`,
-      ),
-    ),
-  );
+  // Synchronous writes: tens of thousands of parallel ones run out of file descriptors (EMFILE).
+  for (let i = 0; i < posts; i++) {
+    writeFileSync(
+      path.join(dir, `post-${String(i).padStart(5, '0')}.md`),
+      `---\ntitle: Post ${i}\nimage: { prompt: "a ${subjects[i % subjects.length]} at ${times[i % times.length]}, study ${i}", seed: ${i} }\n---\nBody of post ${i}.\n`,
+    );
+  }
   return root;
 }

@@ -66,6 +66,8 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
 
   let build: () => ApiWorkflow;
   let model: Record<string, unknown>;
+  // The model's canonical JSON, when it is known already (shared model setups): the key need not sort it again.
+  let modelJson: string | undefined;
   let workflowId: string;
   let graphForKey: ApiWorkflow | undefined;
   try {
@@ -84,7 +86,7 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
       };
       graphForKey = applyWorkflowBindings(template, values);
       build = () => applyWorkflowBindings(template, values);
-      workflowId = `custom:${sha256(canonicalJson(template.workflow)).slice(0, 16)}`;
+      workflowId = workflowIdOf(template);
       model = { workflowFile: path.basename(template.source), bindings: template.bindings };
     } else {
       const settings = resolveSd35Settings({
@@ -105,14 +107,18 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
       build = () => buildSd35Workflow(settings).workflow;
       workflowId = `sd35:${settings.model}@${SD35_BUILDER_VERSION}`;
       const { prompt: _p, negative: _n, seed: _s, width: _w, height: _h, ...rest } = settings;
-      model = internModel(rest);
+      ({ model, json: modelJson } = internModel(rest));
     }
   } catch (error) {
     if (isComfyUIError(error)) fail('', error.message);
     throw error;
   }
 
-  const key = sha256(canonicalJson({ workflowId, model, positive, negative, seed, width, height, graph: graphForKey }));
+  const key = sha256(
+    graphForKey === undefined && modelJson !== undefined
+      ? keyText({ workflowId, modelJson, positive, negative, seed, width, height })
+      : canonicalJson({ workflowId, model, positive, negative, seed, width, height, graph: graphForKey }),
+  );
   const fileName = `${slugify(request.post)}${request.index > 0 ? `-${request.index}` : ''}-${key.slice(0, 12)}.png`;
   const buildWorkflow = () => {
     const workflow = build();
@@ -125,17 +131,37 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, buildWorkflow };
 }
 
-// Thousands of images usually share one model setup: keep one object per distinct setup, not one per image.
-const models = new Map<string, Record<string, unknown>>();
-function internModel(model: Record<string, unknown>): Record<string, unknown> {
-  const id = canonicalJson(model);
+// Thousands of images usually share one model setup: keep one object per distinct setup, not one per
+// image, with its canonical JSON. The lookup key is the plain JSON, cheap and stable for one code path.
+const models = new Map<string, { model: Record<string, unknown>; json: string }>();
+function internModel(model: Record<string, unknown>): { model: Record<string, unknown>; json: string } {
+  const id = JSON.stringify(model);
   let shared = models.get(id);
   if (!shared) {
     if (models.size > 1000) models.clear();
-    shared = model;
+    shared = { model, json: canonicalJson(model) };
     models.set(id, shared);
   }
   return shared;
+}
+
+/**
+ * Exactly `canonicalJson({ workflowId, model, positive, negative, seed, width, height })` (keys in sorted
+ * order, the model's canonical JSON given), without sorting again per image: the text the key hashes.
+ */
+export function keyText(p: { workflowId: string; modelJson: string; positive: string; negative: string; seed: number; width: number; height: number }): string {
+  const j = JSON.stringify;
+  return `{"height":${j(p.height)},"model":${p.modelJson},"negative":${j(p.negative)},"positive":${j(p.positive)},"seed":${j(p.seed)},"width":${j(p.width)},"workflowId":${j(p.workflowId)}}`;
+}
+
+const templateIds = new WeakMap<WorkflowTemplate, string>();
+function workflowIdOf(template: WorkflowTemplate): string {
+  let id = templateIds.get(template);
+  if (id === undefined) {
+    id = `custom:${sha256(canonicalJson(template.workflow)).slice(0, 16)}`;
+    templateIds.set(template, id);
+  }
+  return id;
 }
 
 export function deriveSeed(prompt: string): number {

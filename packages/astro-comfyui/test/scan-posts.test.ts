@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../src/canonical-json.js';
 import { collectPostImages } from '../src/collect-post-images.js';
 import { resolveOptions } from '../src/options.js';
 import { slugify } from '../src/resolve-image.js';
@@ -94,6 +96,23 @@ describe('collectPostImages', () => {
     await post('a.md', 'image: { prompt: "a lighthouse", seed: 1 }');
     expect(await key(options({ model: { preset: 'large' } }))).not.toBe(base);
     expect(await key(options({ model: { textEncoders: 'embedded', checkpoint: 'sd3.5_large_fp8_scaled.safetensors' } }))).not.toBe(base);
+  });
+
+  it('computes keys exactly as the canonical JSON of what determines the image (committed images keep theirs)', async () => {
+    await post('a.md', 'image: { prompt: "a \\"quoted\\" 🦊 fjord, {\\"json\\": 1}", negative: "blur", seed: 9007199254740991, format: square }');
+    await post('b.md', 'image: "plain"');
+    await post('c.md', 'image: { prompt: "x", style: watercolor }');
+    for (const o of [
+      options(),
+      options({ model: { preset: 'large', steps: 30, cfg: 3.5 } }),
+      options({ model: { textEncoders: 'embedded', checkpoint: 'c.safetensors' } }),
+    ]) {
+      for (const image of (await collectPostImages(o)).images) {
+        const { workflowId, model, positive, negative, seed, width, height } = image;
+        const expected = createHash('sha256').update(canonicalJson({ workflowId, model, positive, negative, seed, width, height })).digest('hex');
+        expect(image.key).toBe(expected);
+      }
+    }
   });
 
   it('slugifies paths with spaces and unicode', () => {
