@@ -8,6 +8,8 @@ import { AstroComfyUIError } from './astro-comfyui-error.js';
 export const LOCK_HEARTBEAT_MS = 5_000;
 /** A lock whose mtime is older than this lost its holder, on this host or another (a shared cache). */
 export const LOCK_STALE_MS = 30_000;
+/** How long to wait for a lock by default: another build may be generating. */
+export const LOCK_TIMEOUT_MS = 10 * 60_000;
 /** An unreadable lock (written by an older version, or a foreign tool) is stale after this long. */
 export const LOCK_UNREADABLE_GRACE_MS = 2_000;
 
@@ -44,7 +46,8 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
   const staleMs = options.staleMs ?? LOCK_STALE_MS;
   const graceMs = options.unreadableGraceMs ?? LOCK_UNREADABLE_GRACE_MS;
   await mkdir(path.dirname(lockFile), { recursive: true });
-  const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+  const timeoutMs = options.timeoutMs ?? LOCK_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what: options.what ?? path.basename(lockFile) };
   let waited = false;
   for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
@@ -64,7 +67,7 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
     if (Date.now() > deadline) {
       throw new AstroComfyUIError(
         'LOCKED',
-        `${describeHolder(lockFile, seen.holder)}, and it was not released within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s.`,
+        `${describeHolder(lockFile, seen.holder)}, and it was not released within ${Math.round(timeoutMs / 1000)} s.`,
         'Another build or astro-comfyui command is working in this project; wait for it. A lock whose holder died is taken over by itself within 30 s.',
       );
     }

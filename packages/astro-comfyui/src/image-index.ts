@@ -47,14 +47,6 @@ export class ImageIndex {
     this.#byPost.set(image.request.post, list);
   }
 
-  get size(): number {
-    return [...this.#byPost.values()].reduce((n, list) => n + list.length, 0);
-  }
-
-  get(post: string): IndexedImage[] {
-    return this.#byPost.get(post) ?? [];
-  }
-
   /** The virtual module: a static import per image, so astro:assets processes exactly these files. */
   toModule(): string {
     const imports: string[] = [];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'astro/zod';
-import { sd35Defaults } from '@astro-comfyui/comfyui/workflows';
+import { DEFAULT_JOB_DEADLINE_MS, parseComfyUIUrl, sd35Defaults } from '@astro-comfyui/comfyui/workflows';
 import type { StartCommand } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
@@ -44,6 +44,8 @@ const startSchema = z
     extraArgs: z.array(z.string()).optional(),
     env: z.record(z.string(), z.string()).optional(),
     startTimeoutMs: z.number().int().positive().optional(),
+    restartOnCrash: z.boolean().optional(),
+    maxRestarts: z.number().int().min(0).max(100).optional(),
   })
   .strict();
 
@@ -107,11 +109,7 @@ export const optionsSchema = z
     /** Images generated at once. Default: endpoints × (1 + queueAhead). */
     concurrency: z.number().int().min(1).max(256).optional(),
     /** Longest time one image may take, in ms. Default 30 minutes. */
-    imageDeadlineMs: z
-      .number()
-      .int()
-      .positive()
-      .default(30 * 60_000),
+    imageDeadlineMs: z.number().int().positive().default(DEFAULT_JOB_DEADLINE_MS),
     /** How often ComfyUI is polled for a running job, in ms. Default 1000. */
     pollIntervalMs: z.number().int().positive().default(1000),
     toolbar: z
@@ -194,16 +192,21 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
         .map((s) => s.trim())
         .filter(Boolean) ??
       'http://127.0.0.1:8188',
-  ].flat();
-  for (const url of endpoints) {
-    if (!/^https?:\/\/[^/\s]+/.test(url)) {
-      throw new AstroComfyUIError(
-        'INVALID_OPTIONS',
-        `Invalid ComfyUI endpoint "${url}" in astro-comfyui options.`,
-        'Use the address ComfyUI prints at start, such as http://127.0.0.1:8188.',
-      );
-    }
-  }
+  ]
+    .flat()
+    .map((url) => {
+      // The client's own rule, applied once here so a bad URL is an options error that names the option.
+      try {
+        return parseComfyUIUrl(url).href.replace(/\/$/, '');
+      } catch (error) {
+        throw new AstroComfyUIError(
+          'INVALID_OPTIONS',
+          `Invalid ComfyUI endpoint "${url}" in astro-comfyui options: ${(error as Error).message}`,
+          'Set endpoints (or COMFYUI_URL) to the address ComfyUI prints at start, such as http://127.0.0.1:8188.',
+          { cause: error },
+        );
+      }
+    });
   if (o.start && endpoints.length > 1) {
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',

@@ -27,6 +27,10 @@ export interface UserOptions {
     env?: Record<string, string>;
     /** How long the start may take, in ms (custom nodes can take minutes). @default 600000 */
     startTimeoutMs?: number;
+    /** Start ComfyUI again after it crashes, if it had started once. @default true */
+    restartOnCrash?: boolean;
+    /** Restarts allowed while the build or dev server runs. @default 3 */
+    maxRestarts?: number;
   };
   /**
    * Jobs queued on each endpoint beyond the running one, so the GPU never waits for the network.

@@ -1,5 +1,6 @@
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
+import { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
 import { ComfyUISupervisor, type StartCommand } from './comfyui-supervisor.js';
 import type { PromptProgress, RunPromptOptions, RunPromptResult } from './run-prompt.js';
 import type { ApiWorkflow, Logger } from './types.js';
@@ -115,7 +116,7 @@ export class ComfyUIPool {
       queueAhead,
       failoverAfterMs: options.failoverAfterMs ?? (options.endpoints.length > 1 ? 10_000 : 60_000),
       retryDownAfterMs: options.retryDownAfterMs ?? 30_000,
-      jobDeadlineMs: options.jobDeadlineMs ?? 30 * 60_000,
+      jobDeadlineMs: options.jobDeadlineMs ?? DEFAULT_JOB_DEADLINE_MS,
     };
     const seen = new Set<string>();
     this.#endpoints = options.endpoints.map((entry) => {
@@ -169,11 +170,6 @@ export class ComfyUIPool {
   status(): EndpointStatus[] {
     const now = Date.now();
     return this.#endpoints.map((e) => ({ url: e.url, up: e.downUntil <= now, inFlight: e.inFlight, completed: e.completed, lastError: e.lastError }));
-  }
-
-  /** The supervisors of endpoints with a start command (for status and start buttons). */
-  supervisors(): ComfyUISupervisor[] {
-    return this.#endpoints.flatMap((e) => (e.supervisor ? [e.supervisor] : []));
   }
 
   /** Makes sure every endpoint answers (starting those with a start command); returns how many do. */

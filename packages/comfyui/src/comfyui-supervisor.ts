@@ -53,6 +53,10 @@ export interface ComfyUIStatus {
 }
 
 const LOG_LINES_KEPT = 40;
+/** Custom nodes can take minutes to load: the default time a start may take. */
+export const DEFAULT_START_TIMEOUT_MS = 10 * 60_000;
+/** Restarts after crashes allowed in a supervisor's lifetime, by default. */
+export const DEFAULT_MAX_RESTARTS = 3;
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
 
 /**
@@ -65,7 +69,6 @@ export class ComfyUISupervisor {
   readonly #options: EnsureComfyUIOptions;
   readonly #logger: Logger;
   readonly #client: ComfyUIClient;
-  readonly #listeners = new Set<(status: ComfyUIStatus) => void>();
   #state: ComfyUIState = 'stopped';
   #managed = false;
   #child: ResultPromise | null = null;
@@ -130,21 +133,6 @@ export class ComfyUISupervisor {
     };
   }
 
-  /** Asks `/system_stats` for versions and VRAM, and notices a ComfyUI that went away. */
-  async refreshStatus(): Promise<ComfyUIStatus> {
-    if (this.#state !== 'starting') {
-      const alive = await this.#answers();
-      if (!alive && this.#state === 'running' && !this.#child) this.#setState('stopped');
-      if (alive && this.#state === 'stopped') this.#setState('running');
-    }
-    return this.status();
-  }
-
-  onStatus(listener: (status: ComfyUIStatus) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   /** Stops a ComfyUI this supervisor started; `ensureRunning()` can start it again. */
   async stop(): Promise<void> {
     if (!this.#child) return;
@@ -160,7 +148,6 @@ export class ComfyUISupervisor {
     this.#releaseExitHook?.();
     this.#releaseExitHook = null;
     await this.#client.close();
-    this.#listeners.clear();
   }
 
   async #answers(): Promise<boolean> {
@@ -232,7 +219,7 @@ export class ComfyUISupervisor {
     });
     void exit.then(() => this.#onExit(child));
 
-    const deadline = Date.now() + (start.startTimeoutMs ?? 600_000);
+    const deadline = Date.now() + (start.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     let lastNotice = Date.now();
     for (;;) {
       if (exited) {
@@ -258,7 +245,7 @@ export class ComfyUISupervisor {
         this.#setState('crashed');
         throw new ComfyUIError(
           'START_FAILED',
-          `ComfyUI did not answer at ${this.url} within ${Math.round((start.startTimeoutMs ?? 600_000) / 1000)} s of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`,
+          `ComfyUI did not answer at ${this.url} within ${Math.round((start.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000)} s of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`,
           {
             url: this.url,
             details: { pid, log: [...this.#log] },
@@ -286,12 +273,12 @@ export class ComfyUISupervisor {
     this.#logger.error(`ComfyUI at ${this.url} stopped unexpectedly. Last lines of its log:\n${tail}`);
     const start = this.#options.start!;
     if (!this.#everStarted || start.restartOnCrash === false) return;
-    if (this.#restarts >= (start.maxRestarts ?? 3)) {
+    if (this.#restarts >= (start.maxRestarts ?? DEFAULT_MAX_RESTARTS)) {
       this.#logger.error(`Not restarting ComfyUI again: it crashed ${this.#restarts + 1} times.`);
       return;
     }
     this.#restarts++;
-    this.#logger.warn(`Restarting ComfyUI (restart ${this.#restarts} of ${start.maxRestarts ?? 3}).`);
+    this.#logger.warn(`Restarting ComfyUI (restart ${this.#restarts} of ${start.maxRestarts ?? DEFAULT_MAX_RESTARTS}).`);
     this.#starting = this.#start()
       .catch((error: Error) => this.#logger.error(error.message))
       .finally(() => (this.#starting = null));
@@ -306,8 +293,6 @@ export class ComfyUISupervisor {
 
   #setState(state: ComfyUIState): void {
     this.#state = state;
-    const status = this.status();
-    for (const listener of this.#listeners) listener(status);
   }
 
   #killTree(signal: NodeJS.Signals): void {

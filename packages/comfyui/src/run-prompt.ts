@@ -1,9 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import type { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { checkPng, type PngInfo } from './check-png.js';
 import { describeExecutionFailure } from './describe-execution-failure.js';
-import type { ApiWorkflow, ComfyUIMessage, HistoryEntry, ImageRef } from './types.js';
+import type { ApiWorkflow, ComfyUIMessage, HistoryEntry, ImageRef, QueuePromptResult, QueueState } from './types.js';
+
+interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** What `runPrompt` needs of a client (ComfyUIClient has it); it does not depend on the class. */
+export interface PromptClient {
+  readonly url: string;
+  readonly pollIntervalMs: number;
+  readonly events: { subscribe(promptId: string, listener: (message: ComfyUIMessage) => void): () => void };
+  queuePrompt(prompt: ApiWorkflow, options: CallOptions & { promptId?: string; extraData?: Record<string, unknown> }): Promise<QueuePromptResult>;
+  getQueue(options?: CallOptions): Promise<QueueState>;
+  getHistory(promptId: string, options?: CallOptions): Promise<HistoryEntry | undefined>;
+  deleteHistory(promptIds: string[], options?: CallOptions): Promise<void>;
+  deleteQueued(promptIds: string[], options?: CallOptions): Promise<void>;
+  interrupt(promptId?: string, options?: CallOptions): Promise<void>;
+  view(image: ImageRef, options?: CallOptions & { maxBytes?: number }): Promise<Buffer>;
+}
 
 export type PromptProgress =
   | { type: 'queued'; promptId: string; position: number }
@@ -48,6 +66,8 @@ export interface RunPromptResult {
 }
 
 const MAX_RESUBMITS = 3;
+/** How long one image may take by default, queueing included. */
+export const DEFAULT_JOB_DEADLINE_MS = 30 * 60_000;
 
 /**
  * Submits a graph, or finds it when an earlier attempt with the same prompt_id is still queued or done,
@@ -55,10 +75,10 @@ const MAX_RESUBMITS = 3;
  * emits no `executed`), downloads the images and deletes the history entry. On abort or deadline it
  * removes the job from the queue and interrupts it if it is running.
  */
-export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, options: RunPromptOptions = {}): Promise<RunPromptResult> {
+export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, options: RunPromptOptions = {}): Promise<RunPromptResult> {
   const promptId = options.promptId ?? randomUUID();
   const started = Date.now();
-  const deadlineMs = options.deadlineMs ?? 30 * 60_000;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_JOB_DEADLINE_MS;
   const graceMs = options.unreachableGraceMs ?? 60_000;
   const deadline = AbortSignal.timeout(deadlineMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
@@ -285,7 +305,7 @@ export async function runPrompt(client: ComfyUIClient, prompt: ApiWorkflow, opti
 }
 
 /** Downloads one output and checks it: a ComfyUI answer is untrusted input like any other. */
-async function download(client: ComfyUIClient, promptId: string, ref: ImageRef, signal: AbortSignal, expected: PngInfo | undefined): Promise<Buffer> {
+async function download(client: PromptClient, promptId: string, ref: ImageRef, signal: AbortSignal, expected: PngInfo | undefined): Promise<Buffer> {
   const name = `${ref.subfolder ? `${ref.subfolder}/` : ''}${ref.filename}`;
   const bad = (why: string, cause?: unknown) =>
     new ComfyUIError(
@@ -321,7 +341,7 @@ function isSafeRef(ref: ImageRef): boolean {
 type Located = { state: 'queued'; position: number } | { state: 'done'; entry: HistoryEntry } | { state: 'missing' };
 
 /** Queue first, then history: items only move from queue to history, so this order never misses one. */
-async function locate(client: ComfyUIClient, promptId: string, signal: AbortSignal): Promise<Located> {
+async function locate(client: PromptClient, promptId: string, signal: AbortSignal): Promise<Located> {
   const queue = await client.getQueue({ signal });
   if (queue.queue_running.some((item) => item[1] === promptId)) return { state: 'queued', position: 0 };
   const position = queue.queue_pending.findIndex((item) => item[1] === promptId);
@@ -330,7 +350,7 @@ async function locate(client: ComfyUIClient, promptId: string, signal: AbortSign
   return entry ? { state: 'done', entry } : { state: 'missing' };
 }
 
-async function cancelOnServer(client: ComfyUIClient, promptId: string): Promise<void> {
+async function cancelOnServer(client: PromptClient, promptId: string): Promise<void> {
   const ids = [promptId, `${promptId}-resave`];
   const quick = { timeoutMs: 5000 };
   try {

@@ -17,3 +17,5 @@ export { folderForModelInput } from './model-folders.js';
 export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
 export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';
 export { FRESH_RUN_INPUT, withFreshRun } from './with-fresh-run.js';
+export { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
+export { parseComfyUIUrl } from './parse-comfyui-url.js';
