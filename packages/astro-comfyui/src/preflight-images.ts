@@ -9,18 +9,15 @@ import type { ResolvedImage } from './resolve-image.js';
  * lists every missing node type and model file with the folder it belongs in.
  */
 export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[], options: ResolvedOptions): Promise<void> {
-  const up = pool.status().find((s) => s.up);
-  if (!up) return;
-  const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
-  const client = createComfyUIClient({ url: up.url });
+  const found = await pool.objectInfo();
+  if (!found) return;
   try {
-    const info = await client.getObjectInfo();
     // One check per distinct graph shape is enough; the first image of each workflow id stands for the rest.
     const seen = new Set<string>();
     for (const image of images) {
       if (seen.has(image.workflowId)) continue;
       seen.add(image.workflowId);
-      assertWorkflowRequirements(image.buildWorkflow(), info, up.url);
+      assertWorkflowRequirements(image.buildWorkflow(), found.info, found.url);
     }
   } catch (error) {
     if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
@@ -30,7 +27,5 @@ export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[]
       throw new AstroComfyUIError('GENERATION_FAILED', error.message, fix, { cause: error });
     }
     throw error;
-  } finally {
-    await client.close();
   }
 }

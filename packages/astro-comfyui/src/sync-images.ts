@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
 import { withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
+import { createPool } from './create-pool.js';
 import { adoptImages } from './adopt-images.js';
 import { ManifestWriter } from './manifest-writer.js';
 import { mergeManifestConflict } from './merge-manifest-conflict.js';
@@ -103,19 +104,7 @@ async function makeImages(
   // Before any GPU work: an image that cannot be saved must not cost minutes of generation first.
   await assertWritable(options);
 
-  // The client (undici) and supervisor (execa) load only when something is generated: a build whose
-  // images are all committed never pays for them.
-  const { createComfyUIPool } = await import('@astro-comfyui/comfyui');
-  const pool = createComfyUIPool({
-    endpoints: options.endpoints.map((url, i) => ({
-      url,
-      ...(i === 0 && context.supervisor ? { supervisor: context.supervisor } : options.start ? { start: options.start } : {}),
-    })),
-    queueAhead: options.queueAhead,
-    pollIntervalMs: options.pollIntervalMs,
-    jobDeadlineMs: options.imageDeadlineMs,
-    logger,
-  });
+  const pool = await createPool(options, { logger, supervisor: context.supervisor });
   try {
     const up = await pool.connect();
     if (up === 0) {
@@ -196,7 +185,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
             {
               placeholder: false,
               durationMs: result.durationMs,
-              comfyuiVersion: await versionOf(result.endpoint),
+              comfyuiVersion: result.comfyuiVersion,
             },
             writer,
           );
@@ -336,27 +325,6 @@ async function notifyReady(context: SyncContext, image: ResolvedImage, placehold
   } catch (error) {
     context.logger.warn(`${image.fileName} is written, but updating the page failed: ${(error as Error).message}`);
   }
-}
-
-const versions = new Map<string, Promise<string | null>>();
-async function versionOf(url: string): Promise<string | null> {
-  if (!versions.has(url)) {
-    versions.set(
-      url,
-      (async () => {
-        const { createComfyUIClient } = await import('@astro-comfyui/comfyui');
-        const client = createComfyUIClient({ url, timeoutMs: 5000 });
-        try {
-          return (await client.getSystemStats()).system.comfyui_version ?? null;
-        } catch {
-          return null;
-        } finally {
-          await client.close();
-        }
-      })(),
-    );
-  }
-  return versions.get(url)!;
 }
 
 function truncate(text: string, max = 60): string {

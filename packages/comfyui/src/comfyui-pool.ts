@@ -3,7 +3,7 @@ import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
 import { ComfyUISupervisor, type StartCommand } from './comfyui-supervisor.js';
 import type { PromptProgress, RunPromptOptions, RunPromptResult } from './run-prompt.js';
-import type { ApiWorkflow, Logger } from './types.js';
+import type { ApiWorkflow, Logger, ObjectInfo } from './types.js';
 import { silentLogger } from './types.js';
 
 export interface PoolEndpoint {
@@ -44,6 +44,21 @@ export interface PoolJobOptions {
 
 export interface PoolJobResult extends RunPromptResult {
   endpoint: string;
+  /** The version of the ComfyUI that made the images, for the record (null when it did not say). */
+  comfyuiVersion: string | null;
+}
+
+/** What one endpoint reports now (`ComfyUIPool.describe`). */
+export interface EndpointReport {
+  url: string;
+  up: boolean;
+  comfyuiVersion: string | null;
+  pytorchVersion: string | null;
+  devices: Array<{ name: string; vramTotal: number; vramFree: number }>;
+  /** Prompts running or waiting on it. */
+  queue: number;
+  /** Why it does not answer. */
+  error: string | null;
 }
 
 export interface EndpointStatus {
@@ -64,6 +79,8 @@ interface Endpoint {
   completed: number;
   downUntil: number;
   lastError: string | undefined;
+  /** The ComfyUI version it reported, once known. */
+  version: string | undefined;
 }
 
 interface Job {
@@ -135,6 +152,7 @@ export class ComfyUIPool {
         completed: 0,
         downUntil: 0,
         lastError: undefined,
+        version: undefined,
       };
     });
   }
@@ -177,11 +195,57 @@ export class ComfyUIPool {
     const results = await Promise.allSettled(
       this.#endpoints.map(async (e) => {
         if (e.supervisor) return this.#ensureReady(e);
-        await e.client.getSystemStats({ timeoutMs: 10_000 });
+        e.version = (await e.client.getSystemStats({ timeoutMs: 10_000 })).system.comfyui_version;
       }),
     );
     for (const [i, r] of results.entries()) if (r.status === 'rejected') this.#markDown(this.#endpoints[i]!, r.reason);
     return results.filter((r) => r.status === 'fulfilled').length;
+  }
+
+  /** `/object_info` of the given endpoint, or of the first one that answers; undefined when none does. */
+  async objectInfo(url?: string): Promise<{ url: string; info: ObjectInfo } | undefined> {
+    const now = Date.now();
+    for (const endpoint of this.#endpoints.filter((e) => (url ? e.url === url : e.downUntil <= now))) {
+      try {
+        return { url: endpoint.url, info: await endpoint.client.getObjectInfo() };
+      } catch (error) {
+        if (url) throw error;
+        this.#markDown(endpoint, error);
+      }
+    }
+    return undefined;
+  }
+
+  /** What every endpoint reports now: versions, devices and queue, or why it does not answer. */
+  describe(): Promise<EndpointReport[]> {
+    return Promise.all(
+      this.#endpoints.map(async (endpoint): Promise<EndpointReport> => {
+        try {
+          const [stats, queue] = await Promise.all([endpoint.client.getSystemStats(), endpoint.client.getQueue()]);
+          endpoint.version = stats.system.comfyui_version;
+          return {
+            url: endpoint.url,
+            up: true,
+            comfyuiVersion: stats.system.comfyui_version ?? null,
+            pytorchVersion: stats.system.pytorch_version ?? null,
+            devices: (stats.devices ?? []).map((d) => ({ name: d.name, vramTotal: d.vram_total, vramFree: d.vram_free })),
+            queue: queue.queue_running.length + queue.queue_pending.length,
+            error: null,
+          };
+        } catch (error) {
+          return { url: endpoint.url, up: false, comfyuiVersion: null, pytorchVersion: null, devices: [], queue: 0, error: (error as Error).message };
+        }
+      }),
+    );
+  }
+
+  async #versionOf(endpoint: Endpoint): Promise<string | undefined> {
+    if (endpoint.supervisor?.status().comfyuiVersion) return endpoint.supervisor.status().comfyuiVersion;
+    try {
+      return (await endpoint.client.getSystemStats({ timeoutMs: 5000 })).system.comfyui_version;
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -256,7 +320,7 @@ export class ComfyUIPool {
         ...(job.options.expectImage ? { expectImage: job.options.expectImage } : {}),
       });
       endpoint.completed++;
-      job.resolve({ ...result, endpoint: endpoint.url });
+      job.resolve({ ...result, endpoint: endpoint.url, comfyuiVersion: (endpoint.version ??= await this.#versionOf(endpoint)) ?? null });
     } catch (error) {
       if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
         this.#markDown(endpoint, error);

@@ -23,6 +23,7 @@ export {
   ComfyUIPool,
   createComfyUIPool,
   type ComfyUIPoolOptions,
+  type EndpointReport,
   type EndpointStatus,
   type PoolEndpoint,
   type PoolJobOptions,

@@ -1,4 +1,5 @@
-import { createComfyUIClient, findMissingRequirements } from '@astro-comfyui/comfyui';
+import { findMissingRequirements, silentLogger } from '@astro-comfyui/comfyui';
+import { createPool } from '../create-pool.js';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findOrphans } from '../find-orphans.js';
@@ -11,26 +12,28 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const { posts, images, problems } = await collectPostImages(options, await loadTemplate(options));
   out(`Mode: ${options.mode}${options.mode === 'frozen' ? ' (CI: ComfyUI is never contacted during builds)' : ''}`);
   out('ComfyUI endpoints:');
-  for (const url of options.endpoints) {
-    const client = createComfyUIClient({ url, timeoutMs: 5000 });
-    try {
-      const stats = await client.getSystemStats();
-      const devices = stats.devices.map((d) => `${d.name} (${formatBytes(d.vram_free)} free of ${formatBytes(d.vram_total)})`).join(', ');
-      out(`  ${url}: up — ComfyUI ${stats.system.comfyui_version ?? '?'}, PyTorch ${stats.system.pytorch_version ?? '?'}; ${devices || 'no GPU'}`);
-      const info = await client.getObjectInfo();
+  const pool = await createPool(options, { logger: silentLogger, timeoutMs: 5000 });
+  try {
+    for (const report of await pool.describe()) {
+      if (!report.up) {
+        out(`  ${report.url}: down — ${report.error?.split('\n')[0]}`);
+        continue;
+      }
+      const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
+      out(`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`);
+      const found = await pool.objectInfo(report.url).catch(() => undefined);
+      if (!found) continue;
       const seen = new Set<string>();
       for (const image of images) {
         if (seen.has(image.workflowId)) continue;
         seen.add(image.workflowId);
-        const missing = findMissingRequirements(image.buildWorkflow(), info);
+        const missing = findMissingRequirements(image.buildWorkflow(), found.info);
         for (const m of missing.nodeTypes) out(`    missing node type ${m.classType}`);
         for (const m of missing.modelFiles) out(`    missing model ${m.file} → put it in ComfyUI/models/${m.folder}/`);
       }
-    } catch (error) {
-      out(`  ${url}: down — ${(error as Error).message.split('\n')[0]}`);
-    } finally {
-      await client.close();
     }
+  } finally {
+    await pool.close();
   }
   // Read-only: images that lost their entry count as generated and are re-adopted by the next build.
   const { manifest, adopted } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false });

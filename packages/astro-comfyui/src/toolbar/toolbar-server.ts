@@ -1,10 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { createComfyUIClient, createComfyUIPool, type ComfyUISupervisor, type Logger } from '@astro-comfyui/comfyui';
+import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { z } from 'astro/zod';
 import type { ViteDevServer, WebSocketClient } from 'vite';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { createPool } from '../create-pool.js';
 import type { ResolvedOptions } from '../options.js';
 import { pinImageIntoPost } from '../pin-image-into-post.js';
 import { resolveImage, ResolveProblem, slugify } from '../resolve-image.js';
@@ -126,36 +127,33 @@ export function setupToolbarServer(
   });
 
   async function readStatus(override?: string) {
-    return Promise.all(
-      options.endpoints.map(async (url, i) => {
-        const client = createComfyUIClient({ url, timeoutMs: 3000 });
+    const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
+    try {
+      return (await pool.describe()).map((report, i) => {
         const managed = i === 0 && supervisor ? supervisor.status() : undefined;
-        try {
-          const [stats, queue] = await Promise.all([client.getSystemStats(), client.getQueue()]);
-          return {
-            url,
-            state: 'running',
-            managed: managed?.managed ?? false,
-            canStart: false,
-            version: stats.system.comfyui_version ?? null,
-            devices: stats.devices.map((d) => ({ name: d.name, vramTotal: d.vram_total, vramFree: d.vram_free })),
-            queue: queue.queue_running.length + queue.queue_pending.length,
-          };
-        } catch {
-          return {
-            url,
-            state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
-            managed: false,
-            canStart: Boolean(managed),
-            version: null,
-            devices: [],
-            queue: 0,
-          };
-        } finally {
-          await client.close();
-        }
-      }),
-    );
+        return report.up
+          ? {
+              url: report.url,
+              state: 'running',
+              managed: managed?.managed ?? false,
+              canStart: false,
+              version: report.comfyuiVersion,
+              devices: report.devices,
+              queue: report.queue,
+            }
+          : {
+              url: report.url,
+              state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
+              managed: false,
+              canStart: Boolean(managed),
+              version: null,
+              devices: [],
+              queue: 0,
+            };
+      });
+    } finally {
+      await pool.close();
+    }
   }
 
   async function generateCandidates(message: GenerateMessage, reply: Reply): Promise<void> {
@@ -164,14 +162,7 @@ export function setupToolbarServer(
     const candidates = Array.from({ length: message.count }, (_, i) =>
       resolveImage({ ...pick(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template),
     );
-    const endpoints = options.endpoints.map((url, i) => (i === 0 && supervisor ? { url, supervisor } : { url }));
-    const pool = createComfyUIPool({
-      endpoints,
-      queueAhead: options.queueAhead,
-      pollIntervalMs: Math.min(options.pollIntervalMs, 500),
-      jobDeadlineMs: options.imageDeadlineMs,
-      logger,
-    });
+    const pool = await createPool(options, { logger, supervisor, pollIntervalMs: Math.min(options.pollIntervalMs, 500) });
     try {
       if ((await pool.connect()) === 0) {
         const reason = pool
