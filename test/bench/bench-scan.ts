@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectPostImages } from '../../packages/astro-comfyui/src/collect-post-images.js';

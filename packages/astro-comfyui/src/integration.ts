@@ -12,8 +12,9 @@ import { syncImages } from './sync-images.js';
 import type { ToolbarServer } from './toolbar/toolbar-server.js';
 import { vitePluginImages } from './vite-plugin-images.js';
 
+/** The virtual module's type for the user's project; the element type is the page helper's own. */
 const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
-  export const images: Record<string, Array<{ src: import('astro').ImageMetadata; alt: string; prompt: string; index: number; placeholder: boolean }>>;
+  export const images: Record<string, Array<import('astro-comfyui/images').IndexedPostImage>>;
 }
 `;
 

@@ -1,18 +1,12 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import type { ImagePromptObject } from './frontmatter-schema.js';
 import { readFrontmatter, type Frontmatter } from './read-frontmatter.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
-export interface PinnedPrompt {
-  prompt: string;
-  negative?: string;
-  style?: string;
-  format?: string;
-  preset?: string;
-  seed: number;
-  alt?: string;
-}
+/** A prompt as written into a post: the frontmatter's fields, with the seed that made the image. */
+export type PinnedPrompt = Omit<ImagePromptObject, 'regenerate' | 'seed'> & { seed: number };
 
 /**
  * Writes `<field>: { prompt, style, format, seed, … }` into a post's frontmatter (YAML or TOML). Only

@@ -320,7 +320,8 @@ export class ComfyUIPool {
         ...(job.options.expectImage ? { expectImage: job.options.expectImage } : {}),
       });
       endpoint.completed++;
-      job.resolve({ ...result, endpoint: endpoint.url, comfyuiVersion: (endpoint.version ??= await this.#versionOf(endpoint)) ?? null });
+      endpoint.version ??= await this.#versionOf(endpoint);
+      job.resolve({ ...result, endpoint: endpoint.url, comfyuiVersion: endpoint.version ?? null });
     } catch (error) {
       if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
         this.#markDown(endpoint, error);

@@ -11,6 +11,9 @@ export interface PostImage {
   placeholder: boolean;
 }
 
+/** One image of the virtual module `virtual:astro-comfyui/images`: a PostImage and its place in the post. */
+export type IndexedPostImage = PostImage & { index: number };
+
 interface EntryLike {
   filePath?: string;
   id?: string;
@@ -25,7 +28,7 @@ export function getPostImage(entry: EntryLike, index = 0): PostImage | undefined
 }
 
 /** Every generated image of a content entry, in frontmatter order. */
-export function getPostImages(entry: EntryLike): Array<PostImage & { index: number }> {
+export function getPostImages(entry: EntryLike): IndexedPostImage[] {
   if (!entry.filePath) {
     throw new Error(
       `astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none). Load posts with the glob() loader.`,

@@ -1,3 +1,3 @@
 declare module 'virtual:astro-comfyui/images' {
-  export const images: Record<string, Array<{ src: import('astro').ImageMetadata; alt: string; prompt: string; index: number; placeholder: boolean }>>;
+  export const images: Record<string, Array<import('./images.js').IndexedPostImage>>;
 }

@@ -1,21 +1,8 @@
 import { defineToolbarApp } from 'astro/toolbar';
+import { EVENTS } from './toolbar-events.js';
 
-// Event names mirror toolbar-messages.ts; this file runs in the browser and imports nothing from Node.
-const E = {
-  init: 'astro-comfyui:init',
-  state: 'astro-comfyui:state',
-  generate: 'astro-comfyui:generate',
-  progress: 'astro-comfyui:progress',
-  candidate: 'astro-comfyui:candidate',
-  done: 'astro-comfyui:done',
-  pin: 'astro-comfyui:pin',
-  pinned: 'astro-comfyui:pinned',
-  status: 'astro-comfyui:status',
-  statusResult: 'astro-comfyui:status-result',
-  start: 'astro-comfyui:start',
-  stop: 'astro-comfyui:stop',
-  error: 'astro-comfyui:error',
-};
+// Runs in the browser: it imports the event names and nothing else from the package.
+const E = EVENTS;
 const REOPEN = 'astro-comfyui:reopen';
 
 interface State {

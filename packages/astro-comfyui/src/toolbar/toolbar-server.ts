@@ -7,7 +7,7 @@ import type { ViteDevServer, WebSocketClient } from 'vite';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { createPool } from '../create-pool.js';
 import type { ResolvedOptions } from '../options.js';
-import { pinImageIntoPost } from '../pin-image-into-post.js';
+import { type PinnedPrompt, pinImageIntoPost } from '../pin-image-into-post.js';
 import { resolveImage, ResolveProblem, slugify } from '../resolve-image.js';
 import { listPosts } from '../scan-posts.js';
 import { cacheDirectory } from '../cache-directory.js';
@@ -160,7 +160,7 @@ export function setupToolbarServer(
     const { requestId } = message;
     const template = await loadTemplate(options);
     const candidates = Array.from({ length: message.count }, (_, i) =>
-      resolveImage({ ...pick(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template),
+      resolveImage({ ...promptOf(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template),
     );
     const pool = await createPool(options, { logger, supervisor, pollIntervalMs: Math.min(options.pollIntervalMs, 500) });
     try {
@@ -201,7 +201,7 @@ export function setupToolbarServer(
 
   async function pin(message: PinMessage, reply: Reply): Promise<void> {
     const template = await loadTemplate(options);
-    const image = resolveImage({ ...pick(message), seed: message.seed, post: message.post, field: options.field, index: 0 }, options, template);
+    const image = resolveImage({ ...promptOf(message), post: message.post, field: options.field, index: 0 }, options, template);
     if (image.key !== message.key) throw new Error('The settings changed since this candidate was generated; generate again before pinning.');
     const candidate = path.join(candidatesDir, `${image.key}.png`);
     const png = await readFile(candidate).catch(() => {
@@ -210,7 +210,7 @@ export function setupToolbarServer(
     const manifest = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (m) => logger.info(`Waiting: ${m}.`) });
     await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, manifest);
     await manifest.flush();
-    await pinImageIntoPost(path.join(options.root, message.post), options.field, { ...pick(message), seed: message.seed });
+    await pinImageIntoPost(path.join(options.root, message.post), options.field, promptOf(message));
     await refreshImages(path.join(options.root, message.post));
     reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
   }
@@ -238,23 +238,11 @@ export function setupToolbarServer(
   };
 }
 
-function pick(m: GenerateMessage | PinMessage) {
-  const fields = {
-    prompt: m.prompt,
-    negative: m.negative || undefined,
-    style: m.style || undefined,
-    format: m.format || undefined,
-    preset: m.preset || undefined,
-    alt: m.alt || undefined,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as {
-    prompt: string;
-    negative?: string;
-    style?: string;
-    format?: string;
-    preset?: string;
-    alt?: string;
-  };
+/** The prompt of a toolbar request, as the frontmatter holds one. */
+function promptOf(message: GenerateMessage | PinMessage): PinnedPrompt {
+  const { requestId: _id, post: _post, ...rest } = message;
+  const { count: _count, key: _key, ...prompt } = rest as typeof rest & { count?: number; key?: string };
+  return prompt;
 }
 
 /** A bad prompt reads better without the post and field, which the panel already shows. */

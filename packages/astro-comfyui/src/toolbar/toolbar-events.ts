@@ -1,0 +1,20 @@
+// The toolbar's event names, shared by the server side and the app that runs in the browser (which
+// imports this file and nothing else from the package).
+export const EVENTS = {
+  init: 'astro-comfyui:init',
+  state: 'astro-comfyui:state',
+  generate: 'astro-comfyui:generate',
+  progress: 'astro-comfyui:progress',
+  candidate: 'astro-comfyui:candidate',
+  done: 'astro-comfyui:done',
+  pin: 'astro-comfyui:pin',
+  pinned: 'astro-comfyui:pinned',
+  status: 'astro-comfyui:status',
+  statusResult: 'astro-comfyui:status-result',
+  start: 'astro-comfyui:start',
+  stop: 'astro-comfyui:stop',
+  error: 'astro-comfyui:error',
+} as const;
+
+/** Where the dev server serves candidate previews. */
+export const CANDIDATE_ROUTE = '/_astro-comfyui/candidate/';
