@@ -1,0 +1,108 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collectPostImages } from '../src/collect-post-images.js';
+import { findOrphans } from '../src/find-orphans.js';
+import { ImageIndex } from '../src/image-index.js';
+import type { Manifest, ManifestEntry } from '../src/manifest.js';
+import { readManifest } from '../src/manifest.js';
+import { mergeManifestConflict } from '../src/merge-manifest-conflict.js';
+import { resolveOptions } from '../src/options.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'core-'));
+  await mkdir(path.join(root, 'src/content/blog'), { recursive: true });
+  await mkdir(path.join(root, 'src/assets/generated'), { recursive: true });
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+const options = () => resolveOptions({ formats: { hero: { width: 64, height: 64 } } }, root, {});
+const entryFor = (key: string, extra: Partial<ManifestEntry> = {}): ManifestEntry => ({
+  file: `p-${key.slice(0, 12)}.png`,
+  posts: ['src/content/blog/p.md'],
+  prompt: 'x',
+  negative: '',
+  seed: 1,
+  width: 64,
+  height: 64,
+  workflow: 'sd35:large-turbo@1',
+  model: {},
+  comfyuiVersion: null,
+  created: '2026-01-01T00:00:00.000Z',
+  durationMs: 0,
+  placeholder: false,
+  ...extra,
+});
+
+describe('mergeManifestConflict', () => {
+  it('merges both sides of a conflict, repairs the commas git leaves, and prefers a real image to a placeholder', async () => {
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
+    const file = path.join(root, 'src/assets/generated/images.lock.json');
+    const ours = JSON.stringify({ [a!]: entryFor(a!), [c!]: entryFor(c!, { placeholder: true, posts: ['src/content/blog/one.md'] }) }, null, 2);
+    const theirs = JSON.stringify(
+      { [b!]: entryFor(b!), [c!]: entryFor(c!, { created: '2026-02-01T00:00:00.000Z', posts: ['src/content/blog/two.md'] }) },
+      null,
+      2,
+    );
+    // A diff3-style conflict inside the images object, as git writes it.
+    const text = [
+      '{',
+      '  "version": 1,',
+      '  "images": {',
+      '<<<<<<< HEAD',
+      ...ours.split('\n').slice(1, -1),
+      '||||||| base',
+      '=======',
+      ...theirs.split('\n').slice(1, -1),
+      '>>>>>>> theirs',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    await writeFile(file, text);
+    await expect(readManifest(file)).rejects.toThrow(/unresolved git merge conflicts/);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    const merged = await readManifest(file);
+    expect(Object.keys(merged.images).sort()).toEqual([a, b, c]);
+    expect(merged.images[c!]).toMatchObject({ placeholder: false, posts: ['src/content/blog/one.md', 'src/content/blog/two.md'] });
+    expect(await readFile(file, 'utf8')).not.toMatch(/^[<=>|]{7}/m);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(false);
+  });
+});
+
+describe('ImageIndex', () => {
+  it('imports exactly the committed images of current posts, in post order and with their alt', async () => {
+    await writeFile(path.join(root, 'src/content/blog/b.md'), '---\nimages:\n  - { prompt: "second", alt: "Alt \\"two\\"" }\n  - "third"\n---\n');
+    await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "first"\n---\n');
+    const o = options();
+    const { images } = await collectPostImages(o);
+    const manifest: Manifest = { version: 1, images: {} };
+    for (const image of images.filter((i) => i.request.prompt !== 'third')) manifest.images[image.key] = entryFor(image.key, { file: image.fileName });
+    const index = new ImageIndex();
+    index.update(images, manifest, o.outDir, new Set(images.map((i) => i.fileName)));
+    const module = index.toModule();
+    expect(module.match(/^import i\d+ from /gm)).toHaveLength(2);
+    expect(module.indexOf('"src/content/blog/a.md"')).toBeLessThan(module.indexOf('"src/content/blog/b.md"'));
+    expect(module).toContain('alt: "Alt \\"two\\"", prompt: "second", index: 0');
+    expect(module).not.toContain('third');
+  });
+});
+
+describe('findOrphans', () => {
+  it('lists entries no post uses and stray files, but never a file named for an image a post uses', async () => {
+    await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "used"\n---\n');
+    const o = options();
+    const { images } = await collectPostImages(o);
+    const used = images[0]!;
+    const unusedKey = 'd'.repeat(64);
+    const manifest: Manifest = { version: 1, images: { [unusedKey]: entryFor(unusedKey) } };
+    for (const name of [used.fileName, `old-${unusedKey.slice(0, 12)}.png`, 'stray-000000000000.png', 'notes.txt']) {
+      await writeFile(path.join(o.outDir, name), '');
+    }
+    const orphans = await findOrphans(images, manifest, o);
+    expect(orphans.entries).toEqual([{ key: unusedKey, file: `p-${unusedKey.slice(0, 12)}.png` }]);
+    expect(orphans.strayFiles).toEqual([`old-${unusedKey.slice(0, 12)}.png`, 'stray-000000000000.png']);
+  });
+});
