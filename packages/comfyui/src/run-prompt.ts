@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { checkPng, type PngInfo } from './check-png.js';
 import { describeExecutionFailure } from './describe-execution-failure.js';
+import { PromptProgressTracker } from './prompt-progress.js';
 import type { ApiWorkflow, ComfyUIMessage, HistoryEntry, ImageRef, QueuePromptResult, QueueState } from './types.js';
 
 interface CallOptions {
@@ -85,66 +86,8 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
   const report = (progress: PromptProgress) => options.onProgress?.(progress);
 
   let wake: (() => void) | null = null;
-  let finishedHint = false;
-  let executedNodes = 0;
-  // Each fact is reported once and in order: started before steps, nothing after downloading began.
-  let startReported = false;
-  let downloading = false;
-  let lastStep = '';
-  let lastPosition: number | undefined;
-  const reportStarted = () => {
-    if (startReported || downloading) return;
-    startReported = true;
-    report({ type: 'started', promptId });
-  };
-  const reportStep = (node: string, value: number, max: number) => {
-    // `progress` and `progress_state` (newer servers) both carry each step: report it once.
-    if (downloading || `${node}:${value}/${max}` === lastStep) return;
-    lastStep = `${node}:${value}/${max}`;
-    reportStarted();
-    report({ type: 'step', promptId, node, value, max });
-  };
-  // Messages heard about this prompt: while the socket talks, /queue and /history have nothing new.
-  let heard = 0;
-  const onMessage = (message: ComfyUIMessage) => {
-    heard++;
-    const data = message.data;
-    switch (message.type) {
-      case 'execution_start':
-        reportStarted();
-        break;
-      case 'execution_cached':
-        if (!downloading) report({ type: 'cached', promptId, nodes: (data.nodes as string[]) ?? [] });
-        break;
-      case 'executing':
-        if (data.node === null) finishedHint = true;
-        else if (!downloading) {
-          executedNodes++;
-          reportStarted();
-          report({ type: 'executing', promptId, node: String(data.node) });
-        }
-        break;
-      case 'progress':
-        reportStep(String(data.node), Number(data.value), Number(data.max));
-        break;
-      case 'progress_state':
-        // The whole state of every node so far: a socket that joined mid-run still learns the step.
-        for (const node of Object.values((data.nodes ?? {}) as Record<string, { value?: unknown; max?: unknown; state?: unknown; node_id?: unknown }>)) {
-          if (node?.state === 'running' && Number(node.max) > 1) reportStep(String(node.node_id), Number(node.value), Number(node.max));
-        }
-        return;
-      case 'execution_success':
-      case 'execution_error':
-      case 'execution_interrupted':
-        // Finished, but ComfyUI writes the history entry just before `executing {node: null}`
-        // (main.py prompt_worker): wake the loop on that message, not on this one.
-        finishedHint = true;
-        return;
-      default:
-        return;
-    }
-    if (finishedHint) wake?.();
-  };
+  const progress = new PromptProgressTracker(promptId, report, () => wake?.());
+  const onMessage = progress.onMessage;
   const unsubscribe = client.events.subscribe(promptId, onMessage);
   // Set when a second prompt id is followed for the resave rerun.
   let unsubscribeExtra: (() => void) | undefined;
@@ -180,16 +123,9 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
     };
 
     const submit = async (reason?: string) => {
-      if (reason) {
-        // A resubmitted job starts over: its start and steps are news again.
-        startReported = false;
-        lastStep = '';
-        lastPosition = undefined;
-        report({ type: 'resubmitted', promptId: currentId, reason });
-      }
+      if (reason) progress.resubmitted(currentId, reason);
       await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
-      report({ type: 'queued', promptId: currentId, position: -1 });
-      lastPosition = -1;
+      progress.submitted(currentId);
       // Just accepted: it is queued, no need to ask the server until the socket falls silent.
       justSubmitted = true;
     };
@@ -209,7 +145,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
         if (justSubmitted) {
           justSubmitted = false;
           located = { state: 'queued', position: -1 };
-        } else if (finishedHint) {
+        } else if (progress.finished) {
           // The socket said it finished: its history entry is the one thing to fetch.
           const entry = await client.getHistory(currentId, { signal });
           located = entry ? { state: 'done', entry } : await locate(client, currentId, signal);
@@ -225,22 +161,20 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
 
       if (located.state === 'queued') {
         // Position 0 is running: that is `started`, not a queue position, and is not repeated per poll.
-        if (located.position === 0) reportStarted();
-        else if (located.position !== lastPosition) report({ type: 'queued', promptId: currentId, position: located.position });
-        lastPosition = located.position;
+        progress.queued(currentId, located.position);
         // After a finish message the history entry follows within moments; look again sooner. While the
         // socket reports on the job, polling would learn nothing: ask again once it has been silent.
-        for (let before = -1; before !== heard && !finishedHint; ) {
-          before = heard;
+        for (let before = -1; before !== progress.heard && !progress.finished; ) {
+          before = progress.heard;
           await pause(client.pollIntervalMs, signal, (w) => (wake = w));
         }
-        if (finishedHint) await pause(Math.min(50, client.pollIntervalMs), signal, (w) => (wake = w));
+        if (progress.finished) await pause(Math.min(50, client.pollIntervalMs), signal, (w) => (wake = w));
         continue;
       }
       if (located.state === 'missing') {
         // Neither queued nor in history: the server restarted or someone cleared the queue.
-        if (finishedHint) {
-          finishedHint = false;
+        if (progress.finished) {
+          progress.finished = false;
           await pause(Math.min(50, client.pollIntervalMs), signal, (w) => (wake = w));
           continue;
         }
@@ -270,14 +204,13 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
         await client.deleteHistory([currentId], { signal }).catch(() => {});
         graph = withFreshSavePrefix(graph);
         currentId = `${promptId}-resave`;
-        finishedHint = false;
+        progress.finished = false;
         unsubscribeExtra = client.events.subscribe(currentId, onMessage);
         await submit('the server returned no outputs for a cached run');
         continue;
       }
 
-      downloading = true;
-      report({ type: 'downloading', promptId: currentId, count: refs.length });
+      progress.downloading(currentId, refs.length);
       const images: GeneratedImage[] = [];
       try {
         for (const ref of refs) images.push({ ...ref, data: await download(client, currentId, ref, signal, options.expectImage) });
@@ -290,7 +223,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       return {
         promptId: currentId,
         images,
-        fullyCached: executedNodes === 0 && isFullyCached(entry, graph),
+        fullyCached: progress.executedNodes === 0 && isFullyCached(entry, graph),
         durationMs: Date.now() - started,
         history: entry,
       };
