@@ -1,0 +1,167 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
+import { cacheDirectory } from '../cache-directory.js';
+import { collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { createPool } from '../create-pool.js';
+import { ManifestWriter } from '../manifest-writer.js';
+import type { ResolvedOptions } from '../options.js';
+import { type PinnedPrompt, pinImageIntoPost } from '../pin-image-into-post.js';
+import { preflightImages } from '../preflight-images.js';
+import { ResolveProblem, resolveImage, slugify } from '../resolve-image.js';
+import { listPosts } from '../scan-posts.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
+import { writeImage } from '../write-image.js';
+import type { ToolbarAccess } from './toolbar-access.js';
+import type { Reply } from './toolbar-channel.js';
+import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
+import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
+
+/** What the toolbar's actions work with, for the whole dev session. */
+export interface ToolbarContext {
+  options: ResolvedOptions;
+  logger: Logger;
+  supervisor: ComfyUISupervisor | undefined;
+  candidatesDir: string;
+  /** Aborted when the dev server stops. */
+  signal: AbortSignal;
+  /** Re-reads a post the toolbar wrote and refreshes the page's images. */
+  refreshImages: (post: string) => Promise<void>;
+}
+
+/** Only posts matched by the content globs exist for the toolbar; anything else is refused. */
+export async function assertPost({ options }: ToolbarContext, post: string): Promise<void> {
+  const posts = await listPosts(options.root, options.content);
+  if (!posts.includes(post))
+    throw new Error(`"${post}" is not a post inside the content folders (${options.content.join(', ')}); the toolbar only writes there.`);
+}
+
+/** What the panel shows first: the posts, the one this page shows, its prompt, and the choices. */
+export async function readPanelState({ options }: ToolbarContext, requestId: string, pathname: string, access: ToolbarAccess) {
+  const posts = await listPosts(options.root, options.content);
+  const { images } = await collectPostImages(options, await loadTemplate(options));
+  const segment = pathname.split('/').filter(Boolean).at(-1) ?? '';
+  const current = posts.find((p) => slugify(p) === slugify(`${segment}.md`)) ?? null;
+  const image = current ? images.find((i) => i.request.post === current && i.request.index === 0)?.request : undefined;
+  return {
+    requestId,
+    // A read-only panel says why instead of offering buttons that would be refused.
+    readOnly: access.level === 'read' ? access.reason : null,
+    posts,
+    post: current,
+    image: image
+      ? { prompt: image.prompt, negative: image.negative, style: image.style, format: image.format, preset: image.preset, seed: image.seed, alt: image.alt }
+      : null,
+    styles: Object.keys(options.styles),
+    formats: Object.keys(options.formats),
+    presets: Object.keys(options.presets),
+    defaultFormat: options.defaultFormat,
+    comfyuiUrl: options.endpoints[0],
+  };
+}
+
+/** Every endpoint's state for the Advanced tab; `override` names what it is doing (starting). */
+export async function readStatus({ options, logger, supervisor }: ToolbarContext, override?: string) {
+  const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
+  try {
+    return (await pool.describe()).map((report, i) => {
+      const managed = i === 0 && supervisor ? supervisor.status() : undefined;
+      return report.up
+        ? {
+            url: report.url,
+            state: 'running',
+            managed: managed?.managed ?? false,
+            canStart: false,
+            version: report.comfyuiVersion,
+            devices: report.devices,
+            queue: report.queue,
+          }
+        : {
+            url: report.url,
+            state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
+            managed: false,
+            canStart: Boolean(managed),
+            version: null,
+            devices: [],
+            queue: 0,
+          };
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Makes `message.count` candidates with consecutive seeds, reporting progress and each candidate as it comes. */
+export async function generateCandidates(context: ToolbarContext, message: GenerateMessage, reply: Reply): Promise<void> {
+  const { options, logger, supervisor, candidatesDir, signal } = context;
+  const { requestId } = message;
+  const template = await loadTemplate(options);
+  const candidates = Array.from({ length: message.count }, (_, i) =>
+    resolveImage({ ...promptOf(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template),
+  );
+  const pool = await createPool(options, { logger, supervisor, pollIntervalMs: Math.min(options.pollIntervalMs, 500) });
+  try {
+    if ((await pool.connect()) === 0) {
+      const reason = pool
+        .status()
+        .map((s) => s.lastError ?? s.url)
+        .join('; ');
+      throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}`);
+    }
+    await preflightImages(pool, candidates, options);
+    await mkdir(candidatesDir, { recursive: true });
+    await Promise.all(
+      candidates.map(async (image, index) => {
+        const result = await pool.run(image.buildWorkflow(), {
+          promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
+          signal,
+          expectImage: { width: image.width, height: image.height },
+          onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
+        });
+        await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
+        reply(EVENTS.candidate, {
+          requestId,
+          index,
+          key: image.key,
+          seed: image.seed,
+          width: image.width,
+          height: image.height,
+          url: `${CANDIDATE_ROUTE}${image.key}.png`,
+        });
+      }),
+    );
+    reply(EVENTS.done, { requestId });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Commits the chosen candidate as the post's image and writes its prompt into the post. */
+export async function pinCandidate(context: ToolbarContext, message: PinMessage, reply: Reply): Promise<void> {
+  const { options, logger, candidatesDir, refreshImages } = context;
+  const template = await loadTemplate(options);
+  const image = resolveImage({ ...promptOf(message), post: message.post, field: options.field, index: 0 }, options, template);
+  if (image.key !== message.key) throw new Error('The settings changed since this candidate was generated; generate again before pinning.');
+  const candidate = path.join(candidatesDir, `${image.key}.png`);
+  const png = await readFile(candidate).catch(() => {
+    throw new Error('This candidate is gone from the cache; generate it again.');
+  });
+  const manifest = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (m) => logger.info(`Waiting: ${m}.`) });
+  await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, manifest);
+  await manifest.flush();
+  await pinImageIntoPost(path.join(options.root, message.post), options.field, promptOf(message));
+  await refreshImages(path.join(options.root, message.post));
+  reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
+}
+
+/** The prompt of a toolbar request, as the frontmatter holds one. */
+function promptOf(message: GenerateMessage | PinMessage): PinnedPrompt {
+  const { requestId: _id, post: _post, ...rest } = message;
+  const { count: _count, key: _key, ...prompt } = rest as typeof rest & { count?: number; key?: string };
+  return prompt;
+}
+
+/** A bad prompt reads better without the post and field, which the panel already shows. */
+export function describe(error: Error): string {
+  return error instanceof ResolveProblem ? error.problem.message : error.message;
+}
