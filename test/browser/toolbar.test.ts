@@ -91,7 +91,14 @@ describe('the ComfyUI dev toolbar app', () => {
       20_000,
       'the post file to change',
     );
-    expect(parseFrontmatter(after).frontmatter.image).toEqual({ prompt: 'a lighthouse in a storm, "huge" waves 🌊', style: 'ink', format: 'square', seed: 41 });
+    // Every other field of the prompt is the panel's; the post's alt text is kept.
+    expect(parseFrontmatter(after).frontmatter.image).toEqual({
+      prompt: 'a lighthouse in a storm, "huge" waves 🌊',
+      style: 'ink',
+      format: 'square',
+      seed: 41,
+      alt: 'A lighthouse at dusk',
+    });
     // Everything but the image line is unchanged.
     const withoutImage = (text: string) =>
       text
