@@ -1,11 +1,12 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
-import { copyFixture, runAstro } from '../helpers/fixture-site.js';
+import { acquireLock } from '../../packages/astro-comfyui/src/acquire-lock.js';
+import { copyFixture, runAstro, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
@@ -182,6 +183,38 @@ describe('fault suite', () => {
     for (const dist of ['dist-one', 'dist-two']) {
       expect(await readFile(path.join(root, dist, 'lighthouse/index.html'), 'utf8')).toContain('<picture>');
     }
+  });
+
+  it('an image another build made while this one waited for it is shown and recorded, before that build wrote its manifest', async () => {
+    const root = await site();
+    const server = await fake();
+    const first = await build(root, { COMFYUI_URL: server.url });
+    expect(first.exitCode, String(first.all)).toBe(0);
+    // Set the scene of the other build: it holds the image's lock, and its file is not there yet.
+    const manifest = await manifestOf(root);
+    const [key, entry] = Object.entries(manifest.images).find(([, e]) => e.file.startsWith('lighthouse-'))!;
+    const file = path.join(generated(root), entry.file);
+    const png = await readFile(file);
+    delete manifest.images[key];
+    await writeFile(path.join(generated(root), 'images.lock.json'), JSON.stringify(manifest, null, 2));
+    await rm(file);
+    const release = await acquireLock(path.join(root, 'node_modules/.cache/astro-comfyui', `${key}.lock`), { what: 'the other build' });
+    cleanups.push(release);
+
+    const second = runAstro(root, ['build'], { COMFYUI_URL: server.url }, { buffer: false });
+    let output = '';
+    second.all?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitUntil(async () => (output.includes('Waiting:') ? true : undefined), 60_000, 'the build to wait for the lock');
+    // The other build writes its image (with its entry inside) and releases the lock, its manifest not yet flushed.
+    await writeFile(file, png);
+    await release();
+    const result = await second;
+    expect(result.exitCode, output).toBe(0);
+    expect(server.stats.promptsQueued).toBe(4);
+    expect((await manifestOf(root)).images[key]?.file).toBe(entry.file);
+    expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('<picture>');
   });
 
   it('posts with spaces and unicode in the path and prompts full of quotes, newlines, emoji and JSON build correctly', async () => {

@@ -57,7 +57,8 @@ export async function adoptImages(
   return { manifest: result, adopted: [...found.values()].map((f) => f.image) };
 }
 
-async function readAdoptableEntry(file: string, image: ResolvedImage): Promise<ManifestEntry | undefined> {
+/** The manifest entry an image file carries, when the file is a valid image of `image`; else undefined. */
+export async function readAdoptableEntry(file: string, image: ResolvedImage): Promise<ManifestEntry | undefined> {
   const png = await readFile(file).catch(() => undefined);
   if (!png) return undefined;
   try {

@@ -7,7 +7,7 @@ import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@as
 import { withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { createPool } from './create-pool.js';
-import { adoptImages } from './adopt-images.js';
+import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { ManifestWriter } from './manifest-writer.js';
 import { mergeManifestConflict } from './merge-manifest-conflict.js';
 import { loadTemplate } from './collect-post-images.js';
@@ -158,9 +158,16 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
         });
         try {
           // Another build may have made it while we waited for the lock: its file is there (written
-          // before any manifest entry), and this run's manifest writer or adoption records it.
+          // before its manifest entry, which that build may not have flushed yet), so this run records
+          // the entry the file carries and its pages show the image.
           // (A committed placeholder being replaced has its file already: only a missing one counts.)
-          if (missing.has(image.key) && (await fileExists(path.join(options.outDir, image.fileName)))) return;
+          const madeElsewhere = missing.has(image.key) ? await readAdoptableEntry(path.join(options.outDir, image.fileName), image) : undefined;
+          if (madeElsewhere) {
+            writer.add(image.key, madeElsewhere);
+            summary.ready++;
+            await notifyReady(context, image, false);
+            return;
+          }
           // --force promises a real run: ComfyUI must not answer from its cache, and an earlier job under
           // the image's usual prompt id must not be reused.
           const fresh = options.mode === 'force';
@@ -278,13 +285,6 @@ async function recordSeed(image: ResolvedImage, options: ResolvedOptions, logger
       `${request.post} › ${request.field} was regenerated with seed ${image.seed}, but the post could not be updated (${(error as Error).message}); ${keep}.`,
     );
   }
-}
-
-async function fileExists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Checks that the images folder, the manifest and the cache folder can be written, naming the one that cannot. */
