@@ -7,6 +7,7 @@ import { collectPostImages } from '../../packages/astro-comfyui/src/collect-post
 import { updateManifest } from '../../packages/astro-comfyui/src/manifest.js';
 import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
 import { cacheDirectory } from '../../packages/astro-comfyui/src/cache-directory.js';
+import { manifestEntryFor } from '../../packages/astro-comfyui/src/write-image.js';
 import { generateSite } from './generate-site.js';
 
 export interface ScanResult {
@@ -29,21 +30,7 @@ export async function prepareCachedSite(posts: number): Promise<string> {
   for (const image of images) writeFileSync(path.join(options.outDir, image.fileName), png);
   await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const image of images) {
-      manifest.images[image.key] = {
-        file: image.fileName,
-        posts: [image.request.post],
-        prompt: image.positive,
-        negative: image.negative,
-        seed: image.seed,
-        width: image.width,
-        height: image.height,
-        workflow: image.workflowId,
-        model: image.model,
-        comfyuiVersion: 'bench',
-        created: new Date(0).toISOString(),
-        durationMs: 0,
-        placeholder: false,
-      };
+      manifest.images[image.key] = manifestEntryFor(image, { comfyuiVersion: 'bench', created: new Date(0).toISOString(), durationMs: 0, placeholder: false });
     }
   });
   return root;

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { fakeLauncherPath } from './fake-launcher.js';
 
 /**
@@ -7,7 +7,19 @@ import { fakeLauncherPath } from './fake-launcher.js';
  */
 export async function startFakeProcess(env: Record<string, string> = {}): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = execa(process.execPath, ['--import', 'tsx', fakeLauncherPath, '--port', '0'], { env, buffer: false, reject: false });
-  const url = await new Promise<string>((resolve, reject) => {
+  const url = await readFakeUrl(child);
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await child;
+    },
+  };
+}
+
+/** The address a fake ComfyUI process prints once it listens (as ComfyUI does); rejects if it exits first. */
+export function readFakeUrl(child: ResultPromise): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -16,11 +28,4 @@ export async function startFakeProcess(env: Record<string, string> = {}): Promis
     });
     void child.then((result) => reject(new Error(`the fake ComfyUI exited (${result.exitCode}):\n${output}`)));
   });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await child;
-    },
-  };
 }

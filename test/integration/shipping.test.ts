@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
+import { readFakeUrl } from '../helpers/start-fake-process.js';
 import { childEnv } from '../helpers/fixture-site.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,15 +32,7 @@ describe('shipping', () => {
       }
       await child;
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /To see the GUI go to: (http:\/\/\S+)/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      void child.then((result) => reject(new Error(`exited: ${result.exitCode}\n${output}`)));
-    });
+    const url = await readFakeUrl(child);
     const stats = (await (await fetch(`${url}/system_stats`)).json()) as { system: { comfyui_version: string } };
     expect(stats.system.comfyui_version).toMatch(/^\d+\.\d+\.\d+$/);
   }, 60_000);

@@ -8,7 +8,7 @@ import { findEntryProblems, updateManifest, type Manifest, type ManifestEntry } 
 import type { ResolvedOptions } from './options.js';
 import { getPngText } from './png-text.js';
 import type { ResolvedImage } from './resolve-image.js';
-import { PNG_ENTRY_KEYWORD } from './write-image.js';
+import { manifestEntryFor, PNG_ENTRY_KEYWORD } from './write-image.js';
 
 /**
  * The image files are the source of truth the manifest can be rebuilt from. An image a post needs
@@ -83,21 +83,8 @@ export async function readAdoptableEntry(file: string, image: ResolvedImage): Pr
   // whose graph has this image's text and seed (a placeholder has no graph, so it is never adopted).
   const graph = getPngText(png, 'prompt');
   if (graph === undefined || !graphMakes(graph, image)) return undefined;
-  return {
-    file: name,
-    posts: [image.request.post],
-    prompt: image.positive,
-    negative: image.negative,
-    seed: image.seed,
-    width: image.width,
-    height: image.height,
-    workflow: image.workflowId,
-    model: image.model,
-    comfyuiVersion: null,
-    created: (await stat(file)).mtime.toISOString(),
-    durationMs: 0,
-    placeholder: false,
-  };
+  const made = { comfyuiVersion: null, created: (await stat(file)).mtime.toISOString(), durationMs: 0, placeholder: false };
+  return { ...manifestEntryFor(image, made), file: name };
 }
 
 function graphMakes(graph: string, image: ResolvedImage): boolean {

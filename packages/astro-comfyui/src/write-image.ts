@@ -20,7 +20,14 @@ export async function writeImage(
   meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion'>,
   manifest: ManifestWriter,
 ): Promise<void> {
-  const entry: ManifestEntry = {
+  const entry = manifestEntryFor(image, { ...meta, durationMs: Math.round(meta.durationMs), created: new Date().toISOString() });
+  await writeFileAtomic(path.join(options.outDir, image.fileName), setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
+  manifest.add(image.key, entry);
+}
+
+/** The manifest entry that records `image` as made, with how it was made. */
+export function manifestEntryFor(image: ResolvedImage, meta: Pick<ManifestEntry, 'placeholder' | 'durationMs' | 'comfyuiVersion' | 'created'>): ManifestEntry {
+  return {
     file: image.fileName,
     posts: [image.request.post],
     prompt: image.positive,
@@ -31,10 +38,8 @@ export async function writeImage(
     workflow: image.workflowId,
     model: image.model,
     comfyuiVersion: meta.comfyuiVersion,
-    created: new Date().toISOString(),
-    durationMs: Math.round(meta.durationMs),
+    created: meta.created,
+    durationMs: meta.durationMs,
     placeholder: meta.placeholder,
   };
-  await writeFileAtomic(path.join(options.outDir, image.fileName), setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
-  manifest.add(image.key, entry);
 }
