@@ -1,3 +1,5 @@
+import type { StartCommand } from '@astro-comfyui/comfyui';
+
 /**
  * What you can pass to `comfyui({...})` in astro.config. Every field is optional. This interface is the
  * documentation your editor shows; options.ts checks at compile time that it matches the schema that
@@ -14,24 +16,7 @@ export interface UserOptions {
    * server ends (even if it is killed). On a machine without an NVIDIA GPU add `extraArgs: ["--cpu"]`.
    * @default undefined (ComfyUI is not started)
    */
-  start?: {
-    /** The ComfyUI folder (the one with main.py). */
-    cwd: string;
-    /** Python executable, e.g. a venv's `bin/python`. @default "python" */
-    python?: string;
-    /** Arguments before ComfyUI's own flags. @default ["main.py"] */
-    args?: string[];
-    /** Extra ComfyUI flags such as `--lowvram` or `--cpu`; `--listen`, `--port` and `--disable-auto-launch` are added. */
-    extraArgs?: string[];
-    /** Environment variables for ComfyUI. */
-    env?: Record<string, string>;
-    /** How long the start may take, in ms (custom nodes can take minutes). @default 600000 */
-    startTimeoutMs?: number;
-    /** Start ComfyUI again after it crashes, if it had started once. @default true */
-    restartOnCrash?: boolean;
-    /** Restarts allowed while the build or dev server runs. @default 3 */
-    maxRestarts?: number;
-  };
+  start?: StartCommand;
   /**
    * Jobs queued on each endpoint beyond the running one, so the GPU never waits for the network.
    * @default 1

@@ -9,20 +9,21 @@ import type { Logger } from './types.js';
 import { silentLogger } from './types.js';
 
 export interface StartCommand {
-  /** The ComfyUI directory (where main.py is). */
+  /** The ComfyUI folder (the one with main.py). */
   cwd: string;
-  /** Python executable (a venv's `bin/python`, or `python`). Default `python`. */
+  /** Python executable, e.g. a venv's `bin/python`. @default "python" */
   python?: string;
-  /** Arguments before ComfyUI's own flags. Default `["main.py"]`. */
+  /** Arguments before ComfyUI's own flags. @default ["main.py"] */
   args?: string[];
-  /** Extra ComfyUI flags, e.g. `["--lowvram"]`. `--listen`, `--port` and `--disable-auto-launch` are added. */
+  /** Extra ComfyUI flags such as `--lowvram` or `--cpu`; `--listen`, `--port` and `--disable-auto-launch` are added. */
   extraArgs?: string[];
+  /** Environment variables for ComfyUI. */
   env?: Record<string, string>;
-  /** How long start may take before giving up, in ms (custom nodes can take minutes). Default 600000. */
+  /** How long the start may take, in ms (custom nodes can take minutes). @default 600000 */
   startTimeoutMs?: number;
-  /** Restart after a crash, but only if it had started once. Default true. */
+  /** Start ComfyUI again after it crashes, if it had started once. @default true */
   restartOnCrash?: boolean;
-  /** Restarts allowed in the supervisor's lifetime. Default 3. */
+  /** Restarts allowed in the supervisor's lifetime (the build or dev server). @default 3 */
   maxRestarts?: number;
 }
 
