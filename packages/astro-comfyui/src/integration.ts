@@ -6,7 +6,6 @@ import type { DevGeneration } from './dev-generation.js';
 import { ImageIndex } from './image-index.js';
 import { findOrphans } from './find-orphans.js';
 import { listImageFiles } from './classify-images.js';
-import { readManifest } from './manifest.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { syncImages } from './sync-images.js';
 import type { ToolbarServer } from './toolbar/toolbar-server.js';
@@ -65,10 +64,9 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         logger.info(
           `${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
         );
-        const manifest = await readManifest(options.manifestFile);
         // summary.images: a regenerated prompt's page shows the image made with its new seed.
-        index.update(summary.images, manifest, options.outDir, await listImageFiles(options.outDir));
-        const orphans = await findOrphans(summary.images, manifest, options);
+        index.update(summary.images, summary.manifest, options.outDir, await listImageFiles(options.outDir));
+        const orphans = await findOrphans(summary.images, summary.manifest, options);
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0)
           logger.info(

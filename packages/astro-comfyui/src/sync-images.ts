@@ -47,6 +47,8 @@ export interface SyncSummary {
   /** Keys of the images that had no committed file at the start. */
   missing: Set<string>;
   failed: Array<{ image: ResolvedImage; error: Error }>;
+  /** The manifest when the run ended: what it read, or, once it committed images, what is on disk then. */
+  manifest: Manifest;
 }
 
 export { classifyImages, type ImageState } from './classify-images.js';
@@ -67,7 +69,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const { manifest } = await adoptImages(unique, options, await readManifest(options.manifestFile), { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
-  const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [] };
+  const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [], manifest };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;
     if (options.mode === 'force' || (image.request.regenerate && options.mode !== 'frozen')) return true;
@@ -85,10 +87,13 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
 
   const writer = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (message) => logger.info(`Waiting: ${message}.`) });
   try {
-    return await makeImages(summary, manifest, options, context, writer);
+    await makeImages(summary, manifest, options, context, writer);
   } finally {
     await writer.flush();
   }
+  // Re-read: the entries of this run, merged with what other builds committed meanwhile.
+  summary.manifest = await readManifest(options.manifestFile);
+  return summary;
 }
 
 /** Generates what is missing through the pool, or makes placeholders, or explains why neither. */
