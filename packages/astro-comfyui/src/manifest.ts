@@ -156,14 +156,18 @@ export async function readManifest(file: string): Promise<Manifest> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return { version: 1, images: {} };
     throw error;
   }
-  if (hasConflictMarkers(text)) {
+  try {
+    return parseManifestText(text, file);
+  } catch (error) {
+    // Conflict markers always make the file invalid JSON: look for them only then, not in every read
+    // of a large manifest.
+    if (!hasConflictMarkers(text)) throw error;
     throw new AstroComfyUIError(
       'MANIFEST_CONFLICT',
       `The image manifest ${file} has unresolved git merge conflicts.`,
       "Run `astro build`, `astro dev` or `npx astro-comfyui generate` outside CI: it merges both sides by itself (entries are keyed by hash). Then commit the file. Taking one side with git checkout --ours/--theirs also works: the other side's images are re-adopted from their files.",
     );
   }
-  return parseManifestText(text, file);
 }
 
 /** Writes the manifest atomically with sorted keys, so it diffs well and is never seen half-written. */

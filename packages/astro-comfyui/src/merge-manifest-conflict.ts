@@ -2,7 +2,26 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireLock } from './acquire-lock.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
-import { hasConflictMarkers, parseManifestText, writeManifestFile, type ManifestEntry } from './manifest.js';
+import { hasConflictMarkers, parseManifestText, readManifest, writeManifestFile, type Manifest, type ManifestEntry } from './manifest.js';
+
+/**
+ * Reads the manifest, merging it first when git left it conflicted and `merge` allows (`onMerged` is
+ * then told); otherwise a conflicted manifest fails with readManifest's explanation of how to fix it.
+ * The merge runs only when reading found the conflict, so a normal build reads the manifest once.
+ */
+export async function readManifestMergingConflict(
+  file: string,
+  lockDir: string,
+  { merge, onMerged }: { merge: boolean; onMerged: () => void },
+): Promise<Manifest> {
+  try {
+    return await readManifest(file);
+  } catch (error) {
+    if (!merge || !(error instanceof AstroComfyUIError) || error.code !== 'MANIFEST_CONFLICT') throw error;
+  }
+  if (await mergeManifestConflict(file, lockDir)) onMerged();
+  return readManifest(file);
+}
 
 /**
  * Resolves git conflict markers in the manifest the way npm resolves a conflicted package-lock.json:

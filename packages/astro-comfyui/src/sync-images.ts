@@ -9,7 +9,7 @@ import { acquireLock } from './acquire-lock.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { ManifestWriter } from './manifest-writer.js';
-import { mergeManifestConflict } from './merge-manifest-conflict.js';
+import { readManifestMergingConflict } from './merge-manifest-conflict.js';
 import { loadTemplate } from './collect-post-images.js';
 import { pinImageIntoPost } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
@@ -62,11 +62,13 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const { logger } = context;
   const images = await reseedRegenerated(requested, options, context);
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
-  // Outside CI a conflicted manifest is merged; in frozen mode readManifest explains how to fix it.
-  if (options.mode !== 'frozen' && !context.dryRun && (await mergeManifestConflict(options.manifestFile, cacheDirectory(options)))) {
-    logger.warn(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides. Commit it.`);
-  }
-  const { manifest } = await adoptImages(unique, options, await readManifest(options.manifestFile), { write: !context.dryRun, logger });
+  // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
+  const committed = await readManifestMergingConflict(options.manifestFile, cacheDirectory(options), {
+    merge: options.mode !== 'frozen' && !context.dryRun,
+    onMerged: () =>
+      logger.warn(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides. Commit it.`),
+  });
+  const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
   const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [], manifest };

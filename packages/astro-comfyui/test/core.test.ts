@@ -7,7 +7,7 @@ import { findOrphans } from '../src/find-orphans.js';
 import { ImageIndex } from '../src/image-index.js';
 import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest } from '../src/manifest.js';
-import { mergeManifestConflict } from '../src/merge-manifest-conflict.js';
+import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
 import { resolveOptions } from '../src/options.js';
 
 let root: string;
@@ -69,6 +69,17 @@ describe('mergeManifestConflict', () => {
     expect(merged.images[c!]).toMatchObject({ placeholder: false, posts: ['src/content/blog/one.md', 'src/content/blog/two.md'] });
     expect(await readFile(file, 'utf8')).not.toMatch(/^[<=>|]{7}/m);
     expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(false);
+
+    // How builds and prune read it: merged only where allowed, and only when the read found the conflict.
+    await writeFile(file, text);
+    let merges = 0;
+    const read = (merge: boolean) => readManifestMergingConflict(file, path.join(root, 'lock'), { merge, onMerged: () => merges++ });
+    await expect(read(false)).rejects.toMatchObject({ code: 'MANIFEST_CONFLICT' });
+    expect(Object.keys((await read(true)).images).sort()).toEqual([a, b, c]);
+    expect(Object.keys((await read(true)).images).sort()).toEqual([a, b, c]);
+    expect(merges).toBe(1);
+    await writeFile(file, '{ "version": 1, "images": { ');
+    await expect(read(true)).rejects.toMatchObject({ code: 'MANIFEST_CORRUPT' });
   });
 });
 

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findOrphans } from '../find-orphans.js';
-import { mergeManifestConflict } from '../merge-manifest-conflict.js';
-import { readManifest, updateManifest } from '../manifest.js';
+import { readManifestMergingConflict } from '../merge-manifest-conflict.js';
+import { updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { cacheDirectory } from '../cache-directory.js';
 
@@ -17,11 +17,12 @@ export async function runPrune(
   const { images, problems } = await collectPostImages(options, await loadTemplate(options));
   // With a broken post we cannot tell which images it uses; refuse rather than delete its image.
   assertNoProblems(problems);
-  if (!args.dryRun && (await mergeManifestConflict(options.manifestFile, cacheDirectory(options)))) {
-    out(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides.`);
-  }
+  const committed = await readManifestMergingConflict(options.manifestFile, cacheDirectory(options), {
+    merge: !args.dryRun,
+    onMerged: () => out(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides.`),
+  });
   // Images whose entries a merge dropped are adopted first, so they are never taken for strays.
-  const { manifest } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: !args.dryRun, logger: { warn: out } });
+  const { manifest } = await adoptImages(images, options, committed, { write: !args.dryRun, logger: { warn: out } });
   const orphans = await findOrphans(images, manifest, options);
   const files = [...new Set([...orphans.entries.map((o) => o.file), ...orphans.strayFiles])].sort();
   if (files.length === 0) {
@@ -33,10 +34,10 @@ export async function runPrune(
   if (args.dryRun) return 0;
   const keys = new Set(orphans.entries.map((o) => o.key));
   const stillUsed = new Set(images.map((image) => image.key));
-  await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
+  const pruned = await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const key of keys) if (!stillUsed.has(key)) delete manifest.images[key];
   });
-  const kept = new Set(Object.values((await readManifest(options.manifestFile)).images).map((e) => e.file));
+  const kept = new Set(Object.values(pruned.images).map((e) => e.file));
   for (const file of files) if (!kept.has(file)) await rm(path.join(options.outDir, file), { force: true });
   return 0;
 }
