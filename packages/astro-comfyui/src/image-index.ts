@@ -22,13 +22,7 @@ export class ImageIndex {
       const entry = manifest.images[image.key];
       if (!entry || !existingFiles.has(entry.file)) continue;
       const list = byPost.get(image.request.post) ?? [];
-      list.push({
-        file: path.join(outDir, entry.file),
-        alt: image.request.alt ?? image.request.prompt,
-        prompt: image.request.prompt,
-        index: image.request.index,
-        placeholder: entry.placeholder,
-      });
+      list.push(indexed(image, path.join(outDir, entry.file), entry.placeholder));
       byPost.set(image.request.post, list);
     }
     this.#byPost = byPost;
@@ -36,15 +30,8 @@ export class ImageIndex {
 
   /** Adds one image just written, without re-reading the manifest or the folder (dev, after each image). */
   add(image: ResolvedImage, outDir: string, placeholder: boolean): void {
-    const list = (this.#byPost.get(image.request.post) ?? []).filter((i) => i.index !== image.request.index);
-    list.push({
-      file: path.join(outDir, image.fileName),
-      alt: image.request.alt ?? image.request.prompt,
-      prompt: image.request.prompt,
-      index: image.request.index,
-      placeholder,
-    });
-    this.#byPost.set(image.request.post, list);
+    const others = (this.#byPost.get(image.request.post) ?? []).filter((i) => i.index !== image.request.index);
+    this.#byPost.set(image.request.post, [...others, indexed(image, path.join(outDir, image.fileName), placeholder)]);
   }
 
   /** The virtual module: a static import per image, so astro:assets processes exactly these files. */
@@ -64,4 +51,8 @@ export class ImageIndex {
     }
     return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;
   }
+}
+
+function indexed(image: ResolvedImage, file: string, placeholder: boolean): IndexedImage {
+  return { file, alt: image.request.alt ?? image.request.prompt, prompt: image.request.prompt, index: image.request.index, placeholder };
 }
