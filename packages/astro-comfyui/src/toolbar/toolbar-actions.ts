@@ -2,14 +2,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import { cacheDirectory } from '../cache-directory.js';
-import { collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { loadTemplate, resolveRequests } from '../collect-post-images.js';
 import { createPool } from '../create-pool.js';
 import { ManifestWriter } from '../manifest-writer.js';
 import type { ResolvedOptions } from '../options.js';
 import { type PinnedPrompt, pinImageIntoPost } from '../pin-image-into-post.js';
 import { preflightImages } from '../preflight-images.js';
 import { ResolveProblem, resolveImage, slugify } from '../resolve-image.js';
-import { listPosts } from '../scan-posts.js';
+import { listPosts, scanPost } from '../scan-posts.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
 import type { ToolbarAccess } from './toolbar-access.js';
@@ -39,10 +39,12 @@ export async function assertPost({ options }: ToolbarContext, post: string): Pro
 /** What the panel shows first: the posts, the one this page shows, its prompt, and the choices. */
 export async function readPanelState({ options }: ToolbarContext, requestId: string, pathname: string, access: ToolbarAccess) {
   const posts = await listPosts(options.root, options.content);
-  const { images } = await collectPostImages(options, await loadTemplate(options));
   const segment = pathname.split('/').filter(Boolean).at(-1) ?? '';
   const current = posts.find((p) => slugify(p) === slugify(`${segment}.md`)) ?? null;
-  const image = current ? images.find((i) => i.request.post === current && i.request.index === 0)?.request : undefined;
+  // Only the page's own post is read, not the whole site.
+  const requests = current ? scanPost(options.root, current, options.field, options.listField).requests : [];
+  const { images } = resolveRequests(requests, options, await loadTemplate(options));
+  const image = images.find((i) => i.request.index === 0)?.request;
   return {
     requestId,
     // A read-only panel says why instead of offering buttons that would be refused.
