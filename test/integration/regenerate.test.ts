@@ -60,6 +60,27 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
     expect(fake.stats.samplerRuns - runs).toBe(1);
   });
 
+  it('regenerate: true in a list item records the seed in that item, and the other items keep their bytes', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const post = path.join(root, 'src/content/blog/gallery.md');
+    const text = await readFile(post, 'utf8');
+    const owl = '  - prompt: "an owl on a branch"\n    format: square\n    alt: An owl\n';
+    expect(text).toContain(owl);
+    await writeFile(post, text.replace(owl, '  - { prompt: "an owl on a branch", format: square, alt: An owl, regenerate: true }\n'));
+
+    const runs = fake.stats.samplerRuns;
+    const result = await runCli(root, ['generate'], env);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(fake.stats.samplerRuns - runs).toBe(1);
+    const after = await readFile(post, 'utf8');
+    const { images } = parseFrontmatter(after).frontmatter as { images: Array<Record<string, unknown>> };
+    expect(images[1]).toEqual({ prompt: 'an owl on a branch', format: 'square', alt: 'An owl', seed: expect.any(Number) });
+    expect(result.all).toContain(`images[1]: recorded seed ${images[1]!.seed} in place of regenerate: true`);
+    expect(after.replace(/^ {2}- \{ prompt: "an owl.*\n/m, '')).toBe(text.replace(owl, ''));
+    expect(Object.keys(parseFrontmatter(after).frontmatter)).not.toContain('image');
+  });
+
   it('regenerate: true is ignored, with a warning, in CI', async () => {
     const { fake, root, env } = await setupBlogWithFake(cleanups);
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

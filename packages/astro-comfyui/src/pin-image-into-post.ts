@@ -8,34 +8,44 @@ import { writeFileAtomic } from './write-file-atomic.js';
 /** A prompt as written into a post: the frontmatter's fields, with the seed that made the image. */
 export type PinnedPrompt = Omit<ImagePromptObject, 'regenerate' | 'seed'> & { seed: number };
 
-/**
- * Writes `<field>: { prompt, style, format, seed, … }` into a post's frontmatter (YAML or TOML). Only
- * the lines of that one top-level field change (or one line is added); every other byte of the file
- * stays as it was, and a symlinked post is written through the link with its file mode kept.
- */
-export async function pinImageIntoPost(file: string, field: string, pinned: PinnedPrompt): Promise<void> {
-  const target = await realpath(file);
-  const [text, { mode }] = await Promise.all([readFile(target, 'utf8'), stat(target)]);
-  let next: string;
-  try {
-    next = rewriteFrontmatterField(text, field, pinned);
-  } catch (error) {
-    throw new AstroComfyUIError(
-      'PIN_REFUSED',
-      `${file} was left unchanged: ${(error as Error).message}`,
-      `Write the ${field} field by hand: ${field}: ${formatYaml(pinned)}`,
-      { cause: error },
-    );
-  }
-  await writeFileAtomic(target, next, { mode: mode & 0o7777 });
+/** Where a prompt is pinned: a top-level field (`image`), or one item of a list field (`images[1]`). */
+export type PinTarget = string | { field: string; item: number };
+
+/** The pin target of a scanned request's field name (`image`, `images[1]`), given the list field's name. */
+export function pinTargetOf(fieldName: string, listField: string): PinTarget {
+  const item = fieldName.startsWith(`${listField}[`) ? /^\[(\d+)\]$/.exec(fieldName.slice(listField.length)) : null;
+  return item ? { field: listField, item: Number(item[1]) } : fieldName;
 }
 
 /**
- * The post's text with `field` set to `pinned`. The result is parsed back with Astro's own parser and
- * refused (an Error saying why) unless the field reads as `pinned` and every other key is unchanged.
+ * Writes `<field>: { prompt, style, format, seed, … }` into a post's frontmatter (YAML or TOML), or
+ * one item of a YAML list field. Only the lines of that field or item change (or one line is added);
+ * every other byte of the file stays as it was, and a symlinked post is written through the link with
+ * its file mode kept.
  */
-export function rewriteFrontmatterField(text: string, field: string, pinned: PinnedPrompt): string {
+export async function pinImageIntoPost(file: string, target: PinTarget, pinned: PinnedPrompt): Promise<void> {
+  const real = await realpath(file);
+  const [text, { mode }] = await Promise.all([readFile(real, 'utf8'), stat(real)]);
+  let next: string;
+  try {
+    next = rewriteFrontmatterField(text, target, pinned);
+  } catch (error) {
+    const where = typeof target === 'string' ? `the ${target} field by hand: ${target}: ` : `item ${target.item + 1} of ${target.field} by hand: - `;
+    throw new AstroComfyUIError('PIN_REFUSED', `${file} was left unchanged: ${(error as Error).message}`, `Write ${where}${formatYaml(pinned)}`, {
+      cause: error,
+    });
+  }
+  await writeFileAtomic(real, next, { mode: mode & 0o7777 });
+}
+
+/**
+ * The post's text with the target set to `pinned`. The result is parsed back with Astro's own parser and
+ * refused (an Error saying why) unless the target reads as `pinned` and every other value is unchanged.
+ */
+export function rewriteFrontmatterField(text: string, target: PinTarget, pinned: PinnedPrompt): string {
   const before = readFrontmatter(text);
+  if (typeof target !== 'string') return rewriteListItem(text, before, target, pinned);
+  const field = target;
   let next: string;
   if (before.format === null) {
     if (/^\uFEFF?\s*(---|\+\+\+)/.test(text)) throw new Error('its frontmatter has no closing fence line, so Astro reads none; close it first');
@@ -54,18 +64,63 @@ export function rewriteFrontmatterField(text: string, field: string, pinned: Pin
 
 function replaceYamlField(inner: string, field: string, value: string): string {
   const lines = inner.split(/(?<=\n)/);
-  const key = new RegExp(`^(?:${escapeRegExp(field)}|"${escapeRegExp(field)}"|'${escapeRegExp(field)}')[ \\t]*:(?=[ \\t\\r\\n]|$)`);
+  const key = yamlKey(field);
   // lines[0] is the rest of the opening fence's line; keys start on the next one.
   const at = lines.findIndex((line, i) => i > 0 && key.test(line));
   const newline = inner.includes('\r\n') ? '\r\n' : '\n';
   if (at === -1) return `${inner}${field}: ${value}${newline}`;
-  // The value runs over the following indented, blank or top-level "- " lines (a block sequence).
-  let end = at + 1;
-  while (end < lines.length && /^([ \t]+\S|[ \t]*\r?\n$|-([ \t]|\r?\n$))/.test(lines[end]!)) end++;
-  while (end > at + 1 && /^[ \t]*\r?\n$/.test(lines[end - 1]!)) end--;
+  const end = valueEnd(lines, at);
   const ending = lines[end - 1]!.match(/\r?\n$/)?.[0] ?? newline;
   const keyText = key.exec(lines[at]!)![0];
   return [...lines.slice(0, at), `${keyText} ${value}${ending}`, ...lines.slice(end)].join('');
+}
+
+/** One item of a YAML block list (`- ` lines) replaced by a flow mapping; the other items keep their bytes. */
+function rewriteListItem(text: string, before: Frontmatter, { field, item }: { field: string; item: number }, pinned: PinnedPrompt): string {
+  const list = before.data[field];
+  if (!Array.isArray(list) || item < 0 || item >= list.length) throw new Error(`"${field}" has no item ${item + 1}`);
+  if (before.format !== 'yaml') throw new Error(`only YAML lists can have one item rewritten, and "${field}" is in TOML frontmatter`);
+  const { start, end: innerEnd } = before.inner!;
+  const lines = text.slice(start, innerEnd).split(/(?<=\n)/);
+  const at = lines.findIndex((line, i) => i > 0 && yamlKey(field).test(line));
+  const rest = at === -1 ? '' : lines[at]!.replace(yamlKey(field), '').trim();
+  if (at === -1 || (rest !== '' && !rest.startsWith('#'))) {
+    throw new Error(`"${field}" is not written as a block list of "- " lines (a one-line [ … ] list or an alias), so its items cannot be told apart`);
+  }
+  const end = valueEnd(lines, at);
+  const firstItem = lines.slice(at + 1, end).find((line) => /^[ \t]*-([ \t]|\r?\n$)/.test(line)) ?? '';
+  const indent = /^[ \t]*/.exec(firstItem)![0];
+  const itemStart = new RegExp(`^${indent}-([ \\t]|\\r?\\n$)`);
+  const starts = lines.map((line, i) => (i > at && i < end && itemStart.test(line) ? i : -1)).filter((i) => i !== -1);
+  const from = starts[item];
+  if (from === undefined) throw new Error(`"${field}" has ${starts.length} "- " lines for ${list.length} items`);
+  let to = starts[item + 1] ?? end;
+  // Blank and comment lines before the next item stay where they are.
+  while (to > from + 1 && /^[ \t]*(#.*)?\r?\n$/.test(lines[to - 1]!)) to--;
+  const ending = lines[to - 1]!.match(/\r?\n$/)?.[0] ?? '\n';
+  const inner = [...lines.slice(0, from), `${indent}- ${formatYaml(pinned)}${ending}`, ...lines.slice(to)].join('');
+  const next = `${text.slice(0, start)}${inner}${text.slice(innerEnd)}`;
+  assertOnlyChanged(before, next, field, (data) => {
+    const after = data[field];
+    if (!Array.isArray(after) || after.length !== list.length) return `"${field}" would not keep its ${list.length} items`;
+    if (!sameData(after[item], expectedData(pinned))) return `item ${item + 1} of "${field}" would not read back as the pinned prompt`;
+    const other = after.findIndex((value, i) => i !== item && !sameData(value, list[i]));
+    return other === -1 ? undefined : `rewriting item ${item + 1} of "${field}" would also change item ${other + 1}`;
+  });
+  return next;
+}
+
+/** A top-level YAML key line for `field`, bare or quoted. */
+function yamlKey(field: string): RegExp {
+  return new RegExp(`^(?:${escapeRegExp(field)}|"${escapeRegExp(field)}"|'${escapeRegExp(field)}')[ \\t]*:(?=[ \\t\\r\\n]|$)`);
+}
+
+/** The line after the value of the key on line `at`: it runs over indented, blank or top-level "- " lines. */
+function valueEnd(lines: string[], at: number): number {
+  let end = at + 1;
+  while (end < lines.length && /^([ \t]+\S|[ \t]*\r?\n$|-([ \t]|\r?\n$))/.test(lines[end]!)) end++;
+  while (end > at + 1 && /^[ \t]*\r?\n$/.test(lines[end - 1]!)) end--;
+  return end;
 }
 
 function replaceTomlField(inner: string, field: string, value: string): string {
@@ -91,6 +146,21 @@ function replaceTomlField(inner: string, field: string, value: string): string {
 }
 
 function assertOnlyFieldChanged(before: Frontmatter, next: string, field: string, pinned: PinnedPrompt): void {
+  assertOnlyChanged(before, next, field, (data) =>
+    sameData(data[field], expectedData(pinned)) ? undefined : `"${field}" would not read back as the pinned prompt`,
+  );
+}
+
+/** The frontmatter data a pinned prompt reads back as. */
+function expectedData(pinned: PinnedPrompt): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(pinned).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+/**
+ * Parses `next` back and throws unless `check` finds `field` as intended (it returns why not) and every
+ * other key reads as before.
+ */
+function assertOnlyChanged(before: Frontmatter, next: string, field: string, check: (data: Record<string, unknown>) => string | undefined): void {
   let after: Frontmatter;
   try {
     after = readFrontmatter(next);
@@ -99,10 +169,8 @@ function assertOnlyFieldChanged(before: Frontmatter, next: string, field: string
       `rewriting "${field}" would make the frontmatter invalid (${(error as Error).message}); it may use anchors, aliases or multi-line values there`,
     );
   }
-  const expected = Object.fromEntries(Object.entries(pinned).filter(([, v]) => v !== undefined && v !== ''));
-  if (!sameData(after.data[field], expected)) {
-    throw new Error(`"${field}" would not read back as the pinned prompt`);
-  }
+  const problem = check(after.data);
+  if (problem) throw new Error(problem);
   const keys = new Set([...Object.keys(before.data), ...Object.keys(after.data)]);
   keys.delete(field);
   for (const key of keys) {

@@ -11,7 +11,7 @@ import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { ManifestWriter } from './manifest-writer.js';
 import { readManifestMergingConflict } from './merge-manifest-conflict.js';
 import { loadTemplate } from './collect-post-images.js';
-import { pinImageIntoPost } from './pin-image-into-post.js';
+import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
@@ -279,13 +279,9 @@ async function reseedRegenerated(images: ResolvedImage[], options: ResolvedOptio
 async function recordSeed(image: ResolvedImage, options: ResolvedOptions, logger: Logger): Promise<void> {
   const { request } = image;
   const keep = `write seed: ${image.seed} there and remove regenerate: true to keep this image`;
-  if (request.field !== options.field) {
-    logger.warn(`${request.post} › ${request.field} was regenerated with seed ${image.seed}; ${keep} (list items are not rewritten).`);
-    return;
-  }
   const { regenerate: _, post: _p, field: _f, index: _i, ...prompt } = request;
   try {
-    await pinImageIntoPost(path.join(options.root, request.post), options.field, { ...prompt, seed: image.seed });
+    await pinImageIntoPost(path.join(options.root, request.post), pinTargetOf(request.field, options.listField), { ...prompt, seed: image.seed });
     logger.info(`${request.post} › ${request.field}: recorded seed ${image.seed} in place of regenerate: true, so later builds keep this image.`);
   } catch (error) {
     logger.warn(

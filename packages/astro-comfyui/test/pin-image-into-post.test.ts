@@ -67,6 +67,54 @@ describe('rewriteFrontmatterField', () => {
   });
 });
 
+describe('rewriteFrontmatterField into one item of a list', () => {
+  const gallery = [
+    '---',
+    'title: Gallery',
+    'images:',
+    '  - { prompt: "a red fox in snow", preset: cover }',
+    '  # the owl',
+    '  - prompt: "an owl on a branch"',
+    '    format: square',
+    '    alt: An owl',
+    '',
+    '  - "a heron"',
+    'tags: [birds]',
+    '---',
+    'Body',
+    '',
+  ].join('\n');
+
+  it('replaces the chosen item, block or flow, and keeps the other items, comments and keys byte for byte', () => {
+    const owl = rewriteFrontmatterField(gallery, { field: 'images', item: 1 }, { ...fox, alt: 'An owl' });
+    expect(owl).toBe(
+      gallery.replace('  - prompt: "an owl on a branch"\n    format: square\n    alt: An owl\n', '  - { prompt: "a fox", seed: 3, alt: "An owl" }\n'),
+    );
+    const heron = rewriteFrontmatterField(gallery, { field: 'images', item: 2 }, fox);
+    expect(heron).toBe(gallery.replace('  - "a heron"', '  - { prompt: "a fox", seed: 3 }'));
+    expect(astroData(heron).images).toEqual([
+      { prompt: 'a red fox in snow', preset: 'cover' },
+      { prompt: 'an owl on a branch', format: 'square', alt: 'An owl' },
+      fox,
+    ]);
+    const first = rewriteFrontmatterField('---\nimages:\n- a\n- b\n---\n', { field: 'images', item: 0 }, fox);
+    expect(first).toBe('---\nimages:\n- { prompt: "a fox", seed: 3 }\n- b\n---\n');
+  });
+
+  it('never adds an image field for a post that has only a list', () => {
+    const after = rewriteFrontmatterField(gallery, { field: 'images', item: 0 }, fox);
+    expect(Object.keys(astroData(after))).toEqual(['title', 'images', 'tags']);
+  });
+
+  it('refuses lists whose items cannot be told apart, and items that do not exist', () => {
+    expect(() => rewriteFrontmatterField('---\nimages: [a, b]\n---\n', { field: 'images', item: 1 }, fox)).toThrow(/one-line/);
+    expect(() => rewriteFrontmatterField(gallery, { field: 'images', item: 3 }, fox)).toThrow(/no item 4/);
+    expect(() => rewriteFrontmatterField('+++\nimages = ["a"]\n+++\n', { field: 'images', item: 0 }, fox)).toThrow(/TOML/);
+    const anchored = '---\nimages:\n  - &owl { prompt: owl }\n  - b\nog: *owl\n---\n';
+    expect(() => rewriteFrontmatterField(anchored, { field: 'images', item: 0 }, fox)).toThrow(/invalid|also change "og"/);
+  });
+});
+
 describe('pinImageIntoPost', () => {
   let dir: string;
   afterEach(() => rm(dir, { recursive: true, force: true }));
