@@ -8,6 +8,8 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodePng } from './encode-png.js';
+import { createFrontendRoutes } from './frontend-routes.js';
+import { empty, json, readJson, reply } from './http-answers.js';
 import { executePrompt, InterruptedError, type CacheEntry } from './execute-prompt.js';
 import { defaultCheckpointsWithTextEncoders, defaultModelFiles, listTextEncoderFiles, type ModelFiles } from './model-files.js';
 import { createNodeDefinitions, describeNode, type ComboFormat } from './node-definitions.js';
@@ -47,6 +49,8 @@ export interface FakeComfyUIOptions {
   comfyuiVersion?: string;
   /** Like `--cpu`: runs on the CPU, and `/system_stats` lists the CPU as the device. */
   cpu?: boolean;
+  /** The built web UI (comfyui-frontend-package's `static` folder) to serve at `/`, as ComfyUI does. */
+  frontendDirectory?: string;
   /** Receives one line per request and per prompt, like ComfyUI's console. */
   log?: (line: string) => void;
 }
@@ -143,6 +147,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   };
   const queueInfo = () => ({ exec_info: { queue_remaining: queue.remaining } });
   const queue = new PromptQueue(() => send('status', { status: queueInfo() }, null));
+  const frontend = createFrontendRoutes(options.frontendDirectory && path.resolve(options.frontendDirectory));
 
   const server = createServer((req, res) => {
     stats.httpRequests++;
@@ -219,6 +224,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
 
   async function routeRequest(method: string, route: string, url: URL, req: IncomingMessage, res: ServerResponse) {
     const key = `${method} ${route}`;
+    if (await frontend(method, route, url, req, res)) return;
     if (key === 'GET /') return reply(res, 200, '<!doctype html><title>ComfyUI</title><div id="comfy">ComfyUI (fake)</div>', 'text/html');
     if (key === 'GET /system_stats') return json(res, 200, systemStats());
     if (key === 'GET /object_info') {
@@ -562,29 +568,4 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     crash: () => stop(false),
     close: () => stop(true),
   };
-}
-
-function reply(res: ServerResponse, status: number, body: string, type = 'text/plain'): void {
-  res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8` });
-  res.end(body);
-}
-
-/** A status with no body and no Content-Type, as aiohttp's bare web.Response(status=…) in /view and the origin check. */
-function empty(res: ServerResponse, status: number): void {
-  res.writeHead(status, { 'Content-Length': 0 });
-  res.end();
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  const parsed: unknown = JSON.parse(text || 'null');
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('body is not a JSON object');
-  return parsed as Record<string, unknown>;
 }

@@ -28,6 +28,7 @@ const { values } = parseArgs({
     'enable-cors-header': { type: 'string' },
     'disable-metadata': { type: 'boolean' },
     cpu: { type: 'boolean' },
+    'front-end-root': { type: 'string' },
     'fake-step-delay-ms': { type: 'string' },
   },
 });
@@ -74,6 +75,7 @@ try {
     loadDelayMs: number(env.FAKE_COMFYUI_LOAD_DELAY_MS),
     comboFormat: env.FAKE_COMFYUI_COMBO_FORMAT === 'v3' || env.FAKE_COMFYUI_COMBO_FORMAT === 'classic' ? env.FAKE_COMFYUI_COMBO_FORMAT : 'recorded',
     cpu,
+    frontendDirectory: typeof values['front-end-root'] === 'string' ? values['front-end-root'] : undefined,
     models: env.FAKE_COMFYUI_MODELS ? JSON.parse(env.FAKE_COMFYUI_MODELS) : undefined,
     log: (line) => console.log(line),
   });

@@ -41,8 +41,10 @@ export interface NodeDefinition {
 }
 
 /**
- * The recorded `/object_info` of a real ComfyUI 0.3.64 for the nodes this project uses (copied from
- * shared/comfyui-recordings/object_info-0.3.64.json): the fake describes and validates exactly these.
+ * The whole recorded `/object_info` of a real ComfyUI 0.3.64 (a verbatim copy of
+ * shared/comfyui-recordings/object_info-0.3.64.json, 496 node types): the fake describes and validates
+ * every one, as ComfyUI's own web UI needs its core nodes to boot and load graphs; it executes the nodes
+ * this project's graphs use (execute-node.ts).
  */
 const RECORDED = JSON.parse(readFileSync(new URL('./object-info-0.3.64.json', import.meta.url), 'utf8')) as Record<string, RecordedNode>;
 
@@ -53,7 +55,10 @@ interface RecordedNode {
   [key: string]: unknown;
 }
 
-/** Inputs whose options are the installed model files of a folder, not the recording's. */
+/** The loaders of this project's graphs: their model inputs list the installed files, not the recording's. */
+const LOADERS = new Set(['CheckpointLoaderSimple', 'CLIPLoader', 'DualCLIPLoader', 'TripleCLIPLoader', 'VAELoader']);
+
+/** Inputs of those loaders whose options are the installed model files of a folder. */
 const MODEL_INPUTS: Record<string, (models: ModelFiles) => string[]> = {
   ckpt_name: (m) => [...m.checkpoints],
   clip_name: listTextEncoderFiles,
@@ -72,7 +77,7 @@ export function createNodeDefinitions(models: ModelFiles): Record<string, NodeDe
       const parse = (inputs: Record<string, unknown[]> = {}) =>
         Object.fromEntries(
           Object.entries(inputs).map(([input, config]) => {
-            const files = MODEL_INPUTS[input]?.(models);
+            const files = LOADERS.has(name) ? MODEL_INPUTS[input]?.(models) : undefined;
             if (files) {
               if (config[0] === 'COMBO') (config[1] as { options: string[] }).options = files;
               else config[0] = files;
@@ -99,7 +104,8 @@ function parseInput(config: unknown[]): InputSpec {
   if (Array.isArray(type)) return { type: type as string[], options, v3Combo: false };
   if (type === 'COMBO') {
     const { options: values, ...rest } = options as InputOptions & { options: string[] };
-    return { type: values, options: rest, v3Combo: true };
+    // Some V3 combos list no options (their values come from elsewhere): nothing is allowed then.
+    return { type: values ?? [], options: rest, v3Combo: true };
   }
   return { type: String(type), options, v3Combo: false };
 }

@@ -103,8 +103,9 @@ async function run(ws: WsRecorder, graph: unknown): Promise<Message[]> {
 const withoutTracebacks = (value: unknown) => JSON.parse(JSON.stringify(value), (key, v: unknown) => (key === 'traceback' ? [] : v));
 
 describe('the fake answers like the recorded ComfyUI 0.3.64', () => {
-  it('describes every node the project uses exactly as recorded, both combo formats side by side', async () => {
+  it('describes all 496 recorded node types exactly as recorded, both combo formats side by side', async () => {
     await setup();
+    expect(Object.keys(recordedObjectInfo)).toHaveLength(496);
     for (const [name, expected] of Object.entries(recordedObjectInfo)) {
       const answer = await (await fetch(`${fake!.url}/object_info/${name}`)).json();
       expect(answer, name).toEqual({ [name]: expected });

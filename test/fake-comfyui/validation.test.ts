@@ -15,12 +15,12 @@ async function submit(prompt: unknown) {
 
 describe('fake ComfyUI validation', () => {
   it('rejects an unknown class_type with invalid_prompt', async () => {
-    const graph = { ...buildTestGraph(), '10': { class_type: 'UpscaleModelLoader', inputs: {} } };
+    const graph = { ...buildTestGraph(), '10': { class_type: 'SomeCustomNodeNotInstalled', inputs: {} } };
     const { status, body } = await submit(graph);
     expect(status).toBe(400);
     expect(body.error).toEqual({
       type: 'invalid_prompt',
-      message: 'Cannot execute because node UpscaleModelLoader does not exist.',
+      message: 'Cannot execute because node SomeCustomNodeNotInstalled does not exist.',
       details: "Node ID '#10'",
       extra_info: {},
     });
