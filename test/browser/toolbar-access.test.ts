@@ -93,6 +93,44 @@ describe('who can use the dev toolbar', () => {
     }
   });
 
+  it("relays ComfyUI to the dev server's own pages only: another site's frame, fetch and WebSocket never reach it", async () => {
+    const relay = `${dev.url}/_astro-comfyui/comfyui/0/`;
+    const page = `<!doctype html><title>Another site</title>
+      <iframe src="${relay}"></iframe>
+      <script>
+        window.done = (async () => {
+          await fetch(${JSON.stringify(`${relay}api/prompt`)}, { method: 'POST', mode: 'no-cors', body: '{"prompt":{}}' }).catch(() => {});
+          await fetch(${JSON.stringify(`${relay}api/system_stats`)}, { mode: 'no-cors' }).catch(() => {});
+          await new Promise((resolve) => {
+            const socket = new WebSocket(${JSON.stringify(`${relay.replace(/^http/, 'ws')}ws?clientId=attacker`)});
+            socket.onopen = () => resolve('open');
+            socket.onerror = () => resolve('refused');
+          }).then((r) => (window.socket = r));
+          return true;
+        })();
+      </script>`;
+    const hostile = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const requests = fake.stats.httpRequests;
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`);
+      await tab.waitForFunction(() => (window as unknown as { socket?: string }).socket !== undefined, undefined, { timeout: 15_000 });
+      expect(await tab.evaluate(() => (window as unknown as { socket: string }).socket)).toBe('refused');
+      // The frame was refused by the dev server, not shown.
+      const framed = tab.frames().find((f) => f.url().startsWith(relay));
+      expect(await framed?.evaluate(() => document.body.textContent)).toMatch(/^Refused: the page at http:\/\/127\.0\.0\.1:\d+ is not one of this dev server's pages|^Refused: a request from another site/);
+    } finally {
+      await tab.close();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
+    expect(fake.stats.httpRequests).toBe(requests);
+    expect(dev.output.join('')).toContain('Refused a ComfyUI WebSocket through the dev server');
+    // A program on this machine (no Origin, no Sec-Fetch-Site) is the author's, like the toolbar's own page.
+    expect((await fetch(`${relay}api/system_stats`)).status).toBe(200);
+    expect(fake.stats.httpRequests).toBe(requests + 1);
+  });
+
   it("serves candidate previews to the dev server's own pages only", async () => {
     const url = `${dev.url}/_astro-comfyui/candidate/${'0'.repeat(64)}.png`;
     expect((await fetch(url)).status).toBe(404);

@@ -1,29 +1,38 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFrontmatter } from 'astro/markdown';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { comfyuiFrontendDirectory } from '../helpers/comfyui-frontend.js';
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 
-const screenshots = fileURLToPath(new URL('../../.tmp/screenshots/', import.meta.url));
+// Screenshots for the README land in docs/ when UPDATE_SCREENSHOTS=1, otherwise in .tmp/.
+const screenshots = fileURLToPath(new URL(process.env.UPDATE_SCREENSHOTS ? '../../docs/' : '../../.tmp/screenshots/', import.meta.url));
 let fake: FakeComfyUI;
 let site: Awaited<ReturnType<typeof copyFixture>>;
 let dev: Awaited<ReturnType<typeof startAstroDev>>;
 let browser: Browser;
 let page: Page;
 
+const post = (name: string) => path.join(site.root, 'src/content/blog', name);
+
 beforeAll(async () => {
   await mkdir(screenshots, { recursive: true });
-  fake = await startFakeComfyUI({ stepDelayMs: 40 });
+  fake = await startFakeComfyUI({ stepDelayMs: 40, frontendDirectory: comfyuiFrontendDirectory() });
   site = await copyFixture('blog');
+  // Two translations of one post: same file name, different folders.
+  await mkdir(post('en'), { recursive: true });
+  await mkdir(post('fr'), { recursive: true });
+  await writeFile(post('en/harbour.md'), '---\ntitle: Harbour\nimage: "an English harbour at noon"\n---\nThe harbour.\n');
+  await writeFile(post('fr/harbour.md'), '---\ntitle: Le port\nimage: "un port breton au matin"\n---\nLe port.\n');
   dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
   // Let the initial background generation (which reloads open pages) finish first.
-  await waitUntil(async () => (dev.output.join('').includes('[4/4]') ? true : undefined), 60_000, 'the initial generation');
+  await waitUntil(async () => (dev.output.join('').includes('[6/6]') ? true : undefined), 60_000, 'the initial generation');
   browser = await launchChromium();
 }, 120_000);
 
@@ -42,25 +51,62 @@ afterAll(async () => {
   await site?.cleanup();
 });
 
-async function openApp() {
+async function openApp(tab: Page = page) {
   // The toolbar is collapsed until the pointer is over it.
-  const button = page.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
+  const button = tab.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
   await button.waitFor({ state: 'attached' });
-  await page.locator('astro-dev-toolbar #dev-bar').first().hover();
+  await tab.locator('astro-dev-toolbar #dev-bar').first().hover();
   await button.click();
-  await page.getByTestId('prompt').waitFor({ state: 'visible' });
+  await tab.getByTestId('prompt').waitFor({ state: 'visible' });
+}
+
+async function generate(count: number) {
+  await page.getByTestId('count').fill(String(count));
+  await page.getByTestId('generate').click();
+  for (let i = 0; i < count; i++) await page.getByTestId(`candidate-${i}`).waitFor({ timeout: 30_000 });
+}
+
+/** Waits until the file differs from `before` and returns its frontmatter and text. */
+async function changed(file: string, before: string) {
+  const text = await waitUntil(
+    async () => {
+      const now = await readFile(file, 'utf8');
+      return now !== before ? now : undefined;
+    },
+    20_000,
+    `${file} to change`,
+  );
+  return { text, data: parseFrontmatter(text).frontmatter as Record<string, unknown> };
+}
+
+/** The frame of ComfyUI's own UI in the Advanced tab. */
+async function comfyuiFrame(): Promise<Frame> {
+  return waitUntil(async () => page.frames().find((f) => f.url().includes('/_astro-comfyui/comfyui/0/')), 20_000, "ComfyUI's frame");
 }
 
 describe('the ComfyUI dev toolbar app', () => {
-  it('generates two candidates with live progress and pins the chosen one into the post', async () => {
+  it("shows the page's image with all its fields, generates undistorted candidates and pins one, with the alt typed in the panel", async () => {
     await page.goto(`${dev.url}/lighthouse/`);
     await openApp();
     await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/lighthouse.md');
+    expect(await page.getByTestId('target').inputValue()).toBe('image');
     expect(await page.getByTestId('prompt').inputValue()).toBe('a lighthouse at dusk');
+    expect(await page.getByTestId('alt').inputValue()).toBe('A lighthouse at dusk');
+    expect(await page.getByTestId('seed').inputValue()).toBe('7');
+    expect(await page.getByTestId('style').inputValue()).toBe('watercolor');
+    expect(await page.getByTestId('format').inputValue()).toBe('hero');
+    expect(await page.getByTestId('current-state').textContent()).toBe('ready');
+    expect(
+      await page
+        .getByTestId('current')
+        .locator('img')
+        .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth),
+    ).toBe(256);
+    expect(await page.getByTestId('badge').textContent()).toBe('images ready');
 
     await page.getByTestId('prompt').fill('a lighthouse in a storm, "huge" waves 🌊');
+    await page.getByTestId('alt').fill('A lighthouse in a storm');
     await page.getByTestId('style').selectOption('ink');
-    await page.getByTestId('format').selectOption('square');
     await page.getByTestId('random-seed').click();
     expect(Number(await page.getByTestId('seed').inputValue())).toBeGreaterThanOrEqual(0);
     await page.getByTestId('seed').fill('40');
@@ -70,34 +116,29 @@ describe('the ComfyUI dev toolbar app', () => {
     await page.getByTestId('candidate-1').waitFor({ timeout: 30_000 });
     await page.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('candidate-1').getAttribute('data-seed')).toBe('41');
-    const preview = await page
-      .getByTestId('candidate-1')
-      .locator('img')
-      .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth);
-    expect(preview).toBe(128);
-    await page.getByTestId('candidates').scrollIntoViewIfNeeded();
+    expect(await page.getByTestId('candidate-1').locator('figcaption').textContent()).toBe('seed 41 · hero · ink · 256×144');
+
+    // A wide candidate keeps its shape, and its "Use this" stays in view.
+    const preview = page.getByTestId('candidate-1').locator('img');
+    await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(256);
+    const box = (await preview.boundingBox())!;
+    expect(box.width / box.height).toBeCloseTo(256 / 144, 1);
+    const use = (await page.getByTestId('use-1').boundingBox())!;
+    expect(use.y + use.height).toBeLessThanOrEqual(900);
+    expect(await page.getByTestId('use-1').isVisible()).toBe(true);
     await page.screenshot({ path: path.join(screenshots, 'toolbar-simple.png') });
 
-    const postFile = path.join(site.root, 'src/content/blog/lighthouse.md');
-    const before = await readFile(postFile, 'utf8');
+    const before = await readFile(post('lighthouse.md'), 'utf8');
     const loadedAt = await page.evaluate(() => performance.timeOrigin);
     await page.getByTestId('use-1').click();
     await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 20_000 }).toMatch(/^Pinned /);
-    const after = await waitUntil(
-      async () => {
-        const text = await readFile(postFile, 'utf8');
-        return text !== before ? text : undefined;
-      },
-      20_000,
-      'the post file to change',
-    );
-    // Every other field of the prompt is the panel's; the post's alt text is kept.
-    expect(parseFrontmatter(after).frontmatter.image).toEqual({
+    const after = await changed(post('lighthouse.md'), before);
+    expect(after.data.image).toEqual({
       prompt: 'a lighthouse in a storm, "huge" waves 🌊',
       style: 'ink',
-      format: 'square',
+      format: 'hero',
       seed: 41,
-      alt: 'A lighthouse at dusk',
+      alt: 'A lighthouse in a storm',
     });
     // Everything but the image line is unchanged.
     const withoutImage = (text: string) =>
@@ -105,79 +146,176 @@ describe('the ComfyUI dev toolbar app', () => {
         .split('\n')
         .filter((line) => !line.startsWith('image:'))
         .join('\n');
-    expect(withoutImage(after)).toBe(withoutImage(before));
+    expect(withoutImage(after.text)).toBe(withoutImage(before));
 
     // The page shows the pinned image, and the panel is open again after Astro's reload.
     const manifest = JSON.parse(await readFile(path.join(site.root, 'src/assets/generated/images.lock.json'), 'utf8'));
     const pinned = Object.values(manifest.images).find((e) => (e as { seed: number }).seed === 41) as { file: string };
     await expect.poll(async () => (await page.content()).includes(encodeURIComponent(pinned.file)), { timeout: 20_000 }).toBe(true);
-    // After the reload that saving the post causes, the panel is open again and says what was pinned.
     await expect.poll(() => page.evaluate(() => performance.timeOrigin).catch(() => loadedAt), { timeout: 20_000 }).not.toBe(loadedAt);
     await page.waitForLoadState('load');
-    await expect
-      .poll(
-        () =>
-          page
-            .getByTestId('message')
-            .textContent()
-            .catch(() => ''),
-        { timeout: 20_000 },
-      )
-      .toContain(`Pinned ${pinned.file}`);
+    const message = () =>
+      page
+        .getByTestId('message')
+        .textContent()
+        .catch(() => '');
+    await expect.poll(message, { timeout: 20_000 }).toContain(`Pinned ${pinned.file}`);
     // Astro's own reload for the saved post can come after ours: the panel reopens after each.
-    await expect
-      .poll(
-        () =>
-          page
-            .getByTestId('prompt')
-            .isVisible()
-            .catch(() => false),
-        { timeout: 20_000 },
-      )
-      .toBe(true);
+    const visible = () =>
+      page
+        .getByTestId('prompt')
+        .isVisible()
+        .catch(() => false);
+    await expect.poll(visible, { timeout: 20_000 }).toBe(true);
   });
 
-  it('shows ComfyUI status and its web UI in the Advanced tab', async () => {
+  it("shows the chosen post's own prompt, and pins into that post only", async () => {
+    await page.goto(`${dev.url}/lighthouse/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/lighthouse.md');
+    await page.getByTestId('post').selectOption('src/content/blog/harbour.md');
+    await expect.poll(() => page.getByTestId('prompt').inputValue()).toBe('a small harbour with fishing boats');
+    expect(await page.getByTestId('alt').inputValue()).toBe('');
+    expect(await page.getByTestId('style').inputValue()).toBe('');
+    expect(await page.getByTestId('format').inputValue()).toBe('');
+    const seed = Number(await page.getByTestId('seed').inputValue());
+    expect(Number.isSafeInteger(seed)).toBe(true);
+
+    const lighthouse = await readFile(post('lighthouse.md'), 'utf8');
+    const harbour = await readFile(post('harbour.md'), 'utf8');
+    await generate(1);
+    await page.getByTestId('use-0').click();
+    const after = await changed(post('harbour.md'), harbour);
+    expect(after.data.image).toEqual({ prompt: 'a small harbour with fishing boats', seed });
+    expect(await readFile(post('lighthouse.md'), 'utf8')).toBe(lighthouse);
+  });
+
+  it('pins into the chosen item of a post that has only an images list, never a new image field', async () => {
+    await page.goto(`${dev.url}/gallery/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/gallery.md');
+    expect(await page.getByTestId('target').locator('option').allTextContents()).toEqual(['images[0]', 'images[1]']);
+    expect(await page.getByTestId('prompt').inputValue()).toBe('a red fox in snow');
+    expect(await page.getByTestId('preset').inputValue()).toBe('cover');
+    await page.getByTestId('target').selectOption('images[1]');
+    expect(await page.getByTestId('prompt').inputValue()).toBe('an owl on a branch');
+    expect(await page.getByTestId('alt').inputValue()).toBe('An owl');
+    expect(await page.getByTestId('format').inputValue()).toBe('square');
+
+    const before = await readFile(post('gallery.md'), 'utf8');
+    await page.getByTestId('seed').fill('5');
+    await generate(1);
+    await page.getByTestId('use-0').click();
+    const after = await changed(post('gallery.md'), before);
+    expect(after.data.image).toBeUndefined();
+    expect(after.data.images).toEqual([
+      { prompt: 'a red fox in snow', preset: 'cover' },
+      { prompt: 'an owl on a branch', format: 'square', seed: 5, alt: 'An owl' },
+    ]);
+    expect(after.text).toContain('  - { prompt: "a red fox in snow", preset: cover }\n');
+  });
+
+  it("preselects the page's post by its whole path: /fr/harbour/ is fr/harbour.md", async () => {
+    for (const lang of ['fr', 'en']) {
+      await page.goto(`${dev.url}/${lang}/harbour/`);
+      await openApp();
+      await expect.poll(() => page.getByTestId('post').inputValue()).toBe(`src/content/blog/${lang}/harbour.md`);
+      expect(await page.getByTestId('prompt').inputValue()).toBe(lang === 'fr' ? 'un port breton au matin' : 'an English harbour at noon');
+    }
+  });
+
+  it('refuses a number of candidates it cannot make instead of making fewer', async () => {
     await page.goto(`${dev.url}/harbour/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/harbour.md');
+    const queued = fake.stats.promptsQueued;
+    await page.getByTestId('count').fill('9');
+    await page.getByTestId('generate').click();
+    expect(await page.getByTestId('message').textContent()).toBe('Candidates must be a whole number from 1 to 4; got 9.');
+    expect(await page.getByTestId('message').getAttribute('class')).toContain('error');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(fake.stats.promptsQueued).toBe(queued);
+    expect(await page.getByTestId('candidates').locator('figure').count()).toBe(0);
+  });
+
+  it("runs ComfyUI's real web UI in the Advanced tab of a localhost page, and opens a candidate's exact graph in it", async () => {
+    // The default set-up: the page on localhost, ComfyUI on 127.0.0.1 (another site for the browser).
+    const local = dev.url.replace('127.0.0.1', 'localhost');
+    await page.goto(`${local}/harbour/`);
     await openApp();
     await page.getByTestId('tab-advanced').click();
     await expect.poll(() => page.getByTestId('endpoint-state').first().getAttribute('data-state'), { timeout: 10_000 }).toBe('running');
     expect(await page.getByTestId('endpoint-state').first().textContent()).toMatch(/ComfyUI 0\.3\.68 — cuda:0 NVIDIA GeForce RTX 4090.*GiB free — queue 0/);
-    expect(await page.getByTestId('comfyui-frame').getAttribute('src')).toBe(`${fake.url}/`);
-    const frame = page.frameLocator('[data-testid="comfyui-frame"]');
-    await expect.poll(() => frame.locator('#comfy').textContent(), { timeout: 10_000 }).toBe('ComfyUI (fake)');
-    expect(await page.getByTestId('start').isDisabled()).toBe(true);
+    expect(await page.getByTestId('start').getAttribute('aria-disabled')).toBe('true');
+    expect(await page.getByTestId('start-why').textContent()).toContain('needs the start option');
+    expect(await page.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');
+
+    const frame = await comfyuiFrame();
+    await frame.locator('canvas#graph-canvas').waitFor({ state: 'visible', timeout: 30_000 });
+    // It booted with storage (same origin), and its WebSocket reaches ComfyUI through the dev server.
+    await expect
+      .poll(() => frame.evaluate(() => (window as unknown as { comfyAPI: { api: { api: { socket: WebSocket } } } }).comfyAPI.api.api.socket?.readyState), {
+        timeout: 15_000,
+      })
+      .toBe(1);
     await page.screenshot({ path: path.join(screenshots, 'toolbar-advanced.png') });
+
+    await page.getByTestId('tab-simple').click();
+    await page.getByTestId('prompt').fill('a harbour in fog');
+    await page.getByTestId('seed').fill('11');
+    await generate(1);
+    await page.getByTestId('open-0').click();
+    expect(await page.getByTestId('advanced').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('advanced-message').textContent(), { timeout: 30_000 }).toContain('Loaded the graph of candidate-seed-11');
+    const graph = await frame.evaluate(() =>
+      (window as unknown as { app: { graph: { _nodes: Array<{ type: string; widgets?: Array<{ name: string; value: unknown }> }> } } }).app.graph._nodes.map(
+        (n) => ({ type: n.type, widgets: Object.fromEntries((n.widgets ?? []).map((w) => [w.name, w.value])) }),
+      ),
+    );
+    const types = graph.map((n) => n.type).sort();
+    expect(types).toEqual(expect.arrayContaining(['CLIPTextEncode', 'CheckpointLoaderSimple', 'EmptySD3LatentImage', 'KSampler', 'SaveImage', 'VAEDecode']));
+    expect(graph.find((n) => n.type === 'KSampler')!.widgets.seed).toBe(11);
+    expect(graph.filter((n) => n.type === 'CLIPTextEncode').map((n) => n.widgets.text)).toContain('a harbour in fog');
   });
 
   it('rejects invalid messages and writes outside the content folders', async () => {
     const hmr = await connectViteHmr(dev.url);
-    const base = { prompt: 'x', seed: 1, key: 'a'.repeat(64) };
+    const base = { prompt: 'x', seed: 1, key: 'a'.repeat(64), target: 'image' };
     hmr.send('astro-comfyui:pin', { requestId: 'outside-root-1', ...base, post: '../../../etc/passwd' });
     hmr.send('astro-comfyui:pin', { requestId: 'outside-content', ...base, post: 'astro.config.mjs' });
-    hmr.send('astro-comfyui:generate', { requestId: 'bad-count-1', prompt: 'x', seed: 1, post: 'src/content/blog/harbour.md', count: 99 });
+    hmr.send('astro-comfyui:generate', { requestId: 'bad-count-1', prompt: 'x', seed: 1, target: 'image', post: 'src/content/blog/harbour.md', count: 99 });
     hmr.send('astro-comfyui:generate', { requestId: 'no-fields' });
+    hmr.send('astro-comfyui:pin', { requestId: 'bad-target-1', ...base, target: 'title', post: 'src/content/blog/harbour.md' });
+    hmr.send('astro-comfyui:pin', { requestId: 'no-such-item', ...base, target: 'images[7]', post: 'src/content/blog/gallery.md' });
     const errors = () => hmr.received.filter((m) => m.event === 'astro-comfyui:error');
-    await waitUntil(async () => (errors().length >= 4 ? true : undefined), 10_000, 'four error replies');
+    await waitUntil(async () => (errors().length >= 6 ? true : undefined), 10_000, 'six error replies');
     hmr.close();
     const replies = errors()
       .map((m) => `${String(m.data.requestId)}: ${String(m.data.message)}`)
       .sort();
-    expect(replies).toHaveLength(4);
+    expect(replies).toHaveLength(6);
     expect(replies.join('\n')).toContain('outside-root-1: "../../../etc/passwd" is not a post inside the content folders');
     expect(replies.join('\n')).toContain('outside-content: "astro.config.mjs" is not a post inside the content folders');
     expect(replies.join('\n')).toMatch(/bad-count-1: Invalid request \(count: /);
     expect(replies.join('\n')).toMatch(/no-fields: Invalid request/);
+    expect(replies.join('\n')).toContain('bad-target-1: "title" is not an image field; use image or images[n].');
+    expect(replies.join('\n')).toContain('no-such-item: src/content/blog/gallery.md has no images[7]');
     expect(await readFile(path.join(site.root, 'astro.config.mjs'), 'utf8')).not.toContain('prompt');
-    // Candidate previews are served by key only; an encoded path that tries to climb out gets nothing.
-    for (const attempt of ['..%2F..%2F..%2Fastro.config.mjs', '%2E%2E%2Fastro.config.mjs', `${'a'.repeat(64)}.png`]) {
-      const res = await fetch(`${dev.url}/_astro-comfyui/candidate/${attempt}`);
+    // Candidate previews are served by key, committed images by plain name; a path that climbs out gets nothing.
+    for (const attempt of [
+      'candidate/..%2F..%2F..%2Fastro.config.mjs',
+      'candidate/%2E%2E%2Fastro.config.mjs',
+      `candidate/${'a'.repeat(64)}.png`,
+      'image/..%2Fimages.lock.json',
+      'image/%2E%2E%2F%2E%2E%2Fastro.config.mjs',
+    ]) {
+      const res = await fetch(`${dev.url}/_astro-comfyui/${attempt}`);
       expect(res.status).toBe(404);
       expect(await res.text()).not.toContain('defineConfig');
     }
   });
 
-  it('says so clearly when ComfyUI is stopped', async () => {
+  it('says so clearly when ComfyUI is stopped, and tells how to start it instead of showing a broken frame', async () => {
     await fake.close();
     await page.goto(`${dev.url}/harbour/`);
     await openApp();
@@ -188,6 +326,53 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('message').getAttribute('class')).toContain('error');
     await page.getByTestId('tab-advanced').click();
     await expect.poll(() => page.getByTestId('endpoint-state').first().getAttribute('data-state'), { timeout: 10_000 }).toBe('stopped');
+    expect(await page.getByTestId('comfyui-help').textContent()).toMatch(/is not running\. Start it \(python main\.py --port 8188 in your ComfyUI folder\)/);
+    expect(await page.getByTestId('comfyui-frame').isVisible()).toBe(false);
+    expect(await page.getByTestId('stop').getAttribute('title')).toBe('Only a ComfyUI that astro dev started can be stopped here.');
+  });
+});
+
+describe('problems and placeholders on the page', () => {
+  it('shows bad frontmatter in the panel and on the app icon, and highlights placeholder images on the page', async () => {
+    const own = await copyFixture('blog');
+    const lighthouse = path.join(own.root, 'src/content/blog/lighthouse.md');
+    await writeFile(path.join(own.root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a broken kite", style: oil }\n---\nBody.\n');
+    // Nothing listens at this ComfyUI: dev makes marked placeholders instead.
+    const server = await startAstroDev(own.root, await findFreePort(), {
+      COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}`,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing: 'placeholder' }),
+    });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await waitUntil(async () => (server.output.join('').includes('PLACEHOLDER IMAGES') ? true : undefined), 60_000, 'the placeholders');
+      await tab.goto(`${server.url}/broken/`);
+      const notification = tab.locator('astro-dev-toolbar [data-app-id="astro-comfyui"] .notification').first();
+      await expect.poll(() => notification.getAttribute('data-level'), { timeout: 15_000 }).toBe('error');
+      expect(await notification.getAttribute('data-active')).not.toBeNull();
+      await openApp(tab);
+      const problems = tab.getByTestId('problems');
+      await expect.poll(() => problems.isVisible()).toBe(true);
+      expect(await problems.textContent()).toContain('image.style unknown style "oil". Known styles: watercolor, ink.');
+      expect(await tab.getByTestId('badge').textContent()).toBe('1 problem');
+
+      await tab.goto(`${server.url}/lighthouse/`);
+      await expect.poll(() => notification.getAttribute('data-level'), { timeout: 15_000 }).toBe('warning');
+      await openApp(tab);
+      expect(await tab.getByTestId('current-state').textContent()).toBe('placeholder');
+      const highlight = tab.getByTestId('placeholder-highlight');
+      await expect.poll(() => highlight.count(), { timeout: 10_000 }).toBe(1);
+      expect(await highlight.getAttribute('title')).toContain('image is a placeholder');
+      // It covers the page's image of the post.
+      const img = (await tab.locator('main img, article img, img').first().boundingBox())!;
+      const mark = (await highlight.boundingBox())!;
+      expect(mark.x).toBeLessThanOrEqual(img.x);
+      expect(mark.x + mark.width).toBeGreaterThanOrEqual(img.x + img.width - 1);
+      expect(await readFile(lighthouse, 'utf8')).toContain('a lighthouse at dusk');
+    } finally {
+      await tab.close();
+      await server.stop();
+      await own.cleanup();
+    }
   });
 });
 
@@ -203,10 +388,7 @@ describe('the Advanced tab with a start command', () => {
     const tab = await browser.newPage();
     try {
       await tab.goto(`${server.url}/harbour/`);
-      const button = tab.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
-      await button.waitFor({ state: 'attached' });
-      await tab.locator('astro-dev-toolbar #dev-bar').first().hover();
-      await button.click();
+      await openApp(tab);
       await tab.getByTestId('tab-advanced').click();
       const state = () => tab.getByTestId('endpoint-state').first().getAttribute('data-state');
       // Missing images made dev start ComfyUI through the supervisor; it stays up for the session.
@@ -219,10 +401,12 @@ describe('the Advanced tab with a start command', () => {
           { timeout: 30_000 },
         )
         .toBe('running');
-      expect(await tab.getByTestId('stop').isDisabled()).toBe(false);
+      expect(await tab.getByTestId('stop').getAttribute('aria-disabled')).toBe('false');
       await tab.getByTestId('stop').click();
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');
       await expect(fetch(`${url}/system_stats`)).rejects.toThrow();
+      expect(await tab.getByTestId('comfyui-help').textContent()).toContain('Press Start ComfyUI');
+      expect(await tab.getByTestId('start').getAttribute('aria-disabled')).toBe('false');
       await tab.getByTestId('start').click();
       await expect.poll(state, { timeout: 30_000 }).toBe('running');
       expect((await fetch(`${url}/system_stats`)).status).toBe(200);

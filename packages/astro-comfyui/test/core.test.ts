@@ -9,6 +9,7 @@ import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest } from '../src/manifest.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
 import { resolveOptions } from '../src/options.js';
+import { postOfPage } from '../src/toolbar/read-panel-state.js';
 
 let root: string;
 beforeEach(async () => {
@@ -115,5 +116,27 @@ describe('findOrphans', () => {
     const orphans = await findOrphans(images, manifest, o);
     expect(orphans.entries).toEqual([{ key: unusedKey, file: `p-${unusedKey.slice(0, 12)}.png` }]);
     expect(orphans.strayFiles).toEqual([`old-${unusedKey.slice(0, 12)}.png`, 'stray-000000000000.png']);
+  });
+});
+
+describe('postOfPage', () => {
+  const posts = [
+    'src/content/blog/en/harbour.md',
+    'src/content/blog/fr/harbour.md',
+    'src/content/blog/harbour.md',
+    'src/content/blog/notes/index.md',
+    'src/content/blog/Été à Brest.md',
+  ];
+  it("finds the page's post by its whole path, a whole name before a partial one", () => {
+    expect(postOfPage(posts, '/fr/harbour/')).toBe('src/content/blog/fr/harbour.md');
+    expect(postOfPage(posts, '/blog/en/harbour')).toBe('src/content/blog/en/harbour.md');
+    expect(postOfPage(posts, '/harbour/')).toBe('src/content/blog/harbour.md');
+    expect(postOfPage(posts, '/notes/')).toBe('src/content/blog/notes/index.md');
+    expect(postOfPage(posts, '/ete-a-brest/')).toBe('src/content/blog/Été à Brest.md');
+  });
+  it('gives no answer rather than a guess', () => {
+    expect(postOfPage(posts, '/')).toBeNull();
+    expect(postOfPage(posts, '/about/')).toBeNull();
+    expect(postOfPage(['a/en/harbour.md', 'a/fr/harbour.md'], '/de/harbour/')).toBeNull();
   });
 });

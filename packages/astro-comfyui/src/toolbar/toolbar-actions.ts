@@ -2,17 +2,16 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import { cacheDirectory } from '../cache-directory.js';
-import { loadTemplate, resolveRequests } from '../collect-post-images.js';
+import { loadTemplate } from '../collect-post-images.js';
 import { createPool } from '../create-pool.js';
 import { ManifestWriter } from '../manifest-writer.js';
 import type { ResolvedOptions } from '../options.js';
-import { type PinnedPrompt, pinImageIntoPost } from '../pin-image-into-post.js';
+import { type PinnedPrompt, pinImageIntoPost, pinTargetOf } from '../pin-image-into-post.js';
 import { preflightImages } from '../preflight-images.js';
-import { ResolveProblem, resolveImage, slugify } from '../resolve-image.js';
+import { ResolveProblem, resolveImage } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
-import type { ToolbarAccess } from './toolbar-access.js';
 import type { Reply } from './toolbar-channel.js';
 import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
 import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
@@ -36,30 +35,18 @@ export async function assertPost({ options }: ToolbarContext, post: string): Pro
     throw new Error(`"${post}" is not a post inside the content folders (${options.content.join(', ')}); the toolbar only writes there.`);
 }
 
-/** What the panel shows first: the posts, the one this page shows, its prompt, and the choices. */
-export async function readPanelState({ options }: ToolbarContext, requestId: string, pathname: string, access: ToolbarAccess) {
-  const posts = await listPosts(options.root, options.content);
-  const segment = pathname.split('/').filter(Boolean).at(-1) ?? '';
-  const current = posts.find((p) => slugify(p) === slugify(`${segment}.md`)) ?? null;
-  // Only the page's own post is read, not the whole site.
-  const requests = current ? scanPost(options.root, current, options.field, options.listField).requests : [];
-  const { images } = resolveRequests(requests, options, await loadTemplate(options));
-  const image = images.find((i) => i.request.index === 0)?.request;
-  return {
-    requestId,
-    // A read-only panel says why instead of offering buttons that would be refused.
-    readOnly: access.level === 'read' ? access.reason : null,
-    posts,
-    post: current,
-    image: image
-      ? { prompt: image.prompt, negative: image.negative, style: image.style, format: image.format, preset: image.preset, seed: image.seed, alt: image.alt }
-      : null,
-    styles: Object.keys(options.styles),
-    formats: Object.keys(options.formats),
-    presets: Object.keys(options.presets),
-    defaultFormat: options.defaultFormat,
-    comfyuiUrl: options.endpoints[0],
-  };
+/**
+ * The position of a target among the post's images (it names the file: `harbour-1-….png`), as the scan
+ * numbers them. The target is the image field, or an item of the list field that the post has.
+ */
+function indexOfTarget({ options }: ToolbarContext, post: string, target: string): number {
+  if (target === options.field) return 0;
+  const pin = pinTargetOf(target, options.listField);
+  if (typeof pin === 'string') throw new Error(`"${target}" is not an image field; use ${options.field} or ${options.listField}[n].`);
+  const { requests, problems } = scanPost(options.root, post, options.field, options.listField);
+  const fields = [...requests, ...problems].map((r) => r.field.split('.')[0]);
+  if (!fields.includes(target)) throw new Error(`${post} has no ${target}; reload the panel.`);
+  return pin.item + (fields.includes(options.field) ? 1 : 0);
 }
 
 /** Every endpoint's state for the Advanced tab; `override` names what it is doing (starting). */
@@ -98,8 +85,9 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
   const { options, logger, supervisor, candidatesDir, signal } = context;
   const { requestId } = message;
   const template = await loadTemplate(options);
+  const index = indexOfTarget(context, message.post, message.target);
   const candidates = Array.from({ length: message.count }, (_, i) =>
-    resolveImage({ ...promptOf(message), seed: message.seed + i, post: message.post, field: options.field, index: 0 }, options, template),
+    resolveImage({ ...promptOf(message), seed: message.seed + i, post: message.post, field: message.target, index }, options, template),
   );
   const pool = await createPool(options, { logger, supervisor, pollIntervalMs: Math.min(options.pollIntervalMs, 500) });
   try {
@@ -129,6 +117,8 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
           width: image.width,
           height: image.height,
           url: `${CANDIDATE_ROUTE}${image.key}.png`,
+          settings: { style: image.request.style ?? null, format: image.request.format ?? options.defaultFormat, preset: image.request.preset ?? null },
+          workflow: image.buildWorkflow(),
         });
       }),
     );
@@ -142,7 +132,8 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
 export async function pinCandidate(context: ToolbarContext, message: PinMessage, reply: Reply): Promise<void> {
   const { options, logger, candidatesDir, refreshImages } = context;
   const template = await loadTemplate(options);
-  const image = resolveImage({ ...promptOf(message), post: message.post, field: options.field, index: 0 }, options, template);
+  const index = indexOfTarget(context, message.post, message.target);
+  const image = resolveImage({ ...promptOf(message), post: message.post, field: message.target, index }, options, template);
   if (image.key !== message.key) throw new Error('The settings changed since this candidate was generated; generate again before pinning.');
   const candidate = path.join(candidatesDir, `${image.key}.png`);
   const png = await readFile(candidate).catch(() => {
@@ -151,14 +142,14 @@ export async function pinCandidate(context: ToolbarContext, message: PinMessage,
   const manifest = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (m) => logger.info(`Waiting: ${m}.`) });
   await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, manifest);
   await manifest.flush();
-  await pinImageIntoPost(path.join(options.root, message.post), options.field, promptOf(message));
+  await pinImageIntoPost(path.join(options.root, message.post), pinTargetOf(message.target, options.listField), promptOf(message));
   await refreshImages(path.join(options.root, message.post));
-  reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, file: image.fileName, key: image.key });
+  reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, target: message.target, file: image.fileName, key: image.key });
 }
 
 /** The prompt of a toolbar request, as the frontmatter holds one. */
 function promptOf(message: GenerateMessage | PinMessage): PinnedPrompt {
-  const { requestId: _id, post: _post, ...rest } = message;
+  const { requestId: _id, post: _post, target: _target, ...rest } = message;
   const { count: _count, key: _key, ...prompt } = rest as typeof rest & { count?: number; key?: string };
   return prompt;
 }

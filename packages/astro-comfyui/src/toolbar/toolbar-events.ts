@@ -18,3 +18,7 @@ export const EVENTS = {
 
 /** Where the dev server serves candidate previews. */
 export const CANDIDATE_ROUTE = '/_astro-comfyui/candidate/';
+/** Where the dev server serves the committed images, for the panel. */
+export const IMAGE_ROUTE = '/_astro-comfyui/image/';
+/** Where the dev server relays ComfyUI's web UI and API: `<route><endpoint index>/`. */
+export const COMFYUI_ROUTE = '/_astro-comfyui/comfyui/';

@@ -12,10 +12,16 @@ const requestId = z
 /** The prompt of a toolbar request: the frontmatter's own fields and limits, with the seed always set. */
 const promptFields = imagePromptObjectSchema.omit({ regenerate: true }).extend({
   post: z.string().min(1).max(1000),
+  /** The image field (`image`) or list item (`images[1]`) the prompt is for. */
+  target: z
+    .string()
+    .max(200)
+    .regex(/^[\w$-]+(\[\d{1,4}\])?$/),
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 }).shape;
 
-export const initMessage = z.object({ requestId, pathname: z.string().max(2000) }).strict();
+/** Opening the panel (the page's post) or choosing another post. */
+export const initMessage = z.object({ requestId, pathname: z.string().max(2000), post: z.string().min(1).max(1000).optional() }).strict();
 export const generateMessage = z.object({ requestId, ...promptFields, count: z.number().int().min(1).max(4) }).strict();
 export const pinMessage = z.object({ requestId, ...promptFields, key: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const statusMessage = z.object({ requestId }).strict();

@@ -3,8 +3,10 @@ import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { cacheDirectory } from '../cache-directory.js';
 import type { ResolvedOptions } from '../options.js';
-import { serveCandidatePreviews } from './serve-candidate-previews.js';
-import { assertPost, describe, generateCandidates, pinCandidate, readPanelState, readStatus, type ToolbarContext } from './toolbar-actions.js';
+import { relayComfyUI } from './relay-comfyui.js';
+import { servePanelImages } from './serve-panel-images.js';
+import { readPanelState } from './read-panel-state.js';
+import { assertPost, describe, generateCandidates, pinCandidate, readStatus, type ToolbarContext } from './toolbar-actions.js';
 import { createToolbarChannel } from './toolbar-channel.js';
 import { EVENTS, generateMessage, initMessage, pinMessage, statusMessage } from './toolbar-messages.js';
 
@@ -36,8 +38,8 @@ export function setupToolbarServer(
   const rules = { allowNetwork: options.toolbar.allowNetwork, allowedHosts: server.config.server.allowedHosts };
   const handle = createToolbarChannel(server, rules, logger, describe);
 
-  handle(EVENTS.init, initMessage, 'read', async ({ requestId, pathname }, reply, access) => {
-    reply(EVENTS.state, await readPanelState(context, requestId, pathname, access));
+  handle(EVENTS.init, initMessage, 'read', async (message, reply, access) => {
+    reply(EVENTS.state, await readPanelState(context, message, access));
   });
   handle(EVENTS.generate, generateMessage, 'write', async (message, reply) => {
     await assertPost(context, message.post);
@@ -62,11 +64,13 @@ export function setupToolbarServer(
     await supervisor.stop();
     reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context) });
   });
-  serveCandidatePreviews(server, context.candidatesDir, rules);
+  servePanelImages(server, { candidates: context.candidatesDir, images: options.outDir }, rules);
+  const relay = relayComfyUI(server, options.endpoints, rules, logger);
 
   return {
     async dispose() {
       controller.abort();
+      relay.close();
     },
   };
 }

@@ -1,0 +1,130 @@
+// Runs in the browser: the Advanced tab, ComfyUI's status and its own web UI.
+import { button, el, isDisabled, type PanelState, type Requests, type Server, setDisabled, showInfo } from './app-dom.js';
+import { EVENTS } from './toolbar-events.js';
+
+const E = EVENTS;
+/** How long "Open in ComfyUI" waits for ComfyUI's UI to boot in the frame. */
+const BOOT_DEADLINE_MS = 30_000;
+
+export interface EndpointStatus {
+  url: string;
+  state: string;
+  managed: boolean;
+  canStart: boolean;
+  version: string | null;
+  devices: Array<{ name: string; vramTotal: number; vramFree: number }>;
+  queue: number;
+}
+
+/** What ComfyUI's UI exposes on its window once booted (frontend 1.x). */
+interface ComfyWindow extends Window {
+  app?: { loadApiJson(graph: Record<string, unknown>, name: string): Promise<void> | void; graph?: unknown };
+}
+
+export function buildAdvancedTab() {
+  const ui = {
+    status: el('dl', { class: 'status', 'data-testid': 'status' }),
+    start: button('start', 'Start ComfyUI', 'green'),
+    stop: button('stop', 'Stop ComfyUI', 'red'),
+    refresh: button('refresh', 'Refresh', 'gray'),
+    openTab: el('a', { 'data-testid': 'open-tab', target: '_blank', rel: 'noopener', class: 'hint' }, 'Open ComfyUI in a new tab'),
+    why: el('div', { class: 'hint', 'data-testid': 'start-why' }),
+    help: el('div', { class: 'message', 'data-testid': 'comfyui-help', hidden: '' }),
+    frame: el('iframe', { 'data-testid': 'comfyui-frame', title: 'ComfyUI' }),
+    message: el('div', { class: 'message', 'data-testid': 'advanced-message' }),
+  };
+  const section = el(
+    'section',
+    { 'data-testid': 'advanced', hidden: '' },
+    ui.status,
+    el('div', { class: 'row' }, ui.start, ui.stop, ui.refresh, ui.openTab),
+    ui.why,
+    ui.message,
+    ui.help,
+    ui.frame,
+  );
+  return { section, ...ui };
+}
+
+export type AdvancedTab = ReturnType<typeof buildAdvancedTab>;
+
+/** ComfyUI's status, start, stop and refresh, and loading a graph into its UI. */
+export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: Requests, state: () => PanelState | undefined) {
+  let running = false;
+  const showFrame = () => {
+    const data = state();
+    if (!data || ui.section.hidden) return;
+    ui.openTab.href = data.comfyuiUrl;
+    ui.frame.hidden = !running;
+    ui.help.hidden = running;
+    // The UI is heavy: load it when someone looks at it and ComfyUI answers.
+    if (running && !ui.frame.getAttribute('src')) ui.frame.src = data.comfyuiUrl;
+  };
+
+  on<{ requestId: string; endpoints: EndpointStatus[] }>(E.statusResult, ({ endpoints }) => {
+    ui.status.replaceChildren(
+      ...endpoints.flatMap((e) => [
+        el('dt', {}, e.url),
+        el(
+          'dd',
+          { 'data-testid': 'endpoint-state', 'data-state': e.state },
+          `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''}`,
+        ),
+      ]),
+    );
+    const data = state();
+    const readOnly = data?.readOnly ?? null;
+    running = endpoints[0]?.state === 'running';
+    const startable = endpoints.some((e) => e.canStart && e.state !== 'running');
+    setDisabled(
+      ui.start,
+      readOnly ??
+        (startable
+          ? null
+          : endpoints.some((e) => e.state === 'starting')
+            ? 'ComfyUI is starting.'
+            : data?.canStart
+              ? 'ComfyUI is already running.'
+              : 'Starting ComfyUI from here needs the start option: comfyui({ start: { cwd: "/path/to/ComfyUI" } }) in astro.config.'),
+      ui.why,
+    );
+    setDisabled(
+      ui.stop,
+      readOnly ?? (endpoints.some((e) => e.managed && e.state === 'running') ? null : 'Only a ComfyUI that astro dev started can be stopped here.'),
+    );
+    ui.help.textContent = running
+      ? ''
+      : data?.canStart
+        ? `ComfyUI at ${data.comfyuiAddress} is not running. Press Start ComfyUI, or start it yourself (python main.py in your ComfyUI folder), then Refresh.`
+        : `ComfyUI at ${data?.comfyuiAddress ?? 'its address'} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
+    showFrame();
+  });
+  ui.start.addEventListener('click', () => {
+    if (isDisabled(ui.start)) return;
+    showInfo(ui.message, 'Starting ComfyUI…');
+    server.send(E.start, { requestId: newId() });
+  });
+  ui.stop.addEventListener('click', () => {
+    if (!isDisabled(ui.stop)) server.send(E.stop, { requestId: newId() });
+  });
+  ui.refresh.addEventListener('click', () => server.send(E.status, { requestId: newId() }));
+
+  /** Shows ComfyUI's UI and loads the graph into it once it has booted. */
+  const openInComfyUI = async (graph: Record<string, unknown>, name: string) => {
+    showInfo(ui.message, 'Opening the graph in ComfyUI…');
+    const data = state();
+    if (data && !ui.frame.getAttribute('src')) ui.frame.src = data.comfyuiUrl;
+    ui.frame.hidden = false;
+    const deadline = Date.now() + BOOT_DEADLINE_MS;
+    while (Date.now() < deadline) {
+      const app = (ui.frame.contentWindow as ComfyWindow | null)?.app;
+      if (app?.graph) {
+        await app.loadApiJson(structuredClone(graph), name);
+        return showInfo(ui.message, `Loaded the graph of ${name} into ComfyUI. Queue it there to refine it.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    showInfo(ui.message, `ComfyUI's UI did not open within ${BOOT_DEADLINE_MS / 1000} s; check that ComfyUI is running.`);
+  };
+  return { showFrame, openInComfyUI };
+}

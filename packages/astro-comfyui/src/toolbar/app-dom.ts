@@ -1,0 +1,127 @@
+// Runs in the browser: DOM helpers for the toolbar app, built on Astro's own dev-toolbar elements.
+import type { defineToolbarApp } from 'astro/toolbar';
+import type { readPanelState } from './read-panel-state.js';
+
+export type PanelState = Awaited<ReturnType<typeof readPanelState>>;
+export type PanelImage = PanelState['images'][number];
+export type Server = Parameters<NonNullable<Parameters<typeof defineToolbarApp>[0]['init']>>[2];
+export type On = <T extends { requestId: string }>(event: string, handler: (data: T) => void) => void;
+export interface Requests {
+  newId: () => string;
+  on: On;
+}
+
+/** Astro's toolbar select: a native <select> inside its shadow root. */
+export type ToolbarSelect = HTMLElement & { element: HTMLSelectElement };
+export type ButtonStyle = 'ghost' | 'outline' | 'purple' | 'gray' | 'red' | 'green' | 'yellow' | 'blue';
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Array<Node | string>
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** One of Astro's toolbar elements (astro-dev-toolbar-button, -card, -badge…). */
+export function toolbarElement(tag: string, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElement {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+export function button(testId: string, text: string, style: ButtonStyle = 'gray'): HTMLElement {
+  return toolbarElement('astro-dev-toolbar-button', { 'data-testid': testId, 'button-style': style, size: 'small', role: 'button' }, text);
+}
+
+/** An Astro toolbar select whose native <select> carries the test id. */
+export function select(testId: string): ToolbarSelect {
+  const wrapper = document.createElement('astro-dev-toolbar-select') as ToolbarSelect;
+  wrapper.element.dataset.testid = testId;
+  // The native select lives in the element's shadow root: size it to its column from here.
+  Object.assign(wrapper.element.style, { width: '100%', textAlignLast: 'left', textOverflow: 'ellipsis' });
+  return wrapper;
+}
+
+export function fillSelect(target: ToolbarSelect, values: Array<string | [string, string]>, empty: string | null, selected?: string): void {
+  const entries = values.map((v) => (typeof v === 'string' ? [v, v] : v));
+  target.element.replaceChildren(
+    ...(empty === null ? [] : [el('option', { value: '' }, empty)]),
+    ...entries.map(([value, label]) => el('option', { value: value! }, label!)),
+  );
+  target.element.value = selected ?? (empty === null ? (entries[0]?.[0] ?? '') : '');
+}
+
+/** Disables a toolbar button and says why (tooltip and the hint next to it); null enables it. */
+export function setDisabled(target: HTMLElement, why: string | null, hint?: HTMLElement): void {
+  target.setAttribute('aria-disabled', String(why !== null));
+  if (why === null) target.removeAttribute('title');
+  else target.title = why;
+  if (hint) hint.textContent = why ?? '';
+}
+
+export function isDisabled(target: HTMLElement): boolean {
+  return target.getAttribute('aria-disabled') === 'true';
+}
+
+export function showError(target: HTMLElement, text: string): void {
+  target.textContent = text;
+  target.classList.add('error');
+}
+
+export function showInfo(target: HTMLElement, text: string): void {
+  target.textContent = text;
+  target.classList.remove('error');
+}
+
+/** Request ids of this tab: answers come back on its own connection; the id ties each to its request. */
+export function createRequests(server: Server): Requests {
+  const ids = new Set<string>();
+  const newId = () => {
+    // randomUUID needs a secure context; a dev server opened by its LAN address is not one.
+    const id =
+      typeof crypto.randomUUID === 'function'
+        ? crypto.randomUUID()
+        : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    ids.add(id);
+    return id;
+  };
+  const on: On = (event, handler) => server.on(event, (data: { requestId: string }) => ids.has(data.requestId) && handler(data as never));
+  return { newId, on };
+}
+
+export const STYLE = `
+  :host { --gap: 8px; }
+  header { display: flex; align-items: center; gap: 12px; margin-bottom: 10px; }
+  header h1 { font-size: 18px; font-weight: 600; margin: 0; color: #fff; }
+  header .tabs { margin-left: auto; display: flex; gap: 6px; }
+  hr { border: 0; border-top: 1px solid rgba(27, 30, 36, 1); margin: 0 0 10px; }
+  label { display: grid; gap: 3px; font-size: 12px; color: #bfc1c9; }
+  input, textarea { box-sizing: border-box; width: 100%; min-width: 0; font: inherit; font-size: 13px; background: #0d0e12; color: #fff; border: 1px solid #343841; border-radius: 4px; padding: 5px 7px; }
+  textarea { min-height: 52px; resize: vertical; }
+  astro-dev-toolbar-select { display: block; }
+  .grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: var(--gap); align-items: end; }
+  .fields { display: grid; gap: var(--gap); }
+  .row { display: flex; gap: var(--gap); align-items: end; flex-wrap: wrap; margin-top: var(--gap); }
+  .hint { font-size: 12px; color: #9ca0ab; }
+  .studio { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.2fr); gap: 16px; }
+  .current img, .candidate img { display: block; width: 100%; height: auto; object-fit: contain; border-radius: 4px; background: #16171c; }
+  .current figcaption, .candidate figcaption { font-size: 12px; color: #bfc1c9; margin: 4px 0; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+  .current img { width: auto; max-width: 100%; max-height: 200px; }
+  figure { margin: 0; }
+  .candidates { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: var(--gap); margin-top: var(--gap); align-items: start; }
+  .candidate .actions { display: flex; gap: 6px; flex-wrap: wrap; }
+  .problems { margin-bottom: 10px; }
+  .problems ul { margin: 4px 0 0; padding-left: 18px; font-size: 13px; }
+  .message { margin-top: 8px; font-size: 13px; white-space: pre-wrap; color: #d5d7de; }
+  .message.error { color: #f87171; }
+  .status dt { color: #9ca0ab; font-size: 12px; } .status dd { margin: 0 0 6px; }
+  iframe { width: 100%; height: min(60vh, 520px); border: 1px solid #343841; border-radius: 4px; background: #202020; margin-top: 8px; }
+  .body { overflow-y: auto; max-height: calc(min(84vh, 780px) - 110px); padding-right: 4px; }
+  [aria-disabled="true"] { opacity: 0.5; cursor: not-allowed; }
+  [hidden] { display: none !important; }
+`;

@@ -1,0 +1,128 @@
+import { loadTemplate, resolveRequests } from '../collect-post-images.js';
+import { classifyImages } from '../classify-images.js';
+import type { ResolvedOptions } from '../options.js';
+import { listPosts, scanPost } from '../scan-posts.js';
+import type { ToolbarAccess } from './toolbar-access.js';
+import type { ToolbarContext } from './toolbar-actions.js';
+import { COMFYUI_ROUTE, IMAGE_ROUTE } from './toolbar-events.js';
+
+/** One image of the post in the panel: its prompt as the post has it, and what the site has for it. */
+export interface PanelImage {
+  /** The frontmatter field it lives in: `image`, or `images[1]`. */
+  target: string;
+  prompt: string;
+  negative?: string;
+  style?: string;
+  format?: string;
+  preset?: string;
+  /** The seed the image is made with: the post's, or the one derived from the prompt. */
+  seed: number;
+  alt?: string;
+  state: 'ready' | 'placeholder' | 'missing';
+  file: string;
+  /** The committed file, served to the panel; null while it is missing. */
+  url: string | null;
+  width: number;
+  height: number;
+  /** The exact graph that makes this image, for "Open in ComfyUI". */
+  workflow: Record<string, unknown>;
+}
+
+/** What the panel shows: the posts, the chosen one (the page's own unless `post` is given), its images and problems. */
+export async function readPanelState(context: ToolbarContext, request: { requestId: string; pathname: string; post?: string }, access: ToolbarAccess) {
+  const { options } = context;
+  const posts = await listPosts(options.root, options.content);
+  const post = request.post !== undefined ? (posts.includes(request.post) ? request.post : null) : postOfPage(posts, request.pathname);
+  const { images, problems } = post ? await readPostImages(options, post) : { images: [], problems: [] };
+  return {
+    requestId: request.requestId,
+    // A read-only panel says why instead of offering buttons that would be refused.
+    readOnly: access.level === 'read' ? access.reason : null,
+    canStart: context.supervisor !== undefined,
+    posts,
+    post,
+    images,
+    problems,
+    /** Where a new image goes when the post has none. */
+    newTarget: options.field,
+    styles: Object.keys(options.styles),
+    formats: Object.keys(options.formats),
+    presets: Object.keys(options.presets),
+    defaultFormat: options.defaultFormat,
+    /** ComfyUI's web UI through the dev server (same origin, so it may keep its settings), and its own address. */
+    comfyuiUrl: `${COMFYUI_ROUTE}0/`,
+    comfyuiAddress: options.endpoints[0],
+  };
+}
+
+/** The images of one post with their state, and its problems, from that post's file only. */
+async function readPostImages(options: ResolvedOptions, post: string) {
+  const scan = scanPost(options.root, post, options.field, options.listField);
+  const resolved = resolveRequests(scan.requests, options, await loadTemplate(options));
+  const states = await classifyImages(resolved.images, options);
+  const images: PanelImage[] = resolved.images.map((image) => {
+    const { request } = image;
+    const state = states.get(image.key) ?? 'missing';
+    return {
+      target: request.field,
+      prompt: request.prompt,
+      negative: request.negative,
+      style: request.style,
+      format: request.format,
+      preset: request.preset,
+      seed: image.seed,
+      alt: request.alt,
+      state,
+      file: image.fileName,
+      url: state === 'missing' ? null : `${IMAGE_ROUTE}${encodeURIComponent(image.fileName)}`,
+      width: image.width,
+      height: image.height,
+      workflow: image.buildWorkflow(),
+    };
+  });
+  return { images, problems: [...scan.problems, ...resolved.problems].map(({ field, message }) => ({ field, message })) };
+}
+
+/**
+ * The post a page shows. Each post is named by its path below the folder all posts share, without its
+ * extension or a trailing `index` (Astro's entry id); the page's path must end with that name. A name
+ * matched whole beats a partial match, and a longer match beats a shorter one: `/fr/harbour/` is
+ * `fr/harbour.md`, `/harbour/` is `harbour.md`, not `en/harbour.md`. A tie is no answer, so the author
+ * chooses instead of the panel guessing.
+ */
+export function postOfPage(posts: string[], pathname: string): string | null {
+  const page = pathname.split('/').filter(Boolean).map(slugSegment);
+  const folders = posts.map((post) => post.split('/').slice(0, -1));
+  let shared = folders[0]?.length ?? 0;
+  for (const folder of folders) while (shared > 0 && folder.slice(0, shared).join('/') !== folders[0]!.slice(0, shared).join('/')) shared--;
+  let best: string | null = null;
+  let bestScore = 0;
+  let tie = false;
+  for (const post of posts) {
+    const name = post
+      .replace(/\.[^./]+$/, '')
+      .split('/')
+      .slice(shared)
+      .map(slugSegment);
+    if (name.at(-1) === 'index' && name.length > 1) name.pop();
+    let length = 0;
+    while (length < page.length && length < name.length && page[page.length - 1 - length] === name[name.length - 1 - length]) length++;
+    const score = length === 0 ? 0 : length * 2 + (length === name.length ? 1 : 0);
+    if (score > bestScore) [best, bestScore, tie] = [post, score, false];
+    else if (score === bestScore && score > 0) tie = true;
+  }
+  return tie ? null : best;
+}
+
+function slugSegment(segment: string): string {
+  let text = segment;
+  try {
+    text = decodeURIComponent(segment);
+  } catch {}
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
