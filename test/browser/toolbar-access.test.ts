@@ -119,7 +119,9 @@ describe('who can use the dev toolbar', () => {
       expect(await tab.evaluate(() => (window as unknown as { socket: string }).socket)).toBe('refused');
       // The frame was refused by the dev server, not shown.
       const framed = tab.frames().find((f) => f.url().startsWith(relay));
-      expect(await framed?.evaluate(() => document.body.textContent)).toMatch(/^Refused: the page at http:\/\/127\.0\.0\.1:\d+ is not one of this dev server's pages|^Refused: a request from another site/);
+      expect(await framed?.evaluate(() => document.body.textContent)).toMatch(
+        /^Refused: the page at http:\/\/127\.0\.0\.1:\d+ is not one of this dev server's pages|^Refused: a request from another site/,
+      );
     } finally {
       await tab.close();
       await new Promise((resolve) => hostile.close(resolve));

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFrontmatter } from 'astro/markdown';
@@ -30,9 +30,16 @@ beforeAll(async () => {
   await mkdir(post('fr'), { recursive: true });
   await writeFile(post('en/harbour.md'), '---\ntitle: Harbour\nimage: "an English harbour at noon"\n---\nThe harbour.\n');
   await writeFile(post('fr/harbour.md'), '---\ntitle: Le port\nimage: "un port breton au matin"\n---\nLe port.\n');
+  // A post kept outside the content folder behind a symlink, with a quoted key and its own file mode; and
+  // one whose image value is an anchor used elsewhere.
+  await mkdir(path.join(site.root, 'drafts'));
+  await writeFile(path.join(site.root, 'drafts/kite.md'), '---\ntitle: Kite\n"image": "a red kite over a beach"\n---\nWind.\n');
+  await chmod(path.join(site.root, 'drafts/kite.md'), 0o640);
+  await symlink('../../../drafts/kite.md', post('kite.md'));
+  await writeFile(post('anchored.md'), '---\ntitle: Anchored\nimage: &cover "a paper boat"\nsocial: *cover\n---\nBoat.\n');
   dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
   // Let the initial background generation (which reloads open pages) finish first.
-  await waitUntil(async () => (dev.output.join('').includes('[6/6]') ? true : undefined), 60_000, 'the initial generation');
+  await waitUntil(async () => (dev.output.join('').includes('[8/8]') ? true : undefined), 60_000, 'the initial generation');
   browser = await launchChromium();
 }, 120_000);
 
@@ -77,6 +84,27 @@ async function changed(file: string, before: string) {
     `${file} to change`,
   );
   return { text, data: parseFrontmatter(text).frontmatter as Record<string, unknown> };
+}
+
+/**
+ * Clicks "Use this" and waits for the file to change and for the reloads that saving a post causes (the
+ * panel's and Astro's) to be over, so none lands in the next step.
+ */
+async function pin(index: number, file: string) {
+  const origin = () => page.evaluate(() => performance.timeOrigin).catch(() => 0);
+  const loadedAt = await origin();
+  const before = await readFile(file, 'utf8');
+  await page.getByTestId(`use-${index}`).click();
+  const result = await changed(file, before);
+  await expect.poll(origin, { timeout: 20_000 }).not.toBe(loadedAt);
+  let last = await origin();
+  let stableSince = Date.now();
+  while (Date.now() - stableSince < 1500) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await origin();
+    if (now !== last) [last, stableSince] = [now, Date.now()];
+  }
+  return result;
 }
 
 /** The frame of ComfyUI's own UI in the Advanced tab. */
@@ -182,10 +210,8 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(Number.isSafeInteger(seed)).toBe(true);
 
     const lighthouse = await readFile(post('lighthouse.md'), 'utf8');
-    const harbour = await readFile(post('harbour.md'), 'utf8');
     await generate(1);
-    await page.getByTestId('use-0').click();
-    const after = await changed(post('harbour.md'), harbour);
+    const after = await pin(0, post('harbour.md'));
     expect(after.data.image).toEqual({ prompt: 'a small harbour with fishing boats', seed });
     expect(await readFile(post('lighthouse.md'), 'utf8')).toBe(lighthouse);
   });
@@ -202,17 +228,42 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('alt').inputValue()).toBe('An owl');
     expect(await page.getByTestId('format').inputValue()).toBe('square');
 
-    const before = await readFile(post('gallery.md'), 'utf8');
     await page.getByTestId('seed').fill('5');
     await generate(1);
-    await page.getByTestId('use-0').click();
-    const after = await changed(post('gallery.md'), before);
+    const after = await pin(0, post('gallery.md'));
     expect(after.data.image).toBeUndefined();
     expect(after.data.images).toEqual([
       { prompt: 'a red fox in snow', preset: 'cover' },
       { prompt: 'an owl on a branch', format: 'square', seed: 5, alt: 'An owl' },
     ]);
     expect(after.text).toContain('  - { prompt: "a red fox in snow", preset: cover }\n');
+  });
+
+  it('refuses to break an anchor, and rewrites a quoted key in place through a symlink, keeping the file mode', async () => {
+    // The refusal first: it changes no file, so no reload can interrupt the next step.
+    const anchored = await readFile(post('anchored.md'), 'utf8');
+    await page.goto(`${dev.url}/anchored/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/anchored.md');
+    await generate(1);
+    const manifest = await readFile(path.join(site.root, 'src/assets/generated/images.lock.json'), 'utf8');
+    await page.getByTestId('use-0').click();
+    await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 15_000 }).toMatch(/was left unchanged: .*(invalid|also change "social")/);
+    expect(await page.getByTestId('message').getAttribute('class')).toContain('error');
+    expect(await readFile(post('anchored.md'), 'utf8')).toBe(anchored);
+    // Nothing was committed for a pin the post refused.
+    expect(await readFile(path.join(site.root, 'src/assets/generated/images.lock.json'), 'utf8')).toBe(manifest);
+
+    const kite = path.join(site.root, 'drafts/kite.md');
+    await page.goto(`${dev.url}/kite/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/kite.md');
+    await page.getByTestId('seed').fill('3');
+    await generate(1);
+    const after = await pin(0, kite);
+    expect(after.text).toBe('---\ntitle: Kite\n"image": { prompt: "a red kite over a beach", seed: 3 }\n---\nWind.\n');
+    expect((await lstat(post('kite.md'))).isSymbolicLink()).toBe(true);
+    expect((await stat(kite)).mode & 0o777).toBe(0o640);
   });
 
   it("preselects the page's post by its whole path: /fr/harbour/ is fr/harbour.md", async () => {

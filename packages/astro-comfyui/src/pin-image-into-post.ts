@@ -24,18 +24,35 @@ export function pinTargetOf(fieldName: string, listField: string): PinTarget {
  * its file mode kept.
  */
 export async function pinImageIntoPost(file: string, target: PinTarget, pinned: PinnedPrompt): Promise<void> {
+  await (await preparePin(file, target, pinned)).write();
+}
+
+/**
+ * Checks that the pin can be written, before anything else is changed for it (the toolbar commits the
+ * image only once the post is known to accept it); `write()` then writes it, rewriting again if the post
+ * changed meanwhile. Throws PIN_REFUSED, with the reason and the line to write by hand, when it cannot.
+ */
+export async function preparePin(file: string, target: PinTarget, pinned: PinnedPrompt): Promise<{ write(): Promise<void> }> {
   const real = await realpath(file);
-  const [text, { mode }] = await Promise.all([readFile(real, 'utf8'), stat(real)]);
-  let next: string;
-  try {
-    next = rewriteFrontmatterField(text, target, pinned);
-  } catch (error) {
-    const where = typeof target === 'string' ? `the ${target} field by hand: ${target}: ` : `item ${target.item + 1} of ${target.field} by hand: - `;
-    throw new AstroComfyUIError('PIN_REFUSED', `${file} was left unchanged: ${(error as Error).message}`, `Write ${where}${formatYaml(pinned)}`, {
-      cause: error,
-    });
-  }
-  await writeFileAtomic(real, next, { mode: mode & 0o7777 });
+  const rewrite = async () => {
+    const [text, { mode }] = await Promise.all([readFile(real, 'utf8'), stat(real)]);
+    try {
+      return { text, next: rewriteFrontmatterField(text, target, pinned), mode };
+    } catch (error) {
+      const where = typeof target === 'string' ? `the ${target} field by hand: ${target}: ` : `item ${target.item + 1} of ${target.field} by hand: - `;
+      throw new AstroComfyUIError('PIN_REFUSED', `${file} was left unchanged: ${(error as Error).message}`, `Write ${where}${formatYaml(pinned)}`, {
+        cause: error,
+      });
+    }
+  };
+  const prepared = await rewrite();
+  return {
+    async write() {
+      const current = await readFile(real, 'utf8');
+      const { next, mode } = current === prepared.text ? prepared : await rewrite();
+      await writeFileAtomic(real, next, { mode: mode & 0o7777 });
+    },
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { loadTemplate } from '../collect-post-images.js';
 import { createPool } from '../create-pool.js';
 import { ManifestWriter } from '../manifest-writer.js';
 import type { ResolvedOptions } from '../options.js';
-import { type PinnedPrompt, pinImageIntoPost, pinTargetOf } from '../pin-image-into-post.js';
+import { type PinnedPrompt, pinTargetOf, preparePin } from '../pin-image-into-post.js';
 import { preflightImages } from '../preflight-images.js';
 import { ResolveProblem, resolveImage } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
@@ -139,10 +139,12 @@ export async function pinCandidate(context: ToolbarContext, message: PinMessage,
   const png = await readFile(candidate).catch(() => {
     throw new Error('This candidate is gone from the cache; generate it again.');
   });
+  // A post that cannot take the pin is refused before the image is committed: a refusal changes nothing.
+  const pin = await preparePin(path.join(options.root, message.post), pinTargetOf(message.target, options.listField), promptOf(message));
   const manifest = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (m) => logger.info(`Waiting: ${m}.`) });
   await writeImage(image, png, options, { placeholder: false, durationMs: 0, comfyuiVersion: null }, manifest);
   await manifest.flush();
-  await pinImageIntoPost(path.join(options.root, message.post), pinTargetOf(message.target, options.listField), promptOf(message));
+  await pin.write();
   await refreshImages(path.join(options.root, message.post));
   reply(EVENTS.pinned, { requestId: message.requestId, post: message.post, target: message.target, file: image.fileName, key: image.key });
 }
