@@ -309,6 +309,9 @@ describe('the ComfyUI dev toolbar app', () => {
         timeout: 15_000,
       })
       .toBe(1);
+    // A fresh ComfyUI greets a new browser with its template gallery; close it, as an author would.
+    await frame.locator('.p-dialog-close-button').first().click({ timeout: 5_000 });
+    await frame.locator('.p-dialog').first().waitFor({ state: 'detached', timeout: 5_000 });
     await page.screenshot({ path: path.join(screenshots, 'toolbar-advanced.png') });
 
     await page.getByTestId('tab-simple').click();
