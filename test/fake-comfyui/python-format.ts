@@ -19,5 +19,15 @@ export function reprPython(value: unknown): string {
 
 /** `json.dumps` with its default `ensure_ascii=True` and separators, as ComfyUI writes PNG text chunks. */
 export function dumpJsonLikePython(value: unknown): string {
-  return JSON.stringify(value, null, 0).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const dump = (v: unknown): string => {
+    if (Array.isArray(v)) return `[${v.map(dump).join(', ')}]`;
+    if (v !== null && typeof v === 'object') {
+      return `{${Object.entries(v)
+        .filter(([, item]) => item !== undefined)
+        .map(([k, item]) => `${dump(k)}: ${dump(item)}`)
+        .join(', ')}}`;
+    }
+    return JSON.stringify(v ?? null);
+  };
+  return dump(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
