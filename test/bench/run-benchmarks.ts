@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- pipeline|scan|build]`: measures what this project adds on top of the GPU, against the
+ * `npm run bench [-- pipeline|integration|scan|build|provenance]`: measures what this project adds on top of the GPU, against the
  * fake ComfyUI with a simulated GPU time per image. Not part of `npm test`.
  */
 import { cpus, totalmem } from 'node:os';
 import { benchBuild } from './bench-build.js';
 import { benchIntegration } from './bench-integration.js';
 import { benchPipeline } from './bench-pipeline.js';
+import { benchProvenance } from './bench-provenance.js';
 import { benchScan } from './bench-scan.js';
 
 const which = new Set(process.argv.slice(2));
@@ -89,6 +90,25 @@ if (all || which.has('build')) {
     '< 1.05',
     r.cpuRatio < 1.05,
     'npm run bench -- build',
+  );
+}
+
+if (all || which.has('provenance')) {
+  const r = await benchProvenance(500, 5);
+  const cmd = 'npm run bench -- provenance';
+  row(
+    'astro build, 500 posts with a WebP each, cached (derivatives in astro:assets cache), XMP on ÷ off',
+    `${(r.warmOnMs / r.warmOffMs).toFixed(3)} (${(r.warmOnMs / 1000).toFixed(2)} s vs ${(r.warmOffMs / 1000).toFixed(2)} s, medians of 5)`,
+    '< 1.05',
+    r.warmOnMs / r.warmOffMs < 1.05,
+    cmd,
+  );
+  row(
+    'astro build, 500 posts with a WebP each, every derivative made (cold cache), XMP on ÷ off',
+    `${(r.coldOnMs / r.coldOffMs).toFixed(3)} (${(r.coldOnMs / 1000).toFixed(2)} s vs ${(r.coldOffMs / 1000).toFixed(2)} s, medians of 5)`,
+    '—',
+    true,
+    cmd,
   );
 }
 

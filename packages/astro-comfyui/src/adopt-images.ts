@@ -6,9 +6,9 @@ import { cacheDirectory } from './cache-directory.js';
 import { listImageFiles } from './classify-images.js';
 import { findEntryProblems, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
-import { getPngText } from './png-text.js';
+import { getPngText, PNG_ENTRY_KEYWORD } from './png-text.js';
 import type { ResolvedImage } from './resolve-image.js';
-import { manifestEntryFor, PNG_ENTRY_KEYWORD } from './write-image.js';
+import { manifestEntryFor } from './write-image.js';
 
 /**
  * The image files are the source of truth the manifest can be rebuilt from. An image a post needs

@@ -14,6 +14,8 @@ export interface IndexedImage {
 /** Which committed image each post uses right now; the source of the virtual module. */
 export class ImageIndex {
   #byPost = new Map<string, IndexedImage[]>();
+  /** The `disclosure.caption` option: given with every generated image, never with a placeholder. */
+  caption: string | undefined;
 
   /** Rebuilds the index from the current posts and the manifest; images not generated yet are left out. */
   update(images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): void {
@@ -45,7 +47,8 @@ export class ImageIndex {
         .map((image) => {
           const name = `i${n++}`;
           imports.push(`import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`);
-          return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder} }`;
+          const caption = image.placeholder || this.caption === undefined ? '' : `, caption: ${JSON.stringify(this.caption)}`;
+          return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder}${caption} }`;
         });
       entries.push(`  ${JSON.stringify(post)}: [${items.join(', ')}],`);
     }

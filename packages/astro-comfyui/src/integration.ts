@@ -21,6 +21,8 @@ const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
 export const USER_OPTIONS = Symbol.for('astro-comfyui.user-options');
 
 /** The astro-comfyui integration: `integrations: [comfyui({ ... })]`. */
+const SHARP_SERVICE = 'astro/assets/services/sharp';
+
 export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let options: ResolvedOptions;
   const index = new ImageIndex();
@@ -33,7 +35,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
     hooks: {
-      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp }) => {
+      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, logger }) => {
         command = astroCommand;
         if (command === 'dev') {
           addDevToolbarApp({
@@ -44,10 +46,20 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           });
         }
         options = resolveOptions(userOptions, fileURLToPath(config.root));
+        index.caption = options.disclosure.caption;
         if (options.workflow) addWatchFile(options.workflow.file);
         updateConfig({
           vite: { plugins: [vitePluginImages(() => index)] },
+          // Astro's sharp service, keeping the provenance XMP of generated images in their derivatives.
+          ...(options.disclosure.xmp && config.image.service.entrypoint === SHARP_SERVICE
+            ? { image: { service: { entrypoint: 'astro-comfyui/image-service', config: config.image.service.config } } }
+            : {}),
         });
+        if (options.disclosure.xmp && config.image.service.entrypoint !== SHARP_SERVICE) {
+          logger.warn(
+            `image.service is "${config.image.service.entrypoint}", not Astro's sharp service: the AVIF/WebP copies of generated images will not carry their provenance XMP (the committed PNGs do).`,
+          );
+        }
       },
       'astro:config:done': async ({ injectTypes }) => {
         injectTypes({ filename: 'types.d.ts', content: VIRTUAL_TYPES });

@@ -112,6 +112,15 @@ export const optionsSchema = z
     imageDeadlineMs: z.number().int().positive().default(DEFAULT_JOB_DEADLINE_MS),
     /** How often ComfyUI is polled for a running job, in ms. Default 1000. */
     pollIntervalMs: z.number().int().positive().default(1000),
+    disclosure: z
+      .object({
+        /** Provenance XMP (IPTC Digital Source Type, prompt, seed, models…) in generated PNGs and their AVIF/WebP copies. Default true. */
+        xmp: z.boolean().default(true),
+        /** The caption getPostImage() returns for a generated image, for the page to show. Default none. */
+        caption: z.string().min(1).max(300).optional(),
+      })
+      .strict()
+      .default({ xmp: true }),
     toolbar: z
       .object({
         /**
@@ -161,6 +170,7 @@ export interface ResolvedOptions {
   concurrency: number;
   imageDeadlineMs: number;
   pollIntervalMs: number;
+  disclosure: { xmp: boolean; caption: string | undefined };
   toolbar: { allowNetwork: boolean };
 }
 
@@ -259,6 +269,7 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
     concurrency: o.concurrency ?? endpoints.length * (1 + o.queueAhead),
     imageDeadlineMs: o.imageDeadlineMs,
     pollIntervalMs: o.pollIntervalMs,
+    disclosure: { xmp: o.disclosure.xmp, caption: o.disclosure.caption },
     toolbar: o.toolbar,
   };
 }

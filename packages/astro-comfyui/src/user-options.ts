@@ -112,6 +112,23 @@ export interface UserOptions {
    */
   onMissing?: 'error' | 'placeholder';
   /**
+   * How generated images say that they are AI-made.
+   */
+  disclosure?: {
+    /**
+     * Write provenance XMP into each generated PNG (IPTC Digital Source Type "trainedAlgorithmicMedia",
+     * prompt, negative, seed, model files, ComfyUI version, workflow, date) and keep it in the AVIF/WebP
+     * copies astro:assets makes of it (images you add yourself are left as Astro makes them).
+     * @default true
+     */
+    xmp?: boolean;
+    /**
+     * A caption that getPostImage() returns with each generated image (not with placeholders), for the
+     * page to show, e.g. "AI-generated with Stable Diffusion 3.5".
+     */
+    caption?: string;
+  };
+  /**
    * Images in flight at once.
    * @default endpoints × (1 + queueAhead)
    */

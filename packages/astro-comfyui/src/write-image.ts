@@ -2,16 +2,15 @@ import path from 'node:path';
 import type { ManifestEntry } from './manifest.js';
 import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
-import { setPngText } from './png-text.js';
+import { PNG_ENTRY_KEYWORD, setPngText } from './png-text.js';
+import { PNG_XMP_KEYWORD, provenanceXmp } from './provenance-xmp.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
-/** The PNG text chunk that carries an image's key and manifest entry: the file describes itself. */
-export const PNG_ENTRY_KEYWORD = 'astro-comfyui';
-
 /**
- * Commits one image: the PNG (atomically, with its manifest entry inside it) first, then its entry goes
- * to the manifest writer, so an entry never names a missing file and a lost entry can be rebuilt from the file.
+ * Commits one image: the PNG (atomically, with its manifest entry and its provenance XMP inside it)
+ * first, then its entry goes to the manifest writer, so an entry never names a missing file and a lost
+ * entry can be rebuilt from the file.
  */
 export async function writeImage(
   image: ResolvedImage,
@@ -21,7 +20,9 @@ export async function writeImage(
   manifest: ManifestWriter,
 ): Promise<void> {
   const entry = manifestEntryFor(image, { ...meta, durationMs: Math.round(meta.durationMs), created: new Date().toISOString() });
-  await writeFileAtomic(path.join(options.outDir, image.fileName), setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
+  const xmp = options.disclosure.xmp ? provenanceXmp(image.key, entry) : undefined;
+  const described = setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry }));
+  await writeFileAtomic(path.join(options.outDir, image.fileName), xmp ? setPngText(described, PNG_XMP_KEYWORD, xmp) : described);
   manifest.add(image.key, entry);
 }
 

@@ -9,6 +9,7 @@ import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest } from '../src/manifest.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
 import { resolveOptions } from '../src/options.js';
+import { provenanceXmp } from '../src/provenance-xmp.js';
 import { postOfPage } from '../src/toolbar/read-panel-state.js';
 
 let root: string;
@@ -138,5 +139,33 @@ describe('postOfPage', () => {
     expect(postOfPage(posts, '/')).toBeNull();
     expect(postOfPage(posts, '/about/')).toBeNull();
     expect(postOfPage(['a/en/harbour.md', 'a/fr/harbour.md'], '/de/harbour/')).toBeNull();
+  });
+});
+
+describe('provenanceXmp', () => {
+  const entry: ManifestEntry = {
+    file: `x-${'a'.repeat(12)}.png`,
+    posts: ['p.md'],
+    prompt: 'a <b> & "c"\u0001 🌊',
+    negative: '',
+    seed: 7,
+    width: 64,
+    height: 64,
+    workflow: 'sd35:large_turbo@1',
+    model: { checkpoint: 'sd3.5_large_turbo.safetensors', textEncoders: ['clip_l.safetensors', 'clip_l.safetensors'], steps: 4 },
+    comfyuiVersion: '0.3.64',
+    created: '2026-11-26T00:00:00.000Z',
+    durationMs: 1,
+    placeholder: false,
+  };
+  it('escapes prompt text into well-formed XML and lists each model file once', () => {
+    const xmp = provenanceXmp('a'.repeat(64), entry)!;
+    expect(xmp).toContain('<acui:Prompt>a &lt;b&gt; &amp; &quot;c&quot; 🌊</acui:Prompt>');
+    expect(xmp).not.toContain('\u0001');
+    expect(xmp).toContain('<rdf:Bag><rdf:li>sd3.5_large_turbo.safetensors</rdf:li><rdf:li>clip_l.safetensors</rdf:li></rdf:Bag>');
+    expect(xmp).toContain('http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia');
+  });
+  it('gives a placeholder none: it is no generated media', () => {
+    expect(provenanceXmp('a'.repeat(64), { ...entry, placeholder: true })).toBeUndefined();
   });
 });

@@ -9,6 +9,8 @@ export interface PostImage {
   prompt: string;
   /** A marked stand-in made without ComfyUI. */
   placeholder: boolean;
+  /** The `disclosure.caption` option, e.g. "AI-generated with Stable Diffusion 3.5"; never set for a placeholder. */
+  caption?: string;
 }
 
 /** One image of the virtual module `virtual:astro-comfyui/images`: a PostImage and its place in the post. */

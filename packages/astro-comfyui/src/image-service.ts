@@ -1,0 +1,48 @@
+// The image service astro-comfyui installs in place of Astro's default sharp service. Images an author
+// made are handed to Astro's service unchanged; images astro-comfyui generated (their PNG carries their
+// manifest entry) get the same resizing and encoding, and keep their provenance XMP in every derivative
+// (AVIF, WebP, PNG, JPEG), which Astro's service strips with all other metadata.
+import type { LocalImageService } from 'astro';
+import sharpService, { resolveSharpEncoderOptions, type SharpImageServiceConfig } from 'astro/assets/services/sharp';
+import { findEntryProblems, type ManifestEntry } from './manifest.js';
+import { getPngText, PNG_ENTRY_KEYWORD } from './png-text.js';
+import { provenanceXmp } from './provenance-xmp.js';
+
+/** Output formats whose XMP sharp writes and readers find. */
+const CARRY_XMP = new Set(['avif', 'webp', 'png', 'jpeg', 'jpg']);
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+const service: LocalImageService<SharpImageServiceConfig> = {
+  ...sharpService,
+  async transform(input, transform, config, logger) {
+    const format = transform.format ?? 'webp';
+    const xmp = CARRY_XMP.has(format) ? generatedImageXmp(input) : undefined;
+    if (!xmp) return sharpService.transform(input, transform, config, logger);
+    // Astro's own resize and crop, losslessly, then the requested encoding with the XMP added.
+    const resized = await sharpService.transform(input, { ...transform, format: 'png', quality: undefined }, config, logger);
+    const { default: sharp } = await import('sharp');
+    const encoder = resolveSharpEncoderOptions({ format, quality: transform.quality }, 'png', config.service.config);
+    const data = await sharp(resized.data)
+      .withXmp(xmp)
+      .toFormat(format === 'jpg' ? 'jpeg' : (format as 'avif' | 'webp' | 'png' | 'jpeg'), encoder)
+      .toBuffer();
+    return { data, format };
+  },
+};
+
+export default service;
+
+/** The provenance XMP of a PNG astro-comfyui generated, from the entry it carries; undefined for any other image. */
+function generatedImageXmp(input: Uint8Array): string | undefined {
+  const png = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
+  const text = getPngText(png, PNG_ENTRY_KEYWORD);
+  if (text === undefined) return undefined;
+  try {
+    const { key, ...entry } = JSON.parse(text) as { key: string } & ManifestEntry;
+    // Only a well-formed entry counts; a file that merely has a chunk of that name is left as it is.
+    return findEntryProblems(key, entry).length === 0 ? provenanceXmp(key, entry) : undefined;
+  } catch {
+    return undefined;
+  }
+}
