@@ -30,7 +30,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * a WebP through astro:assets; built with `disclosure.xmp` on (provenance kept in each WebP) and off.
  */
 async function prepareSite(posts: number): Promise<string> {
-  const root = await prepareCachedSite(posts);
+  const root = await prepareCachedSite(posts, { renderImages: true });
   const options = resolveOptions({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } } }, root, {});
   const { images } = await collectPostImages(options);
   const manifest = await readManifest(options.manifestFile);
@@ -46,21 +46,6 @@ async function prepareSite(posts: number): Promise<string> {
     `import { defineConfig } from 'astro/config';
 import comfyui from 'astro-comfyui';
 export default defineConfig({ integrations: [comfyui({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } }, disclosure: { xmp: process.env.BENCH_XMP === '1' } })] });
-`,
-  );
-  await writeFile(
-    path.join(root, 'src/pages/[...slug].astro'),
-    `---
-import { getCollection } from 'astro:content';
-import { Image } from 'astro:assets';
-import { getPostImage } from 'astro-comfyui/images';
-export async function getStaticPaths() {
-  return (await getCollection('blog')).map((post) => ({ params: { slug: post.id }, props: { post } }));
-}
-const { post } = Astro.props;
-const image = getPostImage(post);
----
-<html><body><h1>{post.data.title}</h1>{image && <Image src={image.src} alt={image.alt} />}</body></html>
 `,
   );
   return root;

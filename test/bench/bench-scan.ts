@@ -17,8 +17,8 @@ export interface ScanResult {
 }
 
 /** Writes the site and a manifest in which every image is already generated; returns the site root. */
-export async function prepareCachedSite(posts: number): Promise<string> {
-  const root = await generateSite(posts);
+export async function prepareCachedSite(posts: number, site: { renderImages?: boolean } = {}): Promise<string> {
+  const root = await generateSite(posts, 'bench-site', site);
   const options = resolveOptions({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } } }, root, {});
   const { images } = await collectPostImages(options);
   await mkdir(options.outDir, { recursive: true });

@@ -7,9 +7,9 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Writes a site with `posts` generated posts (each with an image prompt) under `.tmp/` so the workspace's
- * packages resolve.
+ * packages resolve. Its pages render each post's image through astro:assets only with `renderImages`.
  */
-export async function generateSite(posts: number, name = 'bench-site'): Promise<string> {
+export async function generateSite(posts: number, name = 'bench-site', { renderImages = false } = {}): Promise<string> {
   await mkdir(path.join(repoRoot, '.tmp'), { recursive: true });
   const root = await mkdtemp(path.join(repoRoot, '.tmp', `${name}-`));
   await cp(path.join(repoRoot, 'test/fixtures/blog/src/content.config.ts'), path.join(root, 'src/content.config.ts'));
@@ -25,17 +25,17 @@ export default defineConfig({ integrations });
 `,
   );
   await mkdir(path.join(root, 'src/pages'), { recursive: true });
-  // Pages do not render the images: the comparison leaves out astro:assets' own optimisation.
+  // By default pages do not render the images: the build comparison leaves out astro:assets' own work.
   await writeFile(
     path.join(root, 'src/pages/[...slug].astro'),
     `---
 import { getCollection } from 'astro:content';
-export async function getStaticPaths() {
+${renderImages ? "import { Image } from 'astro:assets';\nimport { getPostImage } from 'astro-comfyui/images';\n" : ''}export async function getStaticPaths() {
   return (await getCollection('blog')).map((post) => ({ params: { slug: post.id }, props: { post } }));
 }
 const { post } = Astro.props;
----
-<html><body><h1>{post.data.title}</h1></body></html>
+${renderImages ? 'const image = getPostImage(post);\n' : ''}---
+<html><body><h1>{post.data.title}</h1>${renderImages ? '{image && <Image src={image.src} alt={image.alt} />}' : ''}</body></html>
 `,
   );
   const dir = path.join(root, 'src/content/blog');
