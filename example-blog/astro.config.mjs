@@ -22,8 +22,8 @@ export default defineConfig({
       },
       // Without a reachable ComfyUI the demo still builds, with clearly marked placeholder images.
       onMissing: 'placeholder',
-      // Generated images say so: in their files (XMP, on by default) and under each picture.
-      disclosure: { caption: 'AI-generated with Stable Diffusion 3.5' },
+      // Generated images say so: in their files (XMP, on by default), in a corner mark, and under each picture.
+      disclosure: { mark: { text: 'AI-generated' }, caption: 'AI-generated with Stable Diffusion 3.5' },
     }),
   ],
 });

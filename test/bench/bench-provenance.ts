@@ -15,10 +15,10 @@ const child = fileURLToPath(new URL('./build-child.mjs', import.meta.url));
 
 export interface ProvenanceResult {
   posts: number;
-  /** Median wall time of a build that makes every derivative (no astro:assets cache), XMP on and off. */
+  /** Median wall time of a build that makes every derivative (no astro:assets cache), disclosure on and off. */
   coldOnMs: number;
   coldOffMs: number;
-  /** Median wall time of a build whose derivatives are in astro:assets' cache (a cached build), XMP on and off. */
+  /** Median wall time of a build whose derivatives are in astro:assets' cache (a cached build), disclosure on and off. */
   warmOnMs: number;
   warmOffMs: number;
 }
@@ -27,7 +27,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 /**
  * A site whose `posts` pages each render their committed image (a real 256×144 PNG carrying its entry) as
- * a WebP through astro:assets; built with `disclosure.xmp` on (provenance kept in each WebP) and off.
+ * a WebP through astro:assets; built with disclosure on (provenance XMP kept in each WebP, a corner mark
+ * on each image; the warm-up build stamps them) and off.
  */
 async function prepareSite(posts: number): Promise<string> {
   const root = await prepareCachedSite(posts, { renderImages: true });
@@ -45,17 +46,17 @@ async function prepareSite(posts: number): Promise<string> {
     path.join(root, 'astro.config.mjs'),
     `import { defineConfig } from 'astro/config';
 import comfyui from 'astro-comfyui';
-export default defineConfig({ integrations: [comfyui({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } }, disclosure: { xmp: process.env.BENCH_XMP === '1' } })] });
+export default defineConfig({ integrations: [comfyui({ mode: 'frozen', formats: { hero: { width: 64, height: 64 } }, disclosure: process.env.BENCH_DISCLOSURE === '1' ? { mark: { text: 'AI-generated' } } : { xmp: false } })] });
 `,
   );
   return root;
 }
 
-async function timeBuild(root: string, xmp: boolean, cold: boolean): Promise<number> {
+async function timeBuild(root: string, disclosure: boolean, cold: boolean): Promise<number> {
   if (cold) await rm(path.join(root, 'node_modules/.astro'), { recursive: true, force: true });
   const result = await execa(process.execPath, [child, root], {
     cwd: root,
-    env: childEnv({ CI: '1', BENCH_XMP: xmp ? '1' : '0' }),
+    env: childEnv({ CI: '1', BENCH_DISCLOSURE: disclosure ? '1' : '0' }),
     extendEnv: false,
     reject: false,
     all: true,
@@ -64,7 +65,7 @@ async function timeBuild(root: string, xmp: boolean, cold: boolean): Promise<num
   return (JSON.parse(String(result.stdout).trim().split('\n').at(-1)!) as { wallMs: number }).wallMs;
 }
 
-/** Builds of `posts` pages with images, provenance XMP on and off, cold and warm asset cache, alternating. */
+/** Builds of `posts` pages with images, disclosure on and off, cold and warm asset cache, alternating. */
 export async function benchProvenance(posts: number, runs = 5): Promise<ProvenanceResult> {
   const on = await prepareSite(posts);
   const off = await prepareSite(posts);

@@ -97,14 +97,14 @@ if (all || which.has('provenance')) {
   const r = await benchProvenance(500, 5);
   const cmd = 'npm run bench -- provenance';
   row(
-    'astro build, 500 posts with a WebP each, cached (derivatives in astro:assets cache), XMP on ÷ off',
+    'astro build, 500 posts with a WebP each, cached (derivatives in astro:assets cache), disclosure (XMP + mark) on ÷ off',
     `${(r.warmOnMs / r.warmOffMs).toFixed(3)} (${(r.warmOnMs / 1000).toFixed(2)} s vs ${(r.warmOffMs / 1000).toFixed(2)} s, medians of 5)`,
     '< 1.05',
     r.warmOnMs / r.warmOffMs < 1.05,
     cmd,
   );
   row(
-    'astro build, 500 posts with a WebP each, every derivative made (cold cache), XMP on ÷ off',
+    'astro build, 500 posts with a WebP each, every derivative made (cold cache), disclosure on ÷ off',
     `${(r.coldOnMs / r.coldOffMs).toFixed(3)} (${(r.coldOnMs / 1000).toFixed(2)} s vs ${(r.coldOffMs / 1000).toFixed(2)} s, medians of 5)`,
     '—',
     true,

@@ -77,6 +77,44 @@ describe('provenance of generated images', () => {
     expect(Object.keys(photo).filter((tag) => tag.startsWith('XMP'))).toEqual([]);
   });
 
+  it('burns a mark into generated images, and a new mark re-stamps them in CI from the kept original, without GPU work', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    const manifestOf = async () =>
+      JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')) as {
+        images: Record<string, { file: string; mark?: string; placeholder: boolean }>;
+      };
+    const withMark = (mark: unknown) => JSON.stringify({ disclosure: { mark } });
+    const first = await runAstro(root, ['build'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: withMark({ text: 'AI-generated' }) });
+    expect(first.exitCode, String(first.all)).toBe(0);
+    const runs = fake.stats.samplerRuns;
+    const [key, entry] = Object.entries((await manifestOf()).images).find(([, e]) => e.file.startsWith('lighthouse-'))!;
+    expect(entry.mark).toMatch(/^[0-9a-f]{16}$/);
+    // What ComfyUI saved, before the mark.
+    const saved = (await readdir(path.join(fake.outputDirectory, 'astro-comfyui'))).find((f) => f.startsWith(key.slice(0, 12)))!;
+    const raw = async (file: string) => (await sharp(file).raw().toBuffer()).toString('base64');
+    const original = await raw(path.join(fake.outputDirectory, 'astro-comfyui', saved));
+    const committed = path.join(root, 'src/assets/generated', entry.file);
+    expect(await raw(committed)).not.toBe(original);
+
+    // A new mark in CI (frozen: ComfyUI is never contacted): re-stamped, nothing generated.
+    const ci = { COMFYUI_URL: 'http://127.0.0.1:9', CI: '1' };
+    const changed = await runAstro(root, ['build'], { ...ci, ASTRO_COMFYUI_TEST_OPTIONS: withMark({ text: 'Made with AI', position: 'top-left' }) });
+    expect(changed.exitCode, String(changed.all)).toBe(0);
+    expect(changed.all).toMatch(/Put the disclosure mark "Made with AI" on \d+ committed images \(no GPU work\)/);
+    const after = (await manifestOf()).images[key]!;
+    expect(after.mark).toMatch(/^[0-9a-f]{16}$/);
+    expect(after.mark).not.toBe(entry.mark);
+    expect(fake.stats.samplerRuns).toBe(runs);
+    expect((await exiftool(committed))['XMP-iptcExt:DigitalSourceType']).toBe(TRAINED);
+
+    // No mark: the committed image is exactly what ComfyUI made.
+    const removed = await runAstro(root, ['build'], { ...ci, ASTRO_COMFYUI_TEST_OPTIONS: '{}' });
+    expect(removed.exitCode, String(removed.all)).toBe(0);
+    expect(await raw(committed)).toBe(original);
+    expect((await manifestOf()).images[key]!.mark).toBeUndefined();
+    expect(fake.stats.samplerRuns).toBe(runs);
+  });
+
   it('writes no XMP and no caption with disclosure: { xmp: false }, and placeholders never claim to be AI-made', async () => {
     const { root } = await setupBlogWithFake(cleanups);
     // No ComfyUI: every image is a marked placeholder.

@@ -23,6 +23,8 @@ export interface ManifestEntry {
   durationMs: number;
   /** A stand-in made without ComfyUI; replaced as soon as a real generation is possible. */
   placeholder: boolean;
+  /** The id of the disclosure mark burnt into the file (see stamp-mark.ts); absent when it has none. */
+  mark?: string;
 }
 
 export interface Manifest {
@@ -48,6 +50,10 @@ const entrySchema = z
     created: z.string(),
     durationMs: z.number().min(0),
     placeholder: z.boolean(),
+    mark: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/)
+      .optional(),
   })
   .passthrough();
 

@@ -118,6 +118,19 @@ export const optionsSchema = z
         xmp: z.boolean().default(true),
         /** The caption getPostImage() returns for a generated image, for the page to show. Default none. */
         caption: z.string().min(1).max(300).optional(),
+        /** A small text mark burnt into a corner of each generated image. Default none. */
+        mark: z
+          .object({
+            text: z
+              .string()
+              .min(1)
+              .max(60)
+              .regex(/^[^\p{Cc}]+$/u, 'must be one line of text'),
+            position: z.enum(['bottom-right', 'bottom-left', 'top-right', 'top-left']).default('bottom-right'),
+            opacity: z.number().min(0.1).max(1).default(0.8),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ xmp: true }),
@@ -149,6 +162,13 @@ export const defaultFormats: Record<string, { width: number; height: number }> =
   og: { width: 1216, height: 640 },
 };
 
+/** The corner mark of `disclosure.mark`, with its defaults filled in. */
+export interface DisclosureMark {
+  text: string;
+  position: 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
+  opacity: number;
+}
+
 export interface ResolvedOptions {
   root: string;
   endpoints: string[];
@@ -170,7 +190,7 @@ export interface ResolvedOptions {
   concurrency: number;
   imageDeadlineMs: number;
   pollIntervalMs: number;
-  disclosure: { xmp: boolean; caption: string | undefined };
+  disclosure: { xmp: boolean; caption: string | undefined; mark: DisclosureMark | undefined };
   toolbar: { allowNetwork: boolean };
 }
 
@@ -269,7 +289,7 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
     concurrency: o.concurrency ?? endpoints.length * (1 + o.queueAhead),
     imageDeadlineMs: o.imageDeadlineMs,
     pollIntervalMs: o.pollIntervalMs,
-    disclosure: { xmp: o.disclosure.xmp, caption: o.disclosure.caption },
+    disclosure: { xmp: o.disclosure.xmp, caption: o.disclosure.caption, mark: o.disclosure.mark },
     toolbar: o.toolbar,
   };
 }

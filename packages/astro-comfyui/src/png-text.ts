@@ -35,6 +35,28 @@ export function getPngText(png: Buffer, keyword: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `target` (a PNG re-encoded from `source`, which drops text chunks) with every text chunk of `source`
+ * put back after its header, except those named in `except`.
+ */
+export function copyPngText(source: Buffer, target: Buffer, except: readonly string[] = []): Buffer {
+  const text = [...chunksOf(source)].filter((c) => TEXT_CHUNKS.has(c.type) && !except.includes(textKeyword(c.data)));
+  const rest = [...chunksOf(target)].filter((c) => c.offset >= IHDR_END && !TEXT_CHUNKS.has(c.type));
+  return Buffer.concat([
+    target.subarray(0, IHDR_END),
+    ...text.map((c) => source.subarray(c.offset, c.end)),
+    ...rest.map((c) => target.subarray(c.offset, c.end)),
+  ]);
+}
+
+/** The PNG without its text chunk named `keyword`, if it has one. */
+export function removePngText(png: Buffer, keyword: string): Buffer {
+  const keep = [...chunksOf(png)].filter((c) => c.offset >= IHDR_END && !(TEXT_CHUNKS.has(c.type) && textKeyword(c.data) === keyword));
+  return Buffer.concat([png.subarray(0, IHDR_END), ...keep.map((c) => png.subarray(c.offset, c.end))]);
+}
+
+const TEXT_CHUNKS = new Set(['tEXt', 'iTXt', 'zTXt']);
+
 function textKeyword(data: Buffer): string {
   return data.toString('latin1', 0, Math.max(0, data.indexOf(0)));
 }

@@ -19,6 +19,7 @@ import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { renderPlaceholder } from './render-placeholder.js';
+import { imagesToRestamp, restampImages } from './restamp-images.js';
 import { resolveImage, type ResolvedImage } from './resolve-image.js';
 import { writeImage } from './write-image.js';
 
@@ -85,11 +86,18 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const keptPlaceholders = unique.filter((image) => !todo.has(image) && states.get(image.key) === 'placeholder').length;
   summary.placeholders = keptPlaceholders;
   summary.ready = unique.length - summary.todo.length - keptPlaceholders;
-  if (summary.todo.length === 0 || context.dryRun) return summary;
+  // Committed images whose disclosure mark changed are re-stamped, never generated again.
+  const restamp = imagesToRestamp(
+    unique.filter((image) => !todo.has(image)),
+    manifest,
+    options,
+  );
+  if ((summary.todo.length === 0 && restamp.length === 0) || context.dryRun) return summary;
 
   const writer = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (message) => logger.info(`Waiting: ${message}.`) });
   try {
-    await makeImages(summary, manifest, options, context, writer);
+    if (restamp.length > 0) await restampImages(restamp, manifest, options, logger, writer);
+    if (summary.todo.length > 0) await makeImages(summary, manifest, options, context, writer);
   } finally {
     await writer.flush();
   }

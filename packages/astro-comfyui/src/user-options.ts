@@ -127,6 +127,19 @@ export interface UserOptions {
      * page to show, e.g. "AI-generated with Stable Diffusion 3.5".
      */
     caption?: string;
+    /**
+     * A small text mark burnt into a corner of each generated image (not placeholders), e.g.
+     * `{ text: "AI-generated" }`. Changing it generates nothing again: the committed images are
+     * re-stamped from the original pixels they keep under the mark.
+     */
+    mark?: {
+      /** One line of text, at most 60 characters. */
+      text: string;
+      /** @default "bottom-right" */
+      position?: 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
+      /** From 0.1 to 1. @default 0.8 */
+      opacity?: number;
+    };
   };
   /**
    * Images in flight at once.

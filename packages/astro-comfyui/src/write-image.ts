@@ -4,11 +4,12 @@ import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
 import { PNG_ENTRY_KEYWORD, setPngText } from './png-text.js';
 import { PNG_XMP_KEYWORD, provenanceXmp } from './provenance-xmp.js';
+import { markId, stampMark } from './stamp-mark.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
 /**
- * Commits one image: the PNG (atomically, with its manifest entry and its provenance XMP inside it)
+ * Commits one image: the PNG (atomically, with its disclosure mark, manifest entry and provenance XMP)
  * first, then its entry goes to the manifest writer, so an entry never names a missing file and a lost
  * entry can be rebuilt from the file.
  */
@@ -20,8 +21,12 @@ export async function writeImage(
   manifest: ManifestWriter,
 ): Promise<void> {
   const entry = manifestEntryFor(image, { ...meta, durationMs: Math.round(meta.durationMs), created: new Date().toISOString() });
+  // Real images get the disclosure mark; placeholders are marked as placeholders already.
+  const mark = meta.placeholder ? undefined : options.disclosure.mark;
+  if (mark) entry.mark = markId(mark);
+  const pixels = mark ? await stampMark(png, mark) : png;
   const xmp = options.disclosure.xmp ? provenanceXmp(image.key, entry) : undefined;
-  const described = setPngText(png, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry }));
+  const described = setPngText(pixels, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry }));
   await writeFileAtomic(path.join(options.outDir, image.fileName), xmp ? setPngText(described, PNG_XMP_KEYWORD, xmp) : described);
   manifest.add(image.key, entry);
 }
