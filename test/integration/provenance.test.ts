@@ -31,6 +31,11 @@ describe('provenance of generated images', () => {
       path.join(root, 'src/pages/photo.astro'),
       "---\nimport { Image } from 'astro:assets';\nimport photo from '../assets/photo.png';\n---\n<html><body><Image src={photo} alt=\"A photo\" /></body></html>\n",
     );
+    // An Open Graph image: a PNG derivative of a generated image.
+    await writeFile(
+      path.join(root, 'src/pages/og.astro'),
+      "---\nimport { getCollection } from 'astro:content';\nimport { getImage } from 'astro:assets';\nimport { getPostImage } from 'astro-comfyui/images';\nconst post = (await getCollection('blog')).find((p) => p.id === 'lighthouse');\nconst og = await getImage({ src: getPostImage(post).src, format: 'png', width: 128 });\n---\n<html><head><meta property=\"og:image\" content={og.src} /></head><body></body></html>\n",
+    );
     const caption = 'AI-generated with Stable Diffusion 3.5';
     const build = await runAstro(root, ['build'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ disclosure: { caption } }) });
     expect(build.exitCode, String(build.all)).toBe(0);
@@ -59,10 +64,10 @@ describe('provenance of generated images', () => {
     expect(String(committed['XMP-xmp:CreatorTool'])).toContain('ComfyUI');
     expect(String(committed['PNG:Prompt'])).toContain('"class_type": "KSampler"');
 
-    // Every derivative astro:assets made of it (AVIF and WebP, each size) carries the same XMP.
+    // Every derivative astro:assets made of it (AVIF, WebP and the Open Graph PNG) carries the same XMP.
     const files = await readdir(path.join(root, 'dist/_astro'));
-    const derivatives = files.filter((f) => f.startsWith('lighthouse-') && /\.(avif|webp)$/.test(f));
-    expect(derivatives.some((f) => f.endsWith('.avif')) && derivatives.some((f) => f.endsWith('.webp'))).toBe(true);
+    const derivatives = files.filter((f) => f.startsWith('lighthouse-') && /\.(avif|webp|png)$/.test(f));
+    expect(['avif', 'webp', 'png'].every((format) => derivatives.some((f) => f.endsWith(`.${format}`)))).toBe(true);
     for (const file of derivatives) {
       const tags = await exiftool(path.join(root, 'dist/_astro', file));
       expect(tags['XMP-iptcExt:DigitalSourceType'], file).toBe(TRAINED);
