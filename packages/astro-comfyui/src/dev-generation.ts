@@ -8,6 +8,7 @@ import { readManifest } from './manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
 import { syncImages } from './sync-images.js';
+import { IMAGE_READY_EVENT } from './dev-events.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
 
 export interface DevGeneration {
@@ -20,7 +21,7 @@ export interface DevGeneration {
 
 /**
  * Dev mode: the server starts at once, missing images are generated in the background, and each new
- * image invalidates the virtual module and reloads the page that waits for it.
+ * image invalidates the virtual module and reaches the pages that show it.
  */
 export function startDevGeneration(
   server: ViteDevServer,
@@ -68,7 +69,8 @@ export function startDevGeneration(
       onImageReady: (image, { placeholder }) => {
         index.add(image, options.outDir, placeholder);
         invalidateImagesModule(server);
-        server.hot.send({ type: 'full-reload' });
+        // Pages that show it swap it in place (dev-client.ts); the others are left alone.
+        server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });
       },
     });
   };

@@ -35,9 +35,11 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
     hooks: {
-      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, logger }) => {
+      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, injectScript, logger }) => {
         command = astroCommand;
         if (command === 'dev') {
+          // Newly generated images reach open pages in place.
+          injectScript('page', `import ${JSON.stringify(fileURLToPath(new URL('./dev-client.js', import.meta.url)))};`);
           addDevToolbarApp({
             id: 'astro-comfyui',
             name: 'ComfyUI images',
@@ -49,7 +51,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         index.caption = options.disclosure.caption;
         if (options.workflow) addWatchFile(options.workflow.file);
         updateConfig({
-          vite: { plugins: [vitePluginImages(() => index)] },
+          vite: { plugins: [vitePluginImages(() => index, options.outDir)] },
           // Astro's sharp service, keeping the provenance XMP of generated images in their derivatives.
           ...(options.disclosure.xmp && config.image.service.entrypoint === SHARP_SERVICE
             ? { image: { service: { entrypoint: 'astro-comfyui/image-service', config: config.image.service.config } } }

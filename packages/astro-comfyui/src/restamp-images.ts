@@ -26,8 +26,8 @@ export function imagesToRestamp(images: ResolvedImage[], manifest: Manifest, opt
 /**
  * Puts the configured disclosure mark on committed images, from the original pixels each keeps under its
  * old mark: no GPU work, in any mode. Each file is rewritten atomically under its image lock, then its
- * entry (with the new mark id) goes to the manifest writer. A file that cannot be re-stamped is reported
- * and left as it is.
+ * entry (with the new mark id) goes to the manifest writer, and `onRestamped` hears of it (dev shows it).
+ * A file that cannot be re-stamped is reported and left as it is.
  */
 export async function restampImages(
   images: ResolvedImage[],
@@ -35,6 +35,7 @@ export async function restampImages(
   options: ResolvedOptions,
   logger: Logger,
   writer: ManifestWriter,
+  onRestamped?: (image: ResolvedImage) => void | Promise<void>,
 ): Promise<number> {
   const mark = options.disclosure.mark;
   const id = mark ? markId(mark) : undefined;
@@ -57,6 +58,7 @@ export async function restampImages(
       await writeFileAtomic(file, setPngText(stamped, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
       writer.add(image.key, entry);
       done++;
+      await onRestamped?.(image);
     } catch (error) {
       logger.warn(`${path.relative(options.root, file)} keeps its old mark: it could not be re-stamped (${(error as Error).message}).`);
     } finally {

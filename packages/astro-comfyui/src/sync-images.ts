@@ -96,7 +96,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
 
   const writer = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (message) => logger.info(`Waiting: ${message}.`) });
   try {
-    if (restamp.length > 0) await restampImages(restamp, manifest, options, logger, writer);
+    if (restamp.length > 0) await restampImages(restamp, manifest, options, logger, writer, (image) => notifyReady(context, image, false));
     if (summary.todo.length > 0) await makeImages(summary, manifest, options, context, writer);
   } finally {
     await writer.flush();

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin, ViteDevServer } from 'vite';
 import type { ImageIndex } from './image-index.js';
@@ -13,10 +14,18 @@ const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url
  * it and Vite does not externalise it; this plugin hands Vite the file instead. That keeps the rest of
  * the package external (no `ssr.noExternal`, which made every build slower).
  */
-export function vitePluginImages(getIndex: () => ImageIndex): Plugin {
+export function vitePluginImages(getIndex: () => ImageIndex, outDir: string): Plugin {
+  const generated = path.resolve(outDir) + path.sep;
   return {
     name: 'astro-comfyui:images',
     enforce: 'pre',
+    // A generated image written in dev reaches the pages that show it through IMAGE_READY_EVENT
+    // (dev-client.ts), swapped in place: Vite's own reload of every page that imports it is not wanted.
+    hotUpdate(update) {
+      if (!path.resolve(update.file).startsWith(generated)) return undefined;
+      for (const mod of update.modules) this.environment.moduleGraph.invalidateModule(mod);
+      return [];
+    },
     // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
     resolveId: {
       filter: { id: /^(virtual:astro-comfyui\/images|astro-comfyui\/images)$/ },
