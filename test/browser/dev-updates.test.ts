@@ -1,41 +1,32 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { useCleanups } from '../helpers/cleanups.js';
 import { copyFixture, runAstro, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
 
-let fake: FakeComfyUI;
-let site: Awaited<ReturnType<typeof copyFixture>>;
-let dev: Awaited<ReturnType<typeof startAstroDev>> | undefined;
-let browser: Browser;
-
-beforeAll(async () => {
-  site = await copyFixture('blog');
-  // A site whose images were committed as placeholders (built where no ComfyUI answered).
-  const build = await runAstro(site.root, ['build'], {
-    COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}`,
-    ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing: 'placeholder' }),
-  });
-  if (build.exitCode !== 0) throw new Error(String(build.all));
-  fake = await startFakeComfyUI();
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
-  await fake?.close();
-  await site?.cleanup();
-});
+const cleanups = useCleanups();
 
 describe('a new image in astro dev', () => {
   it('replaces the placeholder on the page that shows it, in place, and leaves other pages alone', async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    // A site whose images were committed as placeholders (built where no ComfyUI answered).
+    const build = await runAstro(site.root, ['build'], {
+      COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}`,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing: 'placeholder' }),
+    });
+    expect(build.exitCode, String(build.all)).toBe(0);
+    const fake = await startFakeComfyUI();
+    cleanups.push(() => fake.close());
     // ComfyUI holds every job until both pages show what they have.
     fake.faults.stallExecution(true);
-    dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
+    const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
+    cleanups.push(() => dev.stop());
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
     const post = await browser.newPage();
     const other = await browser.newPage();
     await post.goto(`${dev.url}/lighthouse/`);
@@ -45,7 +36,7 @@ describe('a new image in astro dev', () => {
     const loaded = await Promise.all([post, other].map((page) => page.evaluate(() => performance.timeOrigin)));
 
     fake.faults.stallExecution(false);
-    await waitUntil(async () => (dev!.output.join('').includes('[4/4]') ? true : undefined), 60_000, 'the real images');
+    await waitUntil(async () => (dev.output.join('').includes('[4/4]') ? true : undefined), 60_000, 'the real images');
     await expect.poll(() => image.getAttribute('data-placeholder'), { timeout: 15_000 }).toBe('false');
     // The real image is fetched again although its file name is the placeholder's.
     await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0 && img.currentSrc.includes('v='))).toBe(true);
