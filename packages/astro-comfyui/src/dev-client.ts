@@ -5,18 +5,31 @@
 /// <reference types="vite/client" />
 import { IMAGE_READY_EVENT } from './dev-events.js';
 
+/** Images that arrive together (a build of many) are shown with one fetch of the page. */
+const BATCH_MS = 150;
+const arrived = new Set<string>();
+let scheduled = false;
+
 if (import.meta.hot) {
   import.meta.hot.on(IMAGE_READY_EVENT, (data: { file: string }) => {
-    void showImage(data.file).catch(() => location.reload());
+    arrived.add(data.file);
+    if (scheduled) return;
+    scheduled = true;
+    setTimeout(() => {
+      const files = [...arrived];
+      arrived.clear();
+      scheduled = false;
+      showImages(files).catch(() => location.reload());
+    }, BATCH_MS);
   });
 }
 
-async function showImage(file: string): Promise<void> {
-  const current = blocksShowing(document, file);
+async function showImages(files: string[]): Promise<void> {
+  const current = blocksShowing(document, files);
   const response = await fetch(location.href, { headers: { accept: 'text/html' }, cache: 'no-store' });
   if (!response.ok) return location.reload();
   const next = new DOMParser().parseFromString(await response.text(), 'text/html');
-  const incoming = blocksShowing(next, file);
+  const incoming = blocksShowing(next, files);
   if (incoming.length === 0 && current.length === 0) return;
   // Each block must be at the same place in both versions of the page; otherwise the layout changed.
   if (incoming.length !== current.length || incoming.some((block, i) => placeOf(block) !== placeOf(current[i]!))) return location.reload();
@@ -24,26 +37,26 @@ async function showImage(file: string): Promise<void> {
   current.forEach((block, i) => {
     const fresh = document.importNode(incoming[i]!, true);
     // Same file name as the placeholder it replaces: a new query makes the browser fetch it again.
-    for (const element of [fresh, ...fresh.querySelectorAll('img, source')]) bustCache(element, file, version);
+    for (const element of [fresh, ...fresh.querySelectorAll('img, source')]) bustCache(element, files, version);
     block.replaceWith(fresh);
   });
 }
 
-/** The figures (or pictures, or images) of a document that show `file`, in document order. */
-function blocksShowing(root: Document, file: string): Element[] {
+/** The figures (or pictures, or images) of a document that show one of `files`, in document order. */
+function blocksShowing(root: Document, files: string[]): Element[] {
   const blocks = [...root.body.querySelectorAll('img, source')]
-    .filter((element) => references(element, file))
+    .filter((element) => references(element, files))
     .map((element) => element.closest('figure') ?? element.closest('picture') ?? element);
   return [...new Set(blocks)];
 }
 
-function references(element: Element, file: string): boolean {
+function references(element: Element, files: string[]): boolean {
   const urls = `${element.getAttribute('src') ?? ''} ${element.getAttribute('srcset') ?? ''}`;
   let decoded = urls;
   try {
     decoded = decodeURIComponent(urls);
   } catch {}
-  return decoded.includes(`/${file}`);
+  return files.some((file) => decoded.includes(`/${file}`));
 }
 
 /** Where an element is in its document: the child index of each ancestor up to the body. */
@@ -55,8 +68,8 @@ function placeOf(element: Element): string {
   return `${element.tagName}:${place.join('.')}`;
 }
 
-function bustCache(element: Element, file: string, version: string): void {
-  if (!element.matches('img, source') || !references(element, file)) return;
+function bustCache(element: Element, files: string[], version: string): void {
+  if (!element.matches('img, source') || !references(element, files)) return;
   const add = (url: string) => `${url}${url.includes('?') ? '&' : '?'}v=${version}`;
   const src = element.getAttribute('src');
   if (src) element.setAttribute('src', add(src));

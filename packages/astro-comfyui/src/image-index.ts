@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ImageState } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 
@@ -34,6 +35,13 @@ export class ImageIndex {
   add(image: ResolvedImage, outDir: string, placeholder: boolean): void {
     const others = (this.#byPost.get(image.request.post) ?? []).filter((i) => i.index !== image.request.index);
     this.#byPost.set(image.request.post, [...others, indexed(image, path.join(outDir, image.fileName), placeholder)]);
+  }
+
+  /** What the site has for `image` now: its committed file, a placeholder, or nothing yet. */
+  stateOf(image: ResolvedImage): ImageState {
+    const shown = this.#byPost.get(image.request.post)?.find((i) => i.index === image.request.index);
+    if (!shown || path.basename(shown.file) !== image.fileName) return 'missing';
+    return shown.placeholder ? 'placeholder' : 'ready';
   }
 
   /** The virtual module: a static import per image, so astro:assets processes exactly these files. */

@@ -20,9 +20,10 @@ const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
 /** Where the CLI finds the options the user passed, on the integration object in astro.config. */
 export const USER_OPTIONS = Symbol.for('astro-comfyui.user-options');
 
-/** The astro-comfyui integration: `integrations: [comfyui({ ... })]`. */
+/** Astro's default image service, which astro-comfyui wraps to keep provenance in derivatives. */
 const SHARP_SERVICE = 'astro/assets/services/sharp';
 
+/** The astro-comfyui integration: `integrations: [comfyui({ ... })]`. */
 export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let options: ResolvedOptions;
   const index = new ImageIndex();
@@ -96,7 +97,13 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
         supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
         dev = startDevGeneration(server, index, options, logger, supervisor);
-        toolbarServer = setupToolbarServer(server, options, logger, (post) => dev!.reindex(post), supervisor);
+        toolbarServer = setupToolbarServer(server, {
+          options,
+          logger,
+          supervisor,
+          refreshImages: (post) => dev!.reindex(post),
+          imageState: (image) => index.stateOf(image),
+        });
       },
       'astro:server:done': async () => {
         await toolbarServer?.dispose();

@@ -1,6 +1,4 @@
 import { loadTemplate, resolveRequests } from '../collect-post-images.js';
-import { classifyImages } from '../classify-images.js';
-import type { ResolvedOptions } from '../options.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import type { ToolbarAccess } from './toolbar-access.js';
 import type { ToolbarContext } from './toolbar-actions.js';
@@ -33,7 +31,7 @@ export async function readPanelState(context: ToolbarContext, request: { request
   const { options } = context;
   const posts = await listPosts(options.root, options.content);
   const post = request.post !== undefined ? (posts.includes(request.post) ? request.post : null) : postOfPage(posts, request.pathname);
-  const { images, problems } = post ? await readPostImages(options, post) : { images: [], problems: [] };
+  const { images, problems } = post ? await readPostImages(context, post) : { images: [], problems: [] };
   return {
     requestId: request.requestId,
     // A read-only panel says why instead of offering buttons that would be refused.
@@ -56,13 +54,12 @@ export async function readPanelState(context: ToolbarContext, request: { request
 }
 
 /** The images of one post with their state, and its problems, from that post's file only. */
-async function readPostImages(options: ResolvedOptions, post: string) {
+async function readPostImages({ options, imageState }: ToolbarContext, post: string) {
   const scan = scanPost(options.root, post, options.field, options.listField);
   const resolved = resolveRequests(scan.requests, options, await loadTemplate(options));
-  const states = await classifyImages(resolved.images, options);
   const images: PanelImage[] = resolved.images.map((image) => {
     const { request } = image;
-    const state = states.get(image.key) ?? 'missing';
+    const state = imageState(image);
     return {
       target: request.field,
       prompt: request.prompt,

@@ -8,7 +8,8 @@ import { ManifestWriter } from '../manifest-writer.js';
 import type { ResolvedOptions } from '../options.js';
 import { type PinnedPrompt, pinTargetOf, preparePin } from '../pin-image-into-post.js';
 import { preflightImages } from '../preflight-images.js';
-import { ResolveProblem, resolveImage } from '../resolve-image.js';
+import type { ImageState } from '../classify-images.js';
+import { ResolveProblem, type ResolvedImage, resolveImage } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
@@ -26,6 +27,8 @@ export interface ToolbarContext {
   signal: AbortSignal;
   /** Re-reads a post the toolbar wrote and refreshes the page's images. */
   refreshImages: (post: string) => Promise<void>;
+  /** What the dev server shows for an image now (its image index), without reading the manifest. */
+  imageState: (image: ResolvedImage) => ImageState;
 }
 
 /** Only posts matched by the content globs exist for the toolbar; anything else is refused. */

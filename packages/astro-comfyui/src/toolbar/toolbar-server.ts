@@ -1,8 +1,6 @@
 import path from 'node:path';
-import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { cacheDirectory } from '../cache-directory.js';
-import type { ResolvedOptions } from '../options.js';
 import { relayComfyUI } from './relay-comfyui.js';
 import { servePanelImages } from './serve-panel-images.js';
 import { readPanelState } from './read-panel-state.js';
@@ -19,22 +17,10 @@ export interface ToolbarServer {
  * every message, generates candidates through the pool (the browser never talks to ComfyUI), and
  * pins a chosen candidate into a post inside the content globs only.
  */
-export function setupToolbarServer(
-  server: ViteDevServer,
-  options: ResolvedOptions,
-  logger: Logger,
-  refreshImages: (post: string) => Promise<void>,
-  supervisor: ComfyUISupervisor | undefined,
-): ToolbarServer {
+export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarContext, 'candidatesDir' | 'signal'>): ToolbarServer {
+  const { options, logger, supervisor } = session;
   const controller = new AbortController();
-  const context: ToolbarContext = {
-    options,
-    logger,
-    supervisor,
-    candidatesDir: path.join(cacheDirectory(options), 'candidates'),
-    signal: controller.signal,
-    refreshImages,
-  };
+  const context: ToolbarContext = { ...session, candidatesDir: path.join(cacheDirectory(options), 'candidates'), signal: controller.signal };
   const rules = { allowNetwork: options.toolbar.allowNetwork, allowedHosts: server.config.server.allowedHosts };
   const handle = createToolbarChannel(server, rules, logger, describe);
 
