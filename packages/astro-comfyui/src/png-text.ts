@@ -6,8 +6,8 @@ const IHDR_END = 8 + 12 + 13;
 export const PNG_ENTRY_KEYWORD = 'astro-comfyui';
 
 /**
- * The PNG with an iTXt chunk `keyword` = `text` (UTF-8) right after its header; an existing chunk with
- * that keyword is replaced. The pixels and every other chunk (ComfyUI's `prompt`, `workflow`) stay.
+ * The PNG with an iTXt chunk `keyword` = `text` (UTF-8) right after its header; an existing text chunk
+ * with that keyword is replaced. The pixels and every other chunk (ComfyUI's `prompt`, `workflow`) stay.
  */
 export function setPngText(png: Buffer, keyword: string, text: string): Buffer {
   const data = Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]);
@@ -16,8 +16,8 @@ export function setPngText(png: Buffer, keyword: string, text: string): Buffer {
   chunk.write('iTXt', 4, 'latin1');
   data.copy(chunk, 8);
   chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-  const rest = [...chunksOf(png)].filter((c) => c.offset >= IHDR_END && !(c.type === 'iTXt' && textKeyword(c.data) === keyword));
-  return Buffer.concat([png.subarray(0, IHDR_END), chunk, ...rest.map((c) => png.subarray(c.offset, c.end))]);
+  const without = removePngText(png, keyword);
+  return Buffer.concat([without.subarray(0, IHDR_END), chunk, without.subarray(IHDR_END)]);
 }
 
 /** The text of the first tEXt or iTXt chunk named `keyword` (uncompressed only), or undefined. */
