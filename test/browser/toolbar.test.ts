@@ -430,6 +430,40 @@ describe('problems and placeholders on the page', () => {
   });
 });
 
+describe('the Advanced tab with several ComfyUI endpoints', () => {
+  it("shows each running endpoint's own web UI on request", async () => {
+    const first = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
+    const second = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
+    const own = await copyFixture('blog');
+    const server = await startAstroDev(own.root, await findFreePort(), { COMFYUI_URL: `${first.url},${second.url}` });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(`${server.url}/harbour/`);
+      await openApp(tab);
+      await tab.getByTestId('tab-advanced').click();
+      await expect
+        .poll(() => tab.getByTestId('endpoint-state').evaluateAll((dds) => dds.map((dd) => dd.getAttribute('data-state'))), { timeout: 15_000 })
+        .toEqual(['running', 'running']);
+      expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');
+      expect(await tab.getByTestId('show-ui-0').getAttribute('aria-disabled')).toBe('true');
+      const before = second.stats.httpRequests;
+      await tab.getByTestId('show-ui-1').click();
+      expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/1/');
+      const frame = await waitUntil(async () => tab.frames().find((f) => f.url().includes('/_astro-comfyui/comfyui/1/')), 20_000, 'the second UI');
+      await frame.locator('canvas#graph-canvas').waitFor({ state: 'visible', timeout: 30_000 });
+      // Its UI talks to the second ComfyUI.
+      expect(second.stats.httpRequests).toBeGreaterThan(before + 5);
+      expect(await tab.getByTestId('open-tab').getAttribute('href')).toBe('/_astro-comfyui/comfyui/1/');
+    } finally {
+      await tab.close();
+      await server.stop();
+      await own.cleanup();
+      await first.close();
+      await second.close();
+    }
+  });
+});
+
 describe('the Advanced tab with a start command', () => {
   it('shows the ComfyUI that dev started, stops it and starts it again', async () => {
     const { fakeStartCommand } = await import('../helpers/fake-launcher.js');

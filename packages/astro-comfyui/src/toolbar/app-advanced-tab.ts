@@ -1,6 +1,6 @@
 // Runs in the browser: the Advanced tab, ComfyUI's status and its own web UI.
 import { button, el, isDisabled, type PanelState, type Requests, type Server, setDisabled, showInfo } from './app-dom.js';
-import { EVENTS } from './toolbar-events.js';
+import { COMFYUI_ROUTE, EVENTS } from './toolbar-events.js';
 
 const E = EVENTS;
 /** How long "Open in ComfyUI" waits for ComfyUI's UI to boot in the frame. */
@@ -51,30 +51,50 @@ export type AdvancedTab = ReturnType<typeof buildAdvancedTab>;
 /** ComfyUI's status, start, stop and refresh, and loading a graph into its UI. */
 export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: Requests, state: () => PanelState | undefined) {
   let running = false;
+  /** The endpoint whose UI the frame shows (teams may have several GPU machines). */
+  let shown = 0;
+  let endpoints: EndpointStatus[] = [];
+  const relayUrl = () => `${COMFYUI_ROUTE}${shown}/`;
   const showFrame = () => {
-    const data = state();
-    if (!data || ui.section.hidden) return;
-    ui.openTab.href = data.comfyuiUrl;
+    if (!state() || ui.section.hidden) return;
+    ui.openTab.href = relayUrl();
     ui.frame.hidden = !running;
     ui.help.hidden = running;
     // The UI is heavy: load it when someone looks at it and ComfyUI answers.
-    if (running && !ui.frame.getAttribute('src')) ui.frame.src = data.comfyuiUrl;
+    if (running && ui.frame.getAttribute('src') !== relayUrl()) ui.frame.src = relayUrl();
+  };
+  const showStatus = () => {
+    ui.status.replaceChildren(
+      ...endpoints.flatMap((e, i) => {
+        const choose = button(`show-ui-${i}`, i === shown ? 'Shown below' : 'Show its UI', 'outline');
+        setDisabled(choose, i === shown ? 'Its web UI is the one below.' : null);
+        choose.addEventListener('click', () => {
+          if (isDisabled(choose)) return;
+          shown = i;
+          running = e.state === 'running';
+          showStatus();
+          showFrame();
+        });
+        return [
+          el('dt', {}, e.url),
+          el(
+            'dd',
+            { 'data-testid': 'endpoint-state', 'data-state': e.state },
+            `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''} `,
+            ...(endpoints.length > 1 && e.state === 'running' ? [choose] : []),
+          ),
+        ];
+      }),
+    );
   };
 
-  on<{ requestId: string; endpoints: EndpointStatus[] }>(E.statusResult, ({ endpoints }) => {
-    ui.status.replaceChildren(
-      ...endpoints.flatMap((e) => [
-        el('dt', {}, e.url),
-        el(
-          'dd',
-          { 'data-testid': 'endpoint-state', 'data-state': e.state },
-          `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''}`,
-        ),
-      ]),
-    );
+  on<{ requestId: string; endpoints: EndpointStatus[] }>(E.statusResult, (result) => {
+    endpoints = result.endpoints;
+    if (shown >= endpoints.length) shown = 0;
+    showStatus();
     const data = state();
     const readOnly = data?.readOnly ?? null;
-    running = endpoints[0]?.state === 'running';
+    running = endpoints[shown]?.state === 'running';
     const startable = endpoints.some((e) => e.canStart && e.state !== 'running');
     setDisabled(
       ui.start,
@@ -92,11 +112,12 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
       ui.stop,
       readOnly ?? (endpoints.some((e) => e.managed && e.state === 'running') ? null : 'Only a ComfyUI that astro dev started can be stopped here.'),
     );
+    const address = endpoints[shown]?.url ?? 'its address';
     ui.help.textContent = running
       ? ''
       : data?.canStart
-        ? `ComfyUI at ${data.comfyuiAddress} is not running. Press Start ComfyUI, or start it yourself (python main.py in your ComfyUI folder), then Refresh.`
-        : `ComfyUI at ${data?.comfyuiAddress ?? 'its address'} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
+        ? `ComfyUI at ${address} is not running. Press Start ComfyUI, or start it yourself (python main.py in your ComfyUI folder), then Refresh.`
+        : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
     showFrame();
   });
   ui.start.addEventListener('click', () => {
@@ -112,8 +133,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   /** Shows ComfyUI's UI and loads the graph into it once it has booted. */
   const openInComfyUI = async (graph: Record<string, unknown>, name: string) => {
     showInfo(ui.message, 'Opening the graph in ComfyUI…');
-    const data = state();
-    if (data && !ui.frame.getAttribute('src')) ui.frame.src = data.comfyuiUrl;
+    if (!ui.frame.getAttribute('src')) ui.frame.src = relayUrl();
     ui.frame.hidden = false;
     const deadline = Date.now() + BOOT_DEADLINE_MS;
     while (Date.now() < deadline) {

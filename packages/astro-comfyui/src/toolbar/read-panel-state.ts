@@ -2,7 +2,7 @@ import { loadTemplate, resolveRequests } from '../collect-post-images.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import type { ToolbarAccess } from './toolbar-access.js';
 import type { ToolbarContext } from './toolbar-actions.js';
-import { COMFYUI_ROUTE, IMAGE_ROUTE } from './toolbar-events.js';
+import { IMAGE_ROUTE } from './toolbar-events.js';
 
 /** One image of the post in the panel: its prompt as the post has it, and what the site has for it. */
 export interface PanelImage {
@@ -47,9 +47,6 @@ export async function readPanelState(context: ToolbarContext, request: { request
     formats: Object.keys(options.formats),
     presets: Object.keys(options.presets),
     defaultFormat: options.defaultFormat,
-    /** ComfyUI's web UI through the dev server (same origin, so it may keep its settings), and its own address. */
-    comfyuiUrl: `${COMFYUI_ROUTE}0/`,
-    comfyuiAddress: options.endpoints[0],
   };
 }
 
