@@ -174,13 +174,15 @@ function sha256(text: string): string {
 
 /** A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"). */
 export function slugify(post: string): string {
-  const base = path.posix.basename(post).replace(/\.[^.]+$/, '');
-  const slug = base
+  return slugText(path.posix.basename(post).replace(/\.[^.]+$/, '')).slice(0, 60) || 'image';
+}
+
+/** Text as lowercase ASCII letters and digits joined by single dashes, accents dropped ("Été à Brest" → "ete-a-brest"). */
+export function slugText(text: string): string {
+  return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60);
-  return slug || 'image';
+    .replace(/^-+|-+$/g, '');
 }

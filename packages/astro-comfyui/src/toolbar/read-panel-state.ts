@@ -1,4 +1,5 @@
 import { loadTemplate, resolveRequests } from '../collect-post-images.js';
+import { slugText } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import type { ToolbarAccess } from './toolbar-access.js';
 import type { ToolbarContext } from './toolbar-actions.js';
@@ -108,15 +109,11 @@ export function postOfPage(posts: string[], pathname: string): string | null {
   return tie ? null : best;
 }
 
+/** A path segment of a page (URL-encoded) or a post, compared as a slug. */
 function slugSegment(segment: string): string {
-  let text = segment;
   try {
-    text = decodeURIComponent(segment);
-  } catch {}
-  return text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
+    return slugText(decodeURIComponent(segment));
+  } catch {
+    return slugText(segment);
+  }
 }
