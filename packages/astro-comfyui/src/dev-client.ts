@@ -4,6 +4,7 @@
 // changed (the image is new there) reloads, as before.
 /// <reference types="vite/client" />
 import { IMAGE_READY_EVENT } from './dev-events.js';
+import { showsFile } from './shows-file.js';
 
 /** Images that arrive together (a build of many) are shown with one fetch of the page. */
 const BATCH_MS = 150;
@@ -45,18 +46,9 @@ async function showImages(files: string[]): Promise<void> {
 /** The figures (or pictures, or images) of a document that show one of `files`, in document order. */
 function blocksShowing(root: Document, files: string[]): Element[] {
   const blocks = [...root.body.querySelectorAll('img, source')]
-    .filter((element) => references(element, files))
+    .filter((element) => files.some((file) => showsFile(element, file)))
     .map((element) => element.closest('figure') ?? element.closest('picture') ?? element);
   return [...new Set(blocks)];
-}
-
-function references(element: Element, files: string[]): boolean {
-  const urls = `${element.getAttribute('src') ?? ''} ${element.getAttribute('srcset') ?? ''}`;
-  let decoded = urls;
-  try {
-    decoded = decodeURIComponent(urls);
-  } catch {}
-  return files.some((file) => decoded.includes(`/${file}`));
 }
 
 /** Where an element is in its document: the child index of each ancestor up to the body. */
@@ -69,7 +61,7 @@ function placeOf(element: Element): string {
 }
 
 function bustCache(element: Element, files: string[], version: string): void {
-  if (!element.matches('img, source') || !references(element, files)) return;
+  if (!element.matches('img, source') || !files.some((file) => showsFile(element, file))) return;
   const add = (url: string) => `${url}${url.includes('?') ? '&' : '?'}v=${version}`;
   const src = element.getAttribute('src');
   if (src) element.setAttribute('src', add(src));

@@ -1,4 +1,5 @@
 // Runs in the browser: marks the page's images that are placeholders, as Astro's audit app marks issues.
+import { showsFile } from '../shows-file.js';
 import { el, type PanelState } from './app-dom.js';
 
 /**
@@ -10,8 +11,7 @@ export function highlightPlaceholders(state: PanelState, root: ShadowRoot): () =
   const highlights: HTMLElement[] = [];
   if (placeholders.length > 0) {
     for (const img of document.querySelectorAll('img')) {
-      const source = safeDecode(`${img.currentSrc} ${img.src} ${img.srcset}`);
-      const image = placeholders.find((p) => source.includes(`/${p.file}`));
+      const image = placeholders.find((p) => showsFile(img, p.file));
       if (!image) continue;
       const rect = img.getBoundingClientRect();
       if (rect.width === 0 || rect.height === 0) continue;
@@ -34,12 +34,4 @@ export function highlightPlaceholders(state: PanelState, root: ShadowRoot): () =
   return () => {
     for (const highlight of highlights) highlight.remove();
   };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
