@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { collectPostImages } from '../../packages/astro-comfyui/src/collect-post-images.js';
 import { readManifest } from '../../packages/astro-comfyui/src/manifest.js';
 import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
-import { PNG_ENTRY_KEYWORD, setPngText } from '../../packages/astro-comfyui/src/png-text.js';
+import { withPngEntry } from '../../packages/astro-comfyui/src/png-entry.js';
 import { childEnv } from '../helpers/fixture-site.js';
 import { prepareCachedSite } from './bench-scan.js';
 
@@ -40,7 +40,7 @@ async function prepareSite(posts: number): Promise<string> {
     .toBuffer();
   for (const image of images) {
     const entry = manifest.images[image.key]!;
-    writeFileSync(path.join(options.outDir, entry.file), setPngText(pixels, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
+    writeFileSync(path.join(options.outDir, entry.file), withPngEntry(pixels, image.key, entry));
   }
   await writeFile(
     path.join(root, 'astro.config.mjs'),

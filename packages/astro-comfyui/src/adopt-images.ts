@@ -6,7 +6,8 @@ import { cacheDirectory } from './cache-directory.js';
 import { listImageFiles } from './classify-images.js';
 import { findEntryProblems, updateManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
-import { getPngText, PNG_ENTRY_KEYWORD } from './png-text.js';
+import { readPngEntry } from './png-entry.js';
+import { getPngText } from './png-text.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { manifestEntryFor } from './write-image.js';
 
@@ -67,17 +68,11 @@ export async function readAdoptableEntry(file: string, image: ResolvedImage): Pr
     return undefined;
   }
   const name = path.basename(file);
-  const stamped = getPngText(png, PNG_ENTRY_KEYWORD);
-  if (stamped !== undefined) {
-    let parsed: { key?: unknown } & Record<string, unknown>;
-    try {
-      parsed = JSON.parse(stamped) as typeof parsed;
-    } catch {
-      return undefined;
-    }
-    const { key, ...rest } = parsed;
-    const entry = { ...rest, file: name, posts: [image.request.post] } as unknown as ManifestEntry;
-    return key === image.key && findEntryProblems(image.key, entry).length === 0 ? entry : undefined;
+  const carried = readPngEntry(png);
+  if (carried !== undefined) {
+    if (carried === null) return undefined;
+    const entry = { ...carried.entry, file: name, posts: [image.request.post] } as unknown as ManifestEntry;
+    return carried.key === image.key && findEntryProblems(image.key, entry).length === 0 ? entry : undefined;
   }
   // Files written before images carried their entry have only ComfyUI's own `prompt` graph: adopt one
   // whose graph has this image's text and seed (a placeholder has no graph, so it is never adopted).

@@ -5,7 +5,7 @@
 import type { LocalImageService } from 'astro';
 import sharpService, { resolveSharpEncoderOptions, type SharpImageServiceConfig } from 'astro/assets/services/sharp';
 import { findEntryProblems, type ManifestEntry } from './manifest.js';
-import { getPngText, PNG_ENTRY_KEYWORD } from './png-text.js';
+import { readPngEntry } from './png-entry.js';
 import { provenanceXmp } from './provenance-xmp.js';
 
 /** Output formats whose XMP sharp writes and readers find. */
@@ -36,13 +36,8 @@ export default service;
 function generatedImageXmp(input: Uint8Array): string | undefined {
   const png = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
-  const text = getPngText(png, PNG_ENTRY_KEYWORD);
-  if (text === undefined) return undefined;
-  try {
-    const { key, ...entry } = JSON.parse(text) as { key: string } & ManifestEntry;
-    // Only a well-formed entry counts; a file that merely has a chunk of that name is left as it is.
-    return findEntryProblems(key, entry).length === 0 ? provenanceXmp(key, entry) : undefined;
-  } catch {
-    return undefined;
-  }
+  const carried = readPngEntry(png);
+  // Only a well-formed entry counts; a file that merely has a chunk of that name is left as it is.
+  if (!carried || typeof carried.key !== 'string' || findEntryProblems(carried.key, carried.entry).length > 0) return undefined;
+  return provenanceXmp(carried.key, carried.entry as unknown as ManifestEntry);
 }

@@ -2,9 +2,6 @@ import { crc32 } from 'node:zlib';
 
 const IHDR_END = 8 + 12 + 13;
 
-/** The PNG text chunk that carries an image's key and manifest entry: the file describes itself. */
-export const PNG_ENTRY_KEYWORD = 'astro-comfyui';
-
 /**
  * The PNG with an iTXt chunk `keyword` = `text` (UTF-8) right after its header; an existing text chunk
  * with that keyword is replaced. The pixels and every other chunk (ComfyUI's `prompt`, `workflow`) stay.

@@ -6,7 +6,7 @@ import { cacheDirectory } from './cache-directory.js';
 import type { Manifest, ManifestEntry } from './manifest.js';
 import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
-import { getPngText, PNG_ENTRY_KEYWORD, setPngText } from './png-text.js';
+import { readPngEntry, withPngEntry } from './png-entry.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { markId, stampMark } from './stamp-mark.js';
 import { writeFileAtomic } from './write-file-atomic.js';
@@ -51,11 +51,11 @@ export async function restampImages(
     });
     try {
       const png = await readFile(file);
-      const carried = getPngText(png, PNG_ENTRY_KEYWORD);
+      const carried = readPngEntry(png);
       // Only a file that says it is this image is rewritten.
-      if (carried !== undefined && (JSON.parse(carried) as { key?: unknown }).key !== image.key) throw new Error('the file carries another image key');
-      const stamped = await stampMark(png, mark);
-      await writeFileAtomic(file, setPngText(stamped, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry })));
+      if (carried === null) throw new Error('the entry it carries is not a JSON object');
+      if (carried !== undefined && carried.key !== image.key) throw new Error('the file carries another image key');
+      await writeFileAtomic(file, withPngEntry(await stampMark(png, mark), image.key, entry));
       writer.add(image.key, entry);
       done++;
       await onRestamped?.(image);

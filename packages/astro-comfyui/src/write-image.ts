@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { ManifestEntry } from './manifest.js';
 import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
-import { PNG_ENTRY_KEYWORD, setPngText } from './png-text.js';
+import { withPngEntry } from './png-entry.js';
+import { setPngText } from './png-text.js';
 import { PNG_XMP_KEYWORD, provenanceXmp } from './provenance-xmp.js';
 import { markId, stampMark } from './stamp-mark.js';
 import type { ResolvedImage } from './resolve-image.js';
@@ -26,7 +27,7 @@ export async function writeImage(
   if (mark) entry.mark = markId(mark);
   const pixels = mark ? await stampMark(png, mark) : png;
   const xmp = options.disclosure.xmp ? provenanceXmp(image.key, entry) : undefined;
-  const described = setPngText(pixels, PNG_ENTRY_KEYWORD, JSON.stringify({ key: image.key, ...entry }));
+  const described = withPngEntry(pixels, image.key, entry);
   await writeFileAtomic(path.join(options.outDir, image.fileName), xmp ? setPngText(described, PNG_XMP_KEYWORD, xmp) : described);
   manifest.add(image.key, entry);
 }
