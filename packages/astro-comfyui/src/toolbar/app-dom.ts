@@ -15,19 +15,10 @@ export interface Requests {
 export type ToolbarSelect = HTMLElement & { element: HTMLSelectElement };
 export type ButtonStyle = 'ghost' | 'outline' | 'purple' | 'gray' | 'red' | 'green' | 'yellow' | 'blue';
 
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: Array<Node | string>
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
-/** One of Astro's toolbar elements (astro-dev-toolbar-button, -card, -badge…). */
-export function toolbarElement(tag: string, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElement {
+/** An element with attributes and children: an HTML one, or one of Astro's toolbar elements (astro-dev-toolbar-card…). */
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, string>, ...children: Array<Node | string>): HTMLElementTagNameMap[K];
+export function el(tag: `astro-dev-toolbar-${string}`, attrs?: Record<string, string>, ...children: Array<Node | string>): HTMLElement;
+export function el(tag: string, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElement {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
   node.append(...children);
@@ -35,7 +26,7 @@ export function toolbarElement(tag: string, attrs: Record<string, string> = {}, 
 }
 
 export function button(testId: string, text: string, style: ButtonStyle = 'gray'): HTMLElement {
-  return toolbarElement('astro-dev-toolbar-button', { 'data-testid': testId, 'button-style': style, size: 'small', role: 'button' }, text);
+  return el('astro-dev-toolbar-button', { 'data-testid': testId, 'button-style': style, size: 'small', role: 'button' }, text);
 }
 
 /** An Astro toolbar select whose native <select> carries the test id. */

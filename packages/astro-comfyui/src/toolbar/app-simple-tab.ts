@@ -12,7 +12,6 @@ import {
   setDisabled,
   showError,
   showInfo,
-  toolbarElement,
 } from './app-dom.js';
 import { EVENTS } from './toolbar-events.js';
 
@@ -50,7 +49,7 @@ export function recentPin(): string | undefined {
 
 export function buildSimpleTab() {
   const ui = {
-    problems: toolbarElement('astro-dev-toolbar-card', { 'card-style': 'red', class: 'problems', 'data-testid': 'problems', hidden: '' }),
+    problems: el('astro-dev-toolbar-card', { 'card-style': 'red', class: 'problems', 'data-testid': 'problems', hidden: '' }),
     post: select('post'),
     target: select('target'),
     current: el('figure', { class: 'current', 'data-testid': 'current' }),
@@ -110,7 +109,7 @@ function showCurrent(ui: SimpleTab, image: PanelImage | undefined, open: OpenInC
     return;
   }
   const style = { ready: 'green', placeholder: 'yellow', missing: 'red' }[image.state];
-  const badge = toolbarElement('astro-dev-toolbar-badge', { 'badge-style': style, size: 'small', 'data-testid': 'current-state' }, image.state);
+  const badge = el('astro-dev-toolbar-badge', { 'badge-style': style, size: 'small', 'data-testid': 'current-state' }, image.state);
   const openButton = button('open-current', 'Open in ComfyUI', 'outline');
   openButton.addEventListener('click', () => open(image.workflow, image.file));
   ui.current.replaceChildren(

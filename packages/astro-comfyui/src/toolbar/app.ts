@@ -1,7 +1,7 @@
 // Runs in the browser: the toolbar app. It imports the event names and its own browser files, nothing else.
 import { defineToolbarApp } from 'astro/toolbar';
 import { buildAdvancedTab, wireAdvancedTab } from './app-advanced-tab.js';
-import { button, createRequests, el, type PanelState, STYLE, showError, toolbarElement } from './app-dom.js';
+import { button, createRequests, el, type PanelState, STYLE, showError } from './app-dom.js';
 import { highlightPlaceholders } from './app-highlights.js';
 import { buildSimpleTab, recentPin, showSimpleState, wireSimpleTab } from './app-simple-tab.js';
 import { EVENTS } from './toolbar-events.js';
@@ -13,7 +13,7 @@ export default defineToolbarApp({
     const advanced = buildAdvancedTab();
     const simpleTab = button('tab-simple', 'Simple', 'purple');
     const advancedTab = button('tab-advanced', 'Advanced', 'gray');
-    const badge = toolbarElement('astro-dev-toolbar-badge', { 'badge-style': 'gray', size: 'small', 'data-testid': 'badge' }, '…');
+    const badge = el('astro-dev-toolbar-badge', { 'badge-style': 'gray', size: 'small', 'data-testid': 'badge' }, '…');
     const win = document.createElement('astro-dev-toolbar-window');
     // Astro's window is 640 x 480 at most: a studio with previews and ComfyUI's own UI needs more room.
     Object.assign(win.style, { width: 'min(1080px, 100%)', maxHeight: 'min(84vh, 780px)' });
