@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import path from 'node:path';
 import {
   applyWorkflowBindings,
   buildSd35Workflow,
   isComfyUIError,
+  resolveSd35Model,
   resolveSd35Settings,
+  type Sd35ModelSettings,
   type ApiWorkflow,
   type WorkflowTemplate,
 } from '@astro-comfyui/comfyui/workflows';
@@ -89,25 +91,11 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
       workflowId = workflowIdOf(template);
       model = { workflowFile: path.basename(template.source), bindings: template.bindings };
     } else {
-      const settings = resolveSd35Settings({
-        model: options.model.preset,
-        checkpoint: options.model.checkpoint,
-        textEncoders: options.model.textEncoders,
-        prompt: positive,
-        negative,
-        width,
-        height,
-        seed,
-        steps: options.model.steps,
-        cfg: options.model.cfg,
-        sampler: options.model.sampler,
-        scheduler: options.model.scheduler,
-        shift: options.model.shift,
-      });
+      const setup = sd35SetupOf(options.model);
+      const settings = resolveSd35Settings({ prompt: positive, negative, width, height, seed }, setup.settings);
       build = () => buildSd35Workflow(settings).workflow;
       workflowId = `sd35:${settings.model}@${SD35_BUILDER_VERSION}`;
-      const { prompt: _p, negative: _n, seed: _s, width: _w, height: _h, ...rest } = settings;
-      ({ model, json: modelJson } = internModel(rest));
+      ({ model, json: modelJson } = setup);
     }
   } catch (error) {
     if (isComfyUIError(error)) fail('', error.message);
@@ -131,18 +119,27 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, buildWorkflow };
 }
 
-// Thousands of images usually share one model setup: keep one object per distinct setup, not one per
-// image, with its canonical JSON. The lookup key is the plain JSON, cheap and stable for one code path.
-const models = new Map<string, { model: Record<string, unknown>; json: string }>();
-function internModel(model: Record<string, unknown>): { model: Record<string, unknown>; json: string } {
-  const id = JSON.stringify(model);
-  let shared = models.get(id);
-  if (!shared) {
-    if (models.size > 1000) models.clear();
-    shared = { model, json: canonicalJson(model) };
-    models.set(id, shared);
+// Every image of a run shares one model setup: resolve it, and its canonical JSON for the key, once per
+// model options instead of once per image. A failed setup is not kept, so each image reports it.
+const sd35Setups = new WeakMap<ResolvedOptions['model'], { settings: Sd35ModelSettings; model: Record<string, unknown>; json: string }>();
+function sd35SetupOf(options: ResolvedOptions['model']) {
+  let setup = sd35Setups.get(options);
+  if (!setup) {
+    const settings = resolveSd35Model({
+      model: options.preset,
+      checkpoint: options.checkpoint,
+      textEncoders: options.textEncoders,
+      steps: options.steps,
+      cfg: options.cfg,
+      sampler: options.sampler,
+      scheduler: options.scheduler,
+      shift: options.shift,
+    });
+    const model = { ...settings };
+    setup = { settings, model, json: canonicalJson(model) };
+    sd35Setups.set(options, setup);
   }
-  return shared;
+  return setup;
 }
 
 /**
@@ -169,7 +166,7 @@ export function deriveSeed(prompt: string): number {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"). */

@@ -169,3 +169,28 @@ describe('provenanceXmp', () => {
     expect(provenanceXmp('a'.repeat(64), { ...entry, placeholder: true })).toBeUndefined();
   });
 });
+
+describe('image keys', () => {
+  // A key names a committed image: if it changed, every site would regenerate every image. These were
+  // computed by the version that wrote the first manifests; a change here must be deliberate.
+  it('stay what earlier versions computed for the same prompt, options and model', async () => {
+    await writeFile(
+      path.join(root, 'src/content/blog/a.md'),
+      '---\nimage: "a lighthouse at dusk"\nimages:\n  - { prompt: "a harbour", seed: 7, negative: "text" }\n---\n',
+    );
+    const keysWith = async (model: object) =>
+      (await collectPostImages(resolveOptions({ formats: { hero: { width: 64, height: 64 } }, model }, root, {}))).images.map((i) => i.key);
+    expect(await keysWith({})).toEqual([
+      '991df1cf9adb22de89710cfe6004d2f0a609d7673368bd12bfc00c8462fac772',
+      'bdec773fcef78bb73f8ffd9fd015abdca1bafaf123b46975e7dbc18de20411f6',
+    ]);
+    expect(await keysWith({ textEncoders: 'embedded', steps: 20, cfg: 4.5 })).toEqual([
+      'f918053035012d18ba0bc9520ad92900916792fc50bf227c64736c307d7bba9e',
+      '1ba158dba0a4198b57d5fd058aacc34ec7f1e950f5d0c50985927643da1d5821',
+    ]);
+    expect(await keysWith({ preset: 'large' })).toEqual([
+      'b3489793d55a22f1fbf3eb0d6f7e8932bd9fc1bebe344244c5c06e9f00acfa62',
+      '7ceb5193acc9e743a6c5541d5707eff99cde8350e9fdc0734888ab0227140d74',
+    ]);
+  });
+});

@@ -52,12 +52,17 @@ export interface Sd35Workflow {
   outputNodeId: string;
 }
 
-/** Fills in a variant's defaults and checks every value against what SD3.5 and ComfyUI accept. */
-export function resolveSd35Settings(input: Omit<Sd35WorkflowInput, 'filenamePrefix'>): Sd35Settings {
+/** The settings every image of one model setup shares: what is left of Sd35Settings without the image's own values. */
+export type Sd35ModelSettings = Omit<Sd35Settings, 'prompt' | 'negative' | 'width' | 'height' | 'seed'>;
+
+/**
+ * Fills in a variant's defaults for the model half of the settings and checks them. It depends on the
+ * model options only, so callers resolving thousands of images can do it once.
+ */
+export function resolveSd35Model(input: Omit<Sd35WorkflowInput, 'filenamePrefix' | 'prompt' | 'negative' | 'width' | 'height' | 'seed'>): Sd35ModelSettings {
   const model = input.model ?? 'large-turbo';
   const defaults = sd35Defaults[model];
   if (!defaults) throw invalid(`Unknown SD3.5 model "${String(model)}". Use one of: ${Object.keys(sd35Defaults).join(', ')}.`);
-  if (typeof input.prompt !== 'string' || input.prompt.trim() === '') throw invalid('The prompt is empty. Describe the image to generate.');
   const textEncoders = input.textEncoders ?? defaultSd35TextEncoders;
   if (
     textEncoders !== 'embedded' &&
@@ -65,15 +70,10 @@ export function resolveSd35Settings(input: Omit<Sd35WorkflowInput, 'filenamePref
   ) {
     throw invalid('textEncoders must be "embedded" or a list of 1 to 3 file names from ComfyUI/models/text_encoders (clip_l, clip_g, t5xxl).');
   }
-  const settings: Sd35Settings = {
+  return {
     model,
     checkpoint: input.checkpoint ?? defaults.checkpoint,
     textEncoders,
-    prompt: input.prompt,
-    negative: input.negative ?? '',
-    width: checkSize('width', input.width),
-    height: checkSize('height', input.height),
-    seed: checkInteger('seed', input.seed, 0, Number.MAX_SAFE_INTEGER),
     steps: checkInteger('steps', input.steps ?? defaults.steps, 1, 10_000),
     cfg: checkNumber('cfg', input.cfg ?? defaults.cfg, 0, 100),
     sampler: input.sampler ?? defaults.sampler,
@@ -81,7 +81,19 @@ export function resolveSd35Settings(input: Omit<Sd35WorkflowInput, 'filenamePref
     shift: checkNumber('shift', input.shift ?? defaults.shift, 0, 100),
     batchSize: checkInteger('batchSize', input.batchSize ?? 1, 1, 64),
   };
-  return settings;
+}
+
+/** Fills in a variant's defaults and checks every value against what SD3.5 and ComfyUI accept. */
+export function resolveSd35Settings(input: Omit<Sd35WorkflowInput, 'filenamePrefix'>, model: Sd35ModelSettings = resolveSd35Model(input)): Sd35Settings {
+  if (typeof input.prompt !== 'string' || input.prompt.trim() === '') throw invalid('The prompt is empty. Describe the image to generate.');
+  return {
+    ...model,
+    prompt: input.prompt,
+    negative: input.negative ?? '',
+    width: checkSize('width', input.width),
+    height: checkSize('height', input.height),
+    seed: checkInteger('seed', input.seed, 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 /**

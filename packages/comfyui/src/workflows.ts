@@ -2,7 +2,15 @@
 // and pool, so code that only resolves prompts does not load undici or execa.
 export { ComfyUIError, isComfyUIError, type ComfyUIErrorCode } from './comfyui-error.js';
 export { sd35Defaults, defaultSd35TextEncoders, type Sd35Model, type Sd35Defaults } from './sd35-models.js';
-export { buildSd35Workflow, resolveSd35Settings, type Sd35Settings, type Sd35Workflow, type Sd35WorkflowInput } from './build-sd35-workflow.js';
+export {
+  buildSd35Workflow,
+  resolveSd35Model,
+  resolveSd35Settings,
+  type Sd35ModelSettings,
+  type Sd35Settings,
+  type Sd35Workflow,
+  type Sd35WorkflowInput,
+} from './build-sd35-workflow.js';
 export {
   applyWorkflowBindings,
   loadWorkflowTemplate,
