@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { collectPostImages } from '../../packages/astro-comfyui/src/collect-post-images.js';
+import { type ManifestEntry, writeManifestFile } from '../../packages/astro-comfyui/src/manifest.js';
 import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
 import { syncImages } from '../../packages/astro-comfyui/src/sync-images.js';
 import { silentLogger } from '../../packages/comfyui/src/index.js';
@@ -34,7 +35,7 @@ export async function benchIntegration(committed: number, images = 80, endpoints
     for (let i = 0; i < images; i++)
       await writeFile(path.join(root, `src/content/blog/new-${i}.md`), `---\ntitle: New ${i}\nimage: "a new image number ${i}"\n---\n`);
     // A manifest with `committed` entries of earlier posts: what each commit has to merge into.
-    const entries: Record<string, unknown> = {};
+    const entries: Record<string, ManifestEntry> = {};
     for (let i = 0; i < committed; i++) {
       const key = createHash('sha256').update(`committed ${i}`).digest('hex');
       entries[key] = {
@@ -53,7 +54,7 @@ export async function benchIntegration(committed: number, images = 80, endpoints
         placeholder: false,
       };
     }
-    await writeFile(path.join(root, 'src/assets/generated/images.lock.json'), `${JSON.stringify({ version: 1, images: entries }, null, 2)}\n`);
+    await writeManifestFile(path.join(root, 'src/assets/generated/images.lock.json'), { version: 2, images: entries });
 
     const timelines = Array.from({ length: endpoints }, (_, i) => path.join(root, `timeline-${i}.jsonl`));
     for (const timeline of timelines) fakes.push(await startFakeProcess({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: timeline }));

@@ -1,8 +1,10 @@
+import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'astro/zod';
 import { acquireLock } from './acquire-lock.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import { canonicalJson } from './canonical-json.js';
 import { isPlainFileName } from './plain-file-name.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
@@ -27,8 +29,15 @@ export interface ManifestEntry {
   mark?: string;
 }
 
+/**
+ * The layout written: version 2 lists each model setup once under "models" (images name it by id) and
+ * puts each image on one line. Version 1 (every image pretty-printed with its model inline) is still read,
+ * and rewritten as version 2 on the next change. In memory both are the same: every entry has its model.
+ */
+export const MANIFEST_VERSION = 2;
+
 export interface Manifest {
-  version: 1;
+  version: typeof MANIFEST_VERSION;
   images: Record<string, ManifestEntry>;
 }
 
@@ -63,15 +72,38 @@ const entrySchema = z
  * outside the images folder or at another image.
  */
 function validateManifest(parsed: unknown, file: string): Manifest {
-  const manifest = parsed as Manifest;
-  if (manifest?.version !== 1 || typeof manifest.images !== 'object' || manifest.images === null || Array.isArray(manifest.images)) {
+  const raw = parsed as { version?: unknown; models?: unknown; images?: unknown };
+  if (!isRecord(raw) || (raw.version !== 1 && raw.version !== 2) || !isRecord(raw.images)) {
     throw new AstroComfyUIError(
       'MANIFEST_CORRUPT',
       `The image manifest ${file} has an unknown format.`,
       'Restore it from git, or upgrade astro-comfyui if it was written by a newer version.',
     );
   }
-  for (const [key, entry] of Object.entries(manifest.images)) {
+  let models: Record<string, unknown> | undefined;
+  if (raw.version === 2) {
+    if (!isRecord(raw.models)) {
+      throw new AstroComfyUIError(
+        'MANIFEST_CORRUPT',
+        `The image manifest ${file} has no "models" table.`,
+        'Restore the file from git (git checkout -- <file>); its images are re-adopted from their files on the next build.',
+      );
+    }
+    models = raw.models;
+  }
+  for (const [key, entry] of Object.entries(raw.images)) {
+    // Version 2 names the model setup: every entry of one setup gets the same object back.
+    if (models && isRecord(entry) && typeof entry.model === 'string') {
+      const model = Object.hasOwn(models, entry.model) ? models[entry.model] : undefined;
+      if (!isRecord(model)) {
+        throw new AstroComfyUIError(
+          'MANIFEST_CORRUPT',
+          `The image manifest ${file} has an invalid entry "${key.slice(0, 80)}": "model" names "${entry.model.slice(0, 80)}", which is not in its "models" table.`,
+          'Restore the file from git (git checkout -- <file>) or delete that entry; the image is then generated or re-adopted on the next build.',
+        );
+      }
+      entry.model = model;
+    }
     // The plain check passes nearly always; the schema runs only to say what is wrong with an entry.
     if (isValidEntry(key, entry)) continue;
     const problems = findEntryProblems(key, entry);
@@ -83,9 +115,10 @@ function validateManifest(parsed: unknown, file: string): Manifest {
       );
     }
   }
-  return manifest;
+  return { version: MANIFEST_VERSION, images: raw.images as Record<string, ManifestEntry> };
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isWhole = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
@@ -159,7 +192,7 @@ export async function readManifest(file: string): Promise<Manifest> {
   } catch (error) {
     // No file, or no folder for it yet: no image was committed.
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { version: 1, images: {} };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { version: MANIFEST_VERSION, images: {} };
     throw error;
   }
   try {
@@ -179,10 +212,52 @@ export async function readManifest(file: string): Promise<Manifest> {
 /** Writes the manifest atomically with sorted keys, so it diffs well and is never seen half-written. */
 export async function writeManifestFile(file: string, manifest: Manifest): Promise<Manifest> {
   // Keys are hex hashes: plain code-unit order is stable and far cheaper than localeCompare.
-  const sorted: Manifest = { version: 1, images: Object.fromEntries(Object.entries(manifest.images).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
-  await writeFileAtomic(file, `${JSON.stringify(sorted, null, 2)}\n`);
+  const sorted: Manifest = {
+    version: MANIFEST_VERSION,
+    images: Object.fromEntries(Object.entries(manifest.images).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
+  await writeFileAtomic(file, manifestText(sorted));
   return sorted;
 }
+
+/**
+ * The version 2 text: model setups once, then one line per image, in the order given. One line per
+ * image keeps a diff (and a merge conflict) to the images that changed, and the file a fraction of
+ * version 1's size, which is most of what a build of a large site spends reading it.
+ */
+export function manifestText(manifest: Manifest): string {
+  const idOf = new Map<Record<string, unknown>, string>();
+  const idOfJson = new Map<string, string>();
+  const models = new Map<string, string>();
+  const lines: string[] = [];
+  for (const [key, entry] of Object.entries(manifest.images)) {
+    let id = idOf.get(entry.model);
+    if (id === undefined) {
+      const json = canonicalJson(entry.model);
+      id = idOfJson.get(json);
+      if (id === undefined) {
+        id = modelId(entry.model, json);
+        // Two setups whose short ids collide keep apart by the whole hash.
+        if (models.has(id)) id = sha256Hex(json);
+        models.set(id, json);
+        idOfJson.set(json, id);
+      }
+      idOf.set(entry.model, id);
+    }
+    lines.push(`    ${JSON.stringify(key)}: ${JSON.stringify({ ...entry, model: id })}`);
+  }
+  const table = [...models].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, json]) => `    ${JSON.stringify(id)}: ${json}`);
+  const block = (rows: string[]) => (rows.length === 0 ? '{}' : `{\n${rows.join(',\n')}\n  }`);
+  return `{\n  "version": ${MANIFEST_VERSION},\n  "models": ${block(table)},\n  "images": ${block(lines)}\n}\n`;
+}
+
+/** A model setup's id: its preset name, when it has one, and the start of the hash of its canonical JSON. */
+function modelId(model: Record<string, unknown>, json: string): string {
+  const name = typeof model.model === 'string' && /^[a-z0-9][a-z0-9-]{0,39}$/.test(model.model) ? `${model.model}-` : '';
+  return `${name}${sha256Hex(json).slice(0, 12)}`;
+}
+
+const sha256Hex = (text: string) => hash('sha256', text, 'hex');
 
 /**
  * Read-modify-write under a lock, so concurrent builds merge their entries instead of overwriting each

@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireLock } from './acquire-lock.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
-import { hasConflictMarkers, parseManifestText, readManifest, writeManifestFile, type Manifest, type ManifestEntry } from './manifest.js';
+import { hasConflictMarkers, MANIFEST_VERSION, parseManifestText, readManifest, writeManifestFile, type Manifest, type ManifestEntry } from './manifest.js';
 
 /**
  * Reads the manifest, merging it first when git left it conflicted and `merge` allows (`onMerged` is
@@ -56,7 +56,7 @@ export async function mergeManifestConflict(file: string, lockDir: string): Prom
       const mine = images[key];
       images[key] = mine ? await pickEntry(mine, entry, folder) : entry;
     }
-    await writeManifestFile(file, { version: 1, images });
+    await writeManifestFile(file, { version: MANIFEST_VERSION, images });
     return true;
   } finally {
     await release();
@@ -83,7 +83,7 @@ function splitConflict(text: string): [string, string] {
 
 /**
  * Git's merge of the hunks around a conflict can leave a comma missing between two entries or one
- * too many before a closing brace; both are the only damage a merge of sorted, pretty-printed JSON does.
+ * too many before a closing brace; both are the only damage a merge of sorted JSON, one image per line, does.
  */
 function repairJoins(text: string): string {
   return text.replace(/,(\s*[}\]])/g, '$1').replace(/}(\s*\n\s*")/g, '},$1');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { collectPostImages } from '../src/collect-post-images.js';
 import { findOrphans } from '../src/find-orphans.js';
 import { ImageIndex } from '../src/image-index.js';
 import type { Manifest, ManifestEntry } from '../src/manifest.js';
-import { readManifest } from '../src/manifest.js';
+import { readManifest, writeManifestFile } from '../src/manifest.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
 import { resolveOptions } from '../src/options.js';
 import { provenanceXmp } from '../src/provenance-xmp.js';
@@ -83,6 +84,32 @@ describe('mergeManifestConflict', () => {
     await writeFile(file, '{ "version": 1, "images": { ');
     await expect(read(true)).rejects.toMatchObject({ code: 'MANIFEST_CORRUPT' });
   });
+
+  it('merges a real git conflict of two branches that each added an image with a model setup of their own', async () => {
+    const file = path.join(root, 'src/assets/generated/images.lock.json');
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, encoding: 'utf8' });
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
+    const turbo = { model: 'large-turbo', steps: 4 };
+    const write = (images: Record<string, ManifestEntry>) => writeManifestFile(file, { version: 2, images });
+    await write({ [a]: entryFor(a, { model: turbo }) });
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-qm', 'base');
+    git('checkout', '-qb', 'left');
+    await write({ [a]: entryFor(a, { model: turbo }), [b]: entryFor(b, { model: { model: 'large', steps: 40 } }) });
+    git('commit', '-qam', 'left');
+    git('checkout', '-q', 'main');
+    await write({ [a]: entryFor(a, { model: turbo }), [c]: entryFor(c, { model: { model: 'medium', steps: 40 } }) });
+    git('commit', '-qam', 'right');
+    expect(() => git('merge', 'left')).toThrow();
+    const text = await readFile(file, 'utf8');
+    // Both new setups and both new images are in git's conflict: each side has one of each.
+    expect(text).toMatch(/^<{7}[\s\S]*"medium-[0-9a-f]{12}"[\s\S]*"c{64}"[\s\S]*^={7}[\s\S]*"large-[0-9a-f]{12}"[\s\S]*"b{64}"[\s\S]*^>{7}/m);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    const merged = await readManifest(file);
+    expect(Object.keys(merged.images)).toEqual([a, b, c]);
+    expect([a, b, c].map((k) => merged.images[k]!.model)).toEqual([turbo, { model: 'large', steps: 40 }, { model: 'medium', steps: 40 }]);
+  });
 });
 
 describe('ImageIndex', () => {
@@ -91,7 +118,7 @@ describe('ImageIndex', () => {
     await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "first"\n---\n');
     const o = options();
     const { images } = await collectPostImages(o);
-    const manifest: Manifest = { version: 1, images: {} };
+    const manifest: Manifest = { version: 2, images: {} };
     for (const image of images.filter((i) => i.request.prompt !== 'third')) manifest.images[image.key] = entryFor(image.key, { file: image.fileName });
     const index = new ImageIndex();
     index.update(images, manifest, o.outDir, new Set(images.map((i) => i.fileName)));
@@ -110,7 +137,7 @@ describe('findOrphans', () => {
     const { images } = await collectPostImages(o);
     const used = images[0]!;
     const unusedKey = 'd'.repeat(64);
-    const manifest: Manifest = { version: 1, images: { [unusedKey]: entryFor(unusedKey) } };
+    const manifest: Manifest = { version: 2, images: { [unusedKey]: entryFor(unusedKey) } };
     for (const name of [used.fileName, `old-${unusedKey.slice(0, 12)}.png`, 'stray-000000000000.png', 'notes.txt']) {
       await writeFile(path.join(o.outDir, name), '');
     }

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readManifest } from '../src/manifest.js';
+import { readManifest, writeManifestFile, type Manifest, type ManifestEntry } from '../src/manifest.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -50,5 +50,64 @@ describe('readManifest', () => {
       await write({ [k]: value });
       await expect(readManifest(path.join(dir, 'images.lock.json')), String(reason)).rejects.toThrow(reason);
     }
+  });
+});
+
+describe('the manifest layout', () => {
+  const file = () => path.join(dir, 'images.lock.json');
+  const turbo = { model: 'large-turbo', checkpoint: 'sd3.5_large_turbo.safetensors', steps: 4 };
+  const other = { workflowFile: 'flow.json', bindings: { prompt: '6.text' } };
+  const keyOf = (c: string) => c.repeat(64);
+  const image = (k: string, model: Record<string, unknown>, extra: Partial<ManifestEntry> = {}): ManifestEntry => ({
+    ...(entry as ManifestEntry),
+    file: `post-${k.slice(0, 12)}.png`,
+    model,
+    ...extra,
+  });
+
+  it('lists each model setup once, puts one image per line in key order, and reads back the same entries', async () => {
+    // Equal setups that are different objects (as after a merge) still share one id.
+    const images = {
+      [keyOf('c')]: image(keyOf('c'), { ...turbo }),
+      [keyOf('a')]: image(keyOf('a'), turbo, { prompt: 'a "quoted" fox\nline' }),
+      [keyOf('b')]: image(keyOf('b'), other),
+    };
+    await writeManifestFile(file(), { version: 2, images });
+    const text = await readFile(file(), 'utf8');
+    const lines = text.split('\n');
+    expect(lines.slice(0, 3)).toEqual(['{', '  "version": 2,', '  "models": {']);
+    const imageLines = lines.filter((line) => /^ {4}"[0-9a-f]{64}": \{/.test(line));
+    expect(imageLines.map((line) => line.slice(5, 6))).toEqual(['a', 'b', 'c']);
+    expect(text.match(/sd3\.5_large_turbo\.safetensors/g)).toHaveLength(1);
+    expect(imageLines[0]).toMatch(/"model":"large-turbo-[0-9a-f]{12}"/);
+    expect(imageLines[1]).toMatch(/"model":"[0-9a-f]{12}"/);
+    const back = await readManifest(file());
+    expect(back.images).toEqual(images);
+    expect(back.images[keyOf('a')]!.model).toBe(back.images[keyOf('c')]!.model);
+    // Writing what was read gives the same bytes: an unchanged manifest never shows up in a diff.
+    await writeManifestFile(file(), back);
+    expect(await readFile(file(), 'utf8')).toBe(text);
+  });
+
+  it('reads a version 1 manifest (models inline) and writes it as version 2 with the same entries', async () => {
+    const images = { [keyOf('a')]: image(keyOf('a'), turbo), [keyOf('b')]: image(keyOf('b'), other) };
+    await writeFile(file(), `${JSON.stringify({ version: 1, images }, null, 2)}\n`);
+    const v1: Manifest = await readManifest(file());
+    expect(v1.images).toEqual(images);
+    await writeManifestFile(file(), v1);
+    expect(JSON.parse(await readFile(file(), 'utf8')).version).toBe(2);
+    expect((await readManifest(file())).images).toEqual(images);
+  });
+
+  it('refuses an image naming a model setup that is not in the table, without looking past the table', async () => {
+    for (const id of ['large-turbo-000000000000', '__proto__', 'toString']) {
+      await writeFile(file(), JSON.stringify({ version: 2, models: {}, images: { [key]: { ...entry, model: id } } }));
+      await expect(readManifest(file()), id).rejects.toThrow(`has an invalid entry "${key}": "model" names "${id}", which is not in its "models" table`);
+    }
+    await writeFile(file(), JSON.stringify({ version: 2, images: {} }));
+    await expect(readManifest(file())).rejects.toThrow(/has no "models" table/);
+    // A model written inline by hand is still a model.
+    await writeFile(file(), JSON.stringify({ version: 2, models: {}, images: { [key]: entry } }));
+    expect((await readManifest(file())).images[key]!.model).toEqual(entry.model);
   });
 });
