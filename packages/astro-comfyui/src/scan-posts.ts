@@ -46,11 +46,11 @@ export async function scanPosts(root: string, globs: string[], field: string, li
 /** Post files matched by the content globs, root-relative with `/` separators, sorted. */
 export async function listPosts(root: string, globs: string[]): Promise<string[]> {
   const files = await glob(globs, { cwd: root, onlyFiles: true, ignore: ['**/node_modules/**'] });
-  return files.map((file) => file.split(path.sep).join('/')).sort();
+  return (path.sep === '/' ? files : files.map(toPosix)).sort();
 }
 
 export function scanPost(root: string, file: string, field: string, listField: string): Omit<ScanResult, 'posts'> {
-  const post = file.split(path.sep).join('/');
+  const post = path.sep === '/' ? file : toPosix(file);
   const requests: ImageRequest[] = [];
   const problems: ScanProblem[] = [];
   let data: Record<string, unknown>;
@@ -113,6 +113,8 @@ export function scanPost(root: string, file: string, field: string, listField: s
   }
   return { requests, problems };
 }
+
+const toPosix = (file: string) => file.split(path.sep).join('/');
 
 /** The problem of one field of the object form, as a sentence with the fix. */
 function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>): string {
