@@ -246,7 +246,7 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
   }
   const formats = { ...defaultFormats, ...o.formats };
   const check = (kind: string, name: string | undefined, known: Record<string, unknown>, where: string) => {
-    if (name !== undefined && !(name in known)) {
+    if (name !== undefined && !Object.hasOwn(known, name)) {
       throw new AstroComfyUIError(
         'INVALID_OPTIONS',
         `astro-comfyui: ${where} uses unknown ${kind} "${name}".`,

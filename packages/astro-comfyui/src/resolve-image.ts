@@ -51,13 +51,13 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   const known = (kind: string, names: Record<string, unknown>) =>
     `Known ${kind}s: ${Object.keys(names).join(', ') || '(none)'}. Add it to "${kind}s" in the astro-comfyui options.`;
 
-  const preset = request.preset === undefined ? undefined : options.presets[request.preset];
+  const preset = named(options.presets, request.preset);
   if (request.preset !== undefined && !preset) fail('preset', `unknown preset "${request.preset}". ${known('preset', options.presets)}`);
   const styleName = request.style ?? preset?.style;
-  const style = styleName === undefined ? undefined : options.styles[styleName];
+  const style = named(options.styles, styleName);
   if (styleName !== undefined && !style) fail('style', `unknown style "${styleName}". ${known('style', options.styles)}`);
   const formatName = request.format ?? preset?.format ?? options.defaultFormat;
-  const format = options.formats[formatName];
+  const format = named(options.formats, formatName);
   if (!format) fail('format', `unknown format "${formatName}". ${known('format', options.formats)}`);
 
   const positive = [style?.prefix, request.prompt, style?.suffix].filter((s) => s?.trim()).join(' ');
@@ -117,6 +117,14 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
     return workflow;
   };
   return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, buildWorkflow };
+}
+
+/**
+ * The option a post names, only if the user defined it: names come from frontmatter, and "toString" or
+ * "__proto__" must be unknown names, not what every object inherits.
+ */
+function named<T>(defined: Record<string, T>, name: string | undefined): T | undefined {
+  return name !== undefined && Object.hasOwn(defined, name) ? defined[name] : undefined;
 }
 
 // Every image of a run shares one model setup: resolve it, and its canonical JSON for the key, once per

@@ -38,6 +38,7 @@ describe('resolveOptions', () => {
       /- queueAhead must be a number, got the text "two"\.\n- mode must be one of: "generate", "frozen", "force"; got the text "fast"\./,
     );
     expect(() => resolveOptions({ endpoints: 'gpu:8188' }, '/s', {})).toThrow(/Invalid ComfyUI endpoint "gpu:8188"/);
+    expect(() => resolveOptions({ defaultFormat: 'toString' }, '/s', {})).toThrow('defaultFormat uses unknown format "toString"');
     expect(() => resolveOptions({ presets: { cover: { style: 'nope' } } }, '/s', {})).toThrow(/preset "cover" uses unknown style "nope"/);
     expect(() => resolveOptions({ defaultFormat: 'huge' }, '/s', {})).toThrow(/unknown format "huge"/);
     expect(() => resolveOptions({ outDir: 'node_modules/x' }, '/s', {})).toThrow(/inside node_modules/);

@@ -60,6 +60,20 @@ describe('collectPostImages', () => {
     expect(text).toContain('number.md image must be a prompt text or an object');
   });
 
+  it('treats names every object inherits (toString, constructor, __proto__) as unknown, never as defined options', async () => {
+    await post(
+      'inherited.md',
+      'images:\n  - { prompt: "a", style: toString }\n  - { prompt: "b", preset: constructor }\n  - { prompt: "c", format: __proto__ }',
+    );
+    const { images, problems } = await collectPostImages(options());
+    expect(images).toEqual([]);
+    expect(problems.map((p) => `${p.field} ${p.message.split('.')[0]}`)).toEqual([
+      'images[0].style unknown style "toString"',
+      'images[1].preset unknown preset "constructor"',
+      'images[2].format unknown format "__proto__"',
+    ]);
+  });
+
   it('applies one size limit to every prompt form: shorthand, object, list item and alt', async () => {
     const long = 'x'.repeat(4001);
     await post('shorthand.md', `image: "${long}"`);
