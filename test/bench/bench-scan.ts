@@ -12,7 +12,10 @@ import { generateSite } from './generate-site.js';
 
 export interface ScanResult {
   posts: number;
+  /** Median of the runs, then the fastest and the slowest. */
   ms: number;
+  msRange: [number, number];
+  /** Peak RSS of the median run's process. */
   maxRssMb: number;
 }
 
@@ -36,15 +39,24 @@ export async function prepareCachedSite(posts: number, site: { renderImages?: bo
   return root;
 }
 
-/** Time and peak memory of scan + key + manifest check for `posts` posts whose images are all cached. */
-export async function benchScan(posts: number): Promise<ScanResult> {
+/**
+ * Time and peak memory of scan + key + manifest check for `posts` posts whose images are all cached:
+ * `runs` fresh processes (one run is at the mercy of whatever else the machine does), the median.
+ */
+export async function benchScan(posts: number, runs = 5): Promise<ScanResult> {
   const root = await prepareCachedSite(posts);
   try {
     const child = fileURLToPath(new URL('./scan-child.mjs', import.meta.url));
-    const { stdout } = await execa(process.execPath, [child, root]);
-    const result = JSON.parse(stdout) as { ms: number; maxRssMb: number; ready: number; images: number };
-    if (result.ready !== posts) throw new Error(`expected ${posts} cached images, found ${result.ready}`);
-    return { posts, ms: result.ms, maxRssMb: result.maxRssMb };
+    const results: Array<{ ms: number; maxRssMb: number }> = [];
+    for (let run = 0; run < runs; run++) {
+      const { stdout } = await execa(process.execPath, [child, root]);
+      const result = JSON.parse(stdout) as { ms: number; maxRssMb: number; ready: number; images: number };
+      if (result.ready !== posts) throw new Error(`expected ${posts} cached images, found ${result.ready}`);
+      results.push(result);
+    }
+    results.sort((a, b) => a.ms - b.ms);
+    const median = results[Math.floor(results.length / 2)]!;
+    return { posts, ms: median.ms, msRange: [results[0]!.ms, results.at(-1)!.ms], maxRssMb: median.maxRssMb };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -98,7 +98,7 @@ function validateManifest(parsed: unknown, file: string): Manifest {
       if (!isRecord(model)) {
         throw new AstroComfyUIError(
           'MANIFEST_CORRUPT',
-          `The image manifest ${file} has an invalid entry "${key.slice(0, 80)}": "model" names "${entry.model.slice(0, 80)}", which is not in its "models" table.`,
+          `The image manifest ${file} has an invalid entry "${key.slice(0, 80)}": "model" names "${entry.model.slice(0, 80)}", which its "models" table does not define.`,
           'Restore the file from git (git checkout -- <file>) or delete that entry; the image is then generated or re-adopted on the next build.',
         );
       }
@@ -211,11 +211,7 @@ export async function readManifest(file: string): Promise<Manifest> {
 
 /** Writes the manifest atomically with sorted keys, so it diffs well and is never seen half-written. */
 export async function writeManifestFile(file: string, manifest: Manifest): Promise<Manifest> {
-  // Keys are hex hashes: plain code-unit order is stable and far cheaper than localeCompare.
-  const sorted: Manifest = {
-    version: MANIFEST_VERSION,
-    images: Object.fromEntries(Object.entries(manifest.images).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-  };
+  const sorted: Manifest = { version: MANIFEST_VERSION, images: Object.fromEntries(Object.entries(manifest.images).sort(byKey)) };
   await writeFileAtomic(file, manifestText(sorted));
   return sorted;
 }
@@ -246,7 +242,7 @@ export function manifestText(manifest: Manifest): string {
     }
     lines.push(`    ${JSON.stringify(key)}: ${JSON.stringify({ ...entry, model: id })}`);
   }
-  const table = [...models].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, json]) => `    ${JSON.stringify(id)}: ${json}`);
+  const table = [...models].sort(byKey).map(([id, json]) => `    ${JSON.stringify(id)}: ${json}`);
   const block = (rows: string[]) => (rows.length === 0 ? '{}' : `{\n${rows.join(',\n')}\n  }`);
   return `{\n  "version": ${MANIFEST_VERSION},\n  "models": ${block(table)},\n  "images": ${block(lines)}\n}\n`;
 }
@@ -258,6 +254,9 @@ function modelId(model: Record<string, unknown>, json: string): string {
 }
 
 const sha256Hex = (text: string) => hash('sha256', text, 'hex');
+
+/** Keys are hex hashes and ids: plain code-unit order is stable and far cheaper than localeCompare. */
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Read-modify-write under a lock, so concurrent builds merge their entries instead of overwriting each

@@ -102,7 +102,7 @@ describe('the manifest layout', () => {
   it('refuses an image naming a model setup that is not in the table, without looking past the table', async () => {
     for (const id of ['large-turbo-000000000000', '__proto__', 'toString']) {
       await writeFile(file(), JSON.stringify({ version: 2, models: {}, images: { [key]: { ...entry, model: id } } }));
-      await expect(readManifest(file()), id).rejects.toThrow(`has an invalid entry "${key}": "model" names "${id}", which is not in its "models" table`);
+      await expect(readManifest(file()), id).rejects.toThrow(`has an invalid entry "${key}": "model" names "${id}", which its "models" table does not define`);
     }
     await writeFile(file(), JSON.stringify({ version: 2, images: {} }));
     await expect(readManifest(file())).rejects.toThrow(/has no "models" table/);
