@@ -22,7 +22,8 @@ export function readComboOptions(spec: unknown): string[] | undefined {
 export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: ObjectInfo): MissingRequirements {
   const missing: MissingRequirements = { nodeTypes: [], modelFiles: [], values: [] };
   for (const [nodeId, node] of Object.entries(workflow)) {
-    const info: NodeInfo | undefined = objectInfo[node.class_type];
+    // Own entries only: a class_type such as "constructor" is a missing node, not what objects inherit.
+    const info: NodeInfo | undefined = Object.hasOwn(objectInfo, node.class_type) ? objectInfo[node.class_type] : undefined;
     if (!info) {
       missing.nodeTypes.push({ nodeId, classType: node.class_type });
       continue;
@@ -30,7 +31,7 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
     const specs = { ...info.input.required, ...info.input.optional };
     for (const [input, value] of Object.entries(node.inputs)) {
       if (Array.isArray(value)) continue; // a link, checked by ComfyUI itself
-      const allowed = readComboOptions(specs[input]);
+      const allowed = Object.hasOwn(specs, input) ? readComboOptions(specs[input]) : undefined;
       if (!allowed || allowed.includes(String(value))) continue;
       const folder = folderForModelInput(input);
       if (folder) missing.modelFiles.push({ nodeId, classType: node.class_type, input, file: String(value), folder });

@@ -92,7 +92,7 @@ export class ComfyUIClient {
   /** One history entry, or `undefined` while it is queued, running or unknown (ComfyUI answers `{}`). */
   async getHistory(promptId: string, options?: CallOptions): Promise<HistoryEntry | undefined> {
     const all = await this.#json<Record<string, HistoryEntry>>('GET', `/history/${encodeURIComponent(promptId)}`, undefined, options);
-    return all[promptId];
+    return Object.hasOwn(all, promptId) ? all[promptId] : undefined;
   }
 
   async deleteHistory(promptIds: string[], options?: CallOptions): Promise<void> {

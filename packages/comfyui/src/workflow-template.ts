@@ -67,9 +67,9 @@ export function parseWorkflowTemplate(json: string | unknown, bindings: Record<s
       const match = /^([^.]+)\.inputs\.([^.]+)$/.exec(target);
       if (!match) throw invalid(`${source}: binding "${name}" → "${target}" must look like "<nodeId>.inputs.<inputName>", e.g. "6.inputs.text".`);
       const [, nodeId, input] = match as unknown as [string, string, string];
-      const node = api[nodeId];
+      const node = Object.hasOwn(api, nodeId) ? api[nodeId] : undefined;
       if (!node) throw invalid(`${source}: binding "${name}" points at node "${nodeId}", which is not in the workflow.`);
-      if (!(input in node.inputs)) {
+      if (!Object.hasOwn(node.inputs, input)) {
         throw invalid(
           `${source}: binding "${name}" points at input "${input}" of node ${nodeId} (${node.class_type}), which has: ${Object.keys(node.inputs).join(', ')}.`,
         );

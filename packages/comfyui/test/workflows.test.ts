@@ -120,6 +120,11 @@ describe('user workflows with bindings', () => {
     expect(() => parseWorkflowTemplate({ nodes: [], links: [] }, { prompt: '3.inputs.text' }, 'ui.json')).toThrow(/UI-format workflow.*Save \(API Format\)/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { colour: '3.inputs.text' }, 'f.json')).toThrow(/unknown binding "colour"/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '99.inputs.text' }, 'f.json')).toThrow(/node "99", which is not in the workflow/);
+    // What every object inherits is not a node or an input of the workflow.
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: 'constructor.inputs.text' }, 'f.json')).toThrow(
+      /node "constructor", which is not in the workflow/,
+    );
+    expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.inputs.toString' }, 'f.json')).toThrow(/input "toString" of node 3/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.inputs.txt' }, 'f.json')).toThrow(
       /input "txt" of node 3 \(CLIPTextEncode\), which has: text, clip/,
     );
@@ -149,6 +154,7 @@ describe('preflight against /object_info', () => {
       textEncoders: ['clip_l.safetensors', 'clip_g.safetensors', 't5xxl_fp32.safetensors'],
     }).workflow;
     workflow['11'] = { class_type: 'UltimateSDUpscale', inputs: {} };
+    workflow['12'] = { class_type: 'constructor', inputs: {} };
     for (const comboFormat of ['classic', 'v3'] as const) {
       const server = await startFakeComfyUI({ comboFormat });
       const c = createComfyUIClient({ url: server.url });
@@ -163,6 +169,7 @@ describe('preflight against /object_info', () => {
         })();
         expect(error?.code).toBe('MISSING_NODES_OR_MODELS');
         expect(error?.message).toContain('node type UltimateSDUpscale (node 11) is not available');
+        expect(error?.message).toContain('node type constructor (node 12) is not available');
         expect(error?.message).toContain('sd3.5_large_v2.safetensors is missing: put it in ComfyUI/models/checkpoints/');
         expect(error?.message).toContain('t5xxl_fp32.safetensors is missing: put it in ComfyUI/models/text_encoders/');
         expect(error?.message).not.toContain('clip_l.safetensors is missing');
