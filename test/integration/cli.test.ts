@@ -74,6 +74,7 @@ describe('astro-comfyui CLI', () => {
       [['generate', '--bogus'], 'error: Unknown option --bogus.'],
       [['status', '--force'], 'error: --force does not apply to "status".'],
       [['frobnicate'], 'error: Unknown command "frobnicate". Commands: generate, status, prune, start.'],
+      [['constructor'], 'error: Unknown command "constructor". Commands: generate, status, prune, start.'],
       [['generate', '--only', ''], 'error: --only needs a glob'],
       [['generate', '--only'], 'error: --only needs a value, e.g. --only "src/content/blog/*.md".'],
       [['prune', 'extra'], 'error: Unexpected argument "extra".'],

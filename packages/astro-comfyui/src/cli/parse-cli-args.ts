@@ -74,7 +74,7 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
   if (values.version) return { command: 'version', ...none };
   if (positionals.length === 0) throw new UsageError('Name a command.', true);
   const [command, ...extra] = positionals;
-  if (!(command! in allowed) || command === 'help' || command === 'version')
+  if (!Object.hasOwn(allowed, command!) || command === 'help' || command === 'version')
     throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
   const given = ['force', 'only', 'dry-run'].filter((name) => (name === 'only' ? values.only !== undefined : values[name as 'force' | 'dry-run']));
