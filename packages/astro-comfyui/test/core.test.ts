@@ -110,6 +110,30 @@ describe('mergeManifestConflict', () => {
     expect(Object.keys(merged.images)).toEqual([a, b, c]);
     expect([a, b, c].map((k) => merged.images[k]!.model)).toEqual([turbo, { model: 'large', steps: 40 }, { model: 'medium', steps: 40 }]);
   });
+
+  it('merges a branch still on layout 1 into one that moved to layout 2 (a team upgrading)', async () => {
+    const file = path.join(root, 'src/assets/generated/images.lock.json');
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, encoding: 'utf8' });
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
+    const turbo = { model: 'large-turbo', steps: 4 };
+    const v1 = (images: Record<string, ManifestEntry>) => writeFile(file, `${JSON.stringify({ version: 1, images }, null, 2)}\n`);
+    await v1({ [a]: entryFor(a, { model: turbo }) });
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-qm', 'base, layout 1');
+    git('checkout', '-qb', 'not-upgraded');
+    await v1({ [a]: entryFor(a, { model: turbo }), [c]: entryFor(c, { model: turbo }) });
+    git('commit', '-qam', 'c, written by 0.1');
+    git('checkout', '-q', 'main');
+    await writeManifestFile(file, { version: 2, images: { [a]: entryFor(a, { model: turbo }), [b]: entryFor(b, { model: turbo }) } });
+    git('commit', '-qam', 'b, written in layout 2');
+    expect(() => git('merge', 'not-upgraded')).toThrow();
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    const merged = await readManifest(file);
+    expect(Object.keys(merged.images)).toEqual([a, b, c]);
+    expect(merged.images[c]!.model).toEqual(turbo);
+    expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(2);
+  });
 });
 
 describe('ImageIndex', () => {
