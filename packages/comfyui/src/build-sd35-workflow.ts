@@ -61,7 +61,7 @@ export type Sd35ModelSettings = Omit<Sd35Settings, 'prompt' | 'negative' | 'widt
  */
 export function resolveSd35Model(input: Omit<Sd35WorkflowInput, 'filenamePrefix' | 'prompt' | 'negative' | 'width' | 'height' | 'seed'>): Sd35ModelSettings {
   const model = input.model ?? 'large-turbo';
-  const defaults = sd35Defaults[model];
+  const defaults = Object.hasOwn(sd35Defaults, model) ? sd35Defaults[model] : undefined;
   if (!defaults) throw invalid(`Unknown SD3.5 model "${String(model)}". Use one of: ${Object.keys(sd35Defaults).join(', ')}.`);
   const textEncoders = input.textEncoders ?? defaultSd35TextEncoders;
   if (
@@ -83,7 +83,10 @@ export function resolveSd35Model(input: Omit<Sd35WorkflowInput, 'filenamePrefix'
   };
 }
 
-/** Fills in a variant's defaults and checks every value against what SD3.5 and ComfyUI accept. */
+/**
+ * Fills in a variant's defaults and checks every value against what SD3.5 and ComfyUI accept. `model`,
+ * when given, is what resolveSd35Model returned for the same model options, resolved once for many images.
+ */
 export function resolveSd35Settings(input: Omit<Sd35WorkflowInput, 'filenamePrefix'>, model: Sd35ModelSettings = resolveSd35Model(input)): Sd35Settings {
   if (typeof input.prompt !== 'string' || input.prompt.trim() === '') throw invalid('The prompt is empty. Describe the image to generate.');
   return {

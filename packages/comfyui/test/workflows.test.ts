@@ -87,6 +87,7 @@ describe('buildSd35Workflow', () => {
     expect(() => buildSd35Workflow({ ...base, prompt: '  ' })).toThrow(/prompt is empty/);
     expect(() => buildSd35Workflow({ ...base, textEncoders: [] })).toThrow(/textEncoders/);
     expect(() => buildSd35Workflow({ ...base, model: 'xl' as never })).toThrow(/Unknown SD3.5 model "xl"/);
+    expect(() => buildSd35Workflow({ ...base, model: 'constructor' as never })).toThrow(/Unknown SD3.5 model "constructor"/);
   });
 
   it('gives the same JSON for the same settings', () => {
