@@ -40,15 +40,15 @@ const entryFor = (key: string, extra: Partial<ManifestEntry> = {}): ManifestEntr
 });
 
 describe('mergeManifestConflict', () => {
+  const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
+  const turbo = { model: 'large-turbo', steps: 4 };
+  const manifestFile = () => path.join(root, 'src/assets/generated/images.lock.json');
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, encoding: 'utf8' });
+
   it('merges both sides of a conflict, repairs the commas git leaves, and prefers a real image to a placeholder', async () => {
-    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
-    const file = path.join(root, 'src/assets/generated/images.lock.json');
-    const ours = JSON.stringify({ [a!]: entryFor(a!), [c!]: entryFor(c!, { placeholder: true, posts: ['src/content/blog/one.md'] }) }, null, 2);
-    const theirs = JSON.stringify(
-      { [b!]: entryFor(b!), [c!]: entryFor(c!, { created: '2026-02-01T00:00:00.000Z', posts: ['src/content/blog/two.md'] }) },
-      null,
-      2,
-    );
+    const file = manifestFile();
+    const ours = JSON.stringify({ [a]: entryFor(a), [c]: entryFor(c, { placeholder: true, posts: ['src/content/blog/one.md'] }) }, null, 2);
+    const theirs = JSON.stringify({ [b]: entryFor(b), [c]: entryFor(c, { created: '2026-02-01T00:00:00.000Z', posts: ['src/content/blog/two.md'] }) }, null, 2);
     // A diff3-style conflict inside the images object, as git writes it.
     const text = [
       '{',
@@ -69,7 +69,7 @@ describe('mergeManifestConflict', () => {
     expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
     const merged = await readManifest(file);
     expect(Object.keys(merged.images).sort()).toEqual([a, b, c]);
-    expect(merged.images[c!]).toMatchObject({ placeholder: false, posts: ['src/content/blog/one.md', 'src/content/blog/two.md'] });
+    expect(merged.images[c]).toMatchObject({ placeholder: false, posts: ['src/content/blog/one.md', 'src/content/blog/two.md'] });
     expect(await readFile(file, 'utf8')).not.toMatch(/^[<=>|]{7}/m);
     expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(false);
 
@@ -86,10 +86,7 @@ describe('mergeManifestConflict', () => {
   });
 
   it('merges a real git conflict of two branches that each added an image with a model setup of their own', async () => {
-    const file = path.join(root, 'src/assets/generated/images.lock.json');
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, encoding: 'utf8' });
-    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
-    const turbo = { model: 'large-turbo', steps: 4 };
+    const file = manifestFile();
     const write = (images: Record<string, ManifestEntry>) => writeManifestFile(file, { version: 2, images });
     await write({ [a]: entryFor(a, { model: turbo }) });
     git('init', '-q', '-b', 'main');
@@ -112,10 +109,7 @@ describe('mergeManifestConflict', () => {
   });
 
   it('merges a branch still on layout 1 into one that moved to layout 2 (a team upgrading)', async () => {
-    const file = path.join(root, 'src/assets/generated/images.lock.json');
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, encoding: 'utf8' });
-    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
-    const turbo = { model: 'large-turbo', steps: 4 };
+    const file = manifestFile();
     const v1 = (images: Record<string, ManifestEntry>) => writeFile(file, `${JSON.stringify({ version: 1, images }, null, 2)}\n`);
     await v1({ [a]: entryFor(a, { model: turbo }) });
     git('init', '-q', '-b', 'main');
