@@ -126,9 +126,8 @@ const isWhole = (v: unknown, min: number) => typeof v === 'number' && Number.isI
  * The same rules as `entrySchema` plus the key checks, as plain code: a manifest of 50,000 entries is
  * checked on every build, and this is many times faster than the schema. findEntryProblems agrees.
  */
-function isValidEntry(key: string, entry: unknown): boolean {
-  if (key.length !== 64 || !/^[0-9a-f]{64}$/.test(key) || entry === null || typeof entry !== 'object' || Array.isArray(entry)) return false;
-  const e = entry as Record<string, unknown>;
+function isValidEntry(key: string, e: unknown): boolean {
+  if (key.length !== 64 || !/^[0-9a-f]{64}$/.test(key) || !isRecord(e)) return false;
   return (
     isPlainFileName(e.file) &&
     e.file.endsWith(`-${key.slice(0, 12)}.png`) &&
@@ -141,9 +140,7 @@ function isValidEntry(key: string, entry: unknown): boolean {
     isWhole(e.width, 1) &&
     isWhole(e.height, 1) &&
     isString(e.workflow) &&
-    e.model !== null &&
-    typeof e.model === 'object' &&
-    !Array.isArray(e.model) &&
+    isRecord(e.model) &&
     (e.comfyuiVersion === null || isString(e.comfyuiVersion)) &&
     isString(e.created) &&
     typeof e.durationMs === 'number' &&
