@@ -296,7 +296,7 @@ describe('the ComfyUI dev toolbar app', () => {
     await openApp();
     await page.getByTestId('tab-advanced').click();
     await expect.poll(() => page.getByTestId('endpoint-state').first().getAttribute('data-state'), { timeout: 10_000 }).toBe('running');
-    expect(await page.getByTestId('endpoint-state').first().textContent()).toMatch(/ComfyUI 0\.3\.68 — cuda:0 NVIDIA GeForce RTX 4090.*GiB free — queue 0/);
+    expect(await page.getByTestId('endpoint-state').first().textContent()).toMatch(/ComfyUI 0\.3\.64 — cuda:0 NVIDIA GeForce RTX 4090.*GiB free — queue 0/);
     expect(await page.getByTestId('start').getAttribute('aria-disabled')).toBe('true');
     expect(await page.getByTestId('start-why').textContent()).toContain('needs the start option');
     expect(await page.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');

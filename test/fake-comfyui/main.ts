@@ -53,7 +53,7 @@ if (env.FAKE_COMFYUI_NO_GPU && !cpu) {
 console.log(cpu ? 'Total VRAM 64203 MB, total RAM 64203 MB' : 'Total VRAM 24217 MB, total RAM 64203 MB');
 console.log('pytorch version: 2.9.0+cu128');
 console.log(cpu ? 'Device: cpu' : 'Device: cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync');
-console.log('ComfyUI version: 0.3.68');
+console.log('ComfyUI version: 0.3.64');
 
 await new Promise((resolve) => setTimeout(resolve, number(env.FAKE_COMFYUI_START_DELAY_MS)));
 if (env.FAKE_COMFYUI_FAIL_START) {

@@ -23,7 +23,7 @@ describe('astro-comfyui CLI', () => {
 
     const missing = await runCli(root, ['status'], env);
     expect(missing.exitCode).toBe(3);
-    expect(missing.stdout).toContain(`${fake.url}: up — ComfyUI 0.3.68`);
+    expect(missing.stdout).toContain(`${fake.url}: up — ComfyUI 0.3.64`);
     expect(missing.stdout).toContain('images: 4 (0 generated, 0 placeholders, 4 missing)');
 
     const only = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);

@@ -63,7 +63,7 @@ describe('ComfyUIPool', () => {
     const down = `http://127.0.0.1:${await findFreePort()}`;
     const p = pool([a!.url, down]);
     const reports = await p.describe();
-    expect(reports[0]).toMatchObject({ url: a!.url, up: true, comfyuiVersion: '0.3.68', queue: 0, error: null });
+    expect(reports[0]).toMatchObject({ url: a!.url, up: true, comfyuiVersion: '0.3.64', queue: 0, error: null });
     expect(reports[0]!.devices[0]!.vramTotal).toBeGreaterThan(0);
     expect(reports[1]).toMatchObject({ url: down, up: false, comfyuiVersion: null });
     expect(reports[1]!.error).toContain('not reachable');
@@ -71,7 +71,7 @@ describe('ComfyUIPool', () => {
     expect(found?.url).toBe(a!.url);
     expect(Object.keys(found!.info)).toContain('KSampler');
     const result = await p.run(buildTestGraph({ seed: 3 }), { promptId: 'versioned' });
-    expect(result.comfyuiVersion).toBe('0.3.68');
+    expect(result.comfyuiVersion).toBe('0.3.64');
   });
 
   it('releases the abort listener of each finished job, so a long-lived signal does not collect them', async () => {

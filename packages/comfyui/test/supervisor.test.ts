@@ -22,7 +22,7 @@ describe('ensureComfyUI', () => {
     const fake = await startFakeComfyUI();
     cleanups.push(() => fake.close());
     const supervisor = await ensureComfyUI({ url: fake.url, start: fakeStartCommand() });
-    expect(supervisor.status()).toMatchObject({ state: 'running', managed: false, pid: undefined, comfyuiVersion: '0.3.68' });
+    expect(supervisor.status()).toMatchObject({ state: 'running', managed: false, pid: undefined, comfyuiVersion: '0.3.64' });
     expect(supervisor.status().devices[0]!.vramTotal).toBeGreaterThan(0);
     await supervisor.dispose();
     expect((await fetch(`${fake.url}/system_stats`)).status).toBe(200);
