@@ -3,7 +3,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
-import { runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+import { runAstro, runCli, setupBlogWithFake, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 
 const cleanups = useCleanups();
 const manifestPath = 'src/assets/generated/images.lock.json';
@@ -65,6 +66,26 @@ describe("two authors' branches", () => {
     expect(await keysOf(root)).toHaveLength(10);
     expect(await readFile(path.join(root, manifestPath), 'utf8')).not.toMatch(/^[<=>]{7}/m);
     expect((await runCli(root, ['status'], { ...env, CI: '1' })).exitCode).toBe(0);
+  });
+
+  it('astro dev merges a conflicted manifest too, and its pages show the images of both sides without generating again', async () => {
+    const { fake, root, env, generated } = await mergeTwoBranches();
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const imageOf = async (route: string) => {
+      const html = await (await fetch(`${dev.url}${route}`)).text();
+      return /<img[^>]+src="([^"]+)"/.exec(html)?.[1];
+    };
+    const shown = (route: string) =>
+      waitUntil(() => imageOf(route), 30_000, `the image of ${route}`).catch((error: Error) => {
+        throw new Error(`${error.message}\n${dev.output.join('')}`);
+      });
+    await shown('/left1/');
+    await shown('/right3/');
+    expect(dev.output.join('')).toContain('Merged the git conflict in src/assets/generated/images.lock.json');
+    expect(await readFile(path.join(root, manifestPath), 'utf8')).not.toMatch(/^[<=>]{7}/m);
+    expect(await keysOf(root)).toHaveLength(10);
+    expect(fake.stats.promptsQueued).toBe(generated);
   });
 
   it("after taking one side (--theirs), a CI build re-adopts the other side's images from their files and prune deletes none of them", async () => {

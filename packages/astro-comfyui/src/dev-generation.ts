@@ -4,7 +4,8 @@ import { loadTemplate } from './collect-post-images.js';
 import { PostCatalog } from './post-catalog.js';
 import type { ImageIndex } from './image-index.js';
 import { listImageFiles } from './classify-images.js';
-import { readManifest } from './manifest.js';
+import type { Manifest } from './manifest.js';
+import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
 import { syncImages } from './sync-images.js';
@@ -45,24 +46,29 @@ export function startDevGeneration(
     return catalog;
   };
 
+  // Dev may write (generate, pin), so a manifest git left conflicted is merged here as in builds.
+  const readCommitted = () => readCommittedManifest(options, logger, options.mode !== 'frozen');
   /** Points the virtual module at the committed images of these posts. */
-  const updateIndex = async (images: ResolvedImage[]) => {
-    index.update(images, await readManifest(options.manifestFile), options.outDir, await listImageFiles(options.outDir));
+  const updateIndex = async (images: ResolvedImage[], manifest: Manifest) => {
+    index.update(images, manifest, options.outDir, await listImageFiles(options.outDir));
     invalidateImagesModule(server);
   };
   const reindex = async (post?: string) => {
     const posts = await loadCatalog();
     if (post) posts.update(post);
-    await updateIndex(posts.images());
+    await updateIndex(posts.images(), await readCommitted());
   };
 
   const run = async () => {
     const posts = await loadCatalog();
     const images = posts.images();
     for (const p of posts.problems()) logger.warn(`${p.post} › ${p.field} ${p.message}`);
-    await updateIndex(images);
+    // Read once: the index shows what is committed while the sync below generates what is missing.
+    const manifest = await readCommitted();
+    await updateIndex(images, manifest);
     await syncImages(images, options, {
       logger,
+      manifest,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
       // A new image goes straight into the index: no re-read of the posts, the manifest or the folder.

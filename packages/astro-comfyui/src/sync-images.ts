@@ -9,7 +9,6 @@ import { acquireLock } from './acquire-lock.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { ManifestWriter } from './manifest-writer.js';
-import { readManifestMergingConflict } from './merge-manifest-conflict.js';
 import { loadTemplate } from './collect-post-images.js';
 import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
@@ -17,6 +16,7 @@ import { classifyImages } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
+import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { renderPlaceholder } from './render-placeholder.js';
 import { imagesToRestamp, restampImages } from './restamp-images.js';
@@ -34,6 +34,8 @@ export interface SyncContext {
   supervisor?: ComfyUISupervisor;
   /** Live progress of each generation (toolbar, CLI progress bars). */
   onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
+  /** The committed manifest as readCommittedManifest just returned it (dev reads it first to show what is committed); read here otherwise. */
+  manifest?: Manifest;
 }
 
 export interface SyncSummary {
@@ -64,11 +66,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const images = await reseedRegenerated(requested, options, context);
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
-  const committed = await readManifestMergingConflict(options.manifestFile, cacheDirectory(options), {
-    merge: options.mode !== 'frozen' && !context.dryRun,
-    onMerged: () =>
-      logger.warn(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides. Commit it.`),
-  });
+  const committed = context.manifest ?? (await readCommittedManifest(options, logger, options.mode !== 'frozen' && !context.dryRun));
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));

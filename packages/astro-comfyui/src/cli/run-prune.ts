@@ -3,9 +3,9 @@ import path from 'node:path';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findOrphans } from '../find-orphans.js';
-import { readManifestMergingConflict } from '../merge-manifest-conflict.js';
 import { updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
+import { readCommittedManifest } from '../read-committed-manifest.js';
 import { cacheDirectory } from '../cache-directory.js';
 
 /** `astro-comfyui prune`: removes images no post uses (manifest entries and stray files). */
@@ -17,10 +17,7 @@ export async function runPrune(
   const { images, problems } = await collectPostImages(options, await loadTemplate(options));
   // With a broken post we cannot tell which images it uses; refuse rather than delete its image.
   assertNoProblems(problems);
-  const committed = await readManifestMergingConflict(options.manifestFile, cacheDirectory(options), {
-    merge: !args.dryRun,
-    onMerged: () => out(`Merged the git conflict in ${path.relative(options.root, options.manifestFile)}: it keeps the entries of both sides.`),
-  });
+  const committed = await readCommittedManifest(options, { warn: out }, !args.dryRun);
   // Images whose entries a merge dropped are adopted first, so they are never taken for strays.
   const { manifest } = await adoptImages(images, options, committed, { write: !args.dryRun, logger: { warn: out } });
   const orphans = await findOrphans(images, manifest, options);
