@@ -50,8 +50,7 @@ export function startDevGeneration(
   const readCommitted = () => readCommittedManifest(options, logger, options.mode !== 'frozen');
   /** Points the virtual module at the committed images of these posts. */
   const updateIndex = async (images: ResolvedImage[], manifest: Manifest) => {
-    index.update(images, manifest, options.outDir, await listImageFiles(options.outDir));
-    invalidateImagesModule(server);
+    if (index.update(images, manifest, options.outDir, await listImageFiles(options.outDir))) invalidateImagesModule(server);
   };
   const reindex = async (post?: string) => {
     const posts = await loadCatalog();

@@ -18,8 +18,12 @@ export class ImageIndex {
   /** The `disclosure.caption` option: given with every generated image, never with a placeholder. */
   caption: string | undefined;
 
-  /** Rebuilds the index from the current posts and the manifest; images not generated yet are left out. */
-  update(images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): void {
+  /**
+   * Rebuilds the index from the current posts and the manifest; images not generated yet are left out.
+   * Returns whether any post's images changed: most saves in dev edit a post's text, and only a change
+   * here needs the virtual module (one import per image of the site) made and loaded again.
+   */
+  update(images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): boolean {
     const byPost = new Map<string, IndexedImage[]>();
     for (const image of images) {
       const entry = manifest.images[image.key];
@@ -28,7 +32,9 @@ export class ImageIndex {
       list.push(indexed(image, path.join(outDir, entry.file), entry.placeholder));
       byPost.set(image.request.post, list);
     }
+    const changed = !sameIndex(this.#byPost, byPost);
     this.#byPost = byPost;
+    return changed;
   }
 
   /** Adds one image just written, without re-reading the manifest or the folder (dev, after each image). */
@@ -62,6 +68,20 @@ export class ImageIndex {
     }
     return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;
   }
+}
+
+function sameIndex(a: Map<string, IndexedImage[]>, b: Map<string, IndexedImage[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [post, list] of b) {
+    const old = a.get(post);
+    if (old?.length !== list.length) return false;
+    for (let i = 0; i < list.length; i++) {
+      const x = old[i]!;
+      const y = list[i]!;
+      if (x.file !== y.file || x.alt !== y.alt || x.prompt !== y.prompt || x.index !== y.index || x.placeholder !== y.placeholder) return false;
+    }
+  }
+  return true;
 }
 
 function indexed(image: ResolvedImage, file: string, placeholder: boolean): IndexedImage {

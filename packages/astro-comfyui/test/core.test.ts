@@ -146,6 +146,38 @@ describe('ImageIndex', () => {
     expect(module).toContain('alt: "Alt \\"two\\"", prompt: "second", index: 0');
     expect(module).not.toContain('third');
   });
+
+  it('says a change exactly when the module it makes changes, so dev reloads it only then', async () => {
+    const post = path.join(root, 'src/content/blog/a.md');
+    const o = options();
+    const index = new ImageIndex();
+    let module = index.toModule();
+    const manifest: Manifest = { version: 2, images: {} };
+    const files = new Set<string>();
+    /** Rewrites the post, commits what `commit` says, updates the index; whether update() said it changed. */
+    const step = async (text: string, commit: (key: string, fileName: string) => void = () => {}) => {
+      await writeFile(post, text);
+      const { images } = await collectPostImages(o);
+      for (const image of images) commit(image.key, image.fileName);
+      const changed = index.update(images, manifest, o.outDir, files);
+      const next = index.toModule();
+      expect(changed, text).toBe(next !== module);
+      module = next;
+      return changed;
+    };
+    const commit = (placeholder: boolean) => (key: string, file: string) => {
+      manifest.images[key] = entryFor(key, { file, placeholder });
+      files.add(file);
+    };
+    expect(await step('---\nimage: "a kite"\n---\nFirst words.\n')).toBe(false);
+    expect(await step('---\nimage: "a kite"\n---\nFirst words.\n', commit(true))).toBe(true);
+    expect(await step('---\nimage: "a kite"\n---\nOther words: only the text changed.\n')).toBe(false);
+    expect(await step('---\nimage: "a kite"\n---\n', commit(false))).toBe(true);
+    expect(await step('---\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n')).toBe(true);
+    expect(await step('---\nimages: ["a kite", "a boat"]\n---\n', commit(false))).toBe(true);
+    expect(await step('---\nimages: ["a kite", "a boat"]\n---\nStill two images.\n')).toBe(false);
+    expect(await step('---\ntitle: no image any more\n---\n')).toBe(true);
+  });
 });
 
 describe('findOrphans', () => {
