@@ -1,9 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { copyFixture, runCli, setupBlogWithFake, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 
 const cleanups = useCleanups();
@@ -39,5 +40,36 @@ describe('astro dev with astro-comfyui', () => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toMatch(/^image\//);
     expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
+  });
+
+  it('makes a generated image deleted while it runs again, and the pages work meanwhile', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const page = async (route: string) => {
+      const response = await fetch(`${dev.url}${route}`);
+      return { status: response.status, image: /<img[^>]+src="([^"]+)"/.exec(await response.text())?.[1] };
+    };
+    await waitUntil(async () => (await page('/lighthouse/')).image, 30_000, 'the lighthouse image');
+
+    const folder = path.join(root, 'src/assets/generated');
+    const file = (await readdir(folder)).find((name) => name.startsWith('lighthouse-') && name.endsWith('.png'))!;
+    await rm(path.join(folder, file));
+    // Every page imports the images module: with the deleted file still in it, all of them failed.
+    await waitUntil(async () => ((await page('/harbour/')).status === 200 ? true : undefined), 10_000, 'the harbour page to work').catch((error: Error) => {
+      throw new Error(`${error.message}\n${dev.output.join('')}`);
+    });
+    await waitUntil(async () => (existsSync(path.join(folder, file)) ? true : undefined), 30_000, `${file} made again`);
+    const again = await waitUntil(
+      async () => {
+        const shown = await page('/lighthouse/');
+        return shown.status === 200 && shown.image ? shown : undefined;
+      },
+      30_000,
+      'the lighthouse image again',
+    );
+    expect((await fetch(new URL(again.image!, dev.url))).status).toBe(200);
+    expect((await page('/harbour/')).status).toBe(200);
   });
 });

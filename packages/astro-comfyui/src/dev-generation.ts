@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { loadTemplate } from './collect-post-images.js';
@@ -108,8 +109,12 @@ export function startDevGeneration(
   const onChange = (file: string) => {
     if (catalog ? catalog.update(file) : /\.(md|mdx|markdoc)$/.test(file)) schedule();
   };
+  // A generated image deleted while dev runs (by hand, to have it made again, or by a prune) leaves the
+  // index at once, or every page importing the images module fails; the run then generates it again.
+  const outDir = path.resolve(options.outDir);
+  const isImage = (file: string) => file.endsWith('.png') && path.dirname(path.resolve(options.root, file)) === outDir;
   const onUnlink = (file: string) => {
-    if (catalog?.remove(file)) schedule();
+    if (catalog?.remove(file) || isImage(file)) schedule();
   };
   server.watcher.on('add', onChange);
   server.watcher.on('change', onChange);
