@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
-import { copyFixture, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { copyFixture, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 
 const cleanups = useCleanups();
@@ -17,6 +17,24 @@ describe('errors keep their whole cause and come before GPU work', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/Cannot write to the generated images folder .*src\/assets\/generated \(ENOTDIR\); nothing was generated\./);
     expect(fake.stats.promptsQueued).toBe(0);
+  });
+
+  it('images checked out as Git LFS pointers fail the build with how to fetch them, not with an image error', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const folder = path.join(root, 'src/assets/generated');
+    // What a checkout without `git lfs pull` leaves of every PNG tracked by LFS.
+    for (const file of (await readdir(folder)).filter((name) => name.endsWith('.png'))) {
+      await writeFile(
+        path.join(folder, file),
+        'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 48211\n',
+      );
+    }
+    const build = await runAstro(root, ['build'], { ...env, CI: '1' }, { all: true });
+    expect(build.exitCode).toBe(1);
+    expect(build.all).toMatch(/src\/assets\/generated\/[a-z]+-[0-9a-f]{12}\.png is a Git LFS pointer, not an image/);
+    expect(build.all).toContain('git lfs pull');
+    expect(build.all).not.toContain('NoImageMetadata');
   });
 
   it('a ComfyUI that fails to start is reported with its log, and the hint does not ask for a start command that is set', async () => {

@@ -10,7 +10,8 @@ export type AstroComfyUIErrorCode =
   | 'MANIFEST_CONFLICT'
   | 'LOCKED'
   | 'PIN_REFUSED'
-  | 'NOT_WRITABLE';
+  | 'NOT_WRITABLE'
+  | 'IMAGES_NOT_FETCHED';
 
 /**
  * The integration's one error class: a stable `code`, a message that says what happened and a `hint` that

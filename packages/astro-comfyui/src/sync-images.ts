@@ -8,6 +8,7 @@ import { withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
+import { assertImagesFetched } from './assert-images-fetched.js';
 import { ManifestWriter } from './manifest-writer.js';
 import { loadTemplate } from './collect-post-images.js';
 import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
@@ -70,6 +71,8 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
+  const committedOne = unique.find((image) => !missing.has(image.key));
+  await assertImagesFetched(committedOne && manifest.images[committedOne.key]!.file, options);
   const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [], manifest };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;
