@@ -45,20 +45,14 @@ export class ResolveProblem extends Error {
 
 /** Applies preset, style and format to a request and computes its key and graph. */
 export function resolveImage(request: ImageRequest, options: ResolvedOptions, template?: WorkflowTemplate): ResolvedImage {
-  const fail = (field: string, message: string): never => {
-    throw new ResolveProblem({ post: request.post, field: `${request.field}${field ? `.${field}` : ''}`, message });
-  };
-  const known = (kind: string, names: Record<string, unknown>) =>
-    `Known ${kind}s: ${Object.keys(names).join(', ') || '(none)'}. Add it to "${kind}s" in the astro-comfyui options.`;
-
   const preset = named(options.presets, request.preset);
-  if (request.preset !== undefined && !preset) fail('preset', `unknown preset "${request.preset}". ${known('preset', options.presets)}`);
+  if (request.preset !== undefined && !preset) throw unknown(request, 'preset', request.preset, options.presets);
   const styleName = request.style ?? preset?.style;
   const style = named(options.styles, styleName);
-  if (styleName !== undefined && !style) fail('style', `unknown style "${styleName}". ${known('style', options.styles)}`);
+  if (styleName !== undefined && !style) throw unknown(request, 'style', styleName, options.styles);
   const formatName = request.format ?? preset?.format ?? options.defaultFormat;
   const format = named(options.formats, formatName);
-  if (!format) fail('format', `unknown format "${formatName}". ${known('format', options.formats)}`);
+  if (!format) throw unknown(request, 'format', formatName, options.formats);
 
   const positive = [style?.prefix, request.prompt, style?.suffix].filter((s) => s?.trim()).join(' ');
   const negative = [style?.negative, preset?.negative, request.negative].filter((s) => s?.trim()).join(', ');
@@ -98,7 +92,7 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
       ({ model, json: modelJson } = setup);
     }
   } catch (error) {
-    if (isComfyUIError(error)) fail('', error.message);
+    if (isComfyUIError(error)) throw problem(request, '', error.message);
     throw error;
   }
 
@@ -117,6 +111,16 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
     return workflow;
   };
   return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, buildWorkflow };
+}
+
+function problem(request: ImageRequest, field: string, message: string): ResolveProblem {
+  return new ResolveProblem({ post: request.post, field: `${request.field}${field ? `.${field}` : ''}`, message });
+}
+
+/** A post names a preset, style or format the options do not define. */
+function unknown(request: ImageRequest, kind: string, name: string, names: Record<string, unknown>): ResolveProblem {
+  const known = `Known ${kind}s: ${Object.keys(names).join(', ') || '(none)'}. Add it to "${kind}s" in the astro-comfyui options.`;
+  return problem(request, kind, `unknown ${kind} "${name}". ${known}`);
 }
 
 /**
@@ -179,7 +183,9 @@ function sha256(text: string): string {
 
 /** A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"). */
 export function slugify(post: string): string {
-  return slugText(path.posix.basename(post).replace(/\.[^.]+$/, '')).slice(0, 60) || 'image';
+  const name = path.posix.basename(post).replace(/\.[^.]+$/, '');
+  // Most post names are slugs already ("my-post"): slugText would give them back unchanged.
+  return (/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) ? name : slugText(name)).slice(0, 60) || 'image';
 }
 
 /** Text as lowercase ASCII letters and digits joined by single dashes, accents dropped ("Été à Brest" → "ete-a-brest"). */

@@ -33,14 +33,11 @@ export interface ScanResult {
  */
 export async function scanPosts(root: string, globs: string[], field: string, listField: string): Promise<ScanResult> {
   const files = await listPosts(root, globs);
+  const found: Omit<ScanResult, 'posts'> = { requests: [], problems: [] };
   // Synchronous reads: for thousands of small posts they are several times faster than fs/promises
   // (one syscall chain per file, no promise per step), and the scan blocks for well under a second.
-  const perFile = files.map((file) => scanPost(root, file, field, listField));
-  return {
-    posts: files.length,
-    requests: perFile.flatMap((r) => r.requests),
-    problems: perFile.flatMap((r) => r.problems),
-  };
+  for (const file of files) scanPostInto(found, root, file, field, listField);
+  return { posts: files.length, ...found };
 }
 
 /** Post files matched by the content globs, root-relative with `/` separators, sorted. */
@@ -50,9 +47,15 @@ export async function listPosts(root: string, globs: string[]): Promise<string[]
 }
 
 export function scanPost(root: string, file: string, field: string, listField: string): Omit<ScanResult, 'posts'> {
+  const found: Omit<ScanResult, 'posts'> = { requests: [], problems: [] };
+  scanPostInto(found, root, file, field, listField);
+  return found;
+}
+
+/** scanPost adding to `found`: a scan of the whole site keeps one pair of lists, not one per post. */
+function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: string, field: string, listField: string): void {
   const post = path.sep === '/' ? file : toPosix(file);
-  const requests: ImageRequest[] = [];
-  const problems: ScanProblem[] = [];
+  const { requests, problems } = found;
   let data: Record<string, unknown>;
   try {
     data = readFrontmatter(readFileSync(path.join(root, file), 'utf8')).data;
@@ -60,7 +63,7 @@ export function scanPost(root: string, file: string, field: string, listField: s
     const code = (error as NodeJS.ErrnoException).code;
     if (code) {
       problems.push({ post, field: 'file', message: `cannot be read (${code}). Check the file's permissions.` });
-      return { requests, problems };
+      return;
     }
     if (!(error instanceof FrontmatterSyntaxError)) throw error;
     problems.push({
@@ -68,7 +71,7 @@ export function scanPost(root: string, file: string, field: string, listField: s
       field: 'frontmatter',
       message: `is not valid ${error.format.toUpperCase()} (${error.reason}). Check quotes and indentation; quote prompts that contain ":" or "#".`,
     });
-    return { requests, problems };
+    return;
   }
   const add = (value: unknown, name: string, index: number) => {
     if (typeof value === 'string' && value.trim() === '') {
@@ -111,7 +114,6 @@ export function scanPost(root: string, file: string, field: string, listField: s
       for (const [i, item] of (data[listField] as unknown[]).entries()) add(item, `${listField}[${i}]`, offset + i);
     }
   }
-  return { requests, problems };
 }
 
 const toPosix = (file: string) => file.split(path.sep).join('/');

@@ -132,5 +132,11 @@ describe('collectPostImages', () => {
   it('slugifies paths with spaces and unicode', () => {
     expect(slugify('src/content/blog/My Post – Ünïcode.md')).toBe('my-post-unicode');
     expect(slugify('src/content/blog/日本.md')).toBe('image');
+    // Names that are nearly slugs already give the same as always.
+    expect(slugify('src/content/blog/2024-harbour-1.md')).toBe('2024-harbour-1');
+    expect(slugify('src/content/blog/a--b.md')).toBe('a-b');
+    expect(slugify('src/content/blog/-draft-.mdx')).toBe('draft');
+    expect(slugify('src/content/blog/Harbour.md')).toBe('harbour');
+    expect(slugify(`src/content/blog/${'a'.repeat(70)}.md`)).toBe('a'.repeat(60));
   });
 });
