@@ -51,7 +51,8 @@ export function startDevGeneration(
   const readCommitted = () => readCommittedManifest(options, logger, options.mode !== 'frozen');
   /** Points the virtual module at the committed images of these posts. */
   const updateIndex = async (images: ResolvedImage[], manifest: Manifest) => {
-    if (index.update(images, manifest, options.outDir, await listImageFiles(options.outDir))) invalidateImagesModule(server);
+    index.update(images, manifest, options.outDir, await listImageFiles(options.outDir));
+    invalidateImagesModule(server, index.takeChangedParts());
   };
   const reindex = async (post?: string) => {
     const posts = await loadCatalog();
@@ -74,7 +75,7 @@ export function startDevGeneration(
       // A new image goes straight into the index: no re-read of the posts, the manifest or the folder.
       onImageReady: (image, { placeholder }) => {
         index.add(image, options.outDir, placeholder);
-        invalidateImagesModule(server);
+        invalidateImagesModule(server, index.takeChangedParts());
         // Pages that show it swap it in place (dev-client.ts); the others are left alone.
         server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });
       },

@@ -1,10 +1,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin, ViteDevServer } from 'vite';
-import type { ImageIndex } from './image-index.js';
+import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
 
 export const VIRTUAL_IMAGES_ID = 'virtual:astro-comfyui/images';
 const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
+/** Part n of the index (image-index.ts says why it comes in parts). */
+const partId = (n: number) => `${VIRTUAL_IMAGES_ID}/${n}`;
+const PART_ID = /^\0?virtual:astro-comfyui\/images\/(\d{1,3})$/;
 const RUNTIME_ID = 'astro-comfyui/images';
 const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url));
 
@@ -28,26 +31,35 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string): Pl
     },
     // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
     resolveId: {
-      filter: { id: /^(virtual:astro-comfyui\/images|astro-comfyui\/images)$/ },
+      filter: { id: /^(virtual:astro-comfyui\/images(\/\d{1,3})?|astro-comfyui\/images)$/ },
       handler(id) {
-        if (id === VIRTUAL_IMAGES_ID) return RESOLVED_ID;
+        if (id === VIRTUAL_IMAGES_ID || PART_ID.test(id)) return `\0${id}`;
         if (id === RUNTIME_ID) return runtimeFile;
         return undefined;
       },
     },
     load: {
-      filter: { id: /^\0virtual:astro-comfyui\/images$/ },
+      filter: { id: /^\0virtual:astro-comfyui\/images(\/\d{1,3})?$/ },
       handler(id) {
-        return id === RESOLVED_ID ? getIndex().toModule() : undefined;
+        if (id === RESOLVED_ID) return getIndex().toModule(partId);
+        const part = PART_ID.exec(id);
+        return part && Number(part[1]) < IMAGE_MODULE_PARTS ? getIndex().toPartModule(Number(part[1])) : undefined;
       },
     },
   };
 }
 
-/** After new images are written in dev, every environment (client, ssr, …) must reload the module. */
-export function invalidateImagesModule(server: ViteDevServer): void {
+/**
+ * After the index changed in dev, every environment (client, ssr, …) must load the changed parts again,
+ * and the module that joins them; nothing when no part changed.
+ */
+export function invalidateImagesModule(server: ViteDevServer, parts: readonly number[]): void {
+  if (parts.length === 0) return;
+  const ids = [RESOLVED_ID, ...parts.map((n) => `\0${partId(n)}`)];
   for (const environment of Object.values(server.environments ?? {})) {
-    const mod = environment.moduleGraph.getModuleById(RESOLVED_ID);
-    if (mod) environment.moduleGraph.invalidateModule(mod);
+    for (const id of ids) {
+      const mod = environment.moduleGraph.getModuleById(id);
+      if (mod) environment.moduleGraph.invalidateModule(mod);
+    }
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectPostImages } from '../src/collect-post-images.js';
 import { findOrphans } from '../src/find-orphans.js';
-import { ImageIndex } from '../src/image-index.js';
+import { IMAGE_MODULE_PARTS, ImageIndex, partOf } from '../src/image-index.js';
 import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest, writeManifestFile } from '../src/manifest.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
@@ -131,7 +131,9 @@ describe('mergeManifestConflict', () => {
 });
 
 describe('ImageIndex', () => {
-  it('imports exactly the committed images of current posts, in post order and with their alt', async () => {
+  const parts = (index: ImageIndex) => Array.from({ length: IMAGE_MODULE_PARTS }, (_, n) => index.toPartModule(n));
+
+  it('imports exactly the committed images of current posts, each post in its part, with their alt', async () => {
     await writeFile(path.join(root, 'src/content/blog/b.md'), '---\nimages:\n  - { prompt: "second", alt: "Alt \\"two\\"" }\n  - "third"\n---\n');
     await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "first"\n---\n');
     const o = options();
@@ -140,43 +142,66 @@ describe('ImageIndex', () => {
     for (const image of images.filter((i) => i.request.prompt !== 'third')) manifest.images[image.key] = entryFor(image.key, { file: image.fileName });
     const index = new ImageIndex();
     index.update(images, manifest, o.outDir, new Set(images.map((i) => i.fileName)));
-    const module = index.toModule();
-    expect(module.match(/^import i\d+ from /gm)).toHaveLength(2);
-    expect(module.indexOf('"src/content/blog/a.md"')).toBeLessThan(module.indexOf('"src/content/blog/b.md"'));
-    expect(module).toContain('alt: "Alt \\"two\\"", prompt: "second", index: 0');
-    expect(module).not.toContain('third');
+    const all = parts(index);
+    expect(all.join('').match(/^import i\d+ from /gm)).toHaveLength(2);
+    const partA = all[partOf('src/content/blog/a.md')]!;
+    const partB = all[partOf('src/content/blog/b.md')]!;
+    expect(partA).toContain('"src/content/blog/a.md": [{ src: i0, alt: "first", prompt: "first", index: 0');
+    expect(partB).toContain('alt: "Alt \\"two\\"", prompt: "second", index: 0');
+    expect(all.join('')).not.toContain('third');
+    // The module pages import joins every part.
+    const joined = index.toModule((n) => `part/${n}`);
+    expect(joined.match(/^import \{ images as p\d+ \} from "part\/\d+";$/gm)).toHaveLength(IMAGE_MODULE_PARTS);
   });
 
-  it('says a change exactly when the module it makes changes, so dev reloads it only then', async () => {
-    const post = path.join(root, 'src/content/blog/a.md');
+  it('marks changed exactly the parts whose module changed, so dev reloads only those', async () => {
     const o = options();
     const index = new ImageIndex();
-    let module = index.toModule();
+    let before = parts(index);
     const manifest: Manifest = { version: 2, images: {} };
     const files = new Set<string>();
-    /** Rewrites the post, commits what `commit` says, updates the index; whether update() said it changed. */
-    const step = async (text: string, commit: (key: string, fileName: string) => void = () => {}) => {
-      await writeFile(post, text);
+    /** Writes the posts, commits what `commit` says, updates the index; the parts it marked changed. */
+    const step = async (posts: Record<string, string>, commit: (key: string, fileName: string) => void = () => {}) => {
+      for (const [name, text] of Object.entries(posts)) {
+        const file = path.join(root, 'src/content/blog', name);
+        if (text === '') await rm(file);
+        else await writeFile(file, text);
+      }
       const { images } = await collectPostImages(o);
       for (const image of images) commit(image.key, image.fileName);
-      const changed = index.update(images, manifest, o.outDir, files);
-      const next = index.toModule();
-      expect(changed, text).toBe(next !== module);
-      module = next;
-      return changed;
+      index.update(images, manifest, o.outDir, files);
+      const marked = index.takeChangedParts();
+      const after = parts(index);
+      expect(marked, JSON.stringify(posts)).toEqual(after.flatMap((text, n) => (text !== before[n] ? [n] : [])));
+      before = after;
+      return marked.length;
     };
     const commit = (placeholder: boolean) => (key: string, file: string) => {
       manifest.images[key] = entryFor(key, { file, placeholder });
       files.add(file);
     };
-    expect(await step('---\nimage: "a kite"\n---\nFirst words.\n')).toBe(false);
-    expect(await step('---\nimage: "a kite"\n---\nFirst words.\n', commit(true))).toBe(true);
-    expect(await step('---\nimage: "a kite"\n---\nOther words: only the text changed.\n')).toBe(false);
-    expect(await step('---\nimage: "a kite"\n---\n', commit(false))).toBe(true);
-    expect(await step('---\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n')).toBe(true);
-    expect(await step('---\nimages: ["a kite", "a boat"]\n---\n', commit(false))).toBe(true);
-    expect(await step('---\nimages: ["a kite", "a boat"]\n---\nStill two images.\n')).toBe(false);
-    expect(await step('---\ntitle: no image any more\n---\n')).toBe(true);
+    // Two posts in different parts: a change of one leaves the other's part alone.
+    const [one, two] = ['kite.md', 'boat.md'];
+    expect(partOf(`src/content/blog/${one}`)).not.toBe(partOf(`src/content/blog/${two}`));
+    expect(await step({ [one]: '---\nimage: "a kite"\n---\nFirst words.\n', [two]: '---\nimage: "a boat"\n---\n' })).toBe(0);
+    expect(await step({}, commit(true))).toBe(2);
+    expect(await step({ [one]: '---\nimage: "a kite"\n---\nOther words: only the text changed.\n' })).toBe(0);
+    expect(await step({}, commit(false))).toBe(2);
+    expect(await step({ [one]: '---\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n' })).toBe(1);
+    expect(await step({ [two]: '---\nimages: ["a boat", "a kite"]\n---\n' }, commit(false))).toBe(1);
+    expect(await step({ [two]: '---\nimages: ["a boat", "a kite"]\n---\nStill two images.\n' })).toBe(0);
+    expect(await step({ [one]: '---\ntitle: no image any more\n---\n' })).toBe(1);
+    expect(await step({ [two]: '' })).toBe(1);
+  });
+
+  it('marks the part of an image added in dev', async () => {
+    await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "first"\n---\n');
+    const o = options();
+    const { images } = await collectPostImages(o);
+    const index = new ImageIndex();
+    index.add(images[0]!, o.outDir, false);
+    expect(index.takeChangedParts()).toEqual([partOf('src/content/blog/a.md')]);
+    expect(index.takeChangedParts()).toEqual([]);
   });
 });
 
