@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- pipeline|integration|scan|build|provenance]`: measures what this project adds on top of the GPU, against the
+ * `npm run bench [-- pipeline|integration|scan|build|provenance|dev]`: measures what this project adds on top of the GPU, against the
  * fake ComfyUI with a simulated GPU time per image. Not part of `npm test`.
  */
 import { cpus, totalmem } from 'node:os';
 import { benchBuild } from './bench-build.js';
+import { benchDev } from './bench-dev.js';
 import { benchIntegration } from './bench-integration.js';
 import { benchPipeline } from './bench-pipeline.js';
 import { benchProvenance } from './bench-provenance.js';
@@ -110,6 +111,23 @@ if (all || which.has('provenance')) {
     true,
     cmd,
   );
+}
+
+if (all || which.has('dev')) {
+  for (const posts of [2000, 20_000]) {
+    const r = await benchDev(posts);
+    const cmd = 'npm run bench -- dev';
+    const site = `astro dev, ${posts.toLocaleString('en')} posts each showing its committed image`;
+    row(`${site}: a page, nothing changed`, `${r.pageMs.toFixed(0)} ms (median of 3)`, '—', true, cmd);
+    row(
+      `${site}: the slowest load of the edited post's page in the 5 s after a save of its text only`,
+      `${r.textSaveMs.toFixed(0)} ms (median of 3)`,
+      '—',
+      true,
+      cmd,
+    );
+    row(`${site}: from a save of a post's alt text until its page shows it`, `${r.altShownMs.toFixed(0)} ms (median of 3)`, '—', true, cmd);
+  }
 }
 
 console.log('\n| measure | result | target | | reproduce |\n|---|---|---|---|---|');
