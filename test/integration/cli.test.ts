@@ -29,7 +29,7 @@ describe('astro-comfyui CLI', () => {
     const only = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
     expect(only.exitCode, only.all as string).toBe(0);
     expect(fake.stats.promptsQueued).toBe(1);
-    expect(only.stdout).toContain('1 images: 0 already generated, 1 generated now');
+    expect(only.stdout).toContain('1 image: 0 already generated, 1 generated now');
 
     const rest = await runCli(root, ['generate'], { ...env, CI: '1' });
     expect(rest.exitCode, rest.all as string).toBe(0);

@@ -77,7 +77,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         assertNoProblems(problems);
         const summary = await syncImages(images, options, { logger });
         logger.info(
-          `${summary.total} images: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
+          `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
         );
         // summary.images: a regenerated prompt's page shows the image made with its new seed.
         index.update(summary.images, summary.manifest, options.outDir, await listImageFiles(options.outDir));

@@ -34,15 +34,15 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
   });
   progress.clear();
   if (args.dryRun) {
-    if (summary.todo.length === 0) logger.info(`All ${summary.total} images are generated; nothing to do.`);
+    if (summary.todo.length === 0) logger.info(`${summary.total === 1 ? 'The image is' : `All ${summary.total} images are`} generated; nothing to do.`);
     else {
-      logger.info(`Would generate ${summary.todo.length} of ${summary.total} images:`);
+      logger.info(`Would generate ${summary.todo.length} of ${summary.total} image${summary.total === 1 ? '' : 's'}:`);
       for (const image of summary.todo) logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}`);
     }
     return 0;
   }
   logger.info(
-    `${summary.total} images: ${summary.ready} already generated, ${summary.generated} generated now${summary.placeholders ? `, ${summary.placeholders} placeholders` : ''}.`,
+    `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} already generated, ${summary.generated} generated now${summary.placeholders ? `, ${summary.placeholders} placeholders` : ''}.`,
   );
   return 0;
 }
