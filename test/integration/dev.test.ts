@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
@@ -40,6 +40,24 @@ describe('astro dev with astro-comfyui', () => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toMatch(/^image\//);
     expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
+  });
+
+  it('warns about a bad prompt once when it appears, not again at every save of another post', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    await writeFile(path.join(root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a kite", style: nosuchstyle }\n---\n');
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const warnings = () => dev.output.join('').split('broken.md › image.style unknown style').length - 1;
+    await waitUntil(async () => (warnings() > 0 ? true : undefined), 30_000, 'the warning');
+    const other = path.join(root, 'src/content/blog/plain.md');
+    for (let i = 1; i <= 3; i++) {
+      await writeFile(other, `${await readFile(other, 'utf8')}\nMore words ${i}.\n`);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    // Each save makes a run, which used to print the same warning again.
+    expect(warnings()).toBe(1);
+    await writeFile(path.join(root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a kite", style: otherstyle }\n---\n');
+    await waitUntil(async () => (dev.output.join('').includes('unknown style "otherstyle"') ? true : undefined), 30_000, 'the new warning');
   });
 
   it('makes a generated image deleted while it runs again, and the pages work meanwhile', async () => {

@@ -36,6 +36,7 @@ export function startDevGeneration(
   let running: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | null = null;
+  let reported = new Set<string>();
 
   // Every post's images, read once; afterwards a save re-reads only the saved post.
   let catalog: PostCatalog | undefined;
@@ -63,7 +64,11 @@ export function startDevGeneration(
   const run = async () => {
     const posts = await loadCatalog();
     const images = posts.images();
-    for (const p of posts.problems()) logger.warn(`${p.post} › ${p.field} ${p.message}`);
+    // Each problem is said once, when it appears, not again at every save of any post (the toolbar
+    // keeps showing every current one).
+    const problems = posts.problems().map((p) => `${p.post} › ${p.field} ${p.message}`);
+    for (const problem of problems) if (!reported.has(problem)) logger.warn(problem);
+    reported = new Set(problems);
     // Read once: the index shows what is committed while the sync below generates what is missing.
     const manifest = await readCommitted();
     await updateIndex(images, manifest);
