@@ -1,13 +1,16 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import type { ImageState } from './classify-images.js';
+import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
+import type { ResolvedImage } from './resolve-image.js';
 
 /** How every Git LFS pointer file starts (git-lfs docs/spec.md). */
 const LFS_POINTER = 'version https://git-lfs.github.com/spec/';
 
 /** Whether `file` (in outDir) is a Git LFS pointer where the image should be. */
-export async function isLfsPointer(file: string, options: ResolvedOptions): Promise<boolean> {
+async function isLfsPointer(file: string, options: ResolvedOptions): Promise<boolean> {
   const head = Buffer.alloc(LFS_POINTER.length);
   const handle = await open(path.join(options.outDir, file)).catch(() => undefined);
   if (!handle) return false;
@@ -22,11 +25,29 @@ export async function isLfsPointer(file: string, options: ResolvedOptions): Prom
 /**
  * A site that keeps its PNGs in Git LFS, checked out without fetching them (CI checkouts do not by
  * default), has small text pointers where the images should be, and Astro fails on the first one with
- * "Could not process image metadata". One committed image `file` (in outDir) tells, for one small read.
+ * "Could not process image metadata". One committed image tells, for one small read: its file when it
+ * is such a pointer.
  */
-export async function assertImagesFetched(file: string | undefined, options: ResolvedOptions): Promise<void> {
-  if (file === undefined || !(await isLfsPointer(file, options))) return;
-  throw new AstroComfyUIError('IMAGES_NOT_FETCHED', lfsPointerMessage(file, options), LFS_FIX);
+export async function findLfsPointer(
+  images: ResolvedImage[],
+  states: Map<string, ImageState>,
+  manifest: Manifest,
+  options: ResolvedOptions,
+): Promise<string | undefined> {
+  const committed = images.find((image) => states.get(image.key) !== 'missing');
+  const file = committed && manifest.images[committed.key]?.file;
+  return file !== undefined && (await isLfsPointer(file, options)) ? file : undefined;
+}
+
+/** Fails, saying how to fetch them, when the committed images are Git LFS pointers (findLfsPointer). */
+export async function assertImagesFetched(
+  images: ResolvedImage[],
+  states: Map<string, ImageState>,
+  manifest: Manifest,
+  options: ResolvedOptions,
+): Promise<void> {
+  const pointer = await findLfsPointer(images, states, manifest, options);
+  if (pointer !== undefined) throw new AstroComfyUIError('IMAGES_NOT_FETCHED', lfsPointerMessage(pointer, options), LFS_FIX);
 }
 
 export const lfsPointerMessage = (file: string, options: ResolvedOptions) =>

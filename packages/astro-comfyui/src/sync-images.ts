@@ -71,8 +71,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger });
   const states = await classifyImages(unique, options, manifest);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
-  const committedOne = unique.find((image) => !missing.has(image.key));
-  await assertImagesFetched(committedOne && manifest.images[committedOne.key]!.file, options);
+  await assertImagesFetched(unique, states, manifest, options);
   const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [], manifest };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;

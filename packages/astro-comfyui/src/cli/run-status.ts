@@ -2,7 +2,7 @@ import { findMissingRequirements, silentLogger } from '@astro-comfyui/comfyui';
 import { createPool } from '../create-pool.js';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
-import { isLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
+import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { findOrphans } from '../find-orphans.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -40,12 +40,10 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const { manifest, adopted } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false });
   const states = await classifyImages(images, options, manifest);
   const count = (state: string) => [...states.values()].filter((s) => s === state).length;
-  const committedOne = images.find((image) => states.get(image.key) !== 'missing');
-  const pointer = committedOne && manifest.images[committedOne.key]!.file;
-  const notFetched = pointer !== undefined && (await isLfsPointer(pointer, options));
+  const pointer = await findLfsPointer(images, states, manifest, options);
   const orphans = await findOrphans(images, manifest, options);
   out(`Posts: ${posts}, images: ${states.size} (${count('ready')} generated, ${count('placeholder')} placeholders, ${count('missing')} missing)`);
-  if (notFetched) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
+  if (pointer !== undefined) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
   for (const image of images) {
     const state = states.get(image.key);
     if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}`);
@@ -60,7 +58,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     out(`Invalid prompts: ${problems.length}`);
     for (const p of problems) out(`  ${p.post} › ${p.field} ${p.message}`);
   }
-  return count('missing') + count('placeholder') > 0 || problems.length > 0 || notFetched ? 3 : 0;
+  return count('missing') + count('placeholder') > 0 || problems.length > 0 || pointer !== undefined ? 3 : 0;
 }
 
 function formatBytes(bytes: number): string {
