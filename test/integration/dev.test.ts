@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
@@ -56,7 +56,13 @@ describe('astro dev with astro-comfyui', () => {
     }
     // Each save makes a run, which used to print the same warning again.
     expect(warnings()).toBe(1);
-    await writeFile(path.join(root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a kite", style: otherstyle }\n---\n');
+    // Saved in two writes 20 ms apart, as an editor that streams a file may: the watcher reports the
+    // first and drops the second, so a post read as soon as it is reported stays half-written.
+    const broken = await open(path.join(root, 'src/content/blog/broken.md'), 'w');
+    await broken.write('---\ntitle: Broken\n');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await broken.write('image: { prompt: "a kite", style: otherstyle }\n---\n');
+    await broken.close();
     await waitUntil(async () => (dev.output.join('').includes('unknown style "otherstyle"') ? true : undefined), 30_000, 'the new warning');
   });
 

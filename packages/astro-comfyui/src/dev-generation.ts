@@ -37,6 +37,8 @@ export function startDevGeneration(
   let again = false;
   let timer: NodeJS.Timeout | null = null;
   let reported = new Set<string>();
+  /** Posts added, changed or deleted since the last run. */
+  const saved = new Set<string>();
 
   // Every post's images, read once; afterwards a save re-reads only the saved post.
   let catalog: PostCatalog | undefined;
@@ -63,6 +65,8 @@ export function startDevGeneration(
 
   const run = async () => {
     const posts = await loadCatalog();
+    for (const file of saved) posts.update(file);
+    saved.clear();
     const images = posts.images();
     // Each problem is said once, when it appears, not again at every save of any post (the toolbar
     // keeps showing every current one).
@@ -111,16 +115,23 @@ export function startDevGeneration(
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => void refresh(), 150);
   };
-  // Until the catalog is loaded, the first run reads every post anyway.
+  // A saved post is read when the run starts, after the watcher has been quiet for 150 ms, not when the
+  // watcher reports it: the watcher can report a save at its first write and drop the next ones (it
+  // throttles changes to one per 50 ms), so a post read at once could stay half-written.
+  // Before the catalog is loaded, any Markdown file may be a post.
+  const mayBePost = (file: string) => (catalog ? catalog.covers(file) : /\.(md|mdx|markdoc)$/.test(file));
   const onChange = (file: string) => {
-    if (catalog ? catalog.update(file) : /\.(md|mdx|markdoc)$/.test(file)) schedule();
+    if (!mayBePost(file)) return;
+    saved.add(file);
+    schedule();
   };
   // A generated image deleted while dev runs (by hand, to have it made again, or by a prune) leaves the
   // index at once, or every page importing the images module fails; the run then generates it again.
   const outDir = path.resolve(options.outDir);
   const isImage = (file: string) => file.endsWith('.png') && path.dirname(path.resolve(options.root, file)) === outDir;
   const onUnlink = (file: string) => {
-    if (catalog?.remove(file) || isImage(file)) schedule();
+    if (isImage(file)) schedule();
+    else onChange(file);
   };
   server.watcher.on('add', onChange);
   server.watcher.on('change', onChange);

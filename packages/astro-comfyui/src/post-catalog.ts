@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import picomatch from 'picomatch';
@@ -30,18 +31,18 @@ export class PostCatalog {
     this.#byPost = byPost;
   }
 
-  /** Re-reads one added or changed file; false when it is no post (then nothing changed). */
+  /** Re-reads one added or changed file, or forgets it if it is gone; false when it is no post (then nothing changed). */
   update(file: string): boolean {
     const post = this.#postOf(file);
     if (!post) return false;
-    this.#byPost.set(post, this.#read(post));
+    if (existsSync(path.join(this.#options.root, post))) this.#byPost.set(post, this.#read(post));
+    else this.#byPost.delete(post);
     return true;
   }
 
-  /** Forgets a deleted post; false when it is no post. */
-  remove(file: string): boolean {
-    const post = this.#postOf(file);
-    return post !== undefined && this.#byPost.delete(post);
+  /** Whether `file` (absolute or root-relative) is one of the posts. */
+  covers(file: string): boolean {
+    return this.#postOf(file) !== undefined;
   }
 
   images(): ResolvedImage[] {

@@ -31,8 +31,10 @@ describe('PostCatalog', () => {
     await post('p0.md', 'a new prompt');
     expect(catalog.update(path.join(root, 'src/content/blog/p0.md'))).toBe(true);
     expect(prompts(catalog)).toEqual(['p0.md: a new prompt', 'p1.md: prompt 1', 'p2.md: prompt 2', 'p3.md: prompt 3', 'p4.md: prompt 4']);
-    expect(catalog.remove(path.join(root, 'src/content/blog/p4.md'))).toBe(true);
+    // The watcher reported p4 deleted: the same update forgets it.
+    expect(catalog.update(path.join(root, 'src/content/blog/p4.md'))).toBe(true);
     expect(prompts(catalog)).toHaveLength(4);
+    expect(catalog.problems()).toEqual([]);
   });
 
   it('ignores files that are not posts, and reports a broken post without losing the others', async () => {
@@ -41,6 +43,8 @@ describe('PostCatalog', () => {
     await catalog.loadAll();
     expect(catalog.update(path.join(root, 'src/styles/site.css'))).toBe(false);
     expect(catalog.update(path.join(root, '../elsewhere/post.md'))).toBe(false);
+    expect(catalog.covers(path.join(root, 'src/styles/site.css'))).toBe(false);
+    expect(catalog.covers('src/content/blog/not-yet-written.md')).toBe(true);
     await writeFile(path.join(root, 'src/content/blog/bad.md'), '---\nimage: { prompt: "unclosed\n---\n');
     expect(catalog.update(path.join(root, 'src/content/blog/bad.md'))).toBe(true);
     expect(prompts(catalog)).toEqual(['good.md: fine']);
