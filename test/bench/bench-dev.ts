@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '../helpers/find-free-port.js';
@@ -12,6 +14,8 @@ export interface DevResult {
   altShownMs: number;
   /** Any post page, nothing changed: median. */
   pageMs: number;
+  /** CPU time of the dev server in the 3 s after a save of a post's text only, no page loaded: median. */
+  textSaveCpuMs: number;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -34,6 +38,14 @@ export async function benchDev(posts: number, rounds = 3): Promise<DevResult> {
   try {
     const page: number[] = [];
     for (let i = 2; i < 2 + rounds; i++) page.push((await load(`/post-0000${i}/`)).ms);
+    // The server's own reaction to a save (Astro's and the integration's), with no page asking for anything.
+    const textSaveCpu: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      await writeFile(post, `${await readFile(post, 'utf8')}\nA quiet edit, round ${round}.\n`);
+      const before = cpuMsOf(dev.child.pid!);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      textSaveCpu.push(cpuMsOf(dev.child.pid!) - before);
+    }
     const textSave: number[] = [];
     const altShown: number[] = [];
     let text = await readFile(post, 'utf8');
@@ -56,9 +68,19 @@ export async function benchDev(posts: number, rounds = 3): Promise<DevResult> {
       }
       altShown.push(performance.now() - started);
     }
-    return { posts, textSaveMs: median(textSave), altShownMs: median(altShown), pageMs: median(page) };
+    return { posts, textSaveMs: median(textSave), altShownMs: median(altShown), pageMs: median(page), textSaveCpuMs: median(textSaveCpu) };
   } finally {
     await dev.stop();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+let ticksPerSecond: number | undefined;
+/** User + system CPU time of a process so far, from /proc (Linux). */
+function cpuMsOf(pid: number): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are 14 and 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }

@@ -126,6 +126,7 @@ if (all || which.has('dev')) {
       true,
       cmd,
     );
+    row(`${site}: CPU of the dev server in the 3 s after a save of a post's text only`, `${r.textSaveCpuMs.toFixed(0)} ms (median of 3)`, '—', true, cmd);
     row(`${site}: from a save of a post's alt text until its page shows it`, `${r.altShownMs.toFixed(0)} ms (median of 3)`, '—', true, cmd);
   }
 }

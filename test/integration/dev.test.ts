@@ -66,6 +66,35 @@ describe('astro dev with astro-comfyui', () => {
     await waitUntil(async () => (dev.output.join('').includes('unknown style "otherstyle"') ? true : undefined), 30_000, 'the new warning');
   });
 
+  it('replaces placeholders at the next save of any post once ComfyUI answers, even a text-only save', async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const comfyPort = await findFreePort();
+    const dev = await startAstroDev(site.root, await findFreePort(), {
+      COMFYUI_URL: `http://127.0.0.1:${comfyPort}`,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing: 'placeholder' }),
+    });
+    cleanups.push(() => dev.stop());
+    const runs = () => dev.output.join('').split('PLACEHOLDER IMAGES').length - 1;
+    const other = path.join(site.root, 'src/content/blog/plain.md');
+    const saveText = async () => writeFile(other, `${await readFile(other, 'utf8')}\nA new paragraph.\n`);
+    await waitUntil(async () => (runs() === 1 ? true : undefined), 30_000, 'the placeholders');
+    // The second run finds the placeholders committed and still no ComfyUI …
+    await saveText();
+    await waitUntil(async () => (runs() === 2 ? true : undefined), 30_000, 'a second run');
+    const fake = await startFakeComfyUI({ port: comfyPort, stepDelayMs: 20 });
+    cleanups.push(() => fake.close());
+    // … so it left work to do, and a save that changes no prompt runs it.
+    await saveText();
+    const real = async () => {
+      const html = await (await fetch(`${dev.url}/lighthouse/`)).text();
+      return /<img[^>]+data-placeholder="false"/.test(html) ? true : undefined;
+    };
+    await waitUntil(real, 30_000, 'the real lighthouse image').catch((error: Error) => {
+      throw new Error(`${error.message}\n${dev.output.join('')}`);
+    });
+  });
+
   it('makes a generated image deleted while it runs again, and the pages work meanwhile', async () => {
     const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import picomatch from 'picomatch';
 import { resolveRequests } from './collect-post-images.js';
@@ -15,7 +16,9 @@ export class PostCatalog {
   readonly #options: ResolvedOptions;
   readonly #template: WorkflowTemplate | undefined;
   readonly #isPost: (file: string) => boolean;
-  #byPost = new Map<string, { images: ResolvedImage[]; problems: ScanProblem[] }>();
+  #byPost = new Map<string, PostEntry>();
+  /** Whether a post's images or problems changed since takeChanged() was last called. */
+  #changed = false;
 
   constructor(options: ResolvedOptions, template?: WorkflowTemplate) {
     this.#options = options;
@@ -26,18 +29,32 @@ export class PostCatalog {
 
   /** Reads every post matched by the content globs. */
   async loadAll(): Promise<void> {
-    const byPost = new Map<string, { images: ResolvedImage[]; problems: ScanProblem[] }>();
+    const byPost = new Map<string, PostEntry>();
     for (const post of await listPosts(this.#options.root, this.#options.content)) byPost.set(post, this.#read(post));
     this.#byPost = byPost;
+    this.#changed = true;
   }
 
   /** Re-reads one added or changed file, or forgets it if it is gone; false when it is no post (then nothing changed). */
   update(file: string): boolean {
     const post = this.#postOf(file);
     if (!post) return false;
-    if (existsSync(path.join(this.#options.root, post))) this.#byPost.set(post, this.#read(post));
+    const before = this.#byPost.get(post);
+    const after = existsSync(path.join(this.#options.root, post)) ? this.#read(post) : undefined;
+    if (after) this.#byPost.set(post, after);
     else this.#byPost.delete(post);
+    if (!sameEntry(before, after)) this.#changed = true;
     return true;
+  }
+
+  /**
+   * Whether any post's images (their keys and everything written in their prompts, alt included) or
+   * problems changed since the last call; a save that edits only a post's text changes nothing.
+   */
+  takeChanged(): boolean {
+    const changed = this.#changed;
+    this.#changed = false;
+    return changed;
   }
 
   /** Whether `file` (absolute or root-relative) is one of the posts. */
@@ -58,9 +75,25 @@ export class PostCatalog {
     return !post.startsWith('../') && this.#isPost(post) ? post : undefined;
   }
 
-  #read(post: string): { images: ResolvedImage[]; problems: ScanProblem[] } {
+  #read(post: string): PostEntry {
     const scanned = scanPost(this.#options.root, post, this.#options.field, this.#options.listField);
     const resolved = resolveRequests(scanned.requests, this.#options, this.#template);
     return { images: resolved.images, problems: [...scanned.problems, ...resolved.problems] };
   }
+}
+
+interface PostEntry {
+  images: ResolvedImage[];
+  problems: ScanProblem[];
+}
+
+const empty: PostEntry = { images: [], problems: [] };
+
+/** A post that has no image and no problem is the same as no post. */
+function sameEntry(a: PostEntry = empty, b: PostEntry = empty): boolean {
+  return (
+    a.images.length === b.images.length &&
+    a.images.every((image, i) => image.key === b.images[i]!.key && isDeepStrictEqual(image.request, b.images[i]!.request)) &&
+    isDeepStrictEqual(a.problems, b.problems)
+  );
 }

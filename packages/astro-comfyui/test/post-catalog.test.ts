@@ -50,4 +50,32 @@ describe('PostCatalog', () => {
     expect(prompts(catalog)).toEqual(['good.md: fine']);
     expect(catalog.problems().map((p) => `${path.basename(p.post)} ${p.field}`)).toEqual(['bad.md frontmatter']);
   });
+
+  it('says whether a save changed any prompt or problem, not only the text', async () => {
+    const file = (name: string) => path.join(root, 'src/content/blog', name);
+    await writeFile(file('a.md'), '---\ntitle: A\nimage: { prompt: "a kite", alt: "A kite" }\n---\nText.\n');
+    await writeFile(file('plain.md'), '---\ntitle: Plain\n---\nText.\n');
+    const catalog = new PostCatalog(resolveOptions({}, root, {}));
+    await catalog.loadAll();
+    expect(catalog.takeChanged()).toBe(true);
+    expect(catalog.takeChanged()).toBe(false);
+    const save = async (name: string, text: string) => {
+      await writeFile(file(name), text);
+      catalog.update(file(name));
+      return catalog.takeChanged();
+    };
+    expect(await save('a.md', '---\ntitle: A, retitled\nimage: { prompt: "a kite", alt: "A kite" }\n---\nMore text.\n')).toBe(false);
+    // The alt is not in the key, but the page shows it.
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n')).toBe(true);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", alt: "A red kite", seed: 3 }\n---\n')).toBe(true);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", style: nosuch }\n---\n')).toBe(true);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", style: other }\n---\n')).toBe(true);
+    expect(await save('new.md', '---\ntitle: New, no image\n---\n')).toBe(false);
+    await rm(file('plain.md'));
+    catalog.update(file('plain.md'));
+    expect(catalog.takeChanged()).toBe(false);
+    await rm(file('a.md'));
+    catalog.update(file('a.md'));
+    expect(catalog.takeChanged()).toBe(true);
+  });
 });
