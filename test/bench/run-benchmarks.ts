@@ -5,6 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { benchBuild } from './bench-build.js';
 import { benchDev } from './bench-dev.js';
+import { benchDevSave } from './bench-dev-save.js';
 import { benchIntegration } from './bench-integration.js';
 import { benchPipeline } from './bench-pipeline.js';
 import { benchProvenance } from './bench-provenance.js';
@@ -129,6 +130,17 @@ if (all || which.has('dev')) {
     row(`${site}: CPU of the dev server in the 3 s after a save of a post's text only`, `${r.textSaveCpuMs.toFixed(0)} ms (median of 3)`, '—', true, cmd);
     row(`${site}: from a save of a post's alt text until its page shows it`, `${r.altShownMs.toFixed(0)} ms (median of 3)`, '—', true, cmd);
   }
+}
+
+if (all || which.has('dev')) {
+  const r = await benchDevSave(50_000);
+  row(
+    `Dev generation alone (stand-in Vite server), ${r.posts.toLocaleString('en')} posts, all images committed: CPU after a save of one post's text / of its alt`,
+    `${r.textCpuMs.toFixed(0)} ms / ${r.altCpuMs.toFixed(0)} ms (medians of 3)`,
+    '—',
+    true,
+    'npm run bench -- dev',
+  );
 }
 
 console.log('\n| measure | result | target | | reproduce |\n|---|---|---|---|---|');
