@@ -95,6 +95,38 @@ describe('astro dev with astro-comfyui', () => {
     });
   });
 
+  it('once every image is made, a changed prompt or alt reaches its page and the other pages keep theirs', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const shown = async (route: string) => {
+      const html = await (await fetch(`${dev.url}${route}`)).text();
+      const img = /<img[^>]+>/.exec(html)?.[0] ?? '';
+      return { src: /src="([^"]+)"/.exec(img)?.[1], alt: /alt="([^"]*)"/.exec(img)?.[1] };
+    };
+    const harbour = await waitUntil(async () => (await shown('/harbour/')).src && shown('/harbour/'), 30_000, 'the harbour image');
+    const lighthouse = await shown('/lighthouse/');
+    const post = path.join(root, 'src/content/blog/lighthouse.md');
+    const edit = async (from: string, to: string) => writeFile(post, (await readFile(post, 'utf8')).replace(from, to));
+
+    await edit('alt: "A lighthouse at dusk"', 'alt: "The lighthouse, at dusk"');
+    await waitUntil(async () => ((await shown('/lighthouse/')).alt === 'The lighthouse, at dusk' ? true : undefined), 30_000, 'the new alt');
+    await edit('seed: 7', 'seed: 8');
+    await waitUntil(async () => (dev.output.join('').includes('lighthouse.md › image → lighthouse-') ? true : undefined), 30_000, 'the new image');
+    const made = await waitUntil(
+      async () => {
+        const now = await shown('/lighthouse/');
+        return now.src && now.src !== lighthouse.src ? now : undefined;
+      },
+      30_000,
+      'the new image on its page',
+    );
+    expect(made.alt).toBe('The lighthouse, at dusk');
+    expect((await fetch(new URL(made.src!, dev.url))).status).toBe(200);
+    expect(await shown('/harbour/')).toEqual(harbour);
+  });
+
   it('makes a generated image deleted while it runs again, and the pages work meanwhile', async () => {
     const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

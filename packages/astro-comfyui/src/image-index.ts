@@ -40,17 +40,21 @@ export class ImageIndex {
    * and then no module needs loading again.
    */
   update(images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): void {
-    const byPost = new Map<string, IndexedImage[]>();
-    for (const image of images) {
-      const entry = manifest.images[image.key];
-      if (!entry || !existingFiles.has(entry.file)) continue;
-      const list = byPost.get(image.request.post) ?? [];
-      list.push(indexed(image, path.join(outDir, entry.file), entry.placeholder));
-      byPost.set(image.request.post, list);
-    }
+    const byPost = committedByPost(images, manifest, outDir, existingFiles);
     for (const [post, list] of byPost) if (!sameImages(this.#byPost.get(post), list)) this.#changed.add(partOf(post));
     for (const post of this.#byPost.keys()) if (!byPost.has(post)) this.#changed.add(partOf(post));
     this.#byPost = byPost;
+  }
+
+  /** As update(), for these posts only: `images` are theirs, and every other post keeps what it shows. */
+  updatePosts(posts: Iterable<string>, images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): void {
+    const byPost = committedByPost(images, manifest, outDir, existingFiles);
+    for (const post of posts) {
+      const list = byPost.get(post);
+      if (!sameImages(this.#byPost.get(post) ?? [], list ?? [])) this.#changed.add(partOf(post));
+      if (list) this.#byPost.set(post, list);
+      else this.#byPost.delete(post);
+    }
   }
 
   /** Adds one image just written, without re-reading the manifest or the folder (dev, after each image). */
@@ -100,6 +104,19 @@ export class ImageIndex {
     }
     return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;
   }
+}
+
+/** The committed images among `images` (those in the manifest whose file exists), by post. */
+function committedByPost(images: ResolvedImage[], manifest: Manifest, outDir: string, existingFiles: Set<string>): Map<string, IndexedImage[]> {
+  const byPost = new Map<string, IndexedImage[]>();
+  for (const image of images) {
+    const entry = manifest.images[image.key];
+    if (!entry || !existingFiles.has(entry.file)) continue;
+    const list = byPost.get(image.request.post) ?? [];
+    list.push(indexed(image, path.join(outDir, entry.file), entry.placeholder));
+    byPost.set(image.request.post, list);
+  }
+  return byPost;
 }
 
 function sameImages(a: IndexedImage[] | undefined, b: IndexedImage[]): boolean {

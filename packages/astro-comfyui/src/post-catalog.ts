@@ -17,8 +17,8 @@ export class PostCatalog {
   readonly #template: WorkflowTemplate | undefined;
   readonly #isPost: (file: string) => boolean;
   #byPost = new Map<string, PostEntry>();
-  /** Whether a post's images or problems changed since takeChanged() was last called. */
-  #changed = false;
+  /** Posts whose images or problems changed since takeChanges() was last called; all of them after loadAll(). */
+  #changed: Set<string> | 'all' = new Set();
 
   constructor(options: ResolvedOptions, template?: WorkflowTemplate) {
     this.#options = options;
@@ -32,7 +32,7 @@ export class PostCatalog {
     const byPost = new Map<string, PostEntry>();
     for (const post of await listPosts(this.#options.root, this.#options.content)) byPost.set(post, this.#read(post));
     this.#byPost = byPost;
-    this.#changed = true;
+    this.#changed = 'all';
   }
 
   /** Re-reads one added or changed file, or forgets it if it is gone; false when it is no post (then nothing changed). */
@@ -43,17 +43,18 @@ export class PostCatalog {
     const after = existsSync(path.join(this.#options.root, post)) ? this.#read(post) : undefined;
     if (after) this.#byPost.set(post, after);
     else this.#byPost.delete(post);
-    if (!sameEntry(before, after)) this.#changed = true;
+    if (this.#changed !== 'all' && !sameEntry(before, after)) this.#changed.add(post);
     return true;
   }
 
   /**
-   * Whether any post's images (their keys and everything written in their prompts, alt included) or
-   * problems changed since the last call; a save that edits only a post's text changes nothing.
+   * The posts whose images (their keys and everything written in their prompts, alt included) or
+   * problems changed since the last call, or `all` once every post was read; a save that edits only a
+   * post's text changes nothing.
    */
-  takeChanged(): boolean {
+  takeChanges(): ReadonlySet<string> | 'all' {
     const changed = this.#changed;
-    this.#changed = false;
+    this.#changed = new Set();
     return changed;
   }
 
@@ -64,6 +65,11 @@ export class PostCatalog {
 
   images(): ResolvedImage[] {
     return [...this.#byPost.values()].flatMap((entry) => entry.images);
+  }
+
+  /** The images of these posts only. */
+  imagesOf(posts: Iterable<string>): ResolvedImage[] {
+    return [...posts].flatMap((post) => this.#byPost.get(post)?.images ?? []);
   }
 
   problems(): ScanProblem[] {

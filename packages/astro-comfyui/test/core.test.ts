@@ -194,6 +194,48 @@ describe('ImageIndex', () => {
     expect(await step({ [two]: '' })).toBe(1);
   });
 
+  it('updates some posts only as a whole update would, leaving the others as they are', async () => {
+    const o = options();
+    const file = (name: string) => path.join(root, 'src/content/blog', name);
+    await writeFile(file('kite.md'), '---\nimage: "a kite"\n---\n');
+    await writeFile(file('boat.md'), '---\nimage: "a boat"\n---\n');
+    await writeFile(file('fox.md'), '---\nimage: "a fox"\n---\n');
+    const manifest: Manifest = { version: 2, images: {} };
+    const files = new Set<string>();
+    const commitAll = (images: Awaited<ReturnType<typeof collectPostImages>>['images']) => {
+      for (const image of images) {
+        manifest.images[image.key] = entryFor(image.key, { file: image.fileName });
+        files.add(image.fileName);
+      }
+    };
+    const first = (await collectPostImages(o)).images;
+    commitAll(first);
+    const whole = new ImageIndex();
+    const some = new ImageIndex();
+    for (const index of [whole, some]) {
+      index.update(first, manifest, o.outDir, files);
+      index.takeChangedParts();
+    }
+    // The kite gets an alt and the boat post is deleted; the fox post is not named, and not passed.
+    await writeFile(file('kite.md'), '---\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n');
+    await rm(file('boat.md'));
+    const now = (await collectPostImages(o)).images;
+    whole.update(now, manifest, o.outDir, files);
+    const named = ['src/content/blog/kite.md', 'src/content/blog/boat.md'];
+    some.updatePosts(
+      named,
+      now.filter((image) => named.includes(image.request.post)),
+      manifest,
+      o.outDir,
+      files,
+    );
+    expect(some.takeChangedParts()).toEqual(whole.takeChangedParts());
+    expect(parts(some)).toEqual(parts(whole));
+    expect(parts(some).join('')).toContain('alt: "A red kite"');
+    expect(parts(some).join('')).toContain('"src/content/blog/fox.md"');
+    expect(parts(some).join('')).not.toContain('boat.md');
+  });
+
   it('marks the part of an image added in dev', async () => {
     await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "first"\n---\n');
     const o = options();

@@ -51,31 +51,34 @@ describe('PostCatalog', () => {
     expect(catalog.problems().map((p) => `${path.basename(p.post)} ${p.field}`)).toEqual(['bad.md frontmatter']);
   });
 
-  it('says whether a save changed any prompt or problem, not only the text', async () => {
+  it('says which posts changed a prompt or a problem, not only their text', async () => {
     const file = (name: string) => path.join(root, 'src/content/blog', name);
     await writeFile(file('a.md'), '---\ntitle: A\nimage: { prompt: "a kite", alt: "A kite" }\n---\nText.\n');
     await writeFile(file('plain.md'), '---\ntitle: Plain\n---\nText.\n');
     const catalog = new PostCatalog(resolveOptions({}, root, {}));
     await catalog.loadAll();
-    expect(catalog.takeChanged()).toBe(true);
-    expect(catalog.takeChanged()).toBe(false);
+    expect(catalog.takeChanges()).toBe('all');
+    expect(catalog.takeChanges()).toEqual(new Set());
     const save = async (name: string, text: string) => {
       await writeFile(file(name), text);
       catalog.update(file(name));
-      return catalog.takeChanged();
+      return [...(catalog.takeChanges() as Set<string>)].map((post) => path.basename(post));
     };
-    expect(await save('a.md', '---\ntitle: A, retitled\nimage: { prompt: "a kite", alt: "A kite" }\n---\nMore text.\n')).toBe(false);
+    expect(await save('a.md', '---\ntitle: A, retitled\nimage: { prompt: "a kite", alt: "A kite" }\n---\nMore text.\n')).toEqual([]);
     // The alt is not in the key, but the page shows it.
-    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n')).toBe(true);
-    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", alt: "A red kite", seed: 3 }\n---\n')).toBe(true);
-    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", style: nosuch }\n---\n')).toBe(true);
-    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", style: other }\n---\n')).toBe(true);
-    expect(await save('new.md', '---\ntitle: New, no image\n---\n')).toBe(false);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", alt: "A red kite" }\n---\n')).toEqual(['a.md']);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", alt: "A red kite", seed: 3 }\n---\n')).toEqual(['a.md']);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", style: nosuch }\n---\n')).toEqual(['a.md']);
+    expect(await save('a.md', '---\ntitle: A\nimage: { prompt: "a kite", style: other }\n---\n')).toEqual(['a.md']);
+    expect(await save('new.md', '---\ntitle: New, no image\n---\n')).toEqual([]);
+    expect(await save('new.md', '---\nimage: "a boat"\n---\n')).toEqual(['new.md']);
+    expect(catalog.imagesOf(['src/content/blog/new.md']).map((image) => image.request.prompt)).toEqual(['a boat']);
     await rm(file('plain.md'));
     catalog.update(file('plain.md'));
-    expect(catalog.takeChanged()).toBe(false);
+    expect(catalog.takeChanges()).toEqual(new Set());
     await rm(file('a.md'));
     catalog.update(file('a.md'));
-    expect(catalog.takeChanged()).toBe(true);
+    expect(catalog.takeChanges()).toEqual(new Set(['src/content/blog/a.md']));
+    expect(catalog.imagesOf(['src/content/blog/a.md'])).toEqual([]);
   });
 });
