@@ -48,7 +48,7 @@ export function startDevGeneration(
   let settled = false;
   let settledOn: string | undefined;
   let known: { manifest: Manifest; files: Set<string> } | undefined;
-  /** A file in the images folder changed since the last full run started (the watcher saw it). */
+  /** A file in the images folder changed since the last run started (the watcher saw it). */
   let folderTouched = false;
   const outDir = path.resolve(options.outDir);
   /** The folder's and the manifest's identity and times: any write by rename or in place changes it. */
