@@ -9,6 +9,20 @@ import { findFreePort } from '../helpers/find-free-port.js';
 
 const cleanups = useCleanups();
 
+/** astro dev on the blog fixture whose images were all generated before it started; `page` tells what a page shows. */
+async function startDevWithEveryImageMade() {
+  const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+  expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+  const dev = await startAstroDev(root, await findFreePort(), env);
+  cleanups.push(() => dev.stop());
+  const page = async (route: string) => {
+    const response = await fetch(`${dev.url}${route}`);
+    const img = /<img[^>]+>/.exec(await response.text())?.[0] ?? '';
+    return { status: response.status, src: /src="([^"]+)"/.exec(img)?.[1], alt: /alt="([^"]*)"/.exec(img)?.[1] };
+  };
+  return { root, dev, page };
+}
+
 describe('astro dev with astro-comfyui', () => {
   it('starts without waiting, generates in the background and picks up a new post without a restart', async () => {
     const fake = await startFakeComfyUI({ stepDelayMs: 20 });
@@ -96,15 +110,7 @@ describe('astro dev with astro-comfyui', () => {
   });
 
   it('once every image is made, a changed prompt or alt reaches its page and the other pages keep theirs', async () => {
-    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
-    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
-    const dev = await startAstroDev(root, await findFreePort(), env);
-    cleanups.push(() => dev.stop());
-    const shown = async (route: string) => {
-      const html = await (await fetch(`${dev.url}${route}`)).text();
-      const img = /<img[^>]+>/.exec(html)?.[0] ?? '';
-      return { src: /src="([^"]+)"/.exec(img)?.[1], alt: /alt="([^"]*)"/.exec(img)?.[1] };
-    };
+    const { root, dev, page: shown } = await startDevWithEveryImageMade();
     const harbour = await waitUntil(async () => (await shown('/harbour/')).src && shown('/harbour/'), 30_000, 'the harbour image');
     const lighthouse = await shown('/lighthouse/');
     const post = path.join(root, 'src/content/blog/lighthouse.md');
@@ -128,15 +134,8 @@ describe('astro dev with astro-comfyui', () => {
   });
 
   it('makes a generated image deleted while it runs again, and the pages work meanwhile', async () => {
-    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
-    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
-    const dev = await startAstroDev(root, await findFreePort(), env);
-    cleanups.push(() => dev.stop());
-    const page = async (route: string) => {
-      const response = await fetch(`${dev.url}${route}`);
-      return { status: response.status, image: /<img[^>]+src="([^"]+)"/.exec(await response.text())?.[1] };
-    };
-    await waitUntil(async () => (await page('/lighthouse/')).image, 30_000, 'the lighthouse image');
+    const { root, dev, page } = await startDevWithEveryImageMade();
+    await waitUntil(async () => (await page('/lighthouse/')).src, 30_000, 'the lighthouse image');
 
     const folder = path.join(root, 'src/assets/generated');
     const file = (await readdir(folder)).find((name) => name.startsWith('lighthouse-') && name.endsWith('.png'))!;
@@ -149,12 +148,12 @@ describe('astro dev with astro-comfyui', () => {
     const again = await waitUntil(
       async () => {
         const shown = await page('/lighthouse/');
-        return shown.status === 200 && shown.image ? shown : undefined;
+        return shown.status === 200 && shown.src ? shown : undefined;
       },
       30_000,
       'the lighthouse image again',
     );
-    expect((await fetch(new URL(again.image!, dev.url))).status).toBe(200);
+    expect((await fetch(new URL(again.src!, dev.url))).status).toBe(200);
     expect((await page('/harbour/')).status).toBe(200);
   });
 });
