@@ -16,23 +16,29 @@ import { manifestEntryFor } from './write-image.js';
  * whose manifest entry is gone (a merge resolved with one side, a hand edit) but whose file is there is
  * re-adopted after checking it: a whole PNG of the right size whose own metadata carries the full key.
  * With `write`, the adopted entries are saved (in every mode, CI included); otherwise only returned.
+ * `files` is the images folder as just listed, if the caller has it.
  */
 export async function adoptImages(
   images: ResolvedImage[],
   options: ResolvedOptions,
   manifest: Manifest,
-  { write, logger }: { write: boolean; logger?: Pick<Logger, 'warn'> },
+  { write, logger, files: listed }: { write: boolean; logger?: Pick<Logger, 'warn'>; files?: Set<string> },
 ): Promise<{ manifest: Manifest; adopted: ResolvedImage[] }> {
-  const files = await listImageFiles(options.outDir);
+  const files = listed ?? (await listImageFiles(options.outDir));
+  // Only an image with no entry, or no file for it, can be adopted: most runs have none.
+  const unrecorded = images.filter((image) => {
+    const entry = manifest.images[image.key];
+    return !entry || !files.has(entry.file);
+  });
+  if (unrecorded.length === 0) return { manifest, adopted: [] };
   const byKeyPrefix = new Map<string, string[]>();
   for (const file of files) {
     const prefix = /-([0-9a-f]{12})\.png$/.exec(file)?.[1];
     if (prefix) byKeyPrefix.set(prefix, [...(byKeyPrefix.get(prefix) ?? []), file]);
   }
   const found = new Map<string, { image: ResolvedImage; entry: ManifestEntry }>();
-  for (const image of images) {
-    const entry = manifest.images[image.key];
-    if (found.has(image.key) || (entry && files.has(entry.file))) continue;
+  for (const image of unrecorded) {
+    if (found.has(image.key)) continue;
     for (const file of byKeyPrefix.get(image.key.slice(0, 12)) ?? []) {
       const adopted = await readAdoptableEntry(path.join(options.outDir, file), image);
       if (adopted) {

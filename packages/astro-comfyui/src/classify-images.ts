@@ -10,10 +10,15 @@ export async function listImageFiles(outDir: string): Promise<Set<string>> {
   return new Set(await readdir(outDir).catch(() => [] as string[]));
 }
 
-/** Which images are committed and real, committed placeholders, or missing. */
-export async function classifyImages(images: ResolvedImage[], options: ResolvedOptions, manifest?: Manifest): Promise<Map<string, ImageState>> {
+/** Which images are committed and real, committed placeholders, or missing; `files` is the folder as just listed, if the caller has it. */
+export async function classifyImages(
+  images: ResolvedImage[],
+  options: ResolvedOptions,
+  manifest?: Manifest,
+  listed?: Set<string>,
+): Promise<Map<string, ImageState>> {
   const m = manifest ?? (await readManifest(options.manifestFile));
-  const files = await listImageFiles(options.outDir);
+  const files = listed ?? (await listImageFiles(options.outDir));
   const states = new Map<string, ImageState>();
   for (const image of images) {
     const entry = m.images[image.key];

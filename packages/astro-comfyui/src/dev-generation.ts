@@ -112,6 +112,7 @@ export function startDevGeneration(
     const summary = await syncImages(images, options, {
       logger,
       manifest,
+      files,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
       // A new image goes straight into the index: no re-read of the posts, the manifest or the folder.

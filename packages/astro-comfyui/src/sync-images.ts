@@ -13,7 +13,7 @@ import { ManifestWriter } from './manifest-writer.js';
 import { loadTemplate } from './collect-post-images.js';
 import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
-import { classifyImages } from './classify-images.js';
+import { classifyImages, listImageFiles } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
@@ -37,6 +37,8 @@ export interface SyncContext {
   onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
   /** The committed manifest as readCommittedManifest just returned it (dev reads it first to show what is committed); read here otherwise. */
   manifest?: Manifest;
+  /** The images folder's file names as just listed (dev lists it for its index too); listed here otherwise. */
+  files?: Set<string>;
 }
 
 export interface SyncSummary {
@@ -68,8 +70,9 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
   const committed = context.manifest ?? (await readCommittedManifest(options, logger, options.mode !== 'frozen' && !context.dryRun));
-  const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger });
-  const states = await classifyImages(unique, options, manifest);
+  const files = context.files ?? (await listImageFiles(options.outDir));
+  const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger, files });
+  const states = await classifyImages(unique, options, manifest, files);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
   await assertImagesFetched(unique, states, manifest, options);
   const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [], manifest };

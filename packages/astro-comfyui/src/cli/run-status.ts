@@ -6,7 +6,7 @@ import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fet
 import { findOrphans } from '../find-orphans.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
-import { classifyImages } from '../sync-images.js';
+import { classifyImages, listImageFiles } from '../classify-images.js';
 
 /** `astro-comfyui status`: endpoints, versions, VRAM, missing models, and the state of every image. */
 export async function runStatus(options: ResolvedOptions, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
@@ -37,8 +37,9 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     await pool.close();
   }
   // Read-only: images that lost their entry count as generated and are re-adopted by the next build.
-  const { manifest, adopted } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false });
-  const states = await classifyImages(images, options, manifest);
+  const files = await listImageFiles(options.outDir);
+  const { manifest, adopted } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false, files });
+  const states = await classifyImages(images, options, manifest, files);
   const count = (state: string) => [...states.values()].filter((s) => s === state).length;
   const pointer = await findLfsPointer(images, states, manifest, options);
   const orphans = await findOrphans(images, manifest, options);
