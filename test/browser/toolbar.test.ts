@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFrontmatter } from 'astro/markdown';
@@ -498,6 +498,35 @@ describe('the Advanced tab with a start command', () => {
       await tab.getByTestId('start').click();
       await expect.poll(state, { timeout: 30_000 }).toBe('running');
       expect((await fetch(`${url}/system_stats`)).status).toBe(200);
+    } finally {
+      await tab.close();
+      await server.stop();
+      await own.cleanup();
+    }
+  });
+  it('makes the images that failed while ComfyUI could not start once Start ComfyUI succeeds, without a save', async () => {
+    const { fakeStartCommand } = await import('../helpers/fake-launcher.js');
+    const own = await copyFixture('blog');
+    const broken = path.join(own.root, 'comfyui-is-broken');
+    await writeFile(broken, '');
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    const server = await startAstroDev(own.root, await findFreePort(), {
+      COMFYUI_URL: url,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand({ FAKE_COMFYUI_FAIL_START_WHILE_FILE: broken }), onMissing: 'placeholder' }),
+    });
+    const tab = await browser.newPage();
+    try {
+      await waitUntil(async () => (server.output.join('').includes('PLACEHOLDER IMAGES') ? true : undefined), 30_000, 'the placeholders');
+      await tab.goto(`${server.url}/lighthouse/`);
+      const image = tab.locator('img[data-post-image="0"]');
+      expect(await image.getAttribute('data-placeholder')).toBe('true');
+      // The author fixes ComfyUI and starts it from the panel.
+      await rm(broken);
+      await openApp(tab);
+      await tab.getByTestId('tab-advanced').click();
+      await tab.getByTestId('start').click();
+      await expect.poll(() => tab.getByTestId('endpoint-state').first().getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
+      await expect.poll(() => image.getAttribute('data-placeholder'), { timeout: 30_000 }).toBe('false');
     } finally {
       await tab.close();
       await server.stop();

@@ -56,7 +56,8 @@ console.log(cpu ? 'Device: cpu' : 'Device: cuda:0 NVIDIA GeForce RTX 4090 : cuda
 console.log('ComfyUI version: 0.3.64');
 
 await new Promise((resolve) => setTimeout(resolve, number(env.FAKE_COMFYUI_START_DELAY_MS)));
-if (env.FAKE_COMFYUI_FAIL_START) {
+// FAIL_START_WHILE_FILE: a ComfyUI that fails to start until its owner fixes it (the test deletes the file).
+if (env.FAKE_COMFYUI_FAIL_START || (env.FAKE_COMFYUI_FAIL_START_WHILE_FILE && existsSync(env.FAKE_COMFYUI_FAIL_START_WHILE_FILE))) {
   console.error('Traceback (most recent call last):');
   console.error('  File "/ComfyUI/main.py", line 147, in <module>');
   console.error('    import comfy.utils');

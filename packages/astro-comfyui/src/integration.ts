@@ -102,6 +102,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           logger,
           supervisor,
           refreshImages: (post) => dev!.reindex(post),
+          generateMissing: () => void dev!.refresh(),
           imageState: (image) => index.stateOf(image),
         });
       },

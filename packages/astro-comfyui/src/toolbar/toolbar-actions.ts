@@ -27,6 +27,8 @@ export interface ToolbarContext {
   signal: AbortSignal;
   /** Re-reads a post the toolbar wrote and refreshes the page's images. */
   refreshImages: (post: string) => Promise<void>;
+  /** Makes what is missing or failed now (in the background): ComfyUI was just started. */
+  generateMissing: () => void;
   /** What the dev server shows for an image now (its image index), without reading the manifest. */
   imageState: (image: ResolvedImage) => ImageState;
 }

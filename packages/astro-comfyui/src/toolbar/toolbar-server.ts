@@ -44,6 +44,8 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
     reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context, 'starting') });
     await supervisor.ensureRunning();
     reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context) });
+    // Images that could not be made while it was down are made now, not at the next save of a post.
+    context.generateMissing();
   });
   handle(EVENTS.stop, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor?.status().managed) throw new Error('This ComfyUI was not started by astro-comfyui, so it is left running.');
