@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ComfyUISupervisor, Logger } from '@astro-comfyui/comfyui';
+import { type ComfyUISupervisor, type Logger, silentLogger } from '@astro-comfyui/comfyui';
 import type { ViteDevServer } from 'vite';
 import { loadTemplate } from './collect-post-images.js';
+import { createPool } from './create-pool.js';
 import { PostCatalog } from './post-catalog.js';
 import type { ImageIndex } from './image-index.js';
 import { listImageFiles } from './classify-images.js';
@@ -13,6 +14,9 @@ import type { ResolvedOptions } from './options.js';
 import { syncImages } from './sync-images.js';
 import { IMAGE_READY_EVENT } from './dev-events.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
+
+/** How often dev looks for a ComfyUI while none answers. */
+const COMFYUI_PROBE_INTERVAL_MS = 5000;
 
 export interface DevGeneration {
   /** Re-reads `post` (a path) if given, rebuilds the image index from the manifest and invalidates the virtual module. */
@@ -87,7 +91,29 @@ export function startDevGeneration(
     await updateIndex(posts.images(), await readCommitted());
   };
 
+  // While no ComfyUI answers, one is looked for every few seconds, and what is missing is made as soon as
+  // one does (a GPU machine woken up, ComfyUI started by hand), not at the author's next save.
+  let probe: NodeJS.Timeout | null = null;
+  let probing: Promise<void> | undefined;
+  const waitForComfyUI = () => {
+    if (probe || controller.signal.aborted) return;
+    probe = setTimeout(() => {
+      probing = anyComfyUIAnswers(options, supervisor).then((up) => {
+        probe = null;
+        probing = undefined;
+        if (controller.signal.aborted) return;
+        if (!up) return waitForComfyUI();
+        logger.info('ComfyUI answers now: making the images that are missing.');
+        void refresh();
+      });
+    }, COMFYUI_PROBE_INTERVAL_MS);
+    // Never what keeps a process alive.
+    probe.unref();
+  };
+
   const run = async () => {
+    if (probe) clearTimeout(probe);
+    probe = null;
     const posts = await loadCatalog();
     for (const file of saved) posts.update(file);
     saved.clear();
@@ -123,6 +149,7 @@ export function startDevGeneration(
         server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });
       },
     });
+    if (summary.unreachable) waitForComfyUI();
     // A run that made or failed anything is not settled: the next save runs in full (and retries).
     settled = summary.todo.length === 0;
     settledOn = disk;
@@ -137,6 +164,7 @@ export function startDevGeneration(
     }
     running = run()
       .catch((error: Error) => {
+        if ((error as { code?: string }).code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
         if (!controller.signal.aborted) logger.error(error.message + ((error as { hint?: string }).hint ? `\n${(error as { hint?: string }).hint}` : ''));
       })
       .finally(() => {
@@ -183,10 +211,24 @@ export function startDevGeneration(
     async dispose() {
       controller.abort();
       if (timer) clearTimeout(timer);
+      if (probe) clearTimeout(probe);
+      await probing;
       server.watcher.off('add', onChange);
       server.watcher.off('change', onChange);
       server.watcher.off('unlink', onUnlink);
       await running;
     },
   };
+}
+
+/** Whether any endpoint answers now; nothing is started. */
+async function anyComfyUIAnswers(options: ResolvedOptions, supervisor: ComfyUISupervisor | undefined): Promise<boolean> {
+  const pool = await createPool(options, { logger: silentLogger, supervisor, timeoutMs: 3000 });
+  try {
+    return (await pool.describe()).some((report) => report.up);
+  } catch {
+    return false;
+  } finally {
+    await pool.close();
+  }
 }

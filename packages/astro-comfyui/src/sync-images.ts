@@ -55,6 +55,8 @@ export interface SyncSummary {
   failed: Array<{ image: ResolvedImage; error: Error }>;
   /** The manifest when the run ended: what it read, or, once it committed images, what is on disk then. */
   manifest: Manifest;
+  /** No ComfyUI answered when images were to be made (they became placeholders). */
+  unreachable: boolean;
 }
 
 export { classifyImages, type ImageState } from './classify-images.js';
@@ -75,7 +77,18 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const states = await classifyImages(unique, options, manifest, files);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
   await assertImagesFetched(unique, states, manifest, options);
-  const summary: SyncSummary = { images, total: unique.length, ready: 0, generated: 0, placeholders: 0, todo: [], missing, failed: [], manifest };
+  const summary: SyncSummary = {
+    images,
+    total: unique.length,
+    ready: 0,
+    generated: 0,
+    placeholders: 0,
+    todo: [],
+    missing,
+    failed: [],
+    manifest,
+    unreachable: false,
+  };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;
     if (options.mode === 'force' || (image.request.regenerate && options.mode !== 'frozen')) return true;
@@ -130,6 +143,7 @@ async function makeImages(
         .status()
         .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
         .join('');
+      summary.unreachable = true;
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer);
     }
     await preflightImages(pool, summary.todo, options);
