@@ -96,10 +96,11 @@ export function startDevGeneration(
   let probe: NodeJS.Timeout | null = null;
   let probing: Promise<void> | undefined;
   const waitForComfyUI = () => {
-    if (probe || controller.signal.aborted) return;
+    // One look at a time: a run that finds no ComfyUI while a look is under way leaves the next to it.
+    if (probe || probing || controller.signal.aborted) return;
     probe = setTimeout(() => {
+      probe = null;
       probing = anyComfyUIAnswers(options, supervisor).then((up) => {
-        probe = null;
         probing = undefined;
         if (controller.signal.aborted) return;
         if (!up) return waitForComfyUI();
