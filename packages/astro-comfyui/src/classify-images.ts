@@ -10,7 +10,7 @@ export async function listImageFiles(outDir: string): Promise<Set<string>> {
   return new Set(await readdir(outDir).catch(() => [] as string[]));
 }
 
-/** Which images are committed and real, committed placeholders, or missing; `files` is the folder as just listed, if the caller has it. */
+/** Which images are committed and real, committed placeholders, or missing; `listed` is the folder as just listed, if the caller has it. */
 export async function classifyImages(
   images: ResolvedImage[],
   options: ResolvedOptions,

@@ -49,9 +49,7 @@ export function startDevGeneration(
   // manifest stay so, the run after a save needs only the saved posts: none if no prompt changed, else
   // theirs, checked against what the last run read (at 50,000 posts reading the manifest and the folder
   // and checking every image cost ~0.8 s a save).
-  let settled = false;
-  let settledOn: string | undefined;
-  let known: { manifest: Manifest; files: Set<string> } | undefined;
+  let last: { nothingLeft: boolean; disk: string; manifest: Manifest; files: Set<string> } | undefined;
   /** A file in the images folder changed since the last run started (the watcher saw it). */
   let folderTouched = false;
   const outDir = path.resolve(options.outDir);
@@ -120,9 +118,11 @@ export function startDevGeneration(
     saved.clear();
     const changes = posts.takeChanges();
     const disk = await stampDisk();
-    const only = known && settled && !folderTouched && disk === settledOn && changes !== 'all' ? changes : undefined;
+    const previous = last;
+    const only = previous?.nothingLeft && !folderTouched && disk === previous.disk && changes !== 'all' ? changes : undefined;
     if (only?.size === 0) return;
-    settled = false;
+    // A run that fails on the way leaves nothing known: the next one is a full one.
+    last = undefined;
     folderTouched = false;
     // Each problem is said once, when it appears, not again at every save of any post (the toolbar
     // keeps showing every current one).
@@ -130,8 +130,8 @@ export function startDevGeneration(
     for (const problem of problems) if (!reported.has(problem)) logger.warn(problem);
     reported = new Set(problems);
     // Read once: the index shows what is committed while the sync below generates what is missing.
-    const manifest = only ? known!.manifest : await readCommitted();
-    const files = only ? known!.files : await listImageFiles(options.outDir);
+    const manifest = only ? previous!.manifest : await readCommitted();
+    const files = only ? previous!.files : await listImageFiles(options.outDir);
     const images = only ? posts.imagesOf(only) : posts.images();
     if (only) index.updatePosts(only, images, manifest, options.outDir, files);
     else index.update(images, manifest, options.outDir, files);
@@ -151,10 +151,8 @@ export function startDevGeneration(
       },
     });
     if (summary.unreachable) waitForComfyUI();
-    // A run that made or failed anything is not settled: the next save runs in full (and retries).
-    settled = summary.todo.length === 0;
-    settledOn = disk;
-    known = { manifest: summary.manifest, files };
+    // After a run that made or failed anything, the next save runs in full (and retries).
+    last = { nothingLeft: summary.todo.length === 0, disk, manifest: summary.manifest, files };
   };
 
   const refresh = (): Promise<void> => {
