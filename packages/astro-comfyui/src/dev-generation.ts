@@ -78,15 +78,19 @@ export function startDevGeneration(
 
   // Dev may write (generate, pin), so a manifest git left conflicted is merged here as in builds.
   const readCommitted = () => readCommittedManifest(options, logger, options.mode !== 'frozen');
-  /** Points the virtual module at the committed images of these posts. */
-  const updateIndex = async (images: ResolvedImage[], manifest: Manifest) => {
-    index.update(images, manifest, options.outDir, await listImageFiles(options.outDir));
+  /**
+   * Points the virtual module at the committed images: of every post, or, with `only`, of those posts
+   * (`images` are then theirs alone).
+   */
+  const updateIndex = (images: ResolvedImage[], manifest: Manifest, files: Set<string>, only?: ReadonlySet<string>) => {
+    if (only) index.updatePosts(only, images, manifest, options.outDir, files);
+    else index.update(images, manifest, options.outDir, files);
     invalidateImagesModule(server, index.takeChangedParts());
   };
   const reindex = async (post?: string) => {
     const posts = await loadCatalog();
     if (post) posts.update(post);
-    await updateIndex(posts.images(), await readCommitted());
+    updateIndex(posts.images(), await readCommitted(), await listImageFiles(options.outDir));
   };
 
   // While no ComfyUI answers, one is looked for every few seconds, and what is missing is made as soon as
@@ -133,9 +137,7 @@ export function startDevGeneration(
     const manifest = only ? previous!.manifest : await readCommitted();
     const files = only ? previous!.files : await listImageFiles(options.outDir);
     const images = only ? posts.imagesOf(only) : posts.images();
-    if (only) index.updatePosts(only, images, manifest, options.outDir, files);
-    else index.update(images, manifest, options.outDir, files);
-    invalidateImagesModule(server, index.takeChangedParts());
+    updateIndex(images, manifest, files, only);
     const summary = await syncImages(images, options, {
       logger,
       manifest,
