@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanPost } from '../../packages/astro-comfyui/src/scan-posts.js';
@@ -24,6 +24,12 @@ const trickyPosts: Record<string, string> = {
   'no-frontmatter.md': '# Just a body\n\nimage: "not frontmatter"\n',
   'eof.md': '---\ntitle: EOF\nimage: "no newline at the end"\n---',
 };
+
+/** A 1×1 PNG: the author's own picture. */
+const TINY_PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082',
+  'hex',
+);
 
 const cleanups = useCleanups();
 
@@ -80,6 +86,42 @@ describe('frontmatter is read exactly as Astro reads it', () => {
     expect(astro['src/content/blog/toml.md']!.image).toEqual({ prompt: 'a harbour', seed: 7 });
     expect(astro['src/content/blog/leading-blank.md']!.image).toBe('a mountain hut');
     expect(astro['src/content/blog/indented-fence.md']!.image).toBeUndefined();
+  });
+
+  it('a blog whose posts already use `image` for pictures of their own: the build says to rename the field, and then works', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    const blog = path.join(root, 'src/content/blog');
+    await rm(blog, { recursive: true });
+    await mkdir(blog, { recursive: true });
+    // The author's own picture, read by Astro's image() as before the integration was added.
+    await writeFile(path.join(blog, 'cover.png'), TINY_PNG);
+    await writeFile(path.join(blog, 'own.md'), '---\ntitle: Own\nimage: ./cover.png\ncover: "a lighthouse at dusk"\n---\nBody\n');
+    await writeFile(
+      path.join(root, 'src/content.config.ts'),
+      [
+        "import { defineCollection } from 'astro:content';",
+        "import { glob } from 'astro/loaders';",
+        "import { z } from 'astro/zod';",
+        "import { imagePromptSchema } from 'astro-comfyui/schema';",
+        "const blog = defineCollection({ loader: glob({ pattern: '*.md', base: './src/content/blog' }),",
+        '  schema: ({ image }) => z.object({ title: z.string(), image: image().optional(), cover: imagePromptSchema.optional() }) });',
+        'export const collections = { blog };',
+      ].join('\n'),
+    );
+
+    const refused = await runAstro(root, ['build'], env);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.all).toContain('src/content/blog/own.md › image is the path or URL of an image file, not a prompt (the text "./cover.png")');
+    expect(refused.all).toContain('comfyui({ field: "cover" })');
+    expect(fake.stats.promptsQueued).toBe(0);
+    expect(existsSync(path.join(root, 'src/assets/generated'))).toBe(false);
+
+    const renamed = await runAstro(root, ['build'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ field: 'cover' }) });
+    expect(renamed.exitCode, String(renamed.all)).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(1);
+    const manifest = JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8'));
+    expect(Object.values(manifest.images).map((entry) => (entry as { prompt: string }).prompt)).toEqual(['a lighthouse at dusk']);
+    expect(await readFile(path.join(root, 'dist/own/index.html'), 'utf8')).toMatch(/<img[^>]+alt="a lighthouse at dusk"/);
   });
 
   it('never executes a post: a ---js block is an error in the build and the CLI, and its code does not run', async () => {

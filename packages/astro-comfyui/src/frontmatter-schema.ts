@@ -14,7 +14,26 @@ export const PROMPT_LIMITS = {
   name: 100,
 } as const;
 
-const promptText = z.string().trim().min(1, 'the prompt is empty').max(PROMPT_LIMITS.text, `the prompt is longer than ${PROMPT_LIMITS.text} characters`);
+/** Why a prompt that is only a file's path or URL is refused (see isImageReference). */
+export const IMAGE_REFERENCE_MESSAGE = 'is the path or URL of an image file, not a prompt';
+
+const IMAGE_REFERENCE = /^(?:\.{0,2}\/|~\/|@\/|[a-z][a-z\d+.-]*:\/\/|data:image\/)|\.(?:png|jpe?g|webp|avif|gif|svg|tiff?|bmp|ico|heic|heif|jxl)$/i;
+
+/**
+ * Text that is only the path or URL of an image file: `./cover.jpg`, `/images/a.png`, `https://…/a.webp`.
+ * Many blogs already use an `image` field for a picture of their own; read as prompts, each such post
+ * would spend GPU time drawing its file name. A prompt with a space in it is always a prompt.
+ */
+export function isImageReference(text: string): boolean {
+  return !/\s/.test(text) && IMAGE_REFERENCE.test(text);
+}
+
+const promptText = z
+  .string()
+  .trim()
+  .min(1, 'the prompt is empty')
+  .max(PROMPT_LIMITS.text, `the prompt is longer than ${PROMPT_LIMITS.text} characters`)
+  .refine((text) => !isImageReference(text), IMAGE_REFERENCE_MESSAGE);
 const name = (what: string) => z.string().min(1).max(PROMPT_LIMITS.name, `the ${what} name is longer than ${PROMPT_LIMITS.name} characters`);
 
 /** The object form of an image prompt in frontmatter. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
-import { IMAGE_PROMPT_KEYS, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
 import { describeValue, describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import { FrontmatterSyntaxError, readFrontmatter } from './read-frontmatter.js';
 
@@ -93,7 +93,11 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const at = shorthand ? [] : issue.path.map(String);
-        problems.push({ post, field: [name, ...at].join('.'), message: describeIssue(issue as ZodIssueLike, value as Record<string, unknown>) });
+        problems.push({
+          post,
+          field: [name, ...at].join('.'),
+          message: describeIssue(issue as ZodIssueLike, value as Record<string, unknown>, field, listField),
+        });
       }
       return;
     }
@@ -119,9 +123,17 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
 const toPosix = (file: string) => file.split(path.sep).join('/');
 
 /** The problem of one field of the object form, as a sentence with the fix. */
-function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>): string {
+function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>, field: string, listField: string): string {
   const key = String(issue.path[0] ?? '');
-  if (issue.code === 'unrecognized_keys') return `${describeZodIssue(issue, value)}. Known keys: ${IMAGE_PROMPT_KEYS.join(', ')}.`;
+  // A file's path, or an object with keys of its own and no prompt: the blog already uses the field for
+  // pictures of its own, and the fix is in the options, not in the post.
+  const ownPictures = `If your posts use "${field}" or "${listField}" for pictures of their own, choose another name for prompts in astro.config, e.g. comfyui({ field: "cover" }) reads "cover" and "covers".`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = `${describeZodIssue(issue, value)}. Known keys: ${IMAGE_PROMPT_KEYS.join(', ')}.`;
+    return value.prompt === undefined ? `${known} ${ownPictures}` : known;
+  }
+  if (issue.message === IMAGE_REFERENCE_MESSAGE)
+    return `${IMAGE_REFERENCE_MESSAGE} (${describeValue(value.prompt)}). ${ownPictures} To draw it, describe it in words.`;
   if (key === 'prompt' && value.prompt === undefined) return 'is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.';
   if (key === 'seed')
     return `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value.seed)}; or remove it to derive one from the prompt.`;

@@ -74,6 +74,40 @@ describe('collectPostImages', () => {
     ]);
   });
 
+  it("refuses a blog's own pictures in the field as prompts, and says to give prompts another field name", async () => {
+    await post('path.md', 'image: ./cover.jpg');
+    await post('absolute.md', 'image: /images/harbour.webp');
+    await post('url.md', 'image: "https://example.com/a.png"');
+    await post('bare.md', 'image: sunset.PNG');
+    await post('list.md', 'images:\n  - ../shells/one.avif\n  - "a scallop shell"');
+    await post('object.md', 'image: { prompt: "~/pictures/fox.jpg" }');
+    await post('own-object.md', 'image: { src: ./cover.jpg, alt: "A cover" }');
+    // Prompts that only mention a file, or are one word, are prompts.
+    await post('words.md', 'image: "a shop sign that reads cover.jpg"');
+    await post('one-word.md', 'image: lighthouse');
+    const { images, problems } = await collectPostImages(options({ field: 'image' }));
+    expect(images.map((i) => `${path.basename(i.request.post)} ${i.request.prompt}`).sort()).toEqual([
+      'list.md a scallop shell',
+      'one-word.md lighthouse',
+      'words.md a shop sign that reads cover.jpg',
+    ]);
+    const lines = problems.map((p) => `${path.basename(p.post)} › ${p.field} ${p.message}`).sort();
+    const fix =
+      'If your posts use "image" or "images" for pictures of their own, choose another name for prompts in astro.config, e.g. comfyui({ field: "cover" }) reads "cover" and "covers".';
+    const refused = (where: string, text: string) =>
+      `${where} is the path or URL of an image file, not a prompt (the text "${text}"). ${fix} To draw it, describe it in words.`;
+    expect(lines).toEqual([
+      refused('absolute.md › image', '/images/harbour.webp'),
+      refused('bare.md › image', 'sunset.PNG'),
+      refused('list.md › images[0]', '../shells/one.avif'),
+      refused('object.md › image.prompt', '~/pictures/fox.jpg'),
+      `own-object.md › image has unknown key "src". Known keys: prompt, negative, style, format, preset, seed, alt, regenerate. ${fix}`,
+      'own-object.md › image.prompt is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.',
+      refused('path.md › image', './cover.jpg'),
+      refused('url.md › image', 'https://example.com/a.png'),
+    ]);
+  });
+
   it('applies one size limit to every prompt form: shorthand, object, list item and alt', async () => {
     const long = 'x'.repeat(4001);
     await post('shorthand.md', `image: "${long}"`);
