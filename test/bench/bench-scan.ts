@@ -8,6 +8,7 @@ import { updateManifest } from '../../packages/astro-comfyui/src/manifest.js';
 import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
 import { cacheDirectory } from '../../packages/astro-comfyui/src/cache-directory.js';
 import { manifestEntryFor } from '../../packages/astro-comfyui/src/write-image.js';
+import { TINY_PNG } from '../helpers/tiny-png.js';
 import { generateSite } from './generate-site.js';
 
 export interface ScanResult {
@@ -26,11 +27,7 @@ export async function prepareCachedSite(posts: number, site: { renderImages?: bo
   const { images } = await collectPostImages(options);
   await mkdir(options.outDir, { recursive: true });
   // A real (if tiny) PNG per image, as a committed site would have.
-  const png = Buffer.from(
-    '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082',
-    'hex',
-  );
-  for (const image of images) writeFileSync(path.join(options.outDir, image.fileName), png);
+  for (const image of images) writeFileSync(path.join(options.outDir, image.fileName), TINY_PNG);
   await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const image of images) {
       manifest.images[image.key] = manifestEntryFor(image, { comfyuiVersion: 'bench', created: new Date(0).toISOString(), durationMs: 0, placeholder: false });

@@ -1,10 +1,11 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
 import { copyFixture, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
+import { TINY_PNG } from '../helpers/tiny-png.js';
 
 const cleanups = useCleanups();
 
@@ -66,6 +67,38 @@ describe('astro-comfyui CLI', () => {
     const files = (await readdir(path.join(root, 'src/assets/generated'))).filter((f) => f.endsWith('.png'));
     expect(files).toHaveLength(4);
     expect((await runCli(root, ['prune'], env)).stdout).toContain('Nothing to prune');
+  });
+
+  it("prunes only images it made: the author's own pictures in the same folder stay, whatever their names", async () => {
+    const { root, env: fakeEnv } = await setup();
+    const env = { ...fakeEnv, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ outDir: 'src/assets' }) };
+    const folder = path.join(root, 'src/assets');
+    await mkdir(folder, { recursive: true });
+    const own = ['logo.png', 'photo-0123456789ab.png'];
+    for (const name of own) await writeFile(path.join(folder, name), TINY_PNG);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'rowing boats'));
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    // The old harbour image, taken out of the manifest by hand: only its file says it was made here.
+    const manifestFile = path.join(folder, 'images.lock.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    const [oldKey] = Object.entries(manifest.images as Record<string, { posts: string[]; file: string }>).find(
+      ([, entry]) => entry.posts[0] === 'src/content/blog/harbour.md' && !/rowing/.test(JSON.stringify(entry)),
+    )!;
+    const oldFile = manifest.images[oldKey].file as string;
+    delete manifest.images[oldKey];
+    await writeFile(manifestFile, JSON.stringify(manifest));
+
+    const status = await runCli(root, ['status'], env);
+    expect(status.stdout).toContain(`Orphaned (no post uses them; remove with \`astro-comfyui prune\`): 1\n  ${oldFile} (not in the manifest)`);
+    const pruned = await runCli(root, ['prune'], env);
+    expect(pruned.exitCode, pruned.all as string).toBe(0);
+    expect(pruned.stdout).toContain(`Removing 1 unused image:\n  src/assets/${oldFile}`);
+    const left = (await readdir(folder)).filter((f) => f.endsWith('.png'));
+    expect(left).toHaveLength(4 + own.length);
+    expect(left).toEqual(expect.arrayContaining(own));
+    expect(left).not.toContain(oldFile);
   });
 
   it('rejects bad arguments with exit code 2 and a readable message; --help, --version and no command', async () => {

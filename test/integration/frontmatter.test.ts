@@ -6,6 +6,7 @@ import { scanPost } from '../../packages/astro-comfyui/src/scan-posts.js';
 import { readFrontmatter } from '../../packages/astro-comfyui/src/read-frontmatter.js';
 import { useCleanups } from '../helpers/cleanups.js';
 import { copyFixture, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { TINY_PNG } from '../helpers/tiny-png.js';
 
 /** Posts whose frontmatter is easy to read differently from Astro. Each must parse without error in Astro. */
 const trickyPosts: Record<string, string> = {
@@ -24,12 +25,6 @@ const trickyPosts: Record<string, string> = {
   'no-frontmatter.md': '# Just a body\n\nimage: "not frontmatter"\n',
   'eof.md': '---\ntitle: EOF\nimage: "no newline at the end"\n---',
 };
-
-/** A 1×1 PNG: the author's own picture. */
-const TINY_PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4500000000049454e44ae426082',
-  'hex',
-);
 
 const cleanups = useCleanups();
 

@@ -1,12 +1,16 @@
+import { open } from 'node:fs/promises';
+import path from 'node:path';
 import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
-import type { ResolvedImage } from './resolve-image.js';
+import { PNG_ENTRY_KEYWORD } from './png-entry.js';
+import { getPngText } from './png-text.js';
+import { SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
 
 export interface Orphans {
   /** Manifest entries no current post uses (a changed prompt leaves the old image behind). */
   entries: Array<{ key: string; file: string }>;
-  /** PNG files in outDir that no manifest entry names. */
+  /** PNG files in outDir that no manifest entry names, made by astro-comfyui (they carry their entry). */
   strayFiles: string[];
 }
 
@@ -20,8 +24,42 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
   const files = [...(await listImageFiles(options.outDir))];
   // A file named with the key of an image a post uses is never a stray, whatever the manifest says.
   const usedPrefixes = new Set([...used].map((key) => key.slice(0, 12)));
-  const strayFiles = files
-    .filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(/-([0-9a-f]{12})\.png$/.exec(file)?.[1] ?? ''))
-    .sort();
+  const candidates = files.filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(/-([0-9a-f]{12})\.png$/.exec(file)?.[1] ?? ''));
+  const strayFiles: string[] = [];
+  for (const file of candidates.sort()) if (await madeHere(path.join(options.outDir, file))) strayFiles.push(file);
   return { entries, strayFiles };
+}
+
+/** How much of a PNG is read: what says who made it comes before the pixels (XMP, our entry, ComfyUI's graph). */
+const HEAD_BYTES = 64 * 1024;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Whether astro-comfyui made this PNG: every image it writes carries its entry, and older ones ComfyUI's
+ * graph with the SaveImage prefix it sets. outDir may be a folder the author keeps pictures of their own
+ * in (`src/assets`), even ones made with ComfyUI by hand, and those are never anyone's to prune.
+ */
+async function madeHere(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const head = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
+    const png = head.subarray(0, bytesRead);
+    if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) return false;
+    return getPngText(png, PNG_ENTRY_KEYWORD) !== undefined || savedHere(getPngText(png, 'prompt'));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether ComfyUI's `prompt` text (the graph it ran) saved its image under astro-comfyui's prefix. */
+function savedHere(graph: string | undefined): boolean {
+  if (graph === undefined) return false;
+  try {
+    const nodes = JSON.parse(graph) as Record<string, { inputs?: { filename_prefix?: unknown } } | null>;
+    return Object.values(nodes ?? {}).some((node) => String(node?.inputs?.filename_prefix ?? '').startsWith(SAVE_PREFIX));
+  } catch {
+    return false;
+  }
 }

@@ -17,6 +17,9 @@ import type { ImageRequest, ScanProblem } from './scan-posts.js';
 /** Bumped when the built-in graph changes in a way that changes pixels, so cached images are regenerated. */
 const SD35_BUILDER_VERSION = 1;
 
+/** SaveImage's filename_prefix in every graph this package submits: the folder on the ComfyUI server. */
+export const SAVE_PREFIX = 'astro-comfyui/';
+
 /** Everything that determines one image, its cache key and the graph that makes it. */
 export interface ResolvedImage {
   request: ImageRequest;
@@ -106,7 +109,7 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
     const workflow = build();
     // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
     for (const node of Object.values(workflow)) {
-      if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `astro-comfyui/${key.slice(0, 12)}`;
+      if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `${SAVE_PREFIX}${key.slice(0, 12)}`;
     }
     return workflow;
   };

@@ -10,8 +10,12 @@ import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest, writeManifestFile } from '../src/manifest.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
 import { resolveOptions } from '../src/options.js';
-import { provenanceXmp } from '../src/provenance-xmp.js';
+import { withPngEntry } from '../src/png-entry.js';
+import { setPngText } from '../src/png-text.js';
+import { PNG_XMP_KEYWORD, provenanceXmp } from '../src/provenance-xmp.js';
 import { postOfPage } from '../src/toolbar/read-panel-state.js';
+import { encodePng } from '../../../test/fake-comfyui/encode-png.js';
+import { TINY_PNG } from '../../../test/helpers/tiny-png.js';
 
 let root: string;
 beforeEach(async () => {
@@ -254,13 +258,26 @@ describe('findOrphans', () => {
     const { images } = await collectPostImages(o);
     const used = images[0]!;
     const unusedKey = 'd'.repeat(64);
+    const strayKey = '0'.repeat(64);
     const manifest: Manifest = { version: 2, images: { [unusedKey]: entryFor(unusedKey) } };
-    for (const name of [used.fileName, `old-${unusedKey.slice(0, 12)}.png`, 'stray-000000000000.png', 'notes.txt']) {
-      await writeFile(path.join(o.outDir, name), '');
-    }
+    // As astro-comfyui writes them: the entry inside, after the provenance XMP.
+    const made = (key: string) => setPngText(withPngEntry(TINY_PNG, key, entryFor(key)), PNG_XMP_KEYWORD, provenanceXmp(key, entryFor(key))!);
+    await writeFile(path.join(o.outDir, used.fileName), made(used.key));
+    await writeFile(path.join(o.outDir, `old-${unusedKey.slice(0, 12)}.png`), made(unusedKey));
+    await writeFile(path.join(o.outDir, 'stray-000000000000.png'), made(strayKey));
+    await writeFile(path.join(o.outDir, 'notes.txt'), '');
+    // Written before images carried their entry: ComfyUI's graph (a tEXt chunk, as ComfyUI writes it) saved under our prefix.
+    const graph = (prefix: string) => JSON.stringify({ '9': { class_type: 'SaveImage', inputs: { filename_prefix: prefix, images: ['8', 0] } } });
+    const pixels = new Uint8Array([1, 2, 3]);
+    await writeFile(path.join(o.outDir, 'older-aaaaaaaaaaaa.png'), encodePng(1, 1, pixels, { prompt: graph('astro-comfyui/aaaaaaaaaaaa') }));
+    // The author's own pictures in the same folder, even one named like a generated image or made with ComfyUI by hand: never strays.
+    await writeFile(path.join(o.outDir, 'logo.png'), TINY_PNG);
+    await writeFile(path.join(o.outDir, 'photo-0123456789ab.png'), TINY_PNG);
+    await writeFile(path.join(o.outDir, 'by-hand-bbbbbbbbbbbb.png'), encodePng(1, 1, pixels, { prompt: graph('ComfyUI') }));
+    await writeFile(path.join(o.outDir, 'empty.png'), '');
     const orphans = await findOrphans(images, manifest, o);
     expect(orphans.entries).toEqual([{ key: unusedKey, file: `p-${unusedKey.slice(0, 12)}.png` }]);
-    expect(orphans.strayFiles).toEqual([`old-${unusedKey.slice(0, 12)}.png`, 'stray-000000000000.png']);
+    expect(orphans.strayFiles).toEqual([`old-${unusedKey.slice(0, 12)}.png`, 'older-aaaaaaaaaaaa.png', 'stray-000000000000.png']);
   });
 });
 
