@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
@@ -49,5 +49,32 @@ describe('a new image in astro dev', () => {
     await expect.poll(() => other.locator('img[data-post-image="0"]').count(), { timeout: 30_000 }).toBe(1);
     expect(await other.locator('img[data-post-image="0"]').getAttribute('data-placeholder')).toBe('false');
     await other.close();
+  });
+});
+
+describe('an images folder shared with the author’s own files', () => {
+  it('leaves their updates to Vite: a stylesheet in it still updates the open page', async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    await mkdir(path.join(site.root, 'src/assets'), { recursive: true });
+    const css = path.join(site.root, 'src/assets/site.css');
+    await writeFile(css, '#styled { color: rgb(1, 2, 3); }\n');
+    await writeFile(
+      path.join(site.root, 'src/pages/styled.astro'),
+      '---\nimport \'../assets/site.css\';\n---\n<html><body><h1 id="styled">Styled</h1></body></html>\n',
+    );
+    const dev = await startAstroDev(site.root, await findFreePort(), {
+      COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}`,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ outDir: 'src/assets', onMissing: 'placeholder' }),
+    });
+    cleanups.push(() => dev.stop());
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${dev.url}/styled/`);
+    const color = () => page.locator('#styled').evaluate((h1) => getComputedStyle(h1).color);
+    expect(await color()).toBe('rgb(1, 2, 3)');
+    await writeFile(css, '#styled { color: rgb(4, 5, 6); }\n');
+    await expect.poll(color, { timeout: 15_000 }).toBe('rgb(4, 5, 6)');
   });
 });

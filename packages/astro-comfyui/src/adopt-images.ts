@@ -8,7 +8,7 @@ import { findEntryProblems, updateManifest, type Manifest, type ManifestEntry } 
 import type { ResolvedOptions } from './options.js';
 import { readPngEntry } from './png-entry.js';
 import { getPngText } from './png-text.js';
-import type { ResolvedImage } from './resolve-image.js';
+import { keyPrefixOf, type ResolvedImage } from './resolve-image.js';
 import { manifestEntryFor } from './write-image.js';
 
 /**
@@ -33,7 +33,7 @@ export async function adoptImages(
   if (unrecorded.length === 0) return { manifest, adopted: [] };
   const byKeyPrefix = new Map<string, string[]>();
   for (const file of files) {
-    const prefix = /-([0-9a-f]{12})\.png$/.exec(file)?.[1];
+    const prefix = keyPrefixOf(file);
     if (prefix) byKeyPrefix.set(prefix, [...(byKeyPrefix.get(prefix) ?? []), file]);
   }
   const found = new Map<string, { image: ResolvedImage; entry: ManifestEntry }>();

@@ -5,7 +5,7 @@ import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { PNG_ENTRY_KEYWORD } from './png-entry.js';
 import { getPngText } from './png-text.js';
-import { SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
+import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
 
 export interface Orphans {
   /** Manifest entries no current post uses (a changed prompt leaves the old image behind). */
@@ -24,7 +24,7 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
   const files = [...(await listImageFiles(options.outDir))];
   // A file named with the key of an image a post uses is never a stray, whatever the manifest says.
   const usedPrefixes = new Set([...used].map((key) => key.slice(0, 12)));
-  const candidates = files.filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(/-([0-9a-f]{12})\.png$/.exec(file)?.[1] ?? ''));
+  const candidates = files.filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(keyPrefixOf(file) ?? ''));
   const strayFiles: string[] = [];
   for (const file of candidates.sort()) if (await madeHere(path.join(options.outDir, file))) strayFiles.push(file);
   return { entries, strayFiles };

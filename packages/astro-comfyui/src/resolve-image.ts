@@ -20,6 +20,11 @@ const SD35_BUILDER_VERSION = 1;
 /** SaveImage's filename_prefix in every graph this package submits: the folder on the ComfyUI server. */
 export const SAVE_PREFIX = 'astro-comfyui/';
 
+/** The start of the key a generated image's file name ends with (`<slug>-<12 hex>.png`); undefined for any other name. */
+export function keyPrefixOf(fileName: string): string | undefined {
+  return /-([0-9a-f]{12})\.png$/.exec(fileName)?.[1];
+}
+
 /** Everything that determines one image, its cache key and the graph that makes it. */
 export interface ResolvedImage {
   request: ImageRequest;

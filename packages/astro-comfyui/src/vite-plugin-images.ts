@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin, ViteDevServer } from 'vite';
 import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
+import { keyPrefixOf } from './resolve-image.js';
 
 export const VIRTUAL_IMAGES_ID = 'virtual:astro-comfyui/images';
 const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
@@ -18,14 +19,16 @@ const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url
  * the package external (no `ssr.noExternal`, which made every build slower).
  */
 export function vitePluginImages(getIndex: () => ImageIndex, outDir: string): Plugin {
-  const generated = path.resolve(outDir) + path.sep;
+  const folder = path.resolve(outDir);
   return {
     name: 'astro-comfyui:images',
     enforce: 'pre',
     // A generated image written in dev reaches the pages that show it through IMAGE_READY_EVENT
     // (dev-client.ts), swapped in place: Vite's own reload of every page that imports it is not wanted.
+    // Only generated images: the folder may hold the author's own files, which update as usual.
     hotUpdate(update) {
-      if (!path.resolve(update.file).startsWith(generated)) return undefined;
+      const file = path.resolve(update.file);
+      if (path.dirname(file) !== folder || keyPrefixOf(path.basename(file)) === undefined) return undefined;
       for (const mod of update.modules) this.environment.moduleGraph.invalidateModule(mod);
       return [];
     },
