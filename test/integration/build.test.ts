@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
@@ -85,6 +85,28 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.promptsQueued).toBe(4);
     const after = await readManifest(root);
     expect(Object.values(after.images).some((e) => (e as { placeholder: boolean }).placeholder)).toBe(false);
+  });
+
+  it('says once, naming a post and the fix, when the posts a page shows are outside the content globs; with them added, their images are made', async () => {
+    const { fake, root } = await setup();
+    // Astro's loaders read posts from any folder; the integration reads the `content` globs.
+    await rename(path.join(root, 'src/content/blog'), path.join(root, 'src/data'));
+    const config = path.join(root, 'src/content.config.ts');
+    await writeFile(config, (await readFile(config, 'utf8')).replace("base: './src/content/blog'", "base: './src/data'"));
+
+    const unread = await build(root, fake);
+    expect(unread.exitCode, String(unread.all)).toBe(0);
+    const warning =
+      /astro-comfyui: getPostImage\(\) was given src\/data\/\w+\.md, which the "content" option \(src\/content\/\*\*\/\*\.\{md,mdx\}\) does not match, so its image prompts are never read\. If it has some, add its folder to "content"/g;
+    expect(String(unread.all).match(warning)).toHaveLength(1);
+    expect(fake.stats.promptsQueued).toBe(0);
+
+    const read = await build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ content: ['src/data/**/*.{md,mdx}'] }) });
+    expect(read.exitCode, String(read.all)).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+    // The post without a prompt is inside the globs now: nothing to say about it.
+    expect(read.all).not.toContain('getPostImage() was given');
+    expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('alt="A lighthouse at dusk"');
   });
 
   it('reports bad frontmatter of every post at once', async () => {

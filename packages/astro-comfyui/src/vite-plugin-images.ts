@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import picomatch from 'picomatch';
 import type { Plugin, ViteDevServer } from 'vite';
 import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
 import { keyPrefixOf } from './resolve-image.js';
@@ -18,8 +19,9 @@ const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url
  * it and Vite does not externalise it; this plugin hands Vite the file instead. That keeps the rest of
  * the package external (no `ssr.noExternal`, which made every build slower).
  */
-export function vitePluginImages(getIndex: () => ImageIndex, outDir: string): Plugin {
+export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, content: string[]): Plugin {
   const folder = path.resolve(outDir);
+  const contentExport = contentModuleCode(content);
   return {
     name: 'astro-comfyui:images',
     enforce: 'pre',
@@ -44,12 +46,25 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string): Pl
     load: {
       filter: { id: /^\0virtual:astro-comfyui\/images(\/\d{1,3})?$/ },
       handler(id) {
-        if (id === RESOLVED_ID) return getIndex().toModule(partId);
+        if (id === RESOLVED_ID) return `${getIndex().toModule(partId)}${contentExport}`;
         const part = PART_ID.exec(id);
         return part && Number(part[1]) < IMAGE_MODULE_PARTS ? getIndex().toPartModule(Number(part[1])) : undefined;
       },
     },
   };
+}
+
+/**
+ * `content`: the globs of the posts that are read, and the same as patterns, so that the page helper can
+ * tell an author whose posts are elsewhere why their images never appear.
+ */
+function contentModuleCode(globs: string[]): string {
+  // The same matching as the scan (tinyglobby is picomatch); node_modules is never read.
+  const patterns = globs.map((glob) => {
+    const re = picomatch.makeRe(glob, { dot: true });
+    return `new RegExp(${JSON.stringify(re.source)}, ${JSON.stringify(re.flags)})`;
+  });
+  return `export const content = { globs: ${JSON.stringify(globs)}, patterns: [${patterns.join(', ')}] };\n`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /// <reference path="./virtual.d.ts" />
 import type { ImageMetadata } from 'astro';
-import { images } from 'virtual:astro-comfyui/images';
+import { content, images } from 'virtual:astro-comfyui/images';
 
 export interface PostImage {
   /** Pass to <Image src> or getImage({ src }). */
@@ -36,5 +36,22 @@ export function getPostImages(entry: EntryLike): IndexedPostImage[] {
       `astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none). Load posts with the glob() loader.`,
     );
   }
-  return images[entry.filePath.replaceAll('\\', '/')] ?? [];
+  const post = entry.filePath.replaceAll('\\', '/');
+  const found = images[post];
+  if (!found) warnIfNeverRead(post);
+  return found ?? [];
+}
+
+let warned = false;
+
+/**
+ * Posts outside the `content` globs are never read, so their prompts never become images and nothing
+ * else would say why: say it once per process, naming the post and the fix.
+ */
+function warnIfNeverRead(post: string): void {
+  if (warned || content.patterns.some((pattern) => pattern.test(post))) return;
+  warned = true;
+  console.warn(
+    `astro-comfyui: getPostImage() was given ${post}, which the "content" option (${content.globs.join(', ')}) does not match, so its image prompts are never read. If it has some, add its folder to "content" in the astro-comfyui options.`,
+  );
 }
