@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
-import picomatch from 'picomatch';
 import { resolveRequests } from './collect-post-images.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
-import { listPosts, type ScanProblem, scanPost } from './scan-posts.js';
+import { listPosts, postMatcher, type ScanProblem, scanPost } from './scan-posts.js';
 
 /**
  * The resolved images and problems of every post, kept up to date one post at a time: in dev, saving a
@@ -23,8 +22,7 @@ export class PostCatalog {
   constructor(options: ResolvedOptions, template?: WorkflowTemplate) {
     this.#options = options;
     this.#template = template;
-    const matches = picomatch(options.content, { dot: true });
-    this.#isPost = (file) => matches(file) && !file.split('/').includes('node_modules');
+    this.#isPost = postMatcher(options.content);
   }
 
   /** Reads every post matched by the content globs. */

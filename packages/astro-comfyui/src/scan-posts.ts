@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
 import { describeValue, describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
@@ -38,6 +39,18 @@ export async function scanPosts(root: string, globs: string[], field: string, li
   // (one syscall chain per file, no promise per step), and the scan blocks for well under a second.
   for (const file of files) scanPostInto(found, root, file, field, listField);
   return { posts: files.length, ...found };
+}
+
+/**
+ * picomatch options that take the files tinyglobby lists in listPosts, as Astro's glob() loader does:
+ * none in a dot-folder (`.obsidian/`) and no dot-file.
+ */
+export const POST_MATCH_OPTIONS = { dot: false } as const;
+
+/** Whether a root-relative path with `/` separators is a post: listPosts' test, for one file. */
+export function postMatcher(globs: string[]): (file: string) => boolean {
+  const matches = picomatch(globs, POST_MATCH_OPTIONS);
+  return (file) => matches(file) && !file.split('/').includes('node_modules');
 }
 
 /** Post files matched by the content globs, root-relative with `/` separators, sorted. */

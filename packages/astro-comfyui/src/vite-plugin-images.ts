@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import type { Plugin, ViteDevServer } from 'vite';
 import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
 import { keyPrefixOf } from './resolve-image.js';
+import { POST_MATCH_OPTIONS } from './scan-posts.js';
 
 export const VIRTUAL_IMAGES_ID = 'virtual:astro-comfyui/images';
 const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
@@ -59,9 +60,9 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
  * tell an author whose posts are elsewhere why their images never appear.
  */
 function contentModuleCode(globs: string[]): string {
-  // The same matching as the scan (tinyglobby is picomatch); node_modules is never read.
+  // The same matching as the scan.
   const patterns = globs.map((glob) => {
-    const re = picomatch.makeRe(glob, { dot: true });
+    const re = picomatch.makeRe(glob, POST_MATCH_OPTIONS);
     return `new RegExp(${JSON.stringify(re.source)}, ${JSON.stringify(re.flags)})`;
   });
   return `export const content = { globs: ${JSON.stringify(globs)}, patterns: [${patterns.join(', ')}] };\n`;

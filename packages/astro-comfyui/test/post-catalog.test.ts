@@ -51,6 +51,22 @@ describe('PostCatalog', () => {
     expect(catalog.problems().map((p) => `${path.basename(p.post)} ${p.field}`)).toEqual(['bad.md frontmatter']);
   });
 
+  it("takes the files a build takes for posts, no more: none in a dot-folder or a dot-file, as Astro's glob() loader", async () => {
+    await post('seen.md', 'seen');
+    await mkdir(path.join(root, 'src/content/blog/.obsidian'), { recursive: true });
+    await post('.obsidian/template.md', 'a template');
+    await post('.draft.md', 'a hidden draft');
+    const catalog = new PostCatalog(resolveOptions({}, root, {}));
+    await catalog.loadAll();
+    expect(prompts(catalog)).toEqual(['seen.md: seen']);
+    // Saved while dev runs: still not posts.
+    for (const hidden of ['.obsidian/template.md', '.draft.md']) {
+      expect(catalog.covers(`src/content/blog/${hidden}`)).toBe(false);
+      expect(catalog.update(path.join(root, 'src/content/blog', hidden))).toBe(false);
+    }
+    expect(prompts(catalog)).toEqual(['seen.md: seen']);
+  });
+
   it('says which posts changed a prompt or a problem, not only their text', async () => {
     const file = (name: string) => path.join(root, 'src/content/blog', name);
     await writeFile(file('a.md'), '---\ntitle: A\nimage: { prompt: "a kite", alt: "A kite" }\n---\nText.\n');
