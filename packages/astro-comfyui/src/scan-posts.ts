@@ -41,21 +41,31 @@ export async function scanPosts(root: string, globs: string[], field: string, li
   return { posts: files.length, ...found };
 }
 
+/** Posts are never read from here (listPosts ignores it too). */
+const IGNORED = '**/node_modules/**';
+
 /**
- * picomatch options that take the files tinyglobby lists in listPosts, as Astro's glob() loader does:
- * none in a dot-folder (`.obsidian/`) and no dot-file.
+ * The content globs as patterns of root-relative paths with `/` separators: a file is a post when one
+ * `include` pattern matches it and no `exclude` pattern does (`!glob`s and node_modules). The files
+ * listPosts (tinyglobby) lists, as Astro's glob() loader takes them: none in a dot-folder or a dot-file.
  */
-export const POST_MATCH_OPTIONS = { dot: false } as const;
+export function postPatterns(globs: string[]): { include: RegExp[]; exclude: RegExp[] } {
+  const pattern = (glob: string) => picomatch.makeRe(glob, { dot: false });
+  return {
+    include: globs.filter((glob) => !glob.startsWith('!')).map(pattern),
+    exclude: [IGNORED, ...globs.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1))].map(pattern),
+  };
+}
 
 /** Whether a root-relative path with `/` separators is a post: listPosts' test, for one file. */
 export function postMatcher(globs: string[]): (file: string) => boolean {
-  const matches = picomatch(globs, POST_MATCH_OPTIONS);
-  return (file) => matches(file) && !file.split('/').includes('node_modules');
+  const { include, exclude } = postPatterns(globs);
+  return (file) => include.some((p) => p.test(file)) && !exclude.some((p) => p.test(file));
 }
 
 /** Post files matched by the content globs, root-relative with `/` separators, sorted. */
 export async function listPosts(root: string, globs: string[]): Promise<string[]> {
-  const files = await glob(globs, { cwd: root, onlyFiles: true, ignore: ['**/node_modules/**'] });
+  const files = await glob(globs, { cwd: root, onlyFiles: true, ignore: [IGNORED] });
   return (path.sep === '/' ? files : files.map(toPosix)).sort();
 }
 

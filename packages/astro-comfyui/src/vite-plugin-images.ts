@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import picomatch from 'picomatch';
 import type { Plugin, ViteDevServer } from 'vite';
 import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
 import { keyPrefixOf } from './resolve-image.js';
-import { POST_MATCH_OPTIONS } from './scan-posts.js';
+import { postPatterns } from './scan-posts.js';
 
 export const VIRTUAL_IMAGES_ID = 'virtual:astro-comfyui/images';
 const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
@@ -56,16 +55,13 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
 }
 
 /**
- * `content`: the globs of the posts that are read, and the same as patterns, so that the page helper can
- * tell an author whose posts are elsewhere why their images never appear.
+ * `content`: the globs of the posts that are read, and the scan's patterns for them, so that the page
+ * helper can tell an author whose posts are elsewhere why their images never appear.
  */
 function contentModuleCode(globs: string[]): string {
-  // The same matching as the scan.
-  const patterns = globs.map((glob) => {
-    const re = picomatch.makeRe(glob, POST_MATCH_OPTIONS);
-    return `new RegExp(${JSON.stringify(re.source)}, ${JSON.stringify(re.flags)})`;
-  });
-  return `export const content = { globs: ${JSON.stringify(globs)}, patterns: [${patterns.join(', ')}] };\n`;
+  const { include, exclude } = postPatterns(globs);
+  const code = (patterns: RegExp[]) => `[${patterns.map((p) => `new RegExp(${JSON.stringify(p.source)}, ${JSON.stringify(p.flags)})`).join(', ')}]`;
+  return `export const content = { globs: ${JSON.stringify(globs)}, include: ${code(include)}, exclude: ${code(exclude)} };\n`;
 }
 
 /**

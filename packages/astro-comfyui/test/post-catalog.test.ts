@@ -51,16 +51,17 @@ describe('PostCatalog', () => {
     expect(catalog.problems().map((p) => `${path.basename(p.post)} ${p.field}`)).toEqual(['bad.md frontmatter']);
   });
 
-  it("takes the files a build takes for posts, no more: none in a dot-folder or a dot-file, as Astro's glob() loader", async () => {
+  it('takes the files a build takes for posts, no more: none a "!glob" excludes, none in a dot-folder or a dot-file', async () => {
     await post('seen.md', 'seen');
-    await mkdir(path.join(root, 'src/content/blog/.obsidian'), { recursive: true });
+    for (const folder of ['.obsidian', 'drafts']) await mkdir(path.join(root, 'src/content/blog', folder), { recursive: true });
     await post('.obsidian/template.md', 'a template');
     await post('.draft.md', 'a hidden draft');
-    const catalog = new PostCatalog(resolveOptions({}, root, {}));
+    await post('drafts/later.md', 'an excluded draft');
+    const catalog = new PostCatalog(resolveOptions({ content: ['src/content/**/*.md', '!src/content/blog/drafts/**'] }, root, {}));
     await catalog.loadAll();
     expect(prompts(catalog)).toEqual(['seen.md: seen']);
     // Saved while dev runs: still not posts.
-    for (const hidden of ['.obsidian/template.md', '.draft.md']) {
+    for (const hidden of ['.obsidian/template.md', '.draft.md', 'drafts/later.md']) {
       expect(catalog.covers(`src/content/blog/${hidden}`)).toBe(false);
       expect(catalog.update(path.join(root, 'src/content/blog', hidden))).toBe(false);
     }

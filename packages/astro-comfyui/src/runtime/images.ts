@@ -49,7 +49,7 @@ let warned = false;
  * else would say why: say it once per process, naming the post and the fix.
  */
 function warnIfNeverRead(post: string): void {
-  if (warned || content.patterns.some((pattern) => pattern.test(post))) return;
+  if (warned || (content.include.some((p) => p.test(post)) && !content.exclude.some((p) => p.test(post)))) return;
   warned = true;
   console.warn(
     `astro-comfyui: getPostImage() was given ${post}, which the "content" option (${content.globs.join(', ')}) does not match, so its image prompts are never read. If it has some, add its folder to "content" in the astro-comfyui options.`,
