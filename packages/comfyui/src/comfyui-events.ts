@@ -2,6 +2,7 @@ import { WebSocket, type Dispatcher } from 'undici';
 import type { ComfyUIMessage, Logger } from './types.js';
 
 export interface ComfyUIEventsOptions {
+  /** ComfyUI's base URL without a trailing slash, perhaps with a path (ComfyUIClient.url). */
   url: string;
   clientId: string;
   dispatcher?: Dispatcher;
@@ -78,7 +79,8 @@ export class ComfyUIEvents {
 
   #ensureConnected(): void {
     if (this.#closed || this.#socket || this.#timer) return;
-    const wsUrl = new URL('/ws', this.#options.url.replace(/^http/, 'ws'));
+    // Under the base URL's path, as every HTTP call is: a proxy may serve ComfyUI at /comfyui/.
+    const wsUrl = new URL(`${this.#options.url.replace(/^http/, 'ws')}/ws`);
     wsUrl.searchParams.set('clientId', this.#options.clientId);
     const socket = new WebSocket(wsUrl, this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : undefined);
     socket.binaryType = 'arraybuffer';

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI, type FakeComfyUIOptions } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
+import { startPrefixProxy } from '../../../test/helpers/prefix-proxy.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
 import { ComfyUIError, createComfyUIClient, type ComfyUIClient, type PromptProgress } from '../src/index.js';
@@ -39,6 +40,22 @@ describe('runPrompt', () => {
     expect([info.width, info.height]).toEqual([80, 48]);
     expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3, 4]);
     expect(await historyOf('job-1')).toEqual({});
+  });
+
+  it('works behind a reverse proxy that serves ComfyUI under a path, WebSocket included', async () => {
+    fake = await startFakeComfyUI({ stepDelayMs: 5 });
+    const proxy = await startPrefixProxy(fake.url, '/comfyui');
+    try {
+      const proxied = createComfyUIClient({ url: `${proxy.url}/`, pollIntervalMs: 500 });
+      client = proxied;
+      const progress: PromptProgress[] = [];
+      const result = await proxied.runPrompt(buildTestGraph({ steps: 4 }), { promptId: 'proxied', onProgress: (p) => progress.push(p) });
+      expect(readPngInfo(result.images[0]!.data).width).toBe(64);
+      // Only the WebSocket reports steps; polling would find the job done, with none.
+      expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3, 4]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('resolves an identical rerun from the cache without sampling again', async () => {
