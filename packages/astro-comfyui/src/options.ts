@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'astro/zod';
-import { DEFAULT_JOB_DEADLINE_MS, parseComfyUIUrl, sd35Defaults } from '@astro-comfyui/comfyui/workflows';
+import { DEFAULT_JOB_DEADLINE_MS, parseComfyUIUrl, redactComfyUIUrl, sd35Defaults } from '@astro-comfyui/comfyui/workflows';
 import type { StartCommand } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
@@ -231,7 +231,7 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
       } catch (error) {
         throw new AstroComfyUIError(
           'INVALID_OPTIONS',
-          `Invalid ComfyUI endpoint "${url}" in astro-comfyui options: ${(error as Error).message}`,
+          `Invalid ComfyUI endpoint "${redactComfyUIUrl(url)}" in astro-comfyui options: ${(error as Error).message}`,
           'Set endpoints (or COMFYUI_URL) to the address ComfyUI prints at start, such as http://127.0.0.1:8188.',
           { cause: error },
         );

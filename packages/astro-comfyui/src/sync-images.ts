@@ -4,7 +4,7 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
-import { withFreshRun } from '@astro-comfyui/comfyui/workflows';
+import { redactComfyUIUrl, withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
@@ -177,7 +177,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   let done = 0;
   let lastStepLog = 0;
   const total = summary.todo.length;
-  logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.join(', ')}).`);
+  logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.map(redactComfyUIUrl).join(', ')}).`);
   await Promise.all(
     summary.todo.map((image) =>
       limit(async () => {

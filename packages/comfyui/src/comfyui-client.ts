@@ -3,7 +3,7 @@ import { Agent, request } from 'undici';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { ComfyUIEvents } from './comfyui-events.js';
 import { describeValidationError } from './describe-validation-error.js';
-import { parseComfyUIUrl } from './parse-comfyui-url.js';
+import { splitComfyUIUrl } from './parse-comfyui-url.js';
 import { runPrompt, type RunPromptOptions, type RunPromptResult } from './run-prompt.js';
 import type { ApiWorkflow, HistoryEntry, ImageRef, Logger, ObjectInfo, QueuePromptResult, QueueState, SystemStats } from './types.js';
 import { silentLogger } from './types.js';
@@ -39,17 +39,21 @@ export class ComfyUIClient {
   readonly events: ComfyUIEvents;
   readonly #timeoutMs: number;
   readonly #agent: Agent;
+  /** Sent with every call: the sign-in of a proxy in front of ComfyUI, when the URL carries one. */
+  readonly #headers: Record<string, string>;
   #closed = false;
 
   constructor(options: ComfyUIClientOptions) {
-    this.url = parseComfyUIUrl(options.url).href.replace(/\/$/, '');
+    const address = splitComfyUIUrl(options.url);
+    this.url = address.url;
+    this.#headers = address.authorization ? { authorization: address.authorization } : {};
     this.#timeoutMs = validatePositive(options.timeoutMs ?? 30_000, 'timeoutMs');
     this.pollIntervalMs = validatePositive(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
     this.clientId = options.clientId ?? randomUUID();
     this.logger = options.logger ?? silentLogger;
     // keep-alive sockets are unref'd by undici, and close() destroys them.
     this.#agent = new Agent({ connect: { timeout: this.#timeoutMs }, keepAliveTimeout: 4000 });
-    this.events = new ComfyUIEvents({ url: this.url, clientId: this.clientId, dispatcher: this.#agent, logger: this.logger });
+    this.events = new ComfyUIEvents({ url: this.url, headers: this.#headers, clientId: this.clientId, dispatcher: this.#agent, logger: this.logger });
   }
 
   getSystemStats(options?: CallOptions): Promise<SystemStats> {
@@ -179,7 +183,9 @@ export class ComfyUIClient {
         signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ...(body === undefined
+          ? { headers: this.#headers }
+          : { body: JSON.stringify(body), headers: { ...this.#headers, 'content-type': 'application/json' } }),
       });
       if (Number(res.headers['content-length']) > limit) {
         res.body.destroy();

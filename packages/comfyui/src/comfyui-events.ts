@@ -4,6 +4,8 @@ import type { ComfyUIMessage, Logger } from './types.js';
 export interface ComfyUIEventsOptions {
   /** ComfyUI's base URL without a trailing slash, perhaps with a path (ComfyUIClient.url). */
   url: string;
+  /** Sent with the upgrade request (a proxy's sign-in). */
+  headers?: Record<string, string>;
   clientId: string;
   dispatcher?: Dispatcher;
   logger: Logger;
@@ -82,7 +84,10 @@ export class ComfyUIEvents {
     // Under the base URL's path, as every HTTP call is: a proxy may serve ComfyUI at /comfyui/.
     const wsUrl = new URL(`${this.#options.url.replace(/^http/, 'ws')}/ws`);
     wsUrl.searchParams.set('clientId', this.#options.clientId);
-    const socket = new WebSocket(wsUrl, this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : undefined);
+    const socket = new WebSocket(wsUrl, {
+      ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
+      ...(this.#options.headers ? { headers: this.#options.headers } : {}),
+    });
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
     socket.addEventListener('open', () => {

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
-import { parseComfyUIUrl } from './parse-comfyui-url.js';
+import { splitComfyUIUrl } from './parse-comfyui-url.js';
 import { WATCHDOG_SCRIPT } from './comfyui-watchdog.js';
 import { stopOnParentExit } from './stop-on-parent-exit.js';
 import type { Logger } from './types.js';
@@ -85,7 +85,7 @@ export class ComfyUISupervisor {
   #comfyPid: number | undefined;
 
   constructor(options: EnsureComfyUIOptions) {
-    const url = parseComfyUIUrl(options.url);
+    const url = new URL(splitComfyUIUrl(options.url).url);
     if (options.start) {
       if (!LOCAL_HOSTS.has(url.hostname)) {
         throw new ComfyUIError(
@@ -98,7 +98,7 @@ export class ComfyUISupervisor {
     this.url = url.href.replace(/\/$/, '');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#client = new ComfyUIClient({ url: this.url, timeoutMs: 3000 });
+    this.#client = new ComfyUIClient({ url: options.url, timeoutMs: 3000 });
   }
 
   /** Resolves once ComfyUI answers: already running, or started by this supervisor. */

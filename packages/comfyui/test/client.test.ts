@@ -58,6 +58,31 @@ describe('runPrompt', () => {
     }
   });
 
+  it("signs in to a proxy with the URL's user and password, HTTP and WebSocket, and never shows the password", async () => {
+    fake = await startFakeComfyUI({ stepDelayMs: 5 });
+    const proxy = await startPrefixProxy(fake.url, '/comfyui', { user: 'ann', password: 's3cret@gpu' });
+    const withPassword = (password: string) => proxy.url.replace('http://', `http://ann:${encodeURIComponent(password)}@`);
+    const wrong = createComfyUIClient({ url: withPassword('guess') });
+    try {
+      const proxied = createComfyUIClient({ url: withPassword('s3cret@gpu'), pollIntervalMs: 500 });
+      client = proxied;
+      expect(proxied.url).toBe(proxy.url);
+      const progress: PromptProgress[] = [];
+      await proxied.runPrompt(buildTestGraph({ steps: 3 }), { promptId: 'signed-in', onProgress: (p) => progress.push(p) });
+      expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3]);
+
+      const refused = await wrong.getSystemStats().catch((error: Error) => error);
+      expect(refused).toBeInstanceOf(ComfyUIError);
+      expect((refused as Error).message).toBe(`ComfyUI at ${proxy.url} answered GET /system_stats with HTTP 401.`);
+      expect(() => createComfyUIClient({ url: `${withPassword('s3cret@gpu')}?x=1` })).toThrow(
+        /^ComfyUI URL "http:\/\/127\.0\.0\.1:\d+\/comfyui\?x=1" must not/,
+      );
+    } finally {
+      await wrong.close();
+      await proxy.close();
+    }
+  });
+
   it('resolves an identical rerun from the cache without sampling again', async () => {
     const { fake, client } = await setup();
     const graph = buildTestGraph();

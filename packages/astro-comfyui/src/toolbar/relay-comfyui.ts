@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from '@astro-comfyui/comfyui';
+import { splitComfyUIUrl, type ComfyUIAddress } from '@astro-comfyui/comfyui/workflows';
 import type { ViteDevServer } from 'vite';
 import { decideToolbarAccess, type ToolbarAccessRules } from './toolbar-access.js';
 import { COMFYUI_ROUTE } from './toolbar-events.js';
@@ -29,6 +30,8 @@ export interface ComfyUIRelay {
  * does, and only then presents ComfyUI's own origin to ComfyUI, whose origin check stays as it is.
  */
 export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[], rules: ToolbarAccessRules, logger: Logger): ComfyUIRelay {
+  // The sign-in of a proxy in front of ComfyUI goes to ComfyUI only, never to the browser.
+  const addresses = endpoints.map(splitComfyUIUrl);
   const sockets = new Set<Duplex>();
   const track = (socket: Duplex) => {
     sockets.add(socket);
@@ -36,25 +39,25 @@ export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[]
   };
 
   server.middlewares.use(COMFYUI_ROUTE, (req, res) => {
-    const target = targetOf(req.url ?? '/', endpoints);
+    const target = targetOf(req.url ?? '/', addresses);
     if (!target) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('No such ComfyUI endpoint.');
     // Relative asset paths in ComfyUI's page need the trailing slash.
     if (target.path === '') return void res.writeHead(308, { Location: `${COMFYUI_ROUTE}${target.index}/` }).end();
     const refused = refusalOf(req, rules);
     if (refused) return void res.writeHead(403, { 'Content-Type': 'text/plain' }).end(`Refused: ${refused}.`);
-    relayRequest(req, res, target.url, endpoints[target.index]!);
+    relayRequest(req, res, target.url, addresses[target.index]!);
   });
 
   server.httpServer?.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!req.url?.startsWith(COMFYUI_ROUTE)) return;
-    const target = targetOf(req.url.slice(COMFYUI_ROUTE.length - 1), endpoints);
+    const target = targetOf(req.url.slice(COMFYUI_ROUTE.length - 1), addresses);
     const refused = target ? refusalOf(req, rules) : 'no such ComfyUI endpoint';
     if (!target || refused) {
       logger.warn(`Refused a ComfyUI WebSocket through the dev server: ${refused}.`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
     }
     track(socket);
-    relayUpgrade(req, socket, head, target.url, endpoints[target.index]!, track);
+    relayUpgrade(req, socket, head, target.url, addresses[target.index]!, track);
   });
 
   return {
@@ -65,13 +68,13 @@ export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[]
 }
 
 /** `/<n>/<rest>` → endpoint n's URL for `<rest>`; `path` is '' for `/<n>` (no trailing slash). */
-function targetOf(url: string, endpoints: readonly string[]): { index: number; path: string; url: URL } | undefined {
+function targetOf(url: string, addresses: readonly ComfyUIAddress[]): { index: number; path: string; url: URL } | undefined {
   const match = /^\/(\d{1,3})(\/.*)?$/s.exec(url);
   const index = match ? Number(match[1]) : -1;
-  const base = endpoints[index];
+  const base = addresses[index]?.url;
   if (!match || base === undefined) return undefined;
   const path = match[2] ?? '';
-  return { index, path, url: new URL(`${base.replace(/\/+$/, '')}${path || '/'}`) };
+  return { index, path, url: new URL(`${base}${path || '/'}`) };
 }
 
 /** Why a request may not reach ComfyUI through the dev server, or undefined when it may. */
@@ -85,20 +88,26 @@ function refusalOf(req: IncomingMessage, rules: ToolbarAccessRules): string | un
 }
 
 /** The request's headers as ComfyUI's own page would send them. */
-function forwardedHeaders(headers: IncomingHttpHeaders, target: URL, keep: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
+function forwardedHeaders(
+  headers: IncomingHttpHeaders,
+  target: URL,
+  address: ComfyUIAddress,
+  keep: ReadonlySet<string> = new Set(),
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && (!DROPPED_REQUEST_HEADERS.has(name) || keep.has(name))) out[name] = value;
   }
   out.host = target.host;
   if (headers.origin !== undefined) out.origin = target.origin;
+  if (address.authorization) out.authorization = address.authorization;
   return out;
 }
 
-function relayRequest(req: IncomingMessage, res: ServerResponse, target: URL, endpoint: string): void {
+function relayRequest(req: IncomingMessage, res: ServerResponse, target: URL, address: ComfyUIAddress): void {
   const request = (target.protocol === 'https:' ? https : http).request(target, {
     method: req.method,
-    headers: forwardedHeaders(req.headers, target),
+    headers: forwardedHeaders(req.headers, target, address),
     timeout: RELAY_TIMEOUT_MS,
   });
   request.on('response', (answer) => {
@@ -113,22 +122,22 @@ function relayRequest(req: IncomingMessage, res: ServerResponse, target: URL, en
   request.on('timeout', () => request.destroy(new Error(`no answer in ${RELAY_TIMEOUT_MS / 1000} s`)));
   request.on('error', (error) => {
     if (res.headersSent) return void res.destroy();
-    res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`ComfyUI at ${endpoint} did not answer (${error.message}). Start it, then reload.`);
+    res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`ComfyUI at ${address.url} did not answer (${error.message}). Start it, then reload.`);
   });
   res.on('close', () => request.destroy());
   req.pipe(request);
 }
 
-function relayUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, target: URL, endpoint: string, track: (socket: Duplex) => void): void {
+function relayUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, target: URL, address: ComfyUIAddress, track: (socket: Duplex) => void): void {
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const upstream = target.protocol === 'https:' ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
   track(upstream);
-  upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error(`${endpoint} did not accept a connection in ${CONNECT_TIMEOUT_MS / 1000} s`)));
+  upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error(`${address.url} did not accept a connection in ${CONNECT_TIMEOUT_MS / 1000} s`)));
   upstream.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
     // Connected: a WebSocket may stay quiet for as long as nothing runs.
     upstream.setTimeout(0);
-    const headers = forwardedHeaders(req.headers, target, new Set(['connection', 'upgrade']));
+    const headers = forwardedHeaders(req.headers, target, address, new Set(['connection', 'upgrade']));
     const lines = Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((v) => `${name}: ${v}`));
     upstream.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);

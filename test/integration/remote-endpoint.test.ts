@@ -1,0 +1,38 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
+import { useCleanups } from '../helpers/cleanups.js';
+import { copyFixture, runCli, startAstroDev } from '../helpers/fixture-site.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+import { startPrefixProxy } from '../helpers/prefix-proxy.js';
+
+const cleanups = useCleanups();
+
+describe('a team ComfyUI behind a proxy, under a path and with a sign-in', () => {
+  it('generates through it, shows its status and relays its web UI, and the password appears nowhere', async () => {
+    const fake = await startFakeComfyUI();
+    cleanups.push(() => fake.close());
+    const proxy = await startPrefixProxy(fake.url, '/comfyui', { user: 'ann', password: 'gpu-s3cret' });
+    cleanups.push(() => proxy.close());
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const env = { COMFYUI_URL: proxy.url.replace('http://', 'http://ann:gpu-s3cret@') };
+
+    const generated = await runCli(site.root, ['generate'], env);
+    expect(generated.exitCode, String(generated.all)).toBe(0);
+    expect(String(generated.all)).toContain(`Generating 4 images with ComfyUI (${proxy.url}).`);
+    expect((await readdir(path.join(site.root, 'src/assets/generated'))).filter((f) => f.endsWith('.png'))).toHaveLength(4);
+    const status = await runCli(site.root, ['status'], env);
+    expect(status.stdout).toContain(`${proxy.url}: up — ComfyUI 0.3.64`);
+
+    const dev = await startAstroDev(site.root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    // The Advanced tab's frame: the dev server signs in for the author's page, the browser never sees how.
+    const relayed = await fetch(`${dev.url}/_astro-comfyui/comfyui/0/api/system_stats`);
+    expect(relayed.status).toBe(200);
+    expect(((await relayed.json()) as { system: { comfyui_version: string } }).system.comfyui_version).toBe('0.3.64');
+
+    for (const output of [String(generated.all), String(status.all), dev.output.join('')]) expect(output).not.toContain('gpu-s3cret');
+  });
+});
