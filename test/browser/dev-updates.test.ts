@@ -68,13 +68,32 @@ describe('an images folder shared with the author’s own files', () => {
       ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ outDir: 'src/assets', onMissing: 'placeholder' }),
     });
     cleanups.push(() => dev.stop());
+    // The images folder gets its placeholders (no ComfyUI answers) beside the author's stylesheet.
+    await waitUntil(async () => (dev.output.join('').includes('PLACEHOLDER IMAGES') ? true : undefined), 30_000, 'the placeholders');
     const browser = await launchChromium();
     cleanups.push(() => browser.close());
     const page = await browser.newPage();
+    // An update sent before the page's Vite client has its socket is lost: change the file after.
+    const connected = page.waitForEvent('console', { predicate: (message) => message.text() === '[vite] connected.', timeout: 30_000 });
     await page.goto(`${dev.url}/styled/`);
+    await connected;
     const color = () => page.locator('#styled').evaluate((h1) => getComputedStyle(h1).color);
-    expect(await color()).toBe('rgb(1, 2, 3)');
-    await writeFile(css, '#styled { color: rgb(4, 5, 6); }\n');
-    await expect.poll(color, { timeout: 15_000 }).toBe('rgb(4, 5, 6)');
+    await expect.poll(color, { timeout: 15_000 }).toBe('rgb(1, 2, 3)');
+    // Under load, Astro sometimes answers a stylesheet's change with a reload that still has the old
+    // styles, whatever folder it is in (measured here: 2 runs in 12 with the default outDir). An author
+    // saves again; so does this test, up to three times. Kept from Vite, no save would ever show.
+    let shown: string | undefined;
+    for (const next of ['rgb(4, 5, 6)', 'rgb(7, 8, 9)', 'rgb(10, 11, 12)']) {
+      await writeFile(css, `#styled { color: ${next}; }\n`);
+      shown = await expect
+        .poll(color, { timeout: 5000 })
+        .toBe(next)
+        .then(
+          () => next,
+          () => undefined,
+        );
+      if (shown) break;
+    }
+    expect(shown).toBeDefined();
   });
 });
