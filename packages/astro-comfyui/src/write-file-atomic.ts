@@ -10,8 +10,9 @@ import path from 'node:path';
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  // 'wx': a temp name that exists already is someone else's; it is neither written nor removed.
+  const handle = await open(temp, 'wx');
   try {
-    const handle = await open(temp, 'wx');
     try {
       await handle.writeFile(data);
       // open's mode is masked by the umask; chmod sets exactly the mode the replaced file had.
