@@ -97,7 +97,7 @@ describe('astro build with astro-comfyui', () => {
     const unread = await build(root, fake);
     expect(unread.exitCode, String(unread.all)).toBe(0);
     const warning =
-      /astro-comfyui: getPostImage\(\) was given src\/data\/\w+\.md, which the "content" option \(src\/content\/\*\*\/\*\.\{md,mdx\}\) does not match, so its image prompts are never read\. If it has some, add its folder to "content"/g;
+      /astro-comfyui: getPostImage\(\) was given src\/data\/\w+\.md, which the "content" option \(src\/content\/\*\*\/\*\.\{md,mdx\}\) does not match, so its image prompts are never read\. If it has some, add a glob that matches it \(its folder, its extension\) to "content"/g;
     expect(String(unread.all).match(warning)).toHaveLength(1);
     expect(fake.stats.promptsQueued).toBe(0);
 

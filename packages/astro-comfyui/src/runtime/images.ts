@@ -52,6 +52,6 @@ function warnIfNeverRead(post: string): void {
   if (warned || (content.include.some((p) => p.test(post)) && !content.exclude.some((p) => p.test(post)))) return;
   warned = true;
   console.warn(
-    `astro-comfyui: getPostImage() was given ${post}, which the "content" option (${content.globs.join(', ')}) does not match, so its image prompts are never read. If it has some, add its folder to "content" in the astro-comfyui options.`,
+    `astro-comfyui: getPostImage() was given ${post}, which the "content" option (${content.globs.join(', ')}) does not match, so its image prompts are never read. If it has some, add a glob that matches it (its folder, its extension) to "content" in the astro-comfyui options.`,
   );
 }
