@@ -220,9 +220,18 @@ export class ComfyUIClient {
         { url: this.url, cause },
       );
     }
+    const why = describeCause(cause);
+    if (UNTRUSTED_CERTIFICATE.test(why)) {
+      // It answered: starting it or checking the network would not help.
+      return new ComfyUIError(
+        'UNREACHABLE',
+        `ComfyUI at ${this.url} presented a TLS certificate this machine does not trust (${why} during ${method} ${path}). If your own CA signed it, start with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; if it has expired or names another host, renew it.`,
+        { url: this.url, cause },
+      );
+    }
     return new ComfyUIError(
       'UNREACHABLE',
-      `ComfyUI is not reachable at ${this.url} (${describeCause(cause)} during ${method} ${path}). Start ComfyUI, or check the URL and that the machine is on the network.`,
+      `ComfyUI is not reachable at ${this.url} (${why} during ${method} ${path}). Start ComfyUI, or check the URL and that the machine is on the network.`,
       { url: this.url, cause },
     );
   }
@@ -248,6 +257,9 @@ function formatBytes(bytes: number): string {
 export function createComfyUIClient(options: ComfyUIClientOptions): ComfyUIClient {
   return new ComfyUIClient(options);
 }
+
+/** Node's codes for a certificate it refuses: self-signed, unknown issuer, expired, another host's. */
+const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/;
 
 function describeCause(cause: unknown): string {
   const error = cause as { code?: string; cause?: { code?: string }; message?: string };

@@ -1,9 +1,15 @@
 import { execa } from 'execa';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI, type FakeComfyUIOptions } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
 import { startPrefixProxy } from '../../../test/helpers/prefix-proxy.js';
+import { SELF_SIGNED } from '../../../test/helpers/self-signed-cert.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
 import { ComfyUIError, createComfyUIClient, type ComfyUIClient, type PromptProgress } from '../src/index.js';
@@ -222,6 +228,38 @@ describe('ComfyUIClient', () => {
     const error = await client!.getSystemStats().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UNREACHABLE' });
     expect((error as Error).message).toContain(`http://127.0.0.1:${port}`);
+  });
+
+  it('says that a certificate is not trusted, and how to trust it; NODE_EXTRA_CA_CERTS then works', async () => {
+    const server = https.createServer(SELF_SIGNED, (_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"system":{},"devices":[]}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const folder = await mkdtemp(path.join(tmpdir(), 'ca-'));
+    try {
+      client = createComfyUIClient({ url });
+      const refused = await client.getSystemStats().catch((error: Error) => error);
+      expect((refused as Error).message).toBe(
+        `ComfyUI at ${url} presented a TLS certificate this machine does not trust (DEPTH_ZERO_SELF_SIGNED_CERT during GET /system_stats). If your own CA signed it, start with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; if it has expired or names another host, renew it.`,
+      );
+      // The advice, followed: a new process that trusts the certificate gets its answer.
+      await writeFile(path.join(folder, 'ca.pem'), SELF_SIGNED.cert);
+      const script = path.join(folder, 'ask.mts');
+      await writeFile(
+        script,
+        `import { createComfyUIClient } from ${JSON.stringify(fileURLToPath(new URL('../src/index.ts', import.meta.url)))};
+        const client = createComfyUIClient({ url: ${JSON.stringify(url)} });
+        console.log(JSON.stringify(await client.getSystemStats()));
+        await client.close();`,
+      );
+      const trusted = await execa(process.execPath, ['--import', 'tsx', script], {
+        env: { NODE_EXTRA_CA_CERTS: path.join(folder, 'ca.pem') },
+        timeout: 20_000,
+      });
+      expect(JSON.parse(trusted.stdout)).toEqual({ system: {}, devices: [] });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('leaves nothing open after close(): a script using it exits by itself', async () => {
