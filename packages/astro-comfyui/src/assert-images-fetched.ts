@@ -1,9 +1,9 @@
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import type { ImageState } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
+import { readHead } from './read-head.js';
 import type { ResolvedImage } from './resolve-image.js';
 
 /** How every Git LFS pointer file starts (git-lfs docs/spec.md). */
@@ -11,15 +11,8 @@ const LFS_POINTER = 'version https://git-lfs.github.com/spec/';
 
 /** Whether `file` (in outDir) is a Git LFS pointer where the image should be. */
 async function isLfsPointer(file: string, options: ResolvedOptions): Promise<boolean> {
-  const head = Buffer.alloc(LFS_POINTER.length);
-  const handle = await open(path.join(options.outDir, file)).catch(() => undefined);
-  if (!handle) return false;
-  try {
-    await handle.read(head, 0, head.length, 0);
-  } finally {
-    await handle.close();
-  }
-  return head.toString('latin1') === LFS_POINTER;
+  const head = await readHead(path.join(options.outDir, file), LFS_POINTER.length);
+  return head?.toString('latin1') === LFS_POINTER;
 }
 
 /**

@@ -1,10 +1,10 @@
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { PNG_ENTRY_KEYWORD } from './png-entry.js';
 import { getPngText } from './png-text.js';
+import { readHead } from './read-head.js';
 import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
 
 export interface Orphans {
@@ -40,17 +40,9 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
  * in (`src/assets`), even ones made with ComfyUI by hand, and those are never anyone's to prune.
  */
 async function madeHere(file: string): Promise<boolean> {
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return false;
-  try {
-    const head = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
-    const png = head.subarray(0, bytesRead);
-    if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) return false;
-    return getPngText(png, PNG_ENTRY_KEYWORD) !== undefined || savedHere(getPngText(png, 'prompt'));
-  } finally {
-    await handle.close();
-  }
+  const png = await readHead(file, HEAD_BYTES);
+  if (!png?.subarray(0, 8).equals(PNG_SIGNATURE)) return false;
+  return getPngText(png, PNG_ENTRY_KEYWORD) !== undefined || savedHere(getPngText(png, 'prompt'));
 }
 
 /** Whether ComfyUI's `prompt` text (the graph it ran) saved its image under astro-comfyui's prefix. */
