@@ -14,14 +14,17 @@ export interface Orphans {
   strayFiles: string[];
 }
 
-/** Lists what no post uses any more. Listing only: deleting is `astro-comfyui prune`'s job. */
-export async function findOrphans(images: ResolvedImage[], manifest: Manifest, options: ResolvedOptions): Promise<Orphans> {
+/**
+ * Lists what no post uses any more. Listing only: deleting is `astro-comfyui prune`'s job. `listed` is the
+ * images folder as just listed, if the caller has it.
+ */
+export async function findOrphans(images: ResolvedImage[], manifest: Manifest, options: ResolvedOptions, listed?: Set<string>): Promise<Orphans> {
   const used = new Set(images.map((image) => image.key));
   const entries = Object.entries(manifest.images)
     .filter(([key]) => !used.has(key))
     .map(([key, entry]) => ({ key, file: entry.file }));
   const named = new Set(Object.values(manifest.images).map((entry) => entry.file));
-  const files = [...(await listImageFiles(options.outDir))];
+  const files = [...(listed ?? (await listImageFiles(options.outDir)))];
   // A file named with the key of an image a post uses is never a stray, whatever the manifest says.
   const usedPrefixes = new Set([...used].map((key) => key.slice(0, 12)));
   const candidates = files.filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(keyPrefixOf(file) ?? ''));

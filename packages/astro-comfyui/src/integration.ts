@@ -80,8 +80,9 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
         );
         // summary.images: a regenerated prompt's page shows the image made with its new seed.
-        index.update(summary.images, summary.manifest, options.outDir, await listImageFiles(options.outDir));
-        const orphans = await findOrphans(summary.images, summary.manifest, options);
+        const files = await listImageFiles(options.outDir);
+        index.update(summary.images, summary.manifest, options.outDir, files);
+        const orphans = await findOrphans(summary.images, summary.manifest, options, files);
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0)
           logger.info(

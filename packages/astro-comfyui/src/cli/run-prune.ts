@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
+import { listImageFiles } from '../classify-images.js';
 import { findOrphans } from '../find-orphans.js';
 import { updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -19,8 +20,10 @@ export async function runPrune(
   assertNoProblems(problems);
   const committed = await readCommittedManifest(options, { warn: out }, !args.dryRun);
   // Images whose entries a merge dropped are adopted first, so they are never taken for strays.
-  const { manifest } = await adoptImages(images, options, committed, { write: !args.dryRun, logger: { warn: out } });
-  const orphans = await findOrphans(images, manifest, options);
+  // Listed once: adoption writes only the manifest, so the folder is the same for both.
+  const listed = await listImageFiles(options.outDir);
+  const { manifest } = await adoptImages(images, options, committed, { write: !args.dryRun, logger: { warn: out }, files: listed });
+  const orphans = await findOrphans(images, manifest, options, listed);
   const files = [...new Set([...orphans.entries.map((o) => o.file), ...orphans.strayFiles])].sort();
   if (files.length === 0) {
     out('Nothing to prune: every generated image is used by a post.');

@@ -42,7 +42,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const states = await classifyImages(images, options, manifest, files);
   const count = (state: string) => [...states.values()].filter((s) => s === state).length;
   const pointer = await findLfsPointer(images, states, manifest, options);
-  const orphans = await findOrphans(images, manifest, options);
+  const orphans = await findOrphans(images, manifest, options, files);
   out(`Posts: ${posts}, images: ${states.size} (${count('ready')} generated, ${count('placeholder')} placeholders, ${count('missing')} missing)`);
   if (pointer !== undefined) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
   for (const image of images) {
