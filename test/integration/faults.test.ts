@@ -94,6 +94,34 @@ describe('fault suite', () => {
     expect(b.stats.promptsQueued).toBeGreaterThanOrEqual(3);
   });
 
+  it('a GPU machine that lacks a model file gets no jobs, with a warning naming the file; the others make every image', async () => {
+    const root = await site();
+    const lacksT5 = { models: { text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'] } };
+    const [a, b] = [await fake(lacksT5), await fake()];
+    const result = await build(root, { COMFYUI_URL: `${a.url},${b.url}` });
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toContain(`ComfyUI at ${a.url} cannot run this workflow:`);
+    expect(result.all).toContain('t5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/');
+    expect(result.all).toContain(`The other endpoints (${b.url}) make the images of this run meanwhile.`);
+    await expectConsistent(root, 4);
+    expect(a.stats.promptsQueued).toBe(0);
+    expect(b.stats.promptsQueued).toBe(4);
+
+    // When no machine can run the graphs, nothing is sent and one error says what each one lacks.
+    const other = await site();
+    const c = await fake({ models: { checkpoints: ['sd3.5_medium.safetensors'] } });
+    const failed = await build(other, { COMFYUI_URL: `${a.url},${c.url}` });
+    expectExitedByItself(failed);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.all).toContain(`ComfyUI at ${a.url} cannot run this workflow:\n- t5xxl_fp16.safetensors is missing`);
+    expect(failed.all).toContain(
+      `ComfyUI at ${c.url} cannot run this workflow:\n- sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/`,
+    );
+    expect(failed.all).toContain('Install the files listed, or set model.checkpoint / model.textEncoders');
+    expect(a.stats.promptsQueued + c.stats.promptsQueued).toBe(0);
+    expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
+  });
+
   it('finds results through /history when the WebSocket is refused or dropped', async () => {
     const root = await site();
     const server = await fake({ stepDelayMs: 10 });

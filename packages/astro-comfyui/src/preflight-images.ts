@@ -1,31 +1,26 @@
-import type { ComfyUIPool } from '@astro-comfyui/comfyui';
-import { assertWorkflowRequirements, isComfyUIError } from '@astro-comfyui/comfyui/workflows';
+import type { ApiWorkflow, ComfyUIPool, Logger } from '@astro-comfyui/comfyui';
+import { assertWorkflowRequirements } from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
 
 /**
- * Checks the graphs against `/object_info` of an endpoint that answers, before the first job: one error
- * lists every missing node type and model file with the folder it belongs in.
+ * Checks the graphs against `/object_info` of every endpoint that answers, before the first job. An
+ * endpoint that lacks a node type or model file gets none of the jobs (the pool checks the others when
+ * they come up); when no endpoint can run them, one error lists every missing piece on each.
  */
-export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[], options: ResolvedOptions): Promise<void> {
-  const found = await pool.objectInfo();
-  if (!found) return;
-  try {
-    // One check per distinct graph shape is enough; the first image of each workflow id stands for the rest.
-    const seen = new Set<string>();
-    for (const image of images) {
-      if (seen.has(image.workflowId)) continue;
-      seen.add(image.workflowId);
-      assertWorkflowRequirements(image.buildWorkflow(), found.info, found.url);
-    }
-  } catch (error) {
-    if (isComfyUIError(error, 'MISSING_NODES_OR_MODELS')) {
-      const fix = options.workflow
-        ? 'Install what is listed or change the workflow file.'
-        : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
-      throw new AstroComfyUIError('GENERATION_FAILED', error.message, fix, { cause: error });
-    }
-    throw error;
+export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
+  // One graph per workflow id: the other images of that id differ only in prompt, seed and size.
+  const graphs = new Map<string, ApiWorkflow>();
+  for (const image of images) if (!graphs.has(image.workflowId)) graphs.set(image.workflowId, image.buildWorkflow());
+  const { admitted, refused } = await pool.admit((info, url) => {
+    for (const graph of graphs.values()) assertWorkflowRequirements(graph, info, url);
+  });
+  const fix = options.workflow
+    ? 'Install what is listed or change the workflow file.'
+    : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
+  if (refused.length > 0 && admitted.length === 0) {
+    throw new AstroComfyUIError('GENERATION_FAILED', refused.map((r) => r.error.message).join('\n'), fix);
   }
+  for (const { error } of refused) logger.warn(`${error.message}\nThe other endpoints (${admitted.join(', ')}) make the images of this run meanwhile. ${fix}`);
 }

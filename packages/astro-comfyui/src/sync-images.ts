@@ -146,7 +146,7 @@ async function makeImages(
       summary.unreachable = true;
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer);
     }
-    await preflightImages(pool, summary.todo, options);
+    await preflightImages(pool, summary.todo, options, logger);
     await generateAll(pool, summary, options, context, writer);
   } finally {
     await pool.close();

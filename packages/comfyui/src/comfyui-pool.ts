@@ -61,6 +61,18 @@ export interface EndpointReport {
   error: string | null;
 }
 
+/**
+ * Decides from an endpoint's `/object_info` whether it can run the pool's jobs; throws (e.g. with
+ * `assertWorkflowRequirements`) to leave it out.
+ */
+export type EndpointCheck = (info: ObjectInfo, url: string) => void;
+
+/** What `ComfyUIPool.admit` found: the endpoints that may run jobs, and why the others may not. */
+export interface Admission {
+  admitted: string[];
+  refused: Array<{ url: string; error: Error }>;
+}
+
 export interface EndpointStatus {
   url: string;
   up: boolean;
@@ -75,6 +87,8 @@ interface Endpoint {
   supervisor: ComfyUISupervisor | undefined;
   ownsSupervisor: boolean;
   ready: Promise<void> | null;
+  /** Whether it passed the admission check (`admit`) since it last came up; pending while checked. */
+  admitted: Promise<boolean> | null;
   inFlight: number;
   completed: number;
   downUntil: number;
@@ -120,6 +134,7 @@ export class ComfyUIPool {
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  #check: EndpointCheck | undefined;
 
   constructor(options: ComfyUIPoolOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
@@ -148,6 +163,7 @@ export class ComfyUIPool {
           endpoint.supervisor ?? (endpoint.start ? new ComfyUISupervisor({ url: endpoint.url, start: endpoint.start, logger: this.#logger }) : undefined),
         ownsSupervisor: !endpoint.supervisor,
         ready: null,
+        admitted: null,
         inFlight: 0,
         completed: 0,
         downUntil: 0,
@@ -202,18 +218,38 @@ export class ComfyUIPool {
     return results.filter((r) => r.status === 'fulfilled').length;
   }
 
-  /** `/object_info` of the given endpoint, or of the first one that answers; undefined when none does. */
-  async objectInfo(url?: string): Promise<{ url: string; info: ObjectInfo } | undefined> {
+  /** `/object_info` of one of the pool's endpoints. */
+  objectInfo(url: string): Promise<ObjectInfo> {
+    const endpoint = this.#endpoints.find((e) => e.url === url);
+    if (!endpoint) return Promise.reject(new ComfyUIError('INVALID_OPTIONS', `${url} is not an endpoint of this pool.`));
+    return endpoint.client.getObjectInfo();
+  }
+
+  /**
+   * From now on an endpoint runs jobs only once `check` accepts its `/object_info`: a machine that lacks
+   * a model file or a node type gets no job (with a warning) instead of failing its share of them. The
+   * endpoints that answer are checked now; the others when they first come up. A refused endpoint rests
+   * like a failed one and is checked again after it, so a file copied in meanwhile is found.
+   */
+  async admit(check: EndpointCheck): Promise<Admission> {
+    this.#check = check;
+    for (const endpoint of this.#endpoints) endpoint.admitted = null;
     const now = Date.now();
-    for (const endpoint of this.#endpoints.filter((e) => (url ? e.url === url : e.downUntil <= now))) {
-      try {
-        return { url: endpoint.url, info: await endpoint.client.getObjectInfo() };
-      } catch (error) {
-        if (url) throw error;
-        this.#markDown(endpoint, error);
-      }
-    }
-    return undefined;
+    const admission: Admission = { admitted: [], refused: [] };
+    await Promise.all(
+      this.#endpoints
+        .filter((e) => e.downUntil <= now)
+        .map(async (endpoint) => {
+          try {
+            // The caller words these refusals (and fails when no endpoint is left): no warning here.
+            if (await this.#isAdmitted(endpoint, false)) admission.admitted.push(endpoint.url);
+            else admission.refused.push({ url: endpoint.url, error: new Error(endpoint.lastError) });
+          } catch (error) {
+            this.#markDown(endpoint, error); // it stopped answering: neither admitted nor refused
+          }
+        }),
+    );
+    return admission;
   }
 
   /** What every endpoint reports now: versions, devices and queue, or why it does not answer. */
@@ -311,6 +347,10 @@ export class ComfyUIPool {
     endpoint.inFlight++;
     try {
       await this.#ensureReady(endpoint);
+      if (!(await this.#isAdmitted(endpoint))) {
+        this.#retries.unshift(job); // not this job's fault: it goes first to the next endpoint
+        return;
+      }
       const result = await endpoint.client.runPrompt(job.workflow, {
         promptId: job.options.promptId,
         signal: job.options.signal,
@@ -345,11 +385,35 @@ export class ComfyUIPool {
     return endpoint.ready;
   }
 
+  /** Runs the admission check once per time the endpoint comes up; a refusal marks it down, with a warning. */
+  #isAdmitted(endpoint: Endpoint, warn = true): Promise<boolean> {
+    const check = this.#check;
+    if (!check) return Promise.resolve(true);
+    endpoint.admitted ??= (async () => {
+      const info = await endpoint.client.getObjectInfo();
+      try {
+        check(info, endpoint.url);
+        return true;
+      } catch (error) {
+        const message = (error as Error).message;
+        // Once per reason: a refused endpoint is checked again after each rest.
+        if (warn && message !== endpoint.lastError) this.#logger.warn(`${message}\nUntil then, ${endpoint.url} gets no jobs; the other endpoints run them.`);
+        this.#markDown(endpoint, error);
+        return false;
+      }
+    })().catch((error: unknown) => {
+      endpoint.admitted = null;
+      throw error;
+    });
+    return endpoint.admitted;
+  }
+
   #markDown(endpoint: Endpoint, error: unknown): void {
     endpoint.downUntil = Date.now() + this.#options.retryDownAfterMs;
     // The whole message: a start failure's cause is in the log lines after its first line.
     endpoint.lastError = (error as Error).message;
     endpoint.ready = null;
+    endpoint.admitted = null;
   }
 
   #scheduleRecheck(): void {

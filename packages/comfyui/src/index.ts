@@ -8,6 +8,8 @@ export { ComfyUISupervisor, ensureComfyUI, type ComfyUIState, type ComfyUIStatus
 export {
   ComfyUIPool,
   createComfyUIPool,
+  type Admission,
+  type EndpointCheck,
   type ComfyUIPoolOptions,
   type EndpointReport,
   type EndpointStatus,

@@ -4,7 +4,7 @@ import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { findFreePort } from '../../../test/helpers/find-free-port.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
-import { createComfyUIPool, type ComfyUIPool } from '../src/index.js';
+import { assertWorkflowRequirements, createComfyUIPool, type ApiWorkflow, type ComfyUIPool, type ObjectInfo } from '../src/index.js';
 
 const cleanups = useCleanups();
 
@@ -67,9 +67,8 @@ describe('ComfyUIPool', () => {
     expect(reports[0]!.devices[0]!.vramTotal).toBeGreaterThan(0);
     expect(reports[1]).toMatchObject({ url: down, up: false, comfyuiVersion: null });
     expect(reports[1]!.error).toContain('not reachable');
-    const found = await p.objectInfo();
-    expect(found?.url).toBe(a!.url);
-    expect(Object.keys(found!.info)).toContain('KSampler');
+    expect(Object.keys(await p.objectInfo(a!.url))).toContain('KSampler');
+    await expect(p.objectInfo(down)).rejects.toMatchObject({ code: 'UNREACHABLE' });
     const result = await p.run(buildTestGraph({ seed: 3 }), { promptId: 'versioned' });
     expect(result.comfyuiVersion).toBe('0.3.64');
   });
@@ -151,5 +150,44 @@ describe('ComfyUIPool.connect', () => {
     const p = pool([a!.url, dead]);
     expect(await p.connect()).toBe(1);
     expect(p.status().map((s) => s.up)).toEqual([true, false]);
+  });
+});
+
+describe('ComfyUIPool.admit', () => {
+  const lacksT5 = { models: { text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'] } };
+  const check = (graph: ApiWorkflow) => (info: ObjectInfo, url: string) => assertWorkflowRequirements(graph, info, url);
+
+  it('gives no job to an endpoint that lacks a model file; the others run them all', async () => {
+    const [a] = await fakes(1, 0);
+    const b = await startFakeComfyUI(lacksT5);
+    cleanups.push(() => b.close());
+    const warnings: string[] = [];
+    const p = pool([b.url, a!.url], { logger: { info() {}, warn: (m) => warnings.push(m), error() {} } });
+    const admission = await p.admit(check(buildTestGraph()));
+    expect(admission.admitted).toEqual([a!.url]);
+    expect(admission.refused).toHaveLength(1);
+    expect(admission.refused[0]!.url).toBe(b.url);
+    expect(admission.refused[0]!.error.message).toContain('t5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/');
+    await Promise.all(Array.from({ length: 4 }, (_, i) => p.run(buildTestGraph({ seed: i }), { promptId: `fit-${i}` })));
+    expect(a!.stats.promptsQueued).toBe(4);
+    expect(b.stats.promptsQueued).toBe(0);
+    expect(warnings).toEqual([]); // the caller words the refusals admit returns
+  });
+
+  it('checks an endpoint that comes up later before its first job, warns once, and keeps its jobs on the others', async () => {
+    const [a] = await fakes(1, 30);
+    const port = await findFreePort();
+    const late = `http://127.0.0.1:${port}`;
+    const warnings: string[] = [];
+    const p = pool([late, a!.url], { retryDownAfterMs: 50, logger: { info() {}, warn: (m) => warnings.push(m), error() {} } });
+    expect(await p.admit(check(buildTestGraph()))).toEqual({ admitted: [a!.url], refused: [] });
+    const b = await startFakeComfyUI({ ...lacksT5, port });
+    cleanups.push(() => b.close());
+    await Promise.all(Array.from({ length: 6 }, (_, i) => p.run(buildTestGraph({ seed: i, steps: 4 }), { promptId: `late-${i}` })));
+    expect(b.stats.promptsQueued).toBe(0);
+    expect(a!.stats.promptsQueued).toBe(6);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`ComfyUI at ${late} cannot run this workflow`);
+    expect(warnings[0]).toContain(`${late} gets no jobs`);
   });
 });

@@ -22,13 +22,13 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       }
       const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
       out(`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`);
-      const found = await pool.objectInfo(report.url).catch(() => undefined);
-      if (!found) continue;
+      const info = await pool.objectInfo(report.url).catch(() => undefined);
+      if (!info) continue;
       const seen = new Set<string>();
       for (const image of images) {
         if (seen.has(image.workflowId)) continue;
         seen.add(image.workflowId);
-        const missing = findMissingRequirements(image.buildWorkflow(), found.info);
+        const missing = findMissingRequirements(image.buildWorkflow(), info);
         for (const m of missing.nodeTypes) out(`    missing node type ${m.classType}`);
         for (const m of missing.modelFiles) out(`    missing model ${m.file} → put it in ComfyUI/models/${m.folder}/`);
       }

@@ -103,7 +103,7 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
         .join('; ');
       throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}`);
     }
-    await preflightImages(pool, candidates, options);
+    await preflightImages(pool, candidates, options, logger);
     await mkdir(candidatesDir, { recursive: true });
     await Promise.all(
       candidates.map(async (image, index) => {
