@@ -28,7 +28,8 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
       missing.nodeTypes.push({ nodeId, classType: node.class_type });
       continue;
     }
-    const specs = { ...info.input.required, ...info.input.optional };
+    // A malformed description (a broken or hostile server) checks nothing rather than throwing.
+    const specs = { ...info.input?.required, ...info.input?.optional };
     for (const [input, value] of Object.entries(node.inputs)) {
       if (Array.isArray(value)) continue; // a link, checked by ComfyUI itself
       const allowed = Object.hasOwn(specs, input) ? readComboOptions(specs[input]) : undefined;

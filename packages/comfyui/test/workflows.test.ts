@@ -7,11 +7,13 @@ import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
 import {
   applyWorkflowBindings,
   assertWorkflowRequirements,
+  findMissingRequirements,
   buildSd35Workflow,
   createComfyUIClient,
   loadWorkflowTemplate,
   parseWorkflowTemplate,
   type ComfyUIClient,
+  type ObjectInfo,
 } from '../src/index.js';
 
 let fake: FakeComfyUI;
@@ -147,6 +149,14 @@ describe('user workflows with bindings', () => {
 });
 
 describe('preflight against /object_info', () => {
+  it('a malformed node description from a broken server checks nothing and throws nothing; a null one is a missing node', () => {
+    const workflow = buildSd35Workflow(base).workflow;
+    const info = Object.fromEntries(Object.values(workflow).map((node) => [node.class_type, {}])) as unknown as ObjectInfo;
+    expect(findMissingRequirements(workflow, info)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+    const broken = { ...info, KSampler: null } as unknown as ObjectInfo;
+    expect(findMissingRequirements(workflow, broken).nodeTypes.map((m) => m.classType)).toEqual(['KSampler']);
+  });
+
   it('lists every missing node type and model file with its folder, in both combo formats', async () => {
     const workflow = buildSd35Workflow({
       ...base,
