@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
+import { checkStartCommand } from './check-start-command.js';
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { splitComfyUIUrl } from './parse-comfyui-url.js';
@@ -11,7 +12,7 @@ import { silentLogger } from './types.js';
 export interface StartCommand {
   /** The ComfyUI folder (the one with main.py). */
   cwd: string;
-  /** Python executable, e.g. a venv's `bin/python`. @default "python" */
+  /** Python executable, e.g. a venv's `bin/python` (a relative path is taken from `cwd`). @default "python" */
   python?: string;
   /** Arguments before ComfyUI's own flags. @default ["main.py"] */
   args?: string[];
@@ -187,6 +188,7 @@ export class ComfyUISupervisor {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const args = [...(start.args ?? ['main.py']), '--listen', host, '--port', port, '--disable-auto-launch', ...(start.extraArgs ?? [])];
     const python = start.python ?? 'python';
+    await checkStartCommand(start, this.url);
     this.#log = [];
     this.#error = undefined;
     this.#setState('starting');
@@ -216,6 +218,8 @@ export class ComfyUISupervisor {
     let exited: { code: number | undefined; signal: string | undefined } | null = null;
     const exit = child.then((result) => {
       exited = { code: result.exitCode, signal: result.signal };
+      // The watchdog itself could not run (no exit code, no signal): say why, as it printed nothing.
+      if (result.exitCode === undefined && !result.signal && result.shortMessage) this.#record(result.shortMessage);
       return exited;
     });
     void exit.then(() => this.#onExit(child));
@@ -230,7 +234,7 @@ export class ComfyUISupervisor {
         this.#setState('crashed');
         throw new ComfyUIError(
           'START_FAILED',
-          `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}${describeStartFailure(this.#log)}`,
+          `ComfyUI exited with ${signal ?? `code ${code}`} while starting (${python} ${args.join(' ')} in ${start.cwd}). Last lines of its log:\n${tail || '(nothing printed)'}${describeStartFailure(this.#log, python)}`,
           {
             url: this.url,
             details: { pid: this.#comfyPid ?? child.pid, exitCode: code, signal, log: [...this.#log] },
@@ -319,8 +323,13 @@ export class ComfyUISupervisor {
 }
 
 /** What to do about a start failure whose cause the log shows, as a sentence after the log (or ''). */
-function describeStartFailure(log: string[]): string {
+function describeStartFailure(log: string[], python: string): string {
   const text = log.join('\n');
+  // The watchdog prints the spawn error of the Python command: a name not on PATH, or a file not executable.
+  const spawnError = /^spawn .* (ENOENT|EACCES)$/m.exec(text)?.[1];
+  if (spawnError) {
+    return `\n${python} ${spawnError === 'ENOENT' ? 'was not found' : 'is not executable'}. Set start.python to the Python that runs ComfyUI: its venv's bin/python (on Windows Scripts\\python.exe), or "python3" where there is no "python".`;
+  }
   if (/Found no NVIDIA driver|Torch not compiled with CUDA enabled|no CUDA GPUs are available/.test(text)) {
     return '\nThis machine has no NVIDIA GPU that PyTorch can use. Add "--cpu" to the start command\'s extraArgs to run on the CPU (very slow), or use a ComfyUI on a GPU machine through its URL.';
   }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +90,26 @@ describe('ensureComfyUI', () => {
     expect((error as Error).message).toContain('exited with code 1 while starting');
     expect((error as Error).message).toContain("ModuleNotFoundError: No module named 'torch'");
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('says what to fix when the start command cannot run: no such folder, no main.py in it, no such Python', async () => {
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    const startWith = (start: { cwd: string; python?: string }) =>
+      ensureComfyUI({ url, start: { startTimeoutMs: 600_000, ...start } }).then(
+        () => 'started',
+        (error: Error & { code: string }) => `${error.code}: ${error.message}`,
+      );
+    const folder = await mkdtemp(path.join(tmpdir(), 'not-comfyui-'));
+    cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    const missing = path.join(folder, 'ComfyUI');
+    expect(await startWith({ cwd: missing })).toBe(
+      `START_FAILED: Cannot start ComfyUI: its folder ${missing} does not exist. Set start.cwd to the ComfyUI folder (the one with main.py).`,
+    );
+    expect(await startWith({ cwd: folder })).toContain(`${folder} has no main.py, so it is not a ComfyUI folder.`);
+    await writeFile(path.join(folder, 'main.py'), '');
+    const noPython = await startWith({ cwd: folder, python: 'python-that-is-not-installed' });
+    expect(noPython).toContain('START_FAILED: ComfyUI exited with code 127 while starting');
+    expect(noPython).toContain('python-that-is-not-installed was not found. Set start.python to the Python that runs ComfyUI');
   });
 
   it('says to add --cpu when ComfyUI finds no GPU, and runs on the CPU with it', async () => {
