@@ -271,7 +271,8 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
   return {
     root,
     endpoints,
-    start: o.start,
+    // Relative to the project, like every other path here, not to wherever astro was run from.
+    start: o.start && { ...o.start, cwd: path.resolve(root, o.start.cwd) },
     queueAhead: o.queueAhead,
     content: o.content,
     field: o.field,

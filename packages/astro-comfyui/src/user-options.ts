@@ -13,7 +13,8 @@ export interface UserOptions {
   endpoints?: string | string[];
   /**
    * Start ComfyUI when the single local endpoint does not answer, and stop it when the build or dev
-   * server ends (even if it is killed). On a machine without an NVIDIA GPU add `extraArgs: ["--cpu"]`.
+   * server ends (even if it is killed). `cwd` is the ComfyUI folder, relative to the project root; a
+   * relative `python` is taken from `cwd`. On a machine without an NVIDIA GPU add `extraArgs: ["--cpu"]`.
    * @default undefined (ComfyUI is not started)
    */
   start?: StartCommand;

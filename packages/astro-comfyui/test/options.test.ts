@@ -29,6 +29,14 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ mode: 'generate' }, '/site', { CI: '1' }).mode).toBe('generate');
   });
 
+  it('takes the ComfyUI folder of start relative to the project root, not to where astro runs', () => {
+    expect(resolveOptions({ start: { cwd: '../ComfyUI', python: 'venv/bin/python' } }, '/work/site', {}).start).toEqual({
+      cwd: '/work/ComfyUI',
+      python: 'venv/bin/python',
+    });
+    expect(resolveOptions({ start: { cwd: '/opt/ComfyUI' } }, '/work/site', {}).start?.cwd).toBe('/opt/ComfyUI');
+  });
+
   it('reports every invalid option with its path', () => {
     expect(() => resolveOptions({ queueAhead: -1, formats: { hero: { width: 1000, height: 768 } } } as never, '/s', {})).toThrow(
       'Invalid astro-comfyui options in astro.config:\n- queueAhead must be at least 0.\n- formats.hero.width must be a multiple of 16.',
