@@ -140,6 +140,24 @@ describe('astro-comfyui CLI', () => {
     expect(result.stderr).toContain('hint: Start ComfyUI');
   });
 
+  it("refuses an outDir inside the site's publicDir, read from astro.config, before touching anything", async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const config = path.join(site.root, 'astro.config.mjs');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace('export default defineConfig({', "export default defineConfig({\n  publicDir: './static',"),
+    );
+    const result = await runCli(site.root, ['generate'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"outDir":"static/ai"}' });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`outDir "static/ai" is inside Astro's public folder, which is published as it is`);
+    expect(await readdir(site.root)).not.toContain('static');
+    // The same folder is fine where it is not the public one.
+    const status = await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"outDir":"public/ai","mode":"frozen"}' });
+    expect(status.stderr).not.toContain('public folder');
+    expect(status.stdout).toContain('Posts: 4, images: 4');
+  });
+
   it('start: supervises ComfyUI in the foreground and stops it on Ctrl-C', async () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);

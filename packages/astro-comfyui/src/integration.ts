@@ -48,7 +48,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
             entrypoint: fileURLToPath(new URL('./toolbar/app.js', import.meta.url)),
           });
         }
-        options = resolveOptions(userOptions, fileURLToPath(config.root));
+        options = resolveOptions(userOptions, fileURLToPath(config.root), process.env, fileURLToPath(config.publicDir));
         index.caption = options.disclosure.caption;
         if (options.workflow) addWatchFile(options.workflow.file);
         updateConfig({

@@ -198,8 +198,16 @@ function valueAt(input: unknown, at: PropertyKey[]): unknown {
   return at.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
 }
 
-/** Validates what the user wrote once, at the boundary, and fills in every default. */
-export function resolveOptions(input: UserOptions | undefined, root: string, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+/**
+ * Validates what the user wrote once, at the boundary, and fills in every default. `publicDir` is
+ * Astro's (default `<root>/public`).
+ */
+export function resolveOptions(
+  input: UserOptions | undefined,
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+  publicDir = path.join(root, 'public'),
+): ResolvedOptions {
   const parsed = optionsSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues
@@ -265,6 +273,16 @@ export function resolveOptions(input: UserOptions | undefined, root: string, env
       'INVALID_OPTIONS',
       `astro-comfyui: outDir "${o.outDir}" is inside node_modules.`,
       'Generated images are committed with the site; use a folder such as src/assets/generated.',
+    );
+  }
+  const inPublic = path.relative(path.resolve(publicDir), outDir);
+  if (inPublic === '' || (!inPublic.startsWith('..') && !path.isAbsolute(inPublic))) {
+    // Astro copies public/ to the site as it is: besides the optimised copies, every full-size PNG and
+    // images.lock.json (every prompt, drafts' too) would be published.
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      `astro-comfyui: outDir "${o.outDir}" is inside Astro's public folder, which is published as it is: besides the optimised copies, every full-size PNG and images.lock.json, with every prompt (drafts' too), would be on the site.`,
+      'Use a folder outside it, such as src/assets/generated (the default); getPostImage() still gives pages the images.',
     );
   }
   const mode = o.mode ?? (env.CI && env.CI !== '0' && env.CI !== 'false' ? 'frozen' : 'generate');

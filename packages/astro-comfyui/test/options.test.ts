@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../src/options.js';
 
@@ -35,6 +36,14 @@ describe('resolveOptions', () => {
       python: 'venv/bin/python',
     });
     expect(resolveOptions({ start: { cwd: '/opt/ComfyUI' } }, '/work/site', {}).start?.cwd).toBe('/opt/ComfyUI');
+  });
+
+  it("refuses an outDir inside Astro's public folder, which would publish every full-size PNG and prompt", () => {
+    for (const outDir of ['public', 'public/generated', './public/ai/images'])
+      expect(() => resolveOptions({ outDir }, '/site', {})).toThrow(/inside Astro's public folder, which is published as it is/);
+    expect(() => resolveOptions({ outDir: 'static/ai' }, '/site', {}, '/site/static')).toThrow(/inside Astro's public folder/);
+    for (const outDir of ['publications/ai', 'src/assets/public', 'public/ai'])
+      expect(resolveOptions({ outDir }, '/site', {}, '/site/static').outDir).toBe(path.join('/site', outDir));
   });
 
   it('reports every invalid option with its path', () => {

@@ -31,7 +31,7 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
   }
   const vite = (await import(pathToFileURL(vitePath).href)) as typeof import('vite');
   const loaded = await vite.loadConfigFromFile({ command: 'build', mode: 'production' }, configFile, root, 'silent');
-  const config = (loaded?.config ?? {}) as { root?: string | URL; integrations?: unknown[] };
+  const config = (loaded?.config ?? {}) as { root?: string | URL; publicDir?: string | URL; integrations?: unknown[] };
   const integrations = (config.integrations ?? []).flat(Infinity) as Array<Record<PropertyKey, unknown> & { name?: string }>;
   const integration = integrations.find((i) => i?.name === 'astro-comfyui');
   if (!integration) {
@@ -42,5 +42,7 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
     );
   }
   const projectRoot = config.root ? (config.root instanceof URL ? fileURLToPath(config.root) : path.resolve(root, String(config.root))) : root;
-  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, env);
+  // Astro resolves publicDir against the project root, as it does root against the config's folder.
+  const publicDir = config.publicDir instanceof URL ? fileURLToPath(config.publicDir) : path.resolve(projectRoot, String(config.publicDir ?? 'public'));
+  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, env, publicDir);
 }
