@@ -56,6 +56,58 @@ describe('astro dev with astro-comfyui', () => {
     expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
   });
 
+  it('stops making an image whose prompt is edited while it waits, in ComfyUI or in dev, and makes the new one', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 50 });
+    fake.faults.stallExecution(true);
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const output = () => dev.output.join('');
+    const see = (text: string, what: string) =>
+      waitUntil(async () => output().includes(text) || undefined, 30_000, what).catch((error: Error) => {
+        throw new Error(`${error.message}\n${output()}`);
+      });
+    const edit = async (name: string, from: string, to: string) => {
+      const post = path.join(root, 'src/content/blog', name);
+      await writeFile(post, (await readFile(post, 'utf8')).replace(from, to));
+    };
+    // The first run makes four images, two at a time on ComfyUI. Held while the fox runs: the owl waits
+    // in ComfyUI's queue, the harbour and the lighthouse in dev's. An editor's autosave in the middle of
+    // typing changes the owl's and the lighthouse's prompts then.
+    await waitUntil(async () => fake.stats.promptsQueued === 2 || undefined, 30_000, 'two prompts in ComfyUI');
+    await Promise.all([
+      edit('gallery.md', 'an owl on a branch', 'an owl on a snowy branch'),
+      edit('lighthouse.md', 'a lighthouse at dusk', 'a lighthouse at night'),
+    ]);
+    await see('gallery.md › images[1]: dropped, no post asks for it any more.', 'the owl taken out of ComfyUI’s queue');
+    fake.faults.stallExecution(false);
+    await see('lighthouse.md › image: dropped, no post asks for it any more.', 'the lighthouse dropped');
+    await see('lighthouse.md › image → lighthouse-', 'the new lighthouse');
+    await see('gallery.md › images[1] → gallery-1-', 'the new owl');
+    expect(output()).not.toMatch(/failed|could not be generated/);
+    // Only what the posts ask for now was made and committed: the old prompts never reached the folder.
+    const folder = path.join(root, 'src/assets/generated');
+    const entries = await waitUntil(
+      async () => {
+        const manifest = JSON.parse(await readFile(path.join(folder, 'images.lock.json'), 'utf8').catch(() => '{"images":{}}')) as {
+          images: Record<string, { file: string; prompt: string }>;
+        };
+        const found = Object.values(manifest.images);
+        return found.length === 4 ? found : undefined;
+      },
+      10_000,
+      'four manifest entries',
+    );
+    const prompts = entries.map((e) => e.prompt).join('\n');
+    expect(prompts).toContain('a lighthouse at night');
+    expect(prompts).toContain('an owl on a snowy branch');
+    expect(prompts).not.toContain('a lighthouse at dusk');
+    expect(prompts).not.toContain('an owl on a branch');
+    expect((await readdir(folder)).filter((f) => f.endsWith('.png')).sort()).toEqual(entries.map((e) => e.file).sort());
+    // ComfyUI got the fox, the old owl (taken out again), the harbour and the two new prompts: the old
+    // lighthouse never left dev's queue.
+    expect(fake.stats.promptsQueued).toBe(5);
+  });
+
   it('warns about a bad prompt once when it appears, not again at every save of another post', async () => {
     const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
     await writeFile(path.join(root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a kite", style: nosuchstyle }\n---\n');

@@ -44,6 +44,8 @@ export function startDevGeneration(
   let reported = new Set<string>();
   /** Posts added, changed or deleted since the last run. */
   const saved = new Set<string>();
+  /** The images the current run is making (or will), each with its own stop. */
+  const generating = new Map<string, AbortController>();
   // What the last run left: nothing to make (no image missing, failed or a placeholder to replace) or
   // not, the images folder and manifest it started from, and what it read of them. While the folder and
   // manifest stay so, the run after a save needs only the saved posts: none if no prompt changed, else
@@ -144,6 +146,13 @@ export function startDevGeneration(
       files,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
+      signalOf: (image) => {
+        // A regenerated image has a new random key no post names yet: only the dev server stops it.
+        if (image.request.regenerate) return controller.signal;
+        const job = new AbortController();
+        generating.set(image.key, job);
+        return AbortSignal.any([controller.signal, job.signal]);
+      },
       // A new image goes straight into the index: no re-read of the posts, the manifest or the folder.
       onImageReady: (image, { placeholder }) => {
         index.add(image, options.outDir, placeholder);
@@ -152,15 +161,29 @@ export function startDevGeneration(
         server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });
       },
     });
+    generating.clear();
     if (summary.unreachable) waitForComfyUI();
     // After a run that made or failed anything, the next save runs in full (and retries).
     last = { nothingLeft: summary.todo.length === 0, disk, manifest: summary.manifest, files };
+  };
+
+  /**
+   * A save during a run: the saved posts are read now, and an image no post asks for any more (its prompt
+   * was edited while it waited or ran) is stopped, so the GPU goes to what the posts say now. The
+   * autosave of an editor would otherwise queue an image for every half-typed prompt.
+   */
+  const dropUnwanted = () => {
+    if (!catalog || generating.size === 0) return;
+    for (const file of saved) catalog.update(file);
+    saved.clear();
+    for (const [key, job] of generating) if (!catalog.wants(key)) job.abort();
   };
 
   const refresh = (): Promise<void> => {
     if (controller.signal.aborted) return Promise.resolve();
     if (running) {
       again = true;
+      dropUnwanted();
       return running;
     }
     running = run()

@@ -16,6 +16,8 @@ export class PostCatalog {
   readonly #template: WorkflowTemplate | undefined;
   readonly #isPost: (file: string) => boolean;
   #byPost = new Map<string, PostEntry>();
+  /** How many prompts of all posts ask for each image key. */
+  #wanted = new Map<string, number>();
   /** Posts whose images or problems changed since takeChanges() was last called; all of them after loadAll(). */
   #changed: Set<string> | 'all' = new Set();
 
@@ -30,6 +32,8 @@ export class PostCatalog {
     const byPost = new Map<string, PostEntry>();
     for (const post of await listPosts(this.#options.root, this.#options.content)) byPost.set(post, this.#read(post));
     this.#byPost = byPost;
+    this.#wanted = new Map();
+    for (const entry of byPost.values()) this.#count(entry, 1);
     this.#changed = 'all';
   }
 
@@ -39,8 +43,11 @@ export class PostCatalog {
     if (!post) return false;
     const before = this.#byPost.get(post);
     const after = existsSync(path.join(this.#options.root, post)) ? this.#read(post) : undefined;
-    if (after) this.#byPost.set(post, after);
-    else this.#byPost.delete(post);
+    if (before) this.#count(before, -1);
+    if (after) {
+      this.#byPost.set(post, after);
+      this.#count(after, 1);
+    } else this.#byPost.delete(post);
     if (this.#changed !== 'all' && !sameEntry(before, after)) this.#changed.add(post);
     return true;
   }
@@ -54,6 +61,11 @@ export class PostCatalog {
     const changed = this.#changed;
     this.#changed = new Set();
     return changed;
+  }
+
+  /** Whether some post asks for the image with this key now. */
+  wants(key: string): boolean {
+    return this.#wanted.has(key);
   }
 
   /** Whether `file` (absolute or root-relative) is one of the posts. */
@@ -72,6 +84,14 @@ export class PostCatalog {
 
   problems(): ScanProblem[] {
     return [...this.#byPost.values()].flatMap((entry) => entry.problems);
+  }
+
+  #count(entry: PostEntry, by: 1 | -1): void {
+    for (const { key } of entry.images) {
+      const count = (this.#wanted.get(key) ?? 0) + by;
+      if (count > 0) this.#wanted.set(key, count);
+      else this.#wanted.delete(key);
+    }
   }
 
   #postOf(file: string): string | undefined {

@@ -27,6 +27,11 @@ import { writeImage } from './write-image.js';
 export interface SyncContext {
   logger: Logger;
   signal?: AbortSignal;
+  /**
+   * The signal of one image's generation (dev: it aborts when no post asks for the image any more); an
+   * image stopped by it is dropped, not failed. Default: `signal`.
+   */
+  signalOf?: (image: ResolvedImage) => AbortSignal | undefined;
   /** Called after each image file is written (its manifest entry follows in a batch); its failure is logged, not fatal. */
   onImageReady?: (image: ResolvedImage, made: { placeholder: boolean }) => void | Promise<void>;
   /** Report what would happen without generating or writing anything. */
@@ -179,9 +184,17 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   const total = summary.todo.length;
   logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.map(redactComfyUIUrl).join(', ')}).`);
   await Promise.all(
-    summary.todo.map((image) =>
-      limit(async () => {
-        if (context.signal?.aborted) return;
+    summary.todo.map((image) => {
+      // Taken now, not when its turn comes: an image still waiting for a turn can be stopped too.
+      const signal = context.signalOf?.(image) ?? context.signal;
+      return limit(async () => {
+        // Stopped on its own (dev: no post asks for it now), not with the whole run: dropped, not failed.
+        const dropped = () => signal?.aborted && !context.signal?.aborted;
+        const drop = () => {
+          done++;
+          logger.info(`${image.request.post} › ${image.request.field}: dropped, no post asks for it any more.`);
+        };
+        if (signal?.aborted) return dropped() ? drop() : undefined;
         const lockDir = cacheDirectory(options);
         const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
           what: `Generating ${image.fileName}`,
@@ -206,7 +219,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           const nonce = randomUUID().slice(0, 8);
           const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
             promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
-            signal: context.signal,
+            signal,
             expectImage: { width: image.width, height: image.height },
             onProgress: (progress) => {
               context.onProgress?.(image, progress);
@@ -236,14 +249,15 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           logger.info(`[${done}/${total}] ${image.request.post} › ${image.request.field} → ${image.fileName} (${formatDuration(result.durationMs)})${eta}`);
           await notifyReady(context, image, false);
         } catch (error) {
+          if (dropped()) return drop();
           done++;
           summary.failed.push({ image, error: error as Error });
           logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
         } finally {
           await release();
         }
-      }),
-    ),
+      });
+    }),
   );
 }
 

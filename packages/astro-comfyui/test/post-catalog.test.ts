@@ -37,6 +37,22 @@ describe('PostCatalog', () => {
     expect(catalog.problems()).toEqual([]);
   });
 
+  it('knows whether any post still asks for an image, also when two posts share it', async () => {
+    await post('a.md', 'a shared harbour');
+    await post('b.md', 'a shared harbour');
+    const catalog = new PostCatalog(resolveOptions({}, root, {}));
+    await catalog.loadAll();
+    const [key] = new Set(catalog.images().map((i) => i.key));
+    expect(catalog.wants(key!)).toBe(true);
+    await post('a.md', 'a harbour at night');
+    catalog.update(path.join(root, 'src/content/blog/a.md'));
+    expect(catalog.wants(key!)).toBe(true); // b.md still asks for it
+    await rm(path.join(root, 'src/content/blog/b.md'));
+    catalog.update(path.join(root, 'src/content/blog/b.md'));
+    expect(catalog.wants(key!)).toBe(false);
+    expect(catalog.wants(catalog.images()[0]!.key)).toBe(true);
+  });
+
   it('ignores files that are not posts, and reports a broken post without losing the others', async () => {
     await post('good.md', 'fine');
     const catalog = new PostCatalog(resolveOptions({}, root, {}));
