@@ -9,6 +9,7 @@ import { acquireLock } from '../../packages/astro-comfyui/src/acquire-lock.js';
 import { copyFixture, runAstro, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
+import { buildTestGraph } from '../helpers/sd35-graph.js';
 
 const cleanups = useCleanups();
 
@@ -120,6 +121,32 @@ describe('fault suite', () => {
     expect(failed.all).toContain('Install the files listed, or set model.checkpoint / model.textEncoders');
     expect(a.stats.promptsQueued + c.stats.promptsQueued).toBe(0);
     expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
+  });
+
+  it("says when a shared ComfyUI is busy with other people's jobs, instead of going silent until they end", async () => {
+    const root = await site();
+    const server = await fake({ stepDelayMs: 10 });
+    server.faults.stallExecution(true);
+    // Someone else's two jobs: one running (held), one waiting.
+    for (const seed of [1, 2]) {
+      const queued = await fetch(`${server.url}/prompt`, {
+        method: 'POST',
+        body: JSON.stringify({ prompt: buildTestGraph({ seed }), client_id: 'a-colleague' }),
+      });
+      expect(queued.status).toBe(200);
+    }
+    const building = build(root, { COMFYUI_URL: server.url });
+    let output = '';
+    building.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitUntil(
+      async () => /waiting in the queue of http:\/\/127\.0\.0\.1:\d+, [23] jobs ahead \(not all from this build\)/.test(output) || undefined,
+      30_000,
+      'the queue notice',
+    );
+    server.faults.stallExecution(false);
+    const result = await building;
+    expect(result.exitCode, String(result.all)).toBe(0);
+    await expectConsistent(root, 4);
   });
 
   it('finds results through /history when the WebSocket is refused or dropped', async () => {

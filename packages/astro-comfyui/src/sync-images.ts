@@ -181,6 +181,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   const started = Date.now();
   let done = 0;
   let lastStepLog = 0;
+  let lastQueueLog = 0;
   const total = summary.todo.length;
   logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.map(redactComfyUIUrl).join(', ')}).`);
   await Promise.all(
@@ -226,6 +227,14 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
               if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {
                 lastStepLog = Date.now();
                 logger.info(`[${done + 1}/${total}] ${image.request.post} › ${image.request.field}: step ${progress.value}/${progress.max}`);
+              }
+              // More jobs ahead than this run keeps queued there: a shared ComfyUI is busy with other
+              // people's work, which can take long; say so instead of going silent.
+              if (progress.type === 'queued' && progress.position > options.queueAhead && Date.now() - lastQueueLog > 10_000) {
+                lastQueueLog = Date.now();
+                logger.info(
+                  `${image.request.post} › ${image.request.field}: waiting in the queue of ${progress.endpoint}, ${progress.position} jobs ahead (not all from this build).`,
+                );
               }
             },
           });
