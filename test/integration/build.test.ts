@@ -1,10 +1,11 @@
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import type { FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { runAstro, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { runAstro, setupBlogWithFake, waitUntil } from '../helpers/fixture-site.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
 const cleanups = useCleanups();
@@ -107,6 +108,57 @@ describe('astro build with astro-comfyui', () => {
     // The post without a prompt is inside the globs now: nothing to say about it.
     expect(read.all).not.toContain('getPostImage() was given');
     expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('alt="A lighthouse at dusk"');
+  });
+
+  it('an on-demand site (output: server, @astrojs/node) serves each post with its image through /_image, provenance included, in CI too', async () => {
+    const { fake, root } = await setup();
+    const config = path.join(root, 'astro.config.mjs');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8'))
+        .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport node from '@astrojs/node';")
+        .replace('export default defineConfig({', "export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),"),
+    );
+    // Rendered per request: the post comes from the URL, not from getStaticPaths.
+    await writeFile(
+      path.join(root, 'src/pages/[...slug].astro'),
+      `---
+import { getEntry } from 'astro:content';
+import { Picture } from 'astro:assets';
+import { getPostImage } from 'astro-comfyui/images';
+const post = await getEntry('blog', Astro.params.slug ?? '');
+if (!post) return new Response('No such post', { status: 404 });
+const image = getPostImage(post);
+---
+<html><body><h1>{post.data.title}</h1>{image && <Picture src={image.src} alt={image.alt} formats={['avif', 'webp']} />}</body></html>
+`,
+    );
+    expect((await build(root, fake)).exitCode).toBe(0);
+    // The CI build of the same commit: frozen, no ComfyUI, the committed images.
+    const ci = await build(root, undefined, { CI: '1' });
+    expect(ci.exitCode, String(ci.all)).toBe(0);
+    expect(ci.all).toContain('4 images: 4 committed, 0 generated.');
+
+    const server = execa(process.execPath, [path.join(root, 'dist/server/entry.mjs')], { env: { HOST: '127.0.0.1', PORT: '0' }, all: true, reject: false });
+    cleanups.push(async () => {
+      server.kill();
+      await server;
+    });
+    let output = '';
+    server.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const url = await waitUntil(async () => /Server listening on (http:\/\/\S+)/.exec(output)?.[1], 30_000, 'the server');
+    const page = await fetch(`${url}/lighthouse/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('alt="A lighthouse at dusk"');
+    const avif = /<source srcset="(\/_image\?href=%2F_astro%2Flighthouse-[0-9a-f]{12}\.[^"]+&amp;f=avif)"/.exec(html)?.[1];
+    expect(avif, html).toBeDefined();
+    const image = await fetch(new URL(avif!.replaceAll('&amp;', '&'), url));
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/avif');
+    // Made at request time by the server, through astro-comfyui's image service: it says what made it.
+    expect(Buffer.from(await image.arrayBuffer()).includes('trainedAlgorithmicMedia')).toBe(true);
+    expect((await fetch(`${url}/no-such-post/`)).status).toBe(404);
   });
 
   it('reports bad frontmatter of every post at once', async () => {
