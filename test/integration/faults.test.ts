@@ -176,6 +176,7 @@ describe('fault suite', () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toMatch(/src\/content\/blog\/\w+\.md › image[^\n]*did not finish within 2 s/);
     expect(result.all).toContain('images could not be generated');
+    expect(result.all).toContain('raise imageDeadlineMs in the astro-comfyui options (now 1.5 s)');
     server.faults.stallExecution(false);
   });
 

@@ -160,12 +160,16 @@ async function makeImages(
     const lines = summary.failed.map(
       ({ image, error }) => `- ${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`,
     );
+    // The client's message says to raise "the deadline": here that is an option, which it cannot name.
+    const slow = summary.failed.some(({ error }) => (error as { code?: string }).code === 'DEADLINE_EXCEEDED')
+      ? ` If ComfyUI is only slow (a busy queue, --cpu), raise imageDeadlineMs in the astro-comfyui options (now ${formatDuration(options.imageDeadlineMs)}).`
+      : '';
     throw new AstroComfyUIError(
       'GENERATION_FAILED',
       `${summary.failed.length} of ${summary.todo.length} images could not be generated:\n${lines.join('\n')}`,
-      summary.generated > 0
+      (summary.generated > 0
         ? `The other ${summary.generated} image${summary.generated > 1 ? 's were' : ' was'} generated and kept; fix the cause above and build again to generate only what is missing.`
-        : 'No image was generated; fix the cause above and build again.',
+        : 'No image was generated; fix the cause above and build again.') + slow,
     );
   }
   return summary;
