@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'astro/zod';
 import { acquireLock } from './acquire-lock.js';
@@ -183,15 +183,9 @@ export function parseManifestText(text: string, file: string): Manifest {
 
 /** The manifest is a lockfile for images: missing means empty; unreadable is an error, never silently reset. */
 export async function readManifest(file: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    // No file, or no folder for it yet: no image was committed.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { version: MANIFEST_VERSION, images: {} };
-    throw error;
-  }
+  const text = await readManifestText(file);
+  // No file, or no folder for it yet: no image was committed.
+  if (text === undefined) return { version: MANIFEST_VERSION, images: {} };
   try {
     return parseManifestText(text, file);
   } catch (error) {
@@ -203,6 +197,37 @@ export async function readManifest(file: string): Promise<Manifest> {
       `The image manifest ${file} has unresolved git merge conflicts.`,
       "Run `astro build`, `astro dev` or `npx astro-comfyui generate` outside CI: it merges both sides by itself (entries are keyed by hash). Then commit the file. Taking one side with git checkout --ours/--theirs also works: the other side's images are re-adopted from their files.",
     );
+  }
+}
+
+/** ~400 bytes an image: room for 600,000 images. A larger file is no manifest astro-comfyui wrote. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The manifest's text, or undefined when there is none. Its size is checked before it is read: a
+ * committed file may be anything, and one too large for a string would fail with Node's own error.
+ */
+export async function readManifestText(file: string): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_MANIFEST_BYTES) {
+      throw new AstroComfyUIError(
+        'MANIFEST_CORRUPT',
+        `The image manifest ${file} is ${Math.round(size / 1024 / 1024)} MiB, more than any astro-comfyui writes (${MAX_MANIFEST_BYTES / 1024 / 1024} MiB at most, about 600,000 images).`,
+        'Restore it from git (git checkout -- <file>); its images are re-adopted from their files on the next build.',
+      );
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }
 

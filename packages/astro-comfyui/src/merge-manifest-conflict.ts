@@ -1,8 +1,17 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireLock } from './acquire-lock.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
-import { hasConflictMarkers, MANIFEST_VERSION, parseManifestText, readManifest, writeManifestFile, type Manifest, type ManifestEntry } from './manifest.js';
+import {
+  hasConflictMarkers,
+  MANIFEST_VERSION,
+  parseManifestText,
+  readManifest,
+  readManifestText,
+  writeManifestFile,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest.js';
 
 /**
  * Reads the manifest, merging it first when git left it conflicted and `merge` allows (`onMerged` is
@@ -32,7 +41,7 @@ export async function readManifestMergingConflict(
 export async function mergeManifestConflict(file: string, lockDir: string): Promise<boolean> {
   const release = await acquireLock(path.join(lockDir, 'manifest.lock'), { what: 'The image manifest' });
   try {
-    const text = await readFile(file, 'utf8').catch(() => '');
+    const text = (await readManifestText(file)) ?? '';
     if (!hasConflictMarkers(text)) return false;
     const [ours, theirs] = splitConflict(text).map((side, i) => {
       try {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,15 @@ describe('readManifest', () => {
       await write({ [k]: value });
       await expect(readManifest(path.join(dir, 'images.lock.json')), String(reason)).rejects.toThrow(reason);
     }
+  });
+});
+
+describe('readManifest of a file no build wrote', () => {
+  it('refuses one larger than any manifest before reading it, with the fix', async () => {
+    const file = path.join(dir, 'images.lock.json');
+    await write({ [key]: entry });
+    await truncate(file, 300 * 1024 * 1024); // sparse: no disk is used
+    await expect(readManifest(file)).rejects.toThrow(/images\.lock\.json is 300 MiB, more than any astro-comfyui writes \(256 MiB at most/);
   });
 });
 
