@@ -160,8 +160,7 @@ export function startDevGeneration(
         // Pages that show it swap it in place (dev-client.ts); the others are left alone.
         server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });
       },
-    });
-    generating.clear();
+    }).finally(() => generating.clear());
     if (summary.unreachable) waitForComfyUI();
     // After a run that made or failed anything, the next save runs in full (and retries).
     last = { nothingLeft: summary.todo.length === 0, disk, manifest: summary.manifest, files };
