@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { copyFixture, runCli, setupBlogWithFake, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
+import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 
 const cleanups = useCleanups();
 
@@ -106,6 +107,39 @@ describe('astro dev with astro-comfyui', () => {
     // ComfyUI got the fox, the old owl (taken out again), the harbour and the two new prompts: the old
     // lighthouse never left dev's queue.
     expect(fake.stats.promptsQueued).toBe(5);
+  });
+
+  it("the toolbar shows a renamed post's image, and one it shares with another post, with the file the page uses", async () => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const blog = path.join(root, 'src/content/blog');
+    // `git mv lighthouse.md beacon.md`, and a second post asking for the harbour's very image.
+    await rename(path.join(blog, 'lighthouse.md'), path.join(blog, 'beacon.md'));
+    await writeFile(path.join(blog, 'harbour-again.md'), await readFile(path.join(blog, 'harbour.md'), 'utf8'));
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const hmr = await connectViteHmr(dev.url);
+    cleanups.push(async () => hmr.close());
+    for (const [pathname, made] of [
+      ['/beacon/', /^lighthouse-[0-9a-f]{12}\.png$/],
+      ['/harbour-again/', /^harbour-[0-9a-f]{12}\.png$/],
+    ] as const) {
+      const requestId = `init${pathname.replaceAll('/', '-')}`;
+      hmr.send('astro-comfyui:init', { requestId, pathname });
+      const state = await waitUntil(
+        async () => hmr.received.find((m) => m.event === 'astro-comfyui:state' && m.data.requestId === requestId),
+        10_000,
+        pathname,
+      );
+      const [image] = state.data.images as Array<{ state: string; file: string; url: string | null }>;
+      expect(image!.state, pathname).toBe('ready');
+      expect(image!.file).toMatch(made);
+      const shown = await fetch(new URL(image!.url!, dev.url));
+      expect(shown.status).toBe(200);
+      expect(shown.headers.get('content-type')).toBe('image/png');
+    }
+    // Nothing was generated again for them.
+    expect(dev.output.join('')).not.toContain('Generating');
   });
 
   it('warns about a bad prompt once when it appears, not again at every save of another post', async () => {

@@ -4,6 +4,8 @@ import type { Manifest } from './manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 
 export interface IndexedImage {
+  /** The image's key: its file may carry another post's name (a shared prompt, a renamed post). */
+  key: string;
   /** Absolute path of the committed PNG. */
   file: string;
   alt: string;
@@ -71,11 +73,15 @@ export class ImageIndex {
     return parts;
   }
 
-  /** What the site has for `image` now: its committed file, a placeholder, or nothing yet. */
-  stateOf(image: ResolvedImage): ImageState {
+  /**
+   * What the site shows for `image` now: its committed file (by its key: the file may be named after
+   * another post that asked for the same image first, or after the post's name before a rename), a
+   * placeholder, or nothing yet.
+   */
+  shownFor(image: ResolvedImage): { state: ImageState; file: string | null } {
     const shown = this.#byPost.get(image.request.post)?.find((i) => i.index === image.request.index);
-    if (!shown || path.basename(shown.file) !== image.fileName) return 'missing';
-    return shown.placeholder ? 'placeholder' : 'ready';
+    if (shown?.key !== image.key) return { state: 'missing', file: null };
+    return { state: shown.placeholder ? 'placeholder' : 'ready', file: path.basename(shown.file) };
   }
 
   /** The module that joins the parts into one `images` object: `partId(n)` names part n's module. */
@@ -124,11 +130,12 @@ function sameImages(a: IndexedImage[] | undefined, b: IndexedImage[]): boolean {
   for (let i = 0; i < b.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
-    if (x.file !== y.file || x.alt !== y.alt || x.prompt !== y.prompt || x.index !== y.index || x.placeholder !== y.placeholder) return false;
+    if (x.key !== y.key || x.file !== y.file || x.alt !== y.alt || x.prompt !== y.prompt || x.index !== y.index || x.placeholder !== y.placeholder)
+      return false;
   }
   return true;
 }
 
 function indexed(image: ResolvedImage, file: string, placeholder: boolean): IndexedImage {
-  return { file, alt: image.request.alt ?? image.request.prompt, prompt: image.request.prompt, index: image.request.index, placeholder };
+  return { key: image.key, file, alt: image.request.alt ?? image.request.prompt, prompt: image.request.prompt, index: image.request.index, placeholder };
 }

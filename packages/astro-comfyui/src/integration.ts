@@ -104,7 +104,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           supervisor,
           refreshImages: (post) => dev!.reindex(post),
           generateMissing: () => void dev!.refresh(),
-          imageState: (image) => index.stateOf(image),
+          shownImage: (image) => index.shownFor(image),
         });
       },
       'astro:server:done': async () => {

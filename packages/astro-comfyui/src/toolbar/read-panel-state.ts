@@ -52,12 +52,12 @@ export async function readPanelState(context: ToolbarContext, request: { request
 }
 
 /** The images of one post with their state, and its problems, from that post's file only. */
-async function readPostImages({ options, imageState }: ToolbarContext, post: string) {
+async function readPostImages({ options, shownImage }: ToolbarContext, post: string) {
   const scan = scanPost(options.root, post, options.field, options.listField);
   const resolved = resolveRequests(scan.requests, options, await loadTemplate(options));
   const images: PanelImage[] = resolved.images.map((image) => {
     const { request } = image;
-    const state = imageState(image);
+    const { state, file } = shownImage(image);
     return {
       target: request.field,
       prompt: request.prompt,
@@ -68,8 +68,9 @@ async function readPostImages({ options, imageState }: ToolbarContext, post: str
       seed: image.seed,
       alt: request.alt,
       state,
-      file: image.fileName,
-      url: state === 'missing' ? null : `${IMAGE_ROUTE}${encodeURIComponent(image.fileName)}`,
+      // The committed file (it may be named after another post), or the name it will get.
+      file: file ?? image.fileName,
+      url: file === null ? null : `${IMAGE_ROUTE}${encodeURIComponent(file)}`,
       width: image.width,
       height: image.height,
       workflow: image.buildWorkflow(),

@@ -30,7 +30,7 @@ export interface ToolbarContext {
   /** Makes what is missing or failed now (in the background): ComfyUI was just started. */
   generateMissing: () => void;
   /** What the dev server shows for an image now (its image index), without reading the manifest. */
-  imageState: (image: ResolvedImage) => ImageState;
+  shownImage: (image: ResolvedImage) => { state: ImageState; file: string | null };
 }
 
 /** Only posts matched by the content globs exist for the toolbar; anything else is refused. */
