@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
@@ -67,6 +67,28 @@ describe('astro-comfyui CLI', () => {
     const files = (await readdir(path.join(root, 'src/assets/generated'))).filter((f) => f.endsWith('.png'));
     expect(files).toHaveLength(4);
     expect((await runCli(root, ['prune'], env)).stdout).toContain('Nothing to prune');
+  });
+
+  it('names a folder-style post\'s image after its folder, and keeps using one an older version named "index-…"', async () => {
+    const { root, env } = await setup();
+    const trip = path.join(root, 'src/content/blog/trip');
+    await mkdir(trip);
+    await writeFile(path.join(trip, 'index.md'), '---\ntitle: Trip\nimage: "a ferry at dawn"\n---\n');
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const folder = path.join(root, 'src/assets/generated');
+    const made = (await readdir(folder)).find((f) => f.startsWith('trip-'));
+    expect(made).toMatch(/^trip-[0-9a-f]{12}\.png$/);
+    // As committed by a version that named it after the file, not the folder.
+    const old = made!.replace('trip-', 'index-');
+    await rename(path.join(folder, made!), path.join(folder, old));
+    const manifestFile = path.join(folder, 'images.lock.json');
+    await writeFile(manifestFile, (await readFile(manifestFile, 'utf8')).replace(made!, old));
+
+    const status = await runCli(root, ['status'], env);
+    expect(status.exitCode, status.all as string).toBe(0);
+    expect(status.stdout).toContain('images: 5 (5 generated, 0 placeholders, 0 missing)');
+    expect((await runCli(root, ['prune'], env)).stdout).toContain('Nothing to prune');
+    expect(await readdir(folder)).toContain(old);
   });
 
   it("prunes only images it made: the author's own pictures in the same folder stay, whatever their names", async () => {

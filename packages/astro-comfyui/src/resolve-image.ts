@@ -189,9 +189,14 @@ function sha256(text: string): string {
   return hash('sha256', text, 'hex');
 }
 
-/** A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"). */
+/**
+ * A file-name-safe slug of the post's base name ("My Post – Ünïcode.md" → "my-post-unicode"); a
+ * folder-style post (`my-trip/index.md`) is named by its folder, as Astro names its entry.
+ */
 export function slugify(post: string): string {
-  const name = path.posix.basename(post).replace(/\.[^.]+$/, '');
+  const parts = post.split('/');
+  let name = parts.at(-1)!.replace(/\.[^.]+$/, '');
+  if (name.toLowerCase() === 'index' && parts.length > 1) name = parts.at(-2)!;
   // Most post names are slugs already ("my-post"): slugText would give them back unchanged.
   return (/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) ? name : slugText(name)).slice(0, 60) || 'image';
 }

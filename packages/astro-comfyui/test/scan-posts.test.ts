@@ -172,5 +172,9 @@ describe('collectPostImages', () => {
     expect(slugify('src/content/blog/-draft-.mdx')).toBe('draft');
     expect(slugify('src/content/blog/Harbour.md')).toBe('harbour');
     expect(slugify(`src/content/blog/${'a'.repeat(70)}.md`)).toBe('a'.repeat(60));
+    // Folder-style posts are told apart by their folder, not all named "index".
+    expect(slugify('src/content/blog/my-trip/index.md')).toBe('my-trip');
+    expect(slugify('src/content/blog/Été à Brest/index.mdx')).toBe('ete-a-brest');
+    expect(slugify('index.md')).toBe('index');
   });
 });
