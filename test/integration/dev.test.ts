@@ -142,6 +142,20 @@ describe('astro dev with astro-comfyui', () => {
     expect(dev.output.join('')).not.toContain('Generating');
   });
 
+  it('shows an image on every post that asks for it as soon as it is made, though it is made once', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    const blog = path.join(root, 'src/content/blog');
+    await writeFile(path.join(blog, 'harbour-again.md'), await readFile(path.join(blog, 'harbour.md'), 'utf8'));
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const imageOf = async (route: string) => /<img[^>]+src="([^"]+)"/.exec(await (await fetch(`${dev.url}${route}`)).text())?.[1];
+    const first = await waitUntil(() => imageOf('/harbour/'), 30_000, 'the harbour image');
+    const again = await waitUntil(() => imageOf('/harbour-again/'), 5_000, 'the same image on the second post');
+    expect(again).toBe(first);
+    expect((await fetch(new URL(again.replaceAll('&amp;', '&'), dev.url))).status).toBe(200);
+    expect(fake.stats.promptsQueued).toBe(4);
+  });
+
   it('warns about a bad prompt once when it appears, not again at every save of another post', async () => {
     const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
     await writeFile(path.join(root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a kite", style: nosuchstyle }\n---\n');

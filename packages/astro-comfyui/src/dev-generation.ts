@@ -155,7 +155,9 @@ export function startDevGeneration(
       },
       // A new image goes straight into the index: no re-read of the posts, the manifest or the folder.
       onImageReady: (image, { placeholder }) => {
-        index.add(image, options.outDir, placeholder);
+        const file = path.join(options.outDir, image.fileName);
+        // Each post that asks for this very image shows it (its file is named after one of them).
+        for (const shown of [image, ...posts.sharing(image.key)]) index.add(shown, file, placeholder);
         invalidateImagesModule(server, index.takeChangedParts());
         // Pages that show it swap it in place (dev-client.ts); the others are left alone.
         server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });

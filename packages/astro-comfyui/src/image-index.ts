@@ -59,10 +59,13 @@ export class ImageIndex {
     }
   }
 
-  /** Adds one image just written, without re-reading the manifest or the folder (dev, after each image). */
-  add(image: ResolvedImage, outDir: string, placeholder: boolean): void {
+  /**
+   * Adds one image just written (`file`, its absolute path), without re-reading the manifest or the
+   * folder (dev, after each image). Another post asking for the same image gets the same file.
+   */
+  add(image: ResolvedImage, file: string, placeholder: boolean): void {
     const others = (this.#byPost.get(image.request.post) ?? []).filter((i) => i.index !== image.request.index);
-    this.#byPost.set(image.request.post, [...others, indexed(image, path.join(outDir, image.fileName), placeholder)]);
+    this.#byPost.set(image.request.post, [...others, indexed(image, file, placeholder)]);
     this.#changed.add(partOf(image.request.post));
   }
 

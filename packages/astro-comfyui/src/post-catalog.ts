@@ -68,6 +68,12 @@ export class PostCatalog {
     return this.#wanted.has(key);
   }
 
+  /** The images of other posts too when several ask for the image with this key (none when one does). */
+  sharing(key: string): ResolvedImage[] {
+    if ((this.#wanted.get(key) ?? 0) < 2) return [];
+    return this.images().filter((image) => image.key === key);
+  }
+
   /** Whether `file` (absolute or root-relative) is one of the posts. */
   covers(file: string): boolean {
     return this.#postOf(file) !== undefined;

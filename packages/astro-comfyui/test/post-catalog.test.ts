@@ -37,16 +37,23 @@ describe('PostCatalog', () => {
     expect(catalog.problems()).toEqual([]);
   });
 
-  it('knows whether any post still asks for an image, also when two posts share it', async () => {
+  it('knows whether any post still asks for an image, and which share it', async () => {
     await post('a.md', 'a shared harbour');
     await post('b.md', 'a shared harbour');
     const catalog = new PostCatalog(resolveOptions({}, root, {}));
     await catalog.loadAll();
     const [key] = new Set(catalog.images().map((i) => i.key));
     expect(catalog.wants(key!)).toBe(true);
+    expect(
+      catalog
+        .sharing(key!)
+        .map((i) => i.request.post)
+        .sort(),
+    ).toEqual(['src/content/blog/a.md', 'src/content/blog/b.md']);
     await post('a.md', 'a harbour at night');
     catalog.update(path.join(root, 'src/content/blog/a.md'));
     expect(catalog.wants(key!)).toBe(true); // b.md still asks for it
+    expect(catalog.sharing(key!)).toEqual([]); // b.md alone
     await rm(path.join(root, 'src/content/blog/b.md'));
     catalog.update(path.join(root, 'src/content/blog/b.md'));
     expect(catalog.wants(key!)).toBe(false);
