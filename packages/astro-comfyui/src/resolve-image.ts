@@ -194,9 +194,9 @@ function sha256(text: string): string {
  * folder-style post (`my-trip/index.md`) is named by its folder, as Astro names its entry.
  */
 export function slugify(post: string): string {
-  const parts = post.split('/');
-  let name = parts.at(-1)!.replace(/\.[^.]+$/, '');
-  if (name.toLowerCase() === 'index' && parts.length > 1) name = parts.at(-2)!;
+  const slash = post.lastIndexOf('/');
+  let name = post.slice(slash + 1).replace(/\.[^.]+$/, '');
+  if (slash > 0 && name.toLowerCase() === 'index') name = path.posix.basename(post.slice(0, slash));
   // Most post names are slugs already ("my-post"): slugText would give them back unchanged.
   return (/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) ? name : slugText(name)).slice(0, 60) || 'image';
 }
