@@ -3,6 +3,7 @@ import type { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
 import type { DevGeneration } from './dev-generation.js';
+import { endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
 import { ImageIndex } from './image-index.js';
 import { findOrphans } from './find-orphans.js';
 import { listImageFiles } from './classify-images.js';
@@ -95,8 +96,12 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const { ComfyUISupervisor } = await import('@astro-comfyui/comfyui');
         const { setupToolbarServer } = await import('./toolbar/toolbar-server.js');
         const { startDevGeneration } = await import('./dev-generation.js');
-        // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration.
-        supervisor = options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined;
+        // One supervisor for the whole dev session: ComfyUI is started once, not per regeneration, and is
+        // kept when Astro restarts dev for a saved astro.config.
+        const startKey = JSON.stringify([options.endpoints[0], options.start ?? null]);
+        supervisor =
+          (await takeOverDevSession(options.root, startKey)) ??
+          (options.start ? new ComfyUISupervisor({ url: options.endpoints[0]!, start: options.start, logger }) : undefined);
         dev = startDevGeneration(server, index, options, logger, supervisor);
         toolbarServer = setupToolbarServer(server, {
           options,
@@ -106,8 +111,17 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           generateMissing: () => void dev!.refresh(),
           shownImage: (image) => index.shownFor(image),
         });
+        keepDevSession(options.root, {
+          supervisor,
+          startKey,
+          stopWork: async () => {
+            await toolbarServer?.dispose();
+            await dev?.dispose();
+          },
+        });
       },
       'astro:server:done': async () => {
+        if (command === 'dev') endDevSession(options.root);
         await toolbarServer?.dispose();
         await dev?.dispose();
         await supervisor?.dispose();
