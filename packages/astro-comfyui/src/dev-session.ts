@@ -35,7 +35,12 @@ export function keepDevSession(root: string, session: DevSession): void {
   sessions.set(root, session);
 }
 
-/** The session of `root` ended (`astro:server:done`): nothing is left to take over. */
-export function endDevSession(root: string): void {
+/**
+ * The session ended (`astro:server:done`): nothing is left to take over. False when a newer session
+ * took it over already: its supervisor is the newer one's now, and its work was stopped then.
+ */
+export function endDevSession(root: string, session: DevSession): boolean {
+  if (sessions.get(root) !== session) return false;
   sessions.delete(root);
+  return true;
 }

@@ -3,7 +3,7 @@ import type { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
 import type { DevGeneration } from './dev-generation.js';
-import { endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
+import { type DevSession, endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
 import { ImageIndex } from './image-index.js';
 import { findOrphans } from './find-orphans.js';
 import { listImageFiles } from './classify-images.js';
@@ -33,6 +33,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let collected: PostImages | undefined;
   let toolbarServer: ToolbarServer | undefined;
   let supervisor: ComfyUISupervisor | undefined;
+  let session: DevSession | undefined;
 
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
@@ -111,17 +112,18 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           generateMissing: () => void dev!.refresh(),
           shownImage: (image) => index.shownFor(image),
         });
-        keepDevSession(options.root, {
+        session = {
           supervisor,
           startKey,
           stopWork: async () => {
             await toolbarServer?.dispose();
             await dev?.dispose();
           },
-        });
+        };
+        keepDevSession(options.root, session);
       },
       'astro:server:done': async () => {
-        if (command === 'dev') endDevSession(options.root);
+        if (session && !endDevSession(options.root, session)) return;
         await toolbarServer?.dispose();
         await dev?.dispose();
         await supervisor?.dispose();
