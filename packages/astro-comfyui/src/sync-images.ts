@@ -199,7 +199,10 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           done++;
           logger.info(`${image.request.post} › ${image.request.field}: dropped, no post asks for it any more.`);
         };
-        if (signal?.aborted) return dropped() ? drop() : undefined;
+        if (signal?.aborted) {
+          if (dropped()) drop();
+          return;
+        }
         const lockDir = cacheDirectory(options);
         const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
           what: `Generating ${image.fileName}`,
