@@ -6,7 +6,7 @@ import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
 import { acquireLock } from '../../packages/astro-comfyui/src/acquire-lock.js';
-import { copyFixture, runAstro, waitUntil } from '../helpers/fixture-site.js';
+import { copyFixture, runAstro, runCli, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
@@ -107,6 +107,13 @@ describe('fault suite', () => {
     await expectConsistent(root, 4);
     expect(a.stats.promptsQueued).toBe(0);
     expect(b.stats.promptsQueued).toBe(4);
+    // `status` says the same per machine: what the first lacks, nothing for the second.
+    const status = await runCli(root, ['status'], { COMFYUI_URL: `${a.url},${b.url}` });
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `${a.url}: up — [^\\n]*\\n    missing model t5xxl_fp16\\.safetensors → put it in ComfyUI/models/text_encoders/\\n  ${b.url}: up — [^\\n]*\\n[^ ]`,
+      ),
+    );
 
     // When no machine can run the graphs, nothing is sent and one error says what each one lacks.
     const other = await site();

@@ -10,11 +10,9 @@ import type { ResolvedImage } from './resolve-image.js';
  * they come up); when no endpoint can run them, one error lists every missing piece on each.
  */
 export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
-  // One graph per workflow id: the other images of that id differ only in prompt, seed and size.
-  const graphs = new Map<string, ApiWorkflow>();
-  for (const image of images) if (!graphs.has(image.workflowId)) graphs.set(image.workflowId, image.buildWorkflow());
+  const graphs = graphsToCheck(images);
   const { admitted, refused } = await pool.admit((info, url) => {
-    for (const graph of graphs.values()) assertWorkflowRequirements(graph, info, url);
+    for (const graph of graphs) assertWorkflowRequirements(graph, info, url);
   });
   const fix = options.workflow
     ? 'Install what is listed or change the workflow file.'
@@ -23,4 +21,14 @@ export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[]
     throw new AstroComfyUIError('GENERATION_FAILED', refused.map((r) => r.error.message).join('\n'), fix);
   }
   for (const { error } of refused) logger.warn(`${error.message}\nThe other endpoints (${admitted.join(', ')}) make the images of this run meanwhile. ${fix}`);
+}
+
+/**
+ * The graphs whose node types and model files stand for all of `images`: one per workflow id, as the
+ * other images of that id differ only in prompt, seed and size.
+ */
+export function graphsToCheck(images: ResolvedImage[]): ApiWorkflow[] {
+  const graphs = new Map<string, ApiWorkflow>();
+  for (const image of images) if (!graphs.has(image.workflowId)) graphs.set(image.workflowId, image.buildWorkflow());
+  return [...graphs.values()];
 }

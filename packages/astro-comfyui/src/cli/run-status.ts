@@ -4,6 +4,7 @@ import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { findOrphans } from '../find-orphans.js';
+import { graphsToCheck } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { classifyImages, listImageFiles } from '../classify-images.js';
@@ -14,6 +15,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   out(`Mode: ${options.mode}${options.mode === 'frozen' ? ' (CI: ComfyUI is never contacted during builds)' : ''}`);
   out('ComfyUI endpoints:');
   const pool = await createPool(options, { logger: silentLogger, timeoutMs: 5000 });
+  const graphs = graphsToCheck(images);
   try {
     for (const report of await pool.describe()) {
       if (!report.up) {
@@ -24,11 +26,8 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       out(`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`);
       const info = await pool.objectInfo(report.url).catch(() => undefined);
       if (!info) continue;
-      const seen = new Set<string>();
-      for (const image of images) {
-        if (seen.has(image.workflowId)) continue;
-        seen.add(image.workflowId);
-        const missing = findMissingRequirements(image.buildWorkflow(), info);
+      for (const graph of graphs) {
+        const missing = findMissingRequirements(graph, info);
         for (const m of missing.nodeTypes) out(`    missing node type ${m.classType}`);
         for (const m of missing.modelFiles) out(`    missing model ${m.file} → put it in ComfyUI/models/${m.folder}/`);
       }
