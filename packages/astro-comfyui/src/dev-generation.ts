@@ -78,6 +78,12 @@ export function startDevGeneration(
     return catalog;
   };
 
+  /** Reads the posts saved since the catalog last read them (their changes wait in it for the next run). */
+  const readSaved = (posts: PostCatalog) => {
+    for (const file of saved) posts.update(file);
+    saved.clear();
+  };
+
   // Dev may write (generate, pin), so a manifest git left conflicted is merged here as in builds.
   const readCommitted = () => readCommittedManifest(options, logger, options.mode !== 'frozen');
   /**
@@ -120,8 +126,7 @@ export function startDevGeneration(
     if (probe) clearTimeout(probe);
     probe = null;
     const posts = await loadCatalog();
-    for (const file of saved) posts.update(file);
-    saved.clear();
+    readSaved(posts);
     const changes = posts.takeChanges();
     const disk = await stampDisk();
     const previous = last;
@@ -175,8 +180,7 @@ export function startDevGeneration(
    */
   const dropUnwanted = () => {
     if (!catalog || generating.size === 0) return;
-    for (const file of saved) catalog.update(file);
-    saved.clear();
+    readSaved(catalog);
     for (const [key, job] of generating) if (!catalog.wants(key)) job.abort();
   };
 
