@@ -431,9 +431,13 @@ describe('problems and placeholders on the page', () => {
 });
 
 describe('the Advanced tab with several ComfyUI endpoints', () => {
-  it("shows each running endpoint's own web UI on request", async () => {
+  it("shows each running endpoint's own web UI on request, and what each one lacks to make the site's images", async () => {
     const first = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
-    const second = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
+    // The second GPU machine has no T5 text encoder.
+    const second = await startFakeComfyUI({
+      frontendDirectory: comfyuiFrontendDirectory(),
+      models: { text_encoders: ['clip_g.safetensors', 'clip_l.safetensors'] },
+    });
     const own = await copyFixture('blog');
     const server = await startAstroDev(own.root, await findFreePort(), { COMFYUI_URL: `${first.url},${second.url}` });
     const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -444,6 +448,11 @@ describe('the Advanced tab with several ComfyUI endpoints', () => {
       await expect
         .poll(() => tab.getByTestId('endpoint-state').evaluateAll((dds) => dds.map((dd) => dd.getAttribute('data-state'))), { timeout: 15_000 })
         .toEqual(['running', 'running']);
+      const dds = tab.getByTestId('endpoint-state');
+      expect(await dds.nth(0).getByTestId('endpoint-missing').count()).toBe(0);
+      expect(await dds.nth(1).getByTestId('endpoint-missing').locator('li').allTextContents()).toEqual([
+        't5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3).',
+      ]);
       expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');
       expect(await tab.getByTestId('show-ui-0').getAttribute('aria-disabled')).toBe('true');
       const before = second.stats.httpRequests;

@@ -111,7 +111,7 @@ describe('fault suite', () => {
     const status = await runCli(root, ['status'], { COMFYUI_URL: `${a.url},${b.url}` });
     expect(status.stdout).toMatch(
       new RegExp(
-        `${a.url}: up — [^\\n]*\\n    missing model t5xxl_fp16\\.safetensors → put it in ComfyUI/models/text_encoders/\\n  ${b.url}: up — [^\\n]*\\n[^ ]`,
+        `${a.url}: up — [^\\n]*\\n    - t5xxl_fp16\\.safetensors is missing: put it in ComfyUI/models/text_encoders/ \\(used by TripleCLIPLoader clip_name3\\)\\.\\n  ${b.url}: up — [^\\n]*\\n[^ ]`,
       ),
     );
 
@@ -128,6 +128,14 @@ describe('fault suite', () => {
     expect(failed.all).toContain('Install the files listed, or set model.checkpoint / model.textEncoders');
     expect(a.stats.promptsQueued + c.stats.promptsQueued).toBe(0);
     expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
+
+    // A site with no prompt yet: `status` still says what the machine lacks for the configured model.
+    await rm(path.join(other, 'src/content/blog'), { recursive: true });
+    const empty = await runCli(other, ['status'], { COMFYUI_URL: c.url });
+    expect(empty.stdout).toContain(`${c.url}: up — ComfyUI 0.3.64`);
+    expect(empty.stdout).toContain(
+      '    - sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/ (used by CheckpointLoaderSimple ckpt_name).\n',
+    );
   });
 
   it("says when a shared ComfyUI is busy with other people's jobs, instead of going silent until they end", async () => {

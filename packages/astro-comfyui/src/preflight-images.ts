@@ -1,8 +1,8 @@
 import type { ApiWorkflow, ComfyUIPool, Logger } from '@astro-comfyui/comfyui';
-import { assertWorkflowRequirements } from '@astro-comfyui/comfyui/workflows';
+import { assertWorkflowRequirements, describeMissingRequirements, findMissingRequirements, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import type { ResolvedOptions } from './options.js';
-import type { ResolvedImage } from './resolve-image.js';
+import { resolveImage, ResolveProblem, type ResolvedImage } from './resolve-image.js';
 
 /**
  * Checks the graphs against `/object_info` of every endpoint that answers, before the first job. An
@@ -31,4 +31,25 @@ export function graphsToCheck(images: ResolvedImage[]): ApiWorkflow[] {
   const graphs = new Map<string, ApiWorkflow>();
   for (const image of images) if (!graphs.has(image.workflowId)) graphs.set(image.workflowId, image.buildWorkflow());
   return [...graphs.values()];
+}
+
+/**
+ * The graph that stands for every image of the site: they all share one model setup (or the one workflow
+ * file), so any prompt's graph has their node types and model files. `status` and the dev toolbar check
+ * it even before a post has a prompt. Undefined when the model options themselves are wrong: every
+ * image reports that as its problem.
+ */
+export function buildSiteGraph(options: ResolvedOptions, template: WorkflowTemplate | undefined): ApiWorkflow | undefined {
+  try {
+    return resolveImage({ prompt: 'a requirements check', post: 'check.md', field: options.field, index: 0 }, options, template).buildWorkflow();
+  } catch (error) {
+    if (error instanceof ResolveProblem) return undefined;
+    throw error;
+  }
+}
+
+/** What an endpoint that answers lacks to run `graph`, one line each: empty when nothing, or when it does not answer. */
+export async function listMissingRequirements(pool: ComfyUIPool, url: string, graph: ApiWorkflow): Promise<string[]> {
+  const info = await pool.objectInfo(url).catch(() => undefined);
+  return info ? describeMissingRequirements(findMissingRequirements(graph, info)) : [];
 }

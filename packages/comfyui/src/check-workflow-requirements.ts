@@ -42,24 +42,32 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
   return missing;
 }
 
+/**
+ * What is missing, one line each and what to do about it: a model file once however many nodes use it.
+ * The build's error, `astro-comfyui status` and the dev toolbar all say it in these words.
+ */
+export function describeMissingRequirements(missing: MissingRequirements): string[] {
+  return [
+    ...missing.nodeTypes.map(
+      (m) => `node type ${m.classType} (node ${m.nodeId}) is not available: install the custom node that provides it or update ComfyUI.`,
+    ),
+    ...uniqueBy(missing.modelFiles, (m) => `${m.folder}/${m.file}`).map(
+      (m) => `${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input}).`,
+    ),
+    ...missing.values.map(
+      (m) => `${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`,
+    ),
+  ];
+}
+
 /** Checks a workflow against `/object_info` before the first job; one error lists every missing piece. */
 export function assertWorkflowRequirements(workflow: ApiWorkflow, objectInfo: ObjectInfo, url: string): void {
   const missing = findMissingRequirements(workflow, objectInfo);
-  const lines = [
-    ...missing.nodeTypes.map(
-      (m) => `- node type ${m.classType} (node ${m.nodeId}) is not available: install the custom node that provides it or update ComfyUI.`,
-    ),
-    ...uniqueBy(missing.modelFiles, (m) => `${m.folder}/${m.file}`).map(
-      (m) => `- ${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input}).`,
-    ),
-    ...missing.values.map(
-      (m) => `- ${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`,
-    ),
-  ];
+  const lines = describeMissingRequirements(missing);
   if (lines.length === 0) return;
   throw new ComfyUIError(
     'MISSING_NODES_OR_MODELS',
-    `ComfyUI at ${url} cannot run this workflow:\n${lines.join('\n')}\nComfyUI sees files added to its model folders without a restart.`,
+    `ComfyUI at ${url} cannot run this workflow:\n${lines.map((line) => `- ${line}`).join('\n')}\nComfyUI sees files added to its model folders without a restart.`,
     {
       url,
       details: { ...missing },

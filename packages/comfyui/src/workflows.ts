@@ -20,7 +20,13 @@ export {
   type WorkflowBindingName,
   type WorkflowTemplate,
 } from './workflow-template.js';
-export { assertWorkflowRequirements, findMissingRequirements, readComboOptions, type MissingRequirements } from './check-workflow-requirements.js';
+export {
+  assertWorkflowRequirements,
+  describeMissingRequirements,
+  findMissingRequirements,
+  readComboOptions,
+  type MissingRequirements,
+} from './check-workflow-requirements.js';
 export { folderForModelInput } from './model-folders.js';
 export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
 export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';

@@ -1,21 +1,22 @@
-import { findMissingRequirements, silentLogger } from '@astro-comfyui/comfyui';
+import { silentLogger } from '@astro-comfyui/comfyui';
 import { createPool } from '../create-pool.js';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { findOrphans } from '../find-orphans.js';
-import { graphsToCheck } from '../preflight-images.js';
+import { buildSiteGraph, listMissingRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { classifyImages, listImageFiles } from '../classify-images.js';
 
 /** `astro-comfyui status`: endpoints, versions, VRAM, missing models, and the state of every image. */
 export async function runStatus(options: ResolvedOptions, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
-  const { posts, images, problems } = await collectPostImages(options, await loadTemplate(options));
+  const template = await loadTemplate(options);
+  const { posts, images, problems } = await collectPostImages(options, template);
   out(`Mode: ${options.mode}${options.mode === 'frozen' ? ' (CI: ComfyUI is never contacted during builds)' : ''}`);
   out('ComfyUI endpoints:');
   const pool = await createPool(options, { logger: silentLogger, timeoutMs: 5000 });
-  const graphs = graphsToCheck(images);
+  const graph = buildSiteGraph(options, template);
   try {
     for (const report of await pool.describe()) {
       if (!report.up) {
@@ -24,13 +25,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       }
       const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
       out(`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`);
-      const info = await pool.objectInfo(report.url).catch(() => undefined);
-      if (!info) continue;
-      for (const graph of graphs) {
-        const missing = findMissingRequirements(graph, info);
-        for (const m of missing.nodeTypes) out(`    missing node type ${m.classType}`);
-        for (const m of missing.modelFiles) out(`    missing model ${m.file} → put it in ComfyUI/models/${m.folder}/`);
-      }
+      if (graph) for (const line of await listMissingRequirements(pool, report.url, graph)) out(`    - ${line}`);
     }
   } finally {
     await pool.close();

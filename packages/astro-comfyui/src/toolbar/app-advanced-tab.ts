@@ -14,6 +14,8 @@ export interface EndpointStatus {
   version: string | null;
   devices: Array<{ name: string; vramTotal: number; vramFree: number }>;
   queue: number;
+  /** What a running endpoint lacks to make this site's images, one line each. */
+  missing: string[];
 }
 
 /** What ComfyUI's UI exposes on its window once booted (frontend 1.x). */
@@ -82,6 +84,17 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
             { 'data-testid': 'endpoint-state', 'data-state': e.state },
             `${e.state}${e.version ? ` — ComfyUI ${e.version}` : ''}${e.devices.map((d) => ` — ${d.name}, ${(d.vramFree / 2 ** 30).toFixed(1)} of ${(d.vramTotal / 2 ** 30).toFixed(1)} GiB free`).join('')}${e.state === 'running' ? ` — queue ${e.queue}` : ''} `,
             ...(endpoints.length > 1 && e.state === 'running' ? [choose] : []),
+            ...(e.missing.length > 0
+              ? [
+                  el(
+                    'div',
+                    { class: 'problems error', 'data-testid': 'endpoint-missing' },
+                    el('strong', {}, "It cannot make this site's images:"),
+                    el('ul', {}, ...e.missing.map((line) => el('li', {}, line))),
+                    el('span', { class: 'hint' }, 'ComfyUI sees files added to its model folders without a restart: add them, then Refresh.'),
+                  ),
+                ]
+              : []),
           ),
         ];
       }),

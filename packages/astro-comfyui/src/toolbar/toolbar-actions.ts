@@ -7,7 +7,7 @@ import { createPool } from '../create-pool.js';
 import { ManifestWriter } from '../manifest-writer.js';
 import type { ResolvedOptions } from '../options.js';
 import { type PinnedPrompt, pinTargetOf, preparePin } from '../pin-image-into-post.js';
-import { preflightImages } from '../preflight-images.js';
+import { buildSiteGraph, listMissingRequirements, preflightImages } from '../preflight-images.js';
 import type { ImageState } from '../classify-images.js';
 import { ResolveProblem, type ResolvedImage, resolveImage } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
@@ -54,32 +54,44 @@ function indexOfTarget({ options }: ToolbarContext, post: string, target: string
   return pin.item + (fields.includes(options.field) ? 1 : 0);
 }
 
-/** Every endpoint's state for the Advanced tab; `override` names what it is doing (starting). */
+/**
+ * Every endpoint's state for the Advanced tab, with what a running one lacks to make the site's images;
+ * `override` names what it is doing (starting).
+ */
 export async function readStatus({ options, logger, supervisor }: ToolbarContext, override?: string) {
   const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
+  // A workflow file that cannot be read is reported where images are made; the status still shows.
+  const graph = await loadTemplate(options).then(
+    (template) => buildSiteGraph(options, template),
+    () => undefined,
+  );
   try {
-    return (await pool.describe()).map((report, i) => {
-      const managed = i === 0 && supervisor ? supervisor.status() : undefined;
-      return report.up
-        ? {
-            url: report.url,
-            state: 'running',
-            managed: managed?.managed ?? false,
-            canStart: false,
-            version: report.comfyuiVersion,
-            devices: report.devices,
-            queue: report.queue,
-          }
-        : {
-            url: report.url,
-            state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
-            managed: false,
-            canStart: Boolean(managed),
-            version: null,
-            devices: [],
-            queue: 0,
-          };
-    });
+    return await Promise.all(
+      (await pool.describe()).map(async (report, i) => {
+        const managed = i === 0 && supervisor ? supervisor.status() : undefined;
+        return report.up
+          ? {
+              url: report.url,
+              state: 'running',
+              managed: managed?.managed ?? false,
+              canStart: false,
+              version: report.comfyuiVersion,
+              devices: report.devices,
+              queue: report.queue,
+              missing: graph ? await listMissingRequirements(pool, report.url, graph) : [],
+            }
+          : {
+              url: report.url,
+              state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
+              managed: false,
+              canStart: Boolean(managed),
+              version: null,
+              devices: [],
+              queue: 0,
+              missing: [],
+            };
+      }),
+    );
   } finally {
     await pool.close();
   }
