@@ -37,9 +37,11 @@ beforeAll(async () => {
   await chmod(path.join(site.root, 'drafts/kite.md'), 0o640);
   await symlink('../../../drafts/kite.md', post('kite.md'));
   await writeFile(post('anchored.md'), '---\ntitle: Anchored\nimage: &cover "a paper boat"\nsocial: *cover\n---\nBoat.\n');
+  // A post whose frontmatter slug, not its file name, is its id: its page is /sea-wall/.
+  await writeFile(post('2024-05-01-wall.md'), '---\ntitle: Sea wall\nslug: sea-wall\nimage: "a sea wall in a storm"\n---\nWaves.\n');
   dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
   // Let the initial background generation (which reloads open pages) finish first.
-  await waitUntil(async () => (dev.output.join('').includes('[8/8]') ? true : undefined), 60_000, 'the initial generation');
+  await waitUntil(async () => (dev.output.join('').includes('[9/9]') ? true : undefined), 60_000, 'the initial generation');
   browser = await launchChromium();
 }, 120_000);
 
@@ -273,6 +275,14 @@ describe('the ComfyUI dev toolbar app', () => {
       await expect.poll(() => page.getByTestId('post').inputValue()).toBe(`src/content/blog/${lang}/harbour.md`);
       expect(await page.getByTestId('prompt').inputValue()).toBe(lang === 'fr' ? 'un port breton au matin' : 'an English harbour at noon');
     }
+  });
+
+  it('preselects the post of a page named by its frontmatter slug: /sea-wall/ is 2024-05-01-wall.md', async () => {
+    await page.goto(`${dev.url}/sea-wall/`);
+    expect(await page.locator('h1').textContent()).toBe('Sea wall');
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/2024-05-01-wall.md');
+    expect(await page.getByTestId('prompt').inputValue()).toBe('a sea wall in a storm');
   });
 
   it('refuses a number of candidates it cannot make instead of making fewer', async () => {

@@ -23,6 +23,11 @@ export interface DevGeneration {
   reindex(post?: string): Promise<void>;
   /** Rescans posts and generates what is missing; calls made while one runs are merged into one more run. */
   refresh(): Promise<void>;
+  /**
+   * The `slug` a post's frontmatter gives it, as the last run read it (a save is read by the run it
+   * starts, once the editor is done writing); undefined before the first run has read the posts.
+   */
+  slugOf(post: string): string | undefined;
   dispose(): Promise<void>;
 }
 
@@ -237,6 +242,7 @@ export function startDevGeneration(
   return {
     reindex,
     refresh,
+    slugOf: (post) => catalog?.slugOf(post),
     async dispose() {
       controller.abort();
       if (timer) clearTimeout(timer);

@@ -111,6 +111,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           refreshImages: (post) => dev!.reindex(post),
           generateMissing: () => void dev!.refresh(),
           shownImage: (image) => index.shownFor(image),
+          slugOf: (post) => dev!.slugOf(post),
         });
         session = {
           supervisor,

@@ -88,6 +88,11 @@ export class PostCatalog {
     return [...posts].flatMap((post) => this.#byPost.get(post)?.images ?? []);
   }
 
+  /** The `slug` a post's frontmatter gives it (Astro's id for it), if any. */
+  slugOf(post: string): string | undefined {
+    return this.#byPost.get(post)?.slug;
+  }
+
   problems(): ScanProblem[] {
     return [...this.#byPost.values()].flatMap((entry) => entry.problems);
   }
@@ -108,13 +113,14 @@ export class PostCatalog {
   #read(post: string): PostEntry {
     const scanned = scanPost(this.#options.root, post, this.#options.field, this.#options.listField);
     const resolved = resolveRequests(scanned.requests, this.#options, this.#template);
-    return { images: resolved.images, problems: [...scanned.problems, ...resolved.problems] };
+    return { images: resolved.images, problems: [...scanned.problems, ...resolved.problems], slug: scanned.slug };
   }
 }
 
 interface PostEntry {
   images: ResolvedImage[];
   problems: ScanProblem[];
+  slug?: string | undefined;
 }
 
 const empty: PostEntry = { images: [], problems: [] };

@@ -69,14 +69,19 @@ export async function listPosts(root: string, globs: string[]): Promise<string[]
   return (path.sep === '/' ? files : files.map(toPosix)).sort();
 }
 
-export function scanPost(root: string, file: string, field: string, listField: string): Omit<ScanResult, 'posts'> {
+/** One post's image prompts and problems, and the `slug` its frontmatter gives it, if any. */
+export function scanPost(root: string, file: string, field: string, listField: string): Omit<ScanResult, 'posts'> & { slug?: string } {
   const found: Omit<ScanResult, 'posts'> = { requests: [], problems: [] };
-  scanPostInto(found, root, file, field, listField);
-  return found;
+  const slug = scanPostInto(found, root, file, field, listField);
+  return slug === undefined ? found : { ...found, slug };
 }
 
-/** scanPost adding to `found`: a scan of the whole site keeps one pair of lists, not one per post. */
-function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: string, field: string, listField: string): void {
+/**
+ * scanPost adding to `found`: a scan of the whole site keeps one pair of lists, not one per post. Returns
+ * the frontmatter's `slug`, which Astro's glob() loader takes as the entry's id (so the page's URL) instead
+ * of the file's name.
+ */
+function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: string, field: string, listField: string): string | undefined {
   const post = path.sep === '/' ? file : toPosix(file);
   const { requests, problems } = found;
   let data: Record<string, unknown>;
@@ -141,6 +146,8 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
       for (const [i, item] of (data[listField] as unknown[]).entries()) add(item, `${listField}[${i}]`, offset + i);
     }
   }
+  // As Astro does: any truthy value, as text (bounded: it is only compared with a page's path).
+  return data.slug ? String(data.slug).slice(0, 1000) : undefined;
 }
 
 const toPosix = (file: string) => file.split(path.sep).join('/');

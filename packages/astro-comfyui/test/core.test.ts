@@ -301,6 +301,19 @@ describe('postOfPage', () => {
     expect(postOfPage(posts, '/about/')).toBeNull();
     expect(postOfPage(['a/en/harbour.md', 'a/fr/harbour.md'], '/de/harbour/')).toBeNull();
   });
+  it("names a post by its frontmatter slug when it has one, as Astro's glob() loader does, not by its file", () => {
+    const slugs: Record<string, string> = {
+      'src/content/blog/2024-05-01-wall.md': 'sea-wall',
+      'src/content/blog/harbour.md': 'old/port',
+    };
+    const slugOf = (post: string) => slugs[post];
+    const all = [...posts, 'src/content/blog/2024-05-01-wall.md'];
+    expect(postOfPage(all, '/blog/sea-wall/', slugOf)).toBe('src/content/blog/2024-05-01-wall.md');
+    expect(postOfPage(all, '/old/port/', slugOf)).toBe('src/content/blog/harbour.md');
+    // harbour.md's page is /old/port/ now: /harbour/ is no longer its name, and the two others tie.
+    expect(postOfPage(all, '/harbour/', slugOf)).toBeNull();
+    expect(postOfPage(all, '/2024-05-01-wall/', slugOf)).toBeNull();
+  });
 });
 
 describe('provenanceXmp', () => {

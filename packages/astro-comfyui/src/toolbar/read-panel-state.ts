@@ -31,7 +31,7 @@ export interface PanelImage {
 export async function readPanelState(context: ToolbarContext, request: { requestId: string; pathname: string; post?: string }, access: ToolbarAccess) {
   const { options } = context;
   const posts = await listPosts(options.root, options.content);
-  const post = request.post !== undefined ? (posts.includes(request.post) ? request.post : null) : postOfPage(posts, request.pathname);
+  const post = request.post !== undefined ? (posts.includes(request.post) ? request.post : null) : postOfPage(posts, request.pathname, context.slugOf);
   const { images, problems } = post ? await readPostImages(context, post) : { images: [], problems: [] };
   return {
     requestId: request.requestId,
@@ -81,12 +81,12 @@ async function readPostImages({ options, shownImage }: ToolbarContext, post: str
 
 /**
  * The post a page shows. Each post is named by its path below the folder all posts share, without its
- * extension or a trailing `index` (Astro's entry id); the page's path must end with that name. A name
- * matched whole beats a partial match, and a longer match beats a shorter one: `/fr/harbour/` is
- * `fr/harbour.md`, `/harbour/` is `harbour.md`, not `en/harbour.md`. A tie is no answer, so the author
- * chooses instead of the panel guessing.
+ * extension or a trailing `index`, or by the `slug` of its frontmatter when it has one (Astro's entry id
+ * either way); the page's path must end with that name. A name matched whole beats a partial match, and a
+ * longer match beats a shorter one: `/fr/harbour/` is `fr/harbour.md`, `/harbour/` is `harbour.md`, not
+ * `en/harbour.md`. A tie is no answer, so the author chooses instead of the panel guessing.
  */
-export function postOfPage(posts: string[], pathname: string): string | null {
+export function postOfPage(posts: string[], pathname: string, slugOf: (post: string) => string | undefined = () => undefined): string | null {
   const page = pathname.split('/').filter(Boolean).map(slugSegment);
   const folders = posts.map((post) => post.split('/').slice(0, -1));
   let shared = folders[0]?.length ?? 0;
@@ -95,12 +95,18 @@ export function postOfPage(posts: string[], pathname: string): string | null {
   let bestScore = 0;
   let tie = false;
   for (const post of posts) {
-    const name = post
-      .replace(/\.[^./]+$/, '')
-      .split('/')
-      .slice(shared)
+    const slug = slugOf(post);
+    const name = (
+      slug === undefined
+        ? post
+            .replace(/\.[^./]+$/, '')
+            .split('/')
+            .slice(shared)
+        : slug.split('/')
+    )
+      .filter(Boolean)
       .map(slugSegment);
-    if (name.at(-1) === 'index' && name.length > 1) name.pop();
+    if (slug === undefined && name.at(-1) === 'index' && name.length > 1) name.pop();
     let length = 0;
     while (length < page.length && length < name.length && page[page.length - 1 - length] === name[name.length - 1 - length]) length++;
     const score = length === 0 ? 0 : length * 2 + (length === name.length ? 1 : 0);

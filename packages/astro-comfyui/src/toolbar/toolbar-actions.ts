@@ -31,6 +31,8 @@ export interface ToolbarContext {
   generateMissing: () => void;
   /** What the dev server shows for an image now (its image index), without reading the manifest. */
   shownImage: (image: ResolvedImage) => { state: ImageState; file: string | null };
+  /** The `slug` a post's frontmatter gives it (Astro's id for it, so its page's name), if known. */
+  slugOf: (post: string) => string | undefined;
 }
 
 /** Only posts matched by the content globs exist for the toolbar; anything else is refused. */
