@@ -276,7 +276,8 @@ export function resolveOptions(
     );
   }
   const inPublic = path.relative(path.resolve(publicDir), outDir);
-  if (inPublic === '' || (!inPublic.startsWith('..') && !path.isAbsolute(inPublic))) {
+  // Outside means a first step of "..", not a name that starts with two dots ("public/..drafts").
+  if (inPublic === '' || (inPublic.split(path.sep)[0] !== '..' && !path.isAbsolute(inPublic))) {
     // Astro copies public/ to the site as it is: besides the optimised copies, every full-size PNG and
     // images.lock.json (every prompt, drafts' too) would be published.
     throw new AstroComfyUIError(

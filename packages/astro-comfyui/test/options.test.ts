@@ -39,11 +39,13 @@ describe('resolveOptions', () => {
   });
 
   it("refuses an outDir inside Astro's public folder, which would publish every full-size PNG and prompt", () => {
-    for (const outDir of ['public', 'public/generated', './public/ai/images'])
+    // Folders whose names start with two dots are still inside.
+    for (const outDir of ['public', 'public/generated', './public/ai/images', 'public/..drafts', 'public/...'])
       expect(() => resolveOptions({ outDir }, '/site', {})).toThrow(/inside Astro's public folder, which is published as it is/);
     expect(() => resolveOptions({ outDir: 'static/ai' }, '/site', {}, '/site/static')).toThrow(/inside Astro's public folder/);
     for (const outDir of ['publications/ai', 'src/assets/public', 'public/ai'])
       expect(resolveOptions({ outDir }, '/site', {}, '/site/static').outDir).toBe(path.join('/site', outDir));
+    expect(resolveOptions({ outDir: 'public/../src/ai' }, '/site', {}).outDir).toBe(path.join('/site', 'src/ai'));
   });
 
   it('reports every invalid option with its path', () => {
