@@ -12,6 +12,8 @@ export const PROMPT_LIMITS = {
   alt: 1000,
   /** Characters of a style, format or preset name. */
   name: 100,
+  /** Prompts in one post's list: each is GPU time, and no post shows hundreds of pictures. */
+  list: 100,
 } as const;
 
 /** Why a prompt that is only a file's path or URL is refused (see isImageReference). */
@@ -65,7 +67,7 @@ export const IMAGE_PROMPT_KEYS = Object.keys(imagePromptObjectSchema.shape);
 export const imagePromptSchema = z.union([promptText, imagePromptObjectSchema]);
 
 /** `images: [ … ]`: several images for one post. */
-export const imagePromptListSchema = z.array(imagePromptSchema).min(1);
+export const imagePromptListSchema = z.array(imagePromptSchema).min(1).max(PROMPT_LIMITS.list, `a post has at most ${PROMPT_LIMITS.list} image prompts`);
 
 export type ImagePromptObject = z.output<typeof imagePromptObjectSchema>;
 export type ImagePrompt = z.output<typeof imagePromptSchema>;

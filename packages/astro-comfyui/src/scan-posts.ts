@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
-import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject, PROMPT_LIMITS } from './frontmatter-schema.js';
 import { describeValue, describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import { FrontmatterSyntaxError, readFrontmatter } from './read-frontmatter.js';
 
@@ -141,6 +141,12 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
       });
     } else if ((data[listField] as unknown[]).length === 0) {
       problems.push({ post, field: listField, message: 'is an empty list; remove it or add a prompt.' });
+    } else if ((data[listField] as unknown[]).length > PROMPT_LIMITS.list) {
+      problems.push({
+        post,
+        field: listField,
+        message: `has ${(data[listField] as unknown[]).length} prompts; a post can have at most ${PROMPT_LIMITS.list}, each an image to generate. Remove the ones the post does not show.`,
+      });
     } else {
       const offset = data[field] ? 1 : 0;
       for (const [i, item] of (data[listField] as unknown[]).entries()) add(item, `${listField}[${i}]`, offset + i);

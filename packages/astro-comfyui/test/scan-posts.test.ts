@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonical-json.js';
 import { collectPostImages } from '../src/collect-post-images.js';
+import { imagePromptListSchema } from '../src/frontmatter-schema.js';
 import { resolveOptions } from '../src/options.js';
 import { slugify } from '../src/resolve-image.js';
 
@@ -123,6 +124,30 @@ describe('collectPostImages', () => {
       'object.md image.prompt the prompt is longer than 4000 characters.',
       'shorthand.md image the prompt is longer than 4000 characters.',
     ]);
+  });
+
+  it('allows 100 prompts in one post, and refuses more, in the scan and in the content schema alike', async () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `picture number ${i}`);
+    await post(
+      'hundred.md',
+      `images:\n${list(100)
+        .map((p) => `  - "${p}"`)
+        .join('\n')}`,
+    );
+    await post(
+      'more.md',
+      `images:\n${list(101)
+        .map((p) => `  - "${p}"`)
+        .join('\n')}`,
+    );
+    const { images, problems } = await collectPostImages(options());
+    expect(images.filter((i) => i.request.post.endsWith('hundred.md'))).toHaveLength(100);
+    expect(images.filter((i) => i.request.post.endsWith('more.md'))).toHaveLength(0);
+    expect(problems.map((p) => `${path.basename(p.post)} ${p.field} ${p.message}`)).toEqual([
+      'more.md images has 101 prompts; a post can have at most 100, each an image to generate. Remove the ones the post does not show.',
+    ]);
+    expect(imagePromptListSchema.safeParse(list(100)).success).toBe(true);
+    expect(imagePromptListSchema.safeParse(list(101)).error?.issues[0]?.message).toBe('a post has at most 100 image prompts');
   });
 
   it('keeps prompts with quotes, newlines, emoji and JSON-looking text intact', async () => {
