@@ -1,5 +1,6 @@
 import { loadWorkflowTemplate, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
+import { formatList } from './format-list.js';
 import type { ResolvedOptions } from './options.js';
 import { resolveImage, ResolveProblem, type ResolvedImage } from './resolve-image.js';
 import { scanPosts, type ImageRequest, type ScanProblem } from './scan-posts.js';
@@ -50,10 +51,13 @@ export async function loadTemplate(options: ResolvedOptions): Promise<WorkflowTe
 export function assertNoProblems(problems: ScanProblem[]): void {
   if (problems.length === 0) return;
   const posts = new Set(problems.map((p) => p.post));
-  const lines = problems.map((p) => `- ${p.post} › ${p.field} ${p.message}`);
+  const lines = formatList(
+    problems.map((p) => `${p.post} › ${p.field} ${p.message}`),
+    'npx astro-comfyui status lists them all',
+  );
   throw new AstroComfyUIError(
     'INVALID_FRONTMATTER',
-    `${posts.size} post${posts.size > 1 ? 's have' : ' has'} invalid image prompts:\n${lines.join('\n')}`,
+    `${posts.size} post${posts.size > 1 ? 's have' : ' has'} invalid image prompts:\n${lines}`,
     'Fix the frontmatter of the posts listed above; the README has a frontmatter reference.',
   );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonical-json.js';
-import { collectPostImages } from '../src/collect-post-images.js';
+import { assertNoProblems, collectPostImages } from '../src/collect-post-images.js';
 import { imagePromptListSchema } from '../src/frontmatter-schema.js';
 import { resolveOptions } from '../src/options.js';
 import { slugify } from '../src/resolve-image.js';
@@ -124,6 +124,24 @@ describe('collectPostImages', () => {
       'object.md image.prompt the prompt is longer than 4000 characters.',
       'shorthand.md image the prompt is longer than 4000 characters.',
     ]);
+  });
+
+  it('lists the first 50 bad prompts in the error and counts the rest, which status lists', async () => {
+    for (let i = 0; i < 60; i++) await post(`post-${String(i).padStart(2, '0')}.md`, 'image: { prompt: "a harbour", style: oil }');
+    const { problems } = await collectPostImages(options());
+    expect(problems).toHaveLength(60);
+    let message = '';
+    try {
+      assertNoProblems(problems);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('60 posts have invalid image prompts:');
+    expect(
+      lines.slice(1, 51).every((line, i) => line.startsWith(`- src/content/blog/post-${String(i).padStart(2, '0')}.md › image.style unknown style "oil"`)),
+    ).toBe(true);
+    expect(lines.slice(51)).toEqual(['- … and 10 more (npx astro-comfyui status lists them all)']);
   });
 
   it('allows 100 prompts in one post, and refuses more, in the scan and in the content schema alike', async () => {
