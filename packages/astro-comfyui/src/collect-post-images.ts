@@ -51,13 +51,13 @@ export async function loadTemplate(options: ResolvedOptions): Promise<WorkflowTe
 export function assertNoProblems(problems: ScanProblem[]): void {
   if (problems.length === 0) return;
   const posts = new Set(problems.map((p) => p.post));
-  const lines = formatList(
+  const list = formatList(
     problems.map((p) => `${p.post} › ${p.field} ${p.message}`),
     'npx astro-comfyui status lists them all',
   );
   throw new AstroComfyUIError(
     'INVALID_FRONTMATTER',
-    `${posts.size} post${posts.size > 1 ? 's have' : ' has'} invalid image prompts:\n${lines}`,
+    `${posts.size} post${posts.size > 1 ? 's have' : ' has'} invalid image prompts:\n${list}`,
     'Fix the frontmatter of the posts listed above; the README has a frontmatter reference.',
   );
 }

@@ -158,7 +158,7 @@ async function makeImages(
     await pool.close();
   }
   if (summary.failed.length > 0) {
-    const lines = formatList(
+    const list = formatList(
       summary.failed.map(({ image, error }) => `${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`),
       'each failure is in the log above',
     );
@@ -168,7 +168,7 @@ async function makeImages(
       : '';
     throw new AstroComfyUIError(
       'GENERATION_FAILED',
-      `${summary.failed.length} of ${summary.todo.length} images could not be generated:\n${lines}`,
+      `${summary.failed.length} of ${summary.todo.length} images could not be generated:\n${list}`,
       (summary.generated > 0
         ? `The other ${summary.generated} image${summary.generated > 1 ? 's were' : ' was'} generated and kept; fix the cause above and build again to generate only what is missing.`
         : 'No image was generated; fix the cause above and build again.') + slow,
@@ -289,13 +289,13 @@ async function placeOrFail(
 ): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
   if (options.onMissing !== 'placeholder') {
-    const lines = formatList(
+    const list = formatList(
       summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"`),
       'npx astro-comfyui status lists them all',
     );
     throw new AstroComfyUIError(
       options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
-      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${lines}`,
+      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${list}`,
       options.mode === 'frozen'
         ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
         : options.start
