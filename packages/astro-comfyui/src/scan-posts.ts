@@ -132,24 +132,25 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
     requests.push({ ...parsed.data, post, field: name, index });
   };
   if (data[field] !== undefined && data[field] !== null) add(data[field], field, 0);
-  if (data[listField] !== undefined && data[listField] !== null) {
-    if (!Array.isArray(data[listField])) {
+  const list: unknown = data[listField];
+  if (list !== undefined && list !== null) {
+    if (!Array.isArray(list)) {
       problems.push({
         post,
         field: listField,
         message: `must be a list of prompts, e.g.\n  ${listField}:\n    - "a lighthouse at dusk"\n    - { prompt: "a harbour", format: square }`,
       });
-    } else if ((data[listField] as unknown[]).length === 0) {
+    } else if (list.length === 0) {
       problems.push({ post, field: listField, message: 'is an empty list; remove it or add a prompt.' });
-    } else if ((data[listField] as unknown[]).length > PROMPT_LIMITS.list) {
+    } else if (list.length > PROMPT_LIMITS.list) {
       problems.push({
         post,
         field: listField,
-        message: `has ${(data[listField] as unknown[]).length} prompts; a post can have at most ${PROMPT_LIMITS.list}, each an image to generate. Remove the ones the post does not show.`,
+        message: `has ${list.length} prompts; a post can have at most ${PROMPT_LIMITS.list}, each an image to generate. Remove the ones the post does not show.`,
       });
     } else {
       const offset = data[field] ? 1 : 0;
-      for (const [i, item] of (data[listField] as unknown[]).entries()) add(item, `${listField}[${i}]`, offset + i);
+      for (const [i, item] of list.entries()) add(item, `${listField}[${i}]`, offset + i);
     }
   }
   // As Astro does: any truthy value, as text (bounded: it is only compared with a page's path).
