@@ -473,6 +473,16 @@ describe('the Advanced tab with several ComfyUI endpoints', () => {
       // Its UI talks to the second ComfyUI.
       expect(second.stats.httpRequests).toBeGreaterThan(before + 5);
       expect(await tab.getByTestId('open-tab').getAttribute('href')).toBe('/_astro-comfyui/comfyui/1/');
+
+      // A machine slow to list its nodes is shown as not checked, not as lacking nothing.
+      second.faults.stallHttp('/object_info');
+      await tab.getByTestId('refresh').click();
+      const unchecked = dds.nth(1).getByTestId('endpoint-unchecked');
+      await expect.poll(() => unchecked.count(), { timeout: 15_000 }).toBe(1);
+      expect(await unchecked.textContent()).toContain(`ComfyUI at ${second.url} did not answer GET /object_info within 3000 ms.`);
+      expect(await dds.nth(1).getByTestId('endpoint-missing').count()).toBe(0);
+      expect(await dds.nth(0).getByTestId('endpoint-unchecked').count()).toBe(0);
+      second.faults.stallHttp(false);
     } finally {
       await tab.close();
       await server.stop();

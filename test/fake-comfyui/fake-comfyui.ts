@@ -64,8 +64,11 @@ export interface FakeFaults {
   clearFailures(): void;
   /** Freeze execution (no messages, no progress) until `stallExecution(false)`. */
   stallExecution(stalled: boolean): void;
-  /** Hold HTTP answers until `stallHttp(false)` (the socket stays open). */
-  stallHttp(stalled: boolean): void;
+  /**
+   * Hold HTTP answers until `stallHttp(false)` (the socket stays open); a route such as `/object_info`
+   * holds only the answers to it, as a server slow to list its nodes does.
+   */
+  stallHttp(stalled: boolean | string): void;
   /** Close every WebSocket abruptly; the server keeps running and accepts new ones. */
   dropWebSockets(): void;
   /** Refuse WebSocket upgrades (HTTP keeps working). */
@@ -135,7 +138,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   let promptNumber = 0;
   let stallRelease: (() => void) | null = null;
   let stallGate: Promise<void> | null = null;
-  let httpStalled = false;
+  let httpStalled: boolean | string = false;
   let samplerStartedAt = 0;
   let websocketsRefused = false;
   let viewFault: { fault: ViewFault; count: number } | null = null;
@@ -151,7 +154,8 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
 
   const server = createServer((req, res) => {
     stats.httpRequests++;
-    if (httpStalled) {
+    const route = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
+    if (httpStalled === true || httpStalled === route) {
       heldRequests.push(() => void handle(req, res));
       return;
     }

@@ -138,6 +138,18 @@ describe('fault suite', () => {
     );
   });
 
+  it('status says when a machine did not list its nodes in time, instead of reporting that it lacks nothing', async () => {
+    const root = await site();
+    const slow = await fake();
+    slow.faults.stallHttp('/object_info');
+    const status = await runCli(root, ['status'], { COMFYUI_URL: slow.url });
+    expect(status.stdout).toContain(`${slow.url}: up — ComfyUI 0.3.64`);
+    expect(status.stdout).toContain(
+      `    ? not checked whether it has what the images need: ComfyUI at ${slow.url} did not answer GET /object_info within 5000 ms. It may be overloaded or hung; check its console. Run status again.\n`,
+    );
+    slow.faults.stallHttp(false);
+  });
+
   it("says when a shared ComfyUI is busy with other people's jobs, instead of going silent until they end", async () => {
     const root = await site();
     const server = await fake({ stepDelayMs: 10 });

@@ -48,8 +48,10 @@ export function buildSiteGraph(options: ResolvedOptions, template: WorkflowTempl
   }
 }
 
-/** What an endpoint that answers lacks to run `graph`, one line each: empty when nothing, or when it does not answer. */
+/**
+ * What an endpoint lacks to run `graph`, one line each (empty when nothing). Rejects when its
+ * `/object_info` cannot be read: "nothing missing" would then be a guess, and callers say it was not checked.
+ */
 export async function listMissingRequirements(pool: ComfyUIPool, url: string, graph: ApiWorkflow): Promise<string[]> {
-  const info = await pool.objectInfo(url).catch(() => undefined);
-  return info ? describeMissingRequirements(findMissingRequirements(graph, info)) : [];
+  return describeMissingRequirements(findMissingRequirements(graph, await pool.objectInfo(url)));
 }

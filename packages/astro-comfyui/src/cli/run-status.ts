@@ -25,7 +25,12 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       }
       const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
       out(`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`);
-      if (graph) for (const line of await listMissingRequirements(pool, report.url, graph)) out(`    - ${line}`);
+      if (!graph) continue;
+      try {
+        for (const line of await listMissingRequirements(pool, report.url, graph)) out(`    - ${line}`);
+      } catch (error) {
+        out(`    ? not checked whether it has what the images need: ${(error as Error).message.split('\n')[0]} Run status again.`);
+      }
     }
   } finally {
     await pool.close();

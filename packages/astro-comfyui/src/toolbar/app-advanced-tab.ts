@@ -16,6 +16,8 @@ export interface EndpointStatus {
   queue: number;
   /** What a running endpoint lacks to make this site's images, one line each. */
   missing: string[];
+  /** Why that could not be checked (its node list did not come), or null when it was. */
+  unchecked: string | null;
 }
 
 /** What ComfyUI's UI exposes on its window once booted (frontend 1.x). */
@@ -92,6 +94,17 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
                     el('strong', {}, "It cannot make this site's images:"),
                     el('ul', {}, ...e.missing.map((line) => el('li', {}, line))),
                     el('span', { class: 'hint' }, 'ComfyUI sees files added to its model folders without a restart: add them, then Refresh.'),
+                  ),
+                ]
+              : []),
+            ...(e.unchecked
+              ? [
+                  el(
+                    'div',
+                    { class: 'problems', 'data-testid': 'endpoint-unchecked' },
+                    el('strong', {}, "Not checked whether it has what this site's images need: "),
+                    e.unchecked,
+                    el('span', { class: 'hint' }, ' Refresh to try again.'),
                   ),
                 ]
               : []),

@@ -71,27 +71,35 @@ export async function readStatus({ options, logger, supervisor }: ToolbarContext
     return await Promise.all(
       (await pool.describe()).map(async (report, i) => {
         const managed = i === 0 && supervisor ? supervisor.status() : undefined;
-        return report.up
-          ? {
-              url: report.url,
-              state: 'running',
-              managed: managed?.managed ?? false,
-              canStart: false,
-              version: report.comfyuiVersion,
-              devices: report.devices,
-              queue: report.queue,
-              missing: graph ? await listMissingRequirements(pool, report.url, graph) : [],
-            }
-          : {
-              url: report.url,
-              state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
-              managed: false,
-              canStart: Boolean(managed),
-              version: null,
-              devices: [],
-              queue: 0,
-              missing: [],
-            };
+        if (!report.up) {
+          return {
+            url: report.url,
+            state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
+            managed: false,
+            canStart: Boolean(managed),
+            version: null,
+            devices: [],
+            queue: 0,
+            missing: [],
+            unchecked: null,
+          };
+        }
+        const check = graph
+          ? await listMissingRequirements(pool, report.url, graph).then(
+              (missing) => ({ missing, unchecked: null }),
+              (error: Error) => ({ missing: [], unchecked: error.message.split('\n')[0]! }),
+            )
+          : { missing: [], unchecked: null };
+        return {
+          url: report.url,
+          state: 'running',
+          managed: managed?.managed ?? false,
+          canStart: false,
+          version: report.comfyuiVersion,
+          devices: report.devices,
+          queue: report.queue,
+          ...check,
+        };
       }),
     );
   } finally {
