@@ -138,9 +138,20 @@ describe('fault suite', () => {
     );
   });
 
-  it('status says when a machine did not list its nodes in time, instead of reporting that it lacks nothing', async () => {
+  it('status says when a machine did not list its nodes in time, instead of reporting that it lacks nothing; the others are checked meanwhile', async () => {
     const root = await site();
     const slow = await fake();
+    slow.faults.stallHttp('/object_info');
+    const fast = await fake({
+      // The slow machine answers as soon as the other one is asked: only a status that checks both at
+      // once (not one after the other's timeout) gets both answers.
+      log: (line) => {
+        if (/^GET (\/api)?\/object_info$/.test(line)) slow.faults.stallHttp(false);
+      },
+    });
+    const both = await runCli(root, ['status'], { COMFYUI_URL: `${slow.url},${fast.url}` });
+    expect(both.stdout).toMatch(new RegExp(`  ${slow.url}: up — [^\\n]*\\n  ${fast.url}: up — [^\\n]*\\nPosts: `));
+
     slow.faults.stallHttp('/object_info');
     const status = await runCli(root, ['status'], { COMFYUI_URL: slow.url });
     expect(status.stdout).toContain(`${slow.url}: up — ComfyUI 0.3.64`);

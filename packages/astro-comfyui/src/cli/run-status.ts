@@ -1,4 +1,4 @@
-import { silentLogger } from '@astro-comfyui/comfyui';
+import { type ApiWorkflow, type ComfyUIPool, type EndpointReport, silentLogger } from '@astro-comfyui/comfyui';
 import { createPool } from '../create-pool.js';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
@@ -18,20 +18,9 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const pool = await createPool(options, { logger: silentLogger, timeoutMs: 5000 });
   const graph = buildSiteGraph(options, template);
   try {
-    for (const report of await pool.describe()) {
-      if (!report.up) {
-        out(`  ${report.url}: down — ${report.error?.split('\n')[0]}`);
-        continue;
-      }
-      const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
-      out(`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`);
-      if (!graph) continue;
-      try {
-        for (const line of await listMissingRequirements(pool, report.url, graph)) out(`    - ${line}`);
-      } catch (error) {
-        out(`    ? not checked whether it has what the images need: ${(error as Error).message.split('\n')[0]} Run status again.`);
-      }
-    }
+    // Every machine is checked at once: a slow one does not hold up the report of the others.
+    const sections = await Promise.all((await pool.describe()).map((report) => describeEndpoint(pool, report, graph)));
+    for (const line of sections.flat()) out(line);
   } finally {
     await pool.close();
   }
@@ -59,6 +48,20 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     for (const p of problems) out(`  ${p.post} › ${p.field} ${p.message}`);
   }
   return count('missing') + count('placeholder') > 0 || problems.length > 0 || pointer !== undefined ? 3 : 0;
+}
+
+/** An endpoint's lines: up or down, its versions and GPUs, and what it lacks to make the site's images. */
+async function describeEndpoint(pool: ComfyUIPool, report: EndpointReport, graph: ApiWorkflow | undefined): Promise<string[]> {
+  if (!report.up) return [`  ${report.url}: down — ${report.error?.split('\n')[0]}`];
+  const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
+  const lines = [`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`];
+  if (!graph) return lines;
+  try {
+    for (const line of await listMissingRequirements(pool, report.url, graph)) lines.push(`    - ${line}`);
+  } catch (error) {
+    lines.push(`    ? not checked whether it has what the images need: ${(error as Error).message.split('\n')[0]} Run status again.`);
+  }
+  return lines;
 }
 
 function formatBytes(bytes: number): string {
