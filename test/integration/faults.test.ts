@@ -156,7 +156,7 @@ describe('fault suite', () => {
     const status = await runCli(root, ['status'], { COMFYUI_URL: slow.url });
     expect(status.stdout).toContain(`${slow.url}: up — ComfyUI 0.3.64`);
     expect(status.stdout).toContain(
-      `    ? not checked whether it has what the images need: ComfyUI at ${slow.url} did not answer GET /object_info within 5000 ms. It may be overloaded or hung; check its console. Run status again.\n`,
+      `    ? not checked whether it has what this site's images need: ComfyUI at ${slow.url} did not answer GET /object_info within 5000 ms. It may be overloaded or hung; check its console. Run status again.\n`,
     );
     slow.faults.stallHttp(false);
   });

@@ -59,7 +59,7 @@ async function describeEndpoint(pool: ComfyUIPool, report: EndpointReport, graph
   try {
     for (const line of await listMissingRequirements(pool, report.url, graph)) lines.push(`    - ${line}`);
   } catch (error) {
-    lines.push(`    ? not checked whether it has what the images need: ${(error as Error).message.split('\n')[0]} Run status again.`);
+    lines.push(`    ? not checked whether it has what this site's images need: ${(error as Error).message.split('\n')[0]} Run status again.`);
   }
   return lines;
 }
