@@ -154,12 +154,13 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
 
   const server = createServer((req, res) => {
     stats.httpRequests++;
-    const route = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = url.pathname.replace(/^\/api(?=\/)/, '');
     if (httpStalled === true || httpStalled === route) {
-      heldRequests.push(() => void handle(req, res));
+      heldRequests.push(() => void handle(req, res, url, route));
       return;
     }
-    void handle(req, res);
+    void handle(req, res, url, route);
   });
   server.on('connection', (socket) => {
     connections.add(socket);
@@ -212,9 +213,8 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     return !(loopback && hostSide !== originSide);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = url.pathname.replace(/^\/api(?=\/)/, '');
+  /** One request; `route` is the URL's path without the optional `/api` prefix, as ComfyUI serves both. */
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, route: string): Promise<void> {
     log(`${req.method} ${url.pathname}${url.search}`);
     if (!checkOrigin(req)) return empty(res, 403);
     if (req.method === 'OPTIONS') return reply(res, 200, '');
