@@ -48,10 +48,16 @@ export function buildSiteGraph(options: ResolvedOptions, template: WorkflowTempl
   }
 }
 
-/**
- * What an endpoint lacks to run `graph`, one line each (empty when nothing). Rejects when its
- * `/object_info` cannot be read: "nothing missing" would then be a guess, and callers say it was not checked.
- */
-export async function listMissingRequirements(pool: ComfyUIPool, url: string, graph: ApiWorkflow): Promise<string[]> {
-  return describeMissingRequirements(findMissingRequirements(graph, await pool.objectInfo(url)));
+/** What an endpoint lacks to run a graph, one line each, or why that was not checked. */
+export interface RequirementsCheck {
+  missing: string[];
+  /** The first line of the error when its `/object_info` did not come: "nothing missing" would be a guess. */
+  unchecked: string | null;
+}
+
+/** What an endpoint lacks to run `graph` (empty when nothing), or why it could not be asked. */
+export async function checkRequirements(pool: ComfyUIPool, url: string, graph: ApiWorkflow): Promise<RequirementsCheck> {
+  const info = await pool.objectInfo(url).catch((error: Error) => error);
+  if (info instanceof Error) return { missing: [], unchecked: info.message.split('\n')[0]! };
+  return { missing: describeMissingRequirements(findMissingRequirements(graph, info)), unchecked: null };
 }

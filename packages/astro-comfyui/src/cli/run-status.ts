@@ -4,7 +4,7 @@ import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { findOrphans } from '../find-orphans.js';
-import { buildSiteGraph, listMissingRequirements } from '../preflight-images.js';
+import { buildSiteGraph, checkRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { classifyImages, listImageFiles } from '../classify-images.js';
@@ -56,11 +56,9 @@ async function describeEndpoint(pool: ComfyUIPool, report: EndpointReport, graph
   const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
   const lines = [`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`];
   if (!graph) return lines;
-  try {
-    for (const line of await listMissingRequirements(pool, report.url, graph)) lines.push(`    - ${line}`);
-  } catch (error) {
-    lines.push(`    ? not checked whether it has what this site's images need: ${(error as Error).message.split('\n')[0]} Run status again.`);
-  }
+  const { missing, unchecked } = await checkRequirements(pool, report.url, graph);
+  for (const line of missing) lines.push(`    - ${line}`);
+  if (unchecked) lines.push(`    ? not checked whether it has what this site's images need: ${unchecked} Run status again.`);
   return lines;
 }
 

@@ -7,7 +7,7 @@ import { createPool } from '../create-pool.js';
 import { ManifestWriter } from '../manifest-writer.js';
 import type { ResolvedOptions } from '../options.js';
 import { type PinnedPrompt, pinTargetOf, preparePin } from '../pin-image-into-post.js';
-import { buildSiteGraph, listMissingRequirements, preflightImages } from '../preflight-images.js';
+import { buildSiteGraph, checkRequirements, preflightImages } from '../preflight-images.js';
 import type { ImageState } from '../classify-images.js';
 import { ResolveProblem, type ResolvedImage, resolveImage } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
@@ -84,12 +84,7 @@ export async function readStatus({ options, logger, supervisor }: ToolbarContext
             unchecked: null,
           };
         }
-        const check = graph
-          ? await listMissingRequirements(pool, report.url, graph).then(
-              (missing) => ({ missing, unchecked: null }),
-              (error: Error) => ({ missing: [], unchecked: error.message.split('\n')[0]! }),
-            )
-          : { missing: [], unchecked: null };
+        const check = graph ? await checkRequirements(pool, report.url, graph) : { missing: [], unchecked: null };
         return {
           url: report.url,
           state: 'running',
