@@ -101,10 +101,10 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
               ? [
                   el(
                     'div',
-                    { class: 'problems', 'data-testid': 'endpoint-unchecked' },
-                    el('strong', {}, "Not checked whether it has what this site's images need: "),
-                    e.unchecked,
-                    el('span', { class: 'hint' }, ' Refresh to try again.'),
+                    { class: 'problems warning', 'data-testid': 'endpoint-unchecked' },
+                    el('strong', {}, "Not checked whether it has what this site's images need:"),
+                    el('div', {}, e.unchecked),
+                    el('span', { class: 'hint' }, 'Refresh to try again.'),
                   ),
                 ]
               : []),

@@ -108,7 +108,8 @@ export const STYLE = `
   .candidate .actions { display: flex; gap: 6px; flex-wrap: wrap; }
   .problems { margin-bottom: 10px; }
   .problems ul { margin: 4px 0 0; padding-left: 18px; font-size: 13px; }
-  .problems.error { color: #f87171; font-size: 13px; } .problems.error .hint { display: block; margin-top: 4px; }
+  .problems.error { color: #f87171; font-size: 13px; } .problems.warning { color: #fbbf24; font-size: 13px; }
+  .problems.error .hint, .problems.warning .hint { display: block; margin-top: 4px; }
   .message { margin-top: 8px; font-size: 13px; white-space: pre-wrap; color: #d5d7de; }
   .message.error { color: #f87171; }
   .status dt { color: #9ca0ab; font-size: 12px; } .status dd { margin: 0 0 6px; }
