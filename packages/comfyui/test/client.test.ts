@@ -23,7 +23,7 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function setup(options: FakeComfyUIOptions = {}, clientOptions: { timeoutMs?: number } = {}) {
+async function setup(options: FakeComfyUIOptions = {}, clientOptions: { timeoutMs?: number; pollIntervalMs?: number } = {}) {
   fake = await startFakeComfyUI(options);
   client = createComfyUIClient({ url: fake.url, pollIntervalMs: 25, ...clientOptions });
   return { fake, client };
@@ -286,13 +286,15 @@ describe('runPrompt progress', () => {
   });
 
   it('asks the server little while its socket reports: at most 6 HTTP requests per image, however long it runs', async () => {
-    const { fake, client } = await setup({ stepDelayMs: 10 });
+    // Jobs of 1 s and a 200 ms poll interval: a client that polled every interval would ask ~4 more times
+    // per image. The interval is far longer than the socket's gaps (10 ms steps), even on a loaded machine.
+    const { fake, client } = await setup({ stepDelayMs: 10 }, { pollIntervalMs: 200 });
     // The first job also opens the WebSocket (an upgrade request): count from the second on.
     await client.runPrompt(buildTestGraph({ seed: 99, steps: 2 }), { promptId: 'warm-up' });
     const before = fake.stats.httpRequests;
-    for (let i = 0; i < 4; i++) await client.runPrompt(buildTestGraph({ seed: i, steps: 30 }), { promptId: `quiet-${i}` });
+    for (let i = 0; i < 4; i++) await client.runPrompt(buildTestGraph({ seed: i, steps: 100 }), { promptId: `quiet-${i}` });
     // Per image: /queue + /history (an earlier job under this id?), /prompt, /history when it finished,
-    // /view and the history delete: 6, not one more per poll interval of a 300 ms job.
+    // /view and the history delete: 6, not one more per poll interval of a 1 s job.
     expect((fake.stats.httpRequests - before) / 4).toBeLessThanOrEqual(6);
   });
 
