@@ -459,10 +459,11 @@ describe('the Advanced tab with several ComfyUI endpoints', () => {
         .poll(() => tab.getByTestId('endpoint-state').evaluateAll((dds) => dds.map((dd) => dd.getAttribute('data-state'))), { timeout: 15_000 })
         .toEqual(['running', 'running']);
       const dds = tab.getByTestId('endpoint-state');
+      await expect
+        .poll(() => dds.nth(1).getByTestId('endpoint-missing').locator('li').allTextContents(), { timeout: 15_000 })
+        .toEqual(['t5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3).']);
+      await expect.poll(() => tab.getByTestId('endpoint-checking').count(), { timeout: 15_000 }).toBe(0);
       expect(await dds.nth(0).getByTestId('endpoint-missing').count()).toBe(0);
-      expect(await dds.nth(1).getByTestId('endpoint-missing').locator('li').allTextContents()).toEqual([
-        't5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3).',
-      ]);
       expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');
       expect(await tab.getByTestId('show-ui-0').getAttribute('aria-disabled')).toBe('true');
       const before = second.stats.httpRequests;
@@ -474,15 +475,25 @@ describe('the Advanced tab with several ComfyUI endpoints', () => {
       expect(second.stats.httpRequests).toBeGreaterThan(before + 5);
       expect(await tab.getByTestId('open-tab').getAttribute('href')).toBe('/_astro-comfyui/comfyui/1/');
 
-      // A machine slow to list its nodes is shown as not checked, not as lacking nothing.
+      // A machine slow to list its nodes: the states show at once, the first machine's check comes
+      // without waiting for the second's, and the second shows its check under way, not "nothing missing".
       second.faults.stallHttp('/object_info');
       await tab.getByTestId('refresh').click();
+      const checking = dds.nth(1).getByTestId('endpoint-checking');
+      await expect.poll(() => checking.count(), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => dds.nth(0).getByTestId('endpoint-checking').count(), { timeout: 15_000 }).toBe(0);
+      expect(await checking.count()).toBe(1);
+      expect(await dds.nth(1).getByTestId('endpoint-missing').count()).toBe(0);
+      // When it stops answering, the check says why it could not be made.
+      await second.crash();
       const unchecked = dds.nth(1).getByTestId('endpoint-unchecked');
       await expect.poll(() => unchecked.count(), { timeout: 15_000 }).toBe(1);
-      expect(await unchecked.textContent()).toContain(`ComfyUI at ${second.url} did not answer GET /object_info within 3000 ms.`);
+      // The socket reset, or refused if it crashed before the request came: either way, not reachable.
+      expect(await unchecked.textContent()).toContain(`ComfyUI is not reachable at ${second.url} (`);
+      expect(await unchecked.textContent()).toMatch(/\(\w+ during GET \/object_info\)/);
+      expect(await dds.nth(1).getByTestId('endpoint-checking').count()).toBe(0);
       expect(await dds.nth(1).getByTestId('endpoint-missing').count()).toBe(0);
       expect(await dds.nth(0).getByTestId('endpoint-unchecked').count()).toBe(0);
-      second.faults.stallHttp(false);
     } finally {
       await tab.close();
       await server.stop();

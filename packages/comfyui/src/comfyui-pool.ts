@@ -218,11 +218,11 @@ export class ComfyUIPool {
     return results.filter((r) => r.status === 'fulfilled').length;
   }
 
-  /** `/object_info` of one of the pool's endpoints. */
-  objectInfo(url: string): Promise<ObjectInfo> {
+  /** `/object_info` of one of the pool's endpoints; `timeoutMs` replaces the pool's for this call. */
+  objectInfo(url: string, options: { timeoutMs?: number } = {}): Promise<ObjectInfo> {
     const endpoint = this.#endpoints.find((e) => e.url === url);
     if (!endpoint) return Promise.reject(new ComfyUIError('INVALID_OPTIONS', `${url} is not an endpoint of this pool.`));
-    return endpoint.client.getObjectInfo();
+    return endpoint.client.getObjectInfo(options);
   }
 
   /**

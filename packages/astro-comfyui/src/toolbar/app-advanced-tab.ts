@@ -1,24 +1,11 @@
 // Runs in the browser: the Advanced tab, ComfyUI's status and its own web UI.
 import { button, el, isDisabled, type PanelState, type Requests, type Server, setDisabled, showInfo } from './app-dom.js';
+import type { EndpointState } from './toolbar-actions.js';
 import { COMFYUI_ROUTE, EVENTS } from './toolbar-events.js';
 
 const E = EVENTS;
 /** How long "Open in ComfyUI" waits for ComfyUI's UI to boot in the frame. */
 const BOOT_DEADLINE_MS = 30_000;
-
-export interface EndpointStatus {
-  url: string;
-  state: string;
-  managed: boolean;
-  canStart: boolean;
-  version: string | null;
-  devices: Array<{ name: string; vramTotal: number; vramFree: number }>;
-  queue: number;
-  /** What a running endpoint lacks to make this site's images, one line each. */
-  missing: string[];
-  /** Why that could not be checked (its node list did not come), or null when it was. */
-  unchecked: string | null;
-}
 
 /** What ComfyUI's UI exposes on its window once booted (frontend 1.x). */
 interface ComfyWindow extends Window {
@@ -57,7 +44,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   let running = false;
   /** The endpoint whose UI the frame shows (teams may have several GPU machines). */
   let shown = 0;
-  let endpoints: EndpointStatus[] = [];
+  let endpoints: EndpointState[] = [];
   const relayUrl = () => `${COMFYUI_ROUTE}${shown}/`;
   const showFrame = () => {
     if (!state() || ui.section.hidden) return;
@@ -97,6 +84,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
                   ),
                 ]
               : []),
+            ...(e.checking ? [el('div', { class: 'hint', 'data-testid': 'endpoint-checking' }, "Checking whether it has what this site's images need…")] : []),
             ...(e.unchecked
               ? [
                   el(
@@ -114,7 +102,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
     );
   };
 
-  on<{ requestId: string; endpoints: EndpointStatus[] }>(E.statusResult, (result) => {
+  on<{ requestId: string; endpoints: EndpointState[] }>(E.statusResult, (result) => {
     endpoints = result.endpoints;
     if (shown >= endpoints.length) shown = 0;
     showStatus();

@@ -57,49 +57,83 @@ function indexOfTarget({ options }: ToolbarContext, post: string, target: string
 }
 
 /**
- * Every endpoint's state for the Advanced tab, with what a running one lacks to make the site's images;
- * `override` names what it is doing (starting).
+ * How long the Advanced tab waits for a running endpoint's node list: longer than its other calls, as a
+ * server with many custom nodes can take seconds to list them, and the states are shown meanwhile.
  */
-export async function readStatus({ options, logger, supervisor }: ToolbarContext, override?: string) {
+const REQUIREMENTS_CHECK_TIMEOUT_MS = 15_000;
+
+/**
+ * Every endpoint's state for the Advanced tab, sent to `show` at once, then again with what each running
+ * one lacks to make the site's images once that is known (`checking` until then). `override` names what
+ * the managed one is doing (starting): that status is sent once, unchecked, so that starting does not
+ * wait for the checks; the status sent once it runs checks every endpoint.
+ */
+export async function readStatus({ options, logger, supervisor }: ToolbarContext, show: (endpoints: EndpointState[]) => void, override?: string) {
   const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
-  // A workflow file that cannot be read is reported where images are made; the status still shows.
-  const graph = await loadTemplate(options).then(
-    (template) => buildSiteGraph(options, template),
-    () => undefined,
-  );
   try {
-    return await Promise.all(
-      (await pool.describe()).map(async (report, i) => {
-        const managed = i === 0 && supervisor ? supervisor.status() : undefined;
-        if (!report.up) {
-          return {
-            url: report.url,
-            state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
-            managed: false,
-            canStart: Boolean(managed),
-            version: null,
-            devices: [],
-            queue: 0,
-            missing: [],
-            unchecked: null,
-          };
-        }
-        const check = graph ? await checkRequirements(pool, report.url, graph) : { missing: [], unchecked: null };
+    // A workflow file that cannot be read is reported where images are made; the status still shows.
+    const graph = await loadTemplate(options).then(
+      (template) => buildSiteGraph(options, template),
+      () => undefined,
+    );
+    const states = (await pool.describe()).map((report, i): EndpointState => {
+      const managed = i === 0 && supervisor ? supervisor.status() : undefined;
+      const unknown = { missing: [], unchecked: null };
+      if (!report.up) {
         return {
           url: report.url,
-          state: 'running',
-          managed: managed?.managed ?? false,
-          canStart: false,
-          version: report.comfyuiVersion,
-          devices: report.devices,
-          queue: report.queue,
-          ...check,
+          state: override ?? (managed?.state === 'crashed' ? 'crashed' : 'stopped'),
+          managed: false,
+          canStart: Boolean(managed),
+          version: null,
+          devices: [],
+          queue: 0,
+          checking: false,
+          ...unknown,
         };
+      }
+      return {
+        url: report.url,
+        state: 'running',
+        managed: managed?.managed ?? false,
+        canStart: false,
+        version: report.comfyuiVersion,
+        devices: report.devices,
+        queue: report.queue,
+        checking: graph !== undefined && override === undefined,
+        ...unknown,
+      };
+    });
+    show(states);
+    if (!graph || override !== undefined) return;
+    // Each endpoint's result is shown as it comes: a slow one does not hold back the others'.
+    await Promise.all(
+      states.map(async (e, i) => {
+        if (!e.checking) return;
+        states[i] = { ...e, checking: false, ...(await checkRequirements(pool, e.url, graph, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS })) };
+        show([...states]);
       }),
     );
   } finally {
     await pool.close();
   }
+}
+
+/** One endpoint as the Advanced tab shows it (app-advanced-tab.ts). */
+export interface EndpointState {
+  url: string;
+  state: string;
+  managed: boolean;
+  canStart: boolean;
+  version: string | null;
+  devices: Array<{ name: string; vramTotal: number; vramFree: number }>;
+  queue: number;
+  /** Its node list is still being read: `missing` and `unchecked` are not known yet. */
+  checking: boolean;
+  /** What it lacks to make this site's images, one line each. */
+  missing: string[];
+  /** Why that could not be checked (its node list did not come), or null when it was. */
+  unchecked: string | null;
 }
 
 /** Makes `message.count` candidates with consecutive seeds, reporting progress and each candidate as it comes. */

@@ -4,8 +4,8 @@ import { cacheDirectory } from '../cache-directory.js';
 import { relayComfyUI } from './relay-comfyui.js';
 import { servePanelImages } from './serve-panel-images.js';
 import { readPanelState } from './read-panel-state.js';
-import { assertPost, describe, generateCandidates, pinCandidate, readStatus, type ToolbarContext } from './toolbar-actions.js';
-import { createToolbarChannel } from './toolbar-channel.js';
+import { assertPost, describe, type EndpointState, generateCandidates, pinCandidate, readStatus, type ToolbarContext } from './toolbar-actions.js';
+import { createToolbarChannel, type Reply } from './toolbar-channel.js';
 import { EVENTS, generateMessage, initMessage, pinMessage, statusMessage } from './toolbar-messages.js';
 
 export interface ToolbarServer {
@@ -36,21 +36,21 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
     await pinCandidate(context, message, reply);
   });
   handle(EVENTS.status, statusMessage, 'read', async ({ requestId }, reply) => {
-    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context) });
+    await readStatus(context, show(reply, requestId));
   });
   handle(EVENTS.start, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor)
       throw new Error('No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.');
-    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context, 'starting') });
+    await readStatus(context, show(reply, requestId), 'starting');
     await supervisor.ensureRunning();
-    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context) });
+    await readStatus(context, show(reply, requestId));
     // Images that could not be made while it was down are made now, not at the next save of a post.
     context.generateMissing();
   });
   handle(EVENTS.stop, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor?.status().managed) throw new Error('This ComfyUI was not started by astro-comfyui, so it is left running.');
     await supervisor.stop();
-    reply(EVENTS.statusResult, { requestId, endpoints: await readStatus(context) });
+    await readStatus(context, show(reply, requestId));
   });
   servePanelImages(server, { candidates: context.candidatesDir, images: options.outDir }, rules);
   const relay = relayComfyUI(server, options.endpoints, rules, logger);
@@ -62,3 +62,6 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
     },
   };
 }
+
+/** Sends each status the Advanced tab is given as the answer to one request. */
+const show = (reply: Reply, requestId: string) => (endpoints: EndpointState[]) => reply(EVENTS.statusResult, { requestId, endpoints });
