@@ -56,7 +56,12 @@ export interface RequirementsCheck {
 }
 
 /** What an endpoint lacks to run `graph` (empty when nothing), or why it could not be asked. */
-export async function checkRequirements(pool: ComfyUIPool, url: string, graph: ApiWorkflow, options: { timeoutMs?: number } = {}): Promise<RequirementsCheck> {
+export async function checkRequirements(
+  pool: ComfyUIPool,
+  url: string,
+  graph: ApiWorkflow,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<RequirementsCheck> {
   const info = await pool.objectInfo(url, options).catch((error: Error) => error);
   if (info instanceof Error) return { missing: [], unchecked: info.message.split('\n')[0]! };
   return { missing: describeMissingRequirements(findMissingRequirements(graph, info)), unchecked: null };

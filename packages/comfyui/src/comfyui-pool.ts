@@ -219,7 +219,7 @@ export class ComfyUIPool {
   }
 
   /** `/object_info` of one of the pool's endpoints; `timeoutMs` replaces the pool's for this call. */
-  objectInfo(url: string, options: { timeoutMs?: number } = {}): Promise<ObjectInfo> {
+  objectInfo(url: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ObjectInfo> {
     const endpoint = this.#endpoints.find((e) => e.url === url);
     if (!endpoint) return Promise.reject(new ComfyUIError('INVALID_OPTIONS', `${url} is not an endpoint of this pool.`));
     return endpoint.client.getObjectInfo(options);

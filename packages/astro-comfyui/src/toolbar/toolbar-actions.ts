@@ -68,7 +68,7 @@ const REQUIREMENTS_CHECK_TIMEOUT_MS = 15_000;
  * the managed one is doing (starting): that status is sent once, unchecked, so that starting does not
  * wait for the checks; the status sent once it runs checks every endpoint.
  */
-export async function readStatus({ options, logger, supervisor }: ToolbarContext, show: (endpoints: EndpointState[]) => void, override?: string) {
+export async function readStatus({ options, logger, supervisor, signal }: ToolbarContext, show: (endpoints: EndpointState[]) => void, override?: string) {
   const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
   try {
     // A workflow file that cannot be read is reported where images are made; the status still shows.
@@ -110,7 +110,9 @@ export async function readStatus({ options, logger, supervisor }: ToolbarContext
     await Promise.all(
       states.map(async (e, i) => {
         if (!e.checking) return;
-        states[i] = { ...e, checking: false, ...(await checkRequirements(pool, e.url, graph, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS })) };
+        // Aborted with the dev server, which then need not wait for a slow machine to exit.
+        const check = await checkRequirements(pool, e.url, graph, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS, signal });
+        states[i] = { ...e, checking: false, ...check };
         show([...states]);
       }),
     );
