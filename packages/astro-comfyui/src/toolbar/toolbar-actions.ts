@@ -71,11 +71,15 @@ const REQUIREMENTS_CHECK_TIMEOUT_MS = 15_000;
 export async function readStatus({ options, logger, supervisor, signal }: ToolbarContext, show: (endpoints: EndpointState[]) => void, override?: string) {
   const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
   try {
-    // A workflow file that cannot be read is reported where images are made; the status still shows.
-    const graph = await loadTemplate(options).then(
-      (template) => buildSiteGraph(options, template),
-      () => undefined,
-    );
+    // The graph to check the running endpoints against; none while starting (see above). A workflow file
+    // that cannot be read is reported where images are made; the status still shows.
+    const toCheck =
+      override === undefined
+        ? await loadTemplate(options).then(
+            (template) => buildSiteGraph(options, template),
+            () => undefined,
+          )
+        : undefined;
     const states = (await pool.describe()).map((report, i): EndpointState => {
       const managed = i === 0 && supervisor ? supervisor.status() : undefined;
       const unknown = { missing: [], unchecked: null };
@@ -100,18 +104,18 @@ export async function readStatus({ options, logger, supervisor, signal }: Toolba
         version: report.comfyuiVersion,
         devices: report.devices,
         queue: report.queue,
-        checking: graph !== undefined && override === undefined,
+        checking: toCheck !== undefined,
         ...unknown,
       };
     });
     show(states);
-    if (!graph || override !== undefined) return;
+    if (!toCheck) return;
     // Each endpoint's result is shown as it comes: a slow one does not hold back the others'.
     await Promise.all(
       states.map(async (e, i) => {
         if (!e.checking) return;
         // Aborted with the dev server, which then need not wait for a slow machine to exit.
-        const check = await checkRequirements(pool, e.url, graph, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS, signal });
+        const check = await checkRequirements(pool, e.url, toCheck, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS, signal });
         states[i] = { ...e, checking: false, ...check };
         show([...states]);
       }),
