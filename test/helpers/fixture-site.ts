@@ -1,5 +1,5 @@
 import { execa, type Options } from 'execa';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeComfyUI, type FakeComfyUIOptions } from '../fake-comfyui/fake-comfyui.js';
@@ -17,6 +17,19 @@ export async function copyFixture(name: string): Promise<{ root: string; cleanup
   const root = await mkdtemp(path.join(base, `${name}-`));
   await cp(path.join(repoRoot, 'test/fixtures', name), root, { recursive: true });
   return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** Adds @astrojs/mdx to a copied blog fixture, as a site with MDX posts has it, and a components folder. */
+export async function useMdx(root: string): Promise<void> {
+  const config = path.join(root, 'astro.config.mjs');
+  const text = await readFile(config, 'utf8');
+  await writeFile(
+    config,
+    text
+      .replace("import comfyui from 'astro-comfyui';", "import mdx from '@astrojs/mdx';\nimport comfyui from 'astro-comfyui';")
+      .replace('integrations: [', 'integrations: [\n    mdx(),'),
+  );
+  await mkdir(path.join(root, 'src/components'), { recursive: true });
 }
 
 /**

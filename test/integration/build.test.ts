@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import type { FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { runAstro, setupBlogWithFake, waitUntil } from '../helpers/fixture-site.js';
+import { runAstro, setupBlogWithFake, useMdx, waitUntil } from '../helpers/fixture-site.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
 const cleanups = useCleanups();
@@ -159,6 +159,41 @@ const image = getPostImage(post);
     // Made at request time by the server, through astro-comfyui's image service: it says what made it.
     expect(Buffer.from(await image.arrayBuffer()).includes('trainedAlgorithmicMedia')).toBe(true);
     expect((await fetch(`${url}/no-such-post/`)).status).toBe(404);
+  });
+
+  it('an MDX post (with @astrojs/mdx) gets its image beside its components, and a CI build has it too', async () => {
+    const { fake, root } = await setup();
+    await useMdx(root);
+    await writeFile(path.join(root, 'src/components/Note.astro'), '<aside class="note"><slot /></aside>\n');
+    await writeFile(
+      path.join(root, 'src/content/blog/reef.mdx'),
+      `---
+title: Reef
+image: { prompt: "a coral reef", format: hero, alt: "A coral reef" }
+---
+import Note from '../../components/Note.astro';
+
+Fish counted: {3 * 4}.
+
+<Note>Snorkel at low tide.</Note>
+`,
+    );
+    const first = await build(root, fake);
+    expect(first.exitCode, String(first.all)).toBe(0);
+    expect(first.all).toContain('src/content/blog/reef.mdx › image → reef-');
+    expect(fake.stats.promptsQueued).toBe(5);
+    const html = await readFile(path.join(root, 'dist/reef/index.html'), 'utf8');
+    expect(html).toMatch(/<source srcset="\/_astro\/reef-[0-9a-f]{12}\.[\w-]+\.avif" type="image\/avif">/);
+    expect(html).toContain('alt="A coral reef"');
+    expect(html).toContain('Fish counted: 12.');
+    expect(html).toContain('<aside class="note">Snorkel at low tide.</aside>');
+    const entry = Object.values((await readManifest(root)).images).find((e) => (e as { file: string }).file.startsWith('reef-'));
+    expect(entry).toMatchObject({ prompt: 'a coral reef', posts: ['src/content/blog/reef.mdx'], width: 256, height: 144 });
+
+    const ci = await build(root, undefined, { CI: '1' });
+    expect(ci.exitCode, String(ci.all)).toBe(0);
+    expect(ci.all).toContain('5 images: 5 committed, 0 generated.');
+    expect(await readFile(path.join(root, 'dist/reef/index.html'), 'utf8')).toContain('alt="A coral reef"');
   });
 
   it('reports bad frontmatter of every post at once', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { copyFixture, runCli, setupBlogWithFake, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { copyFixture, runCli, setupBlogWithFake, startAstroDev, useMdx, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
@@ -56,6 +56,43 @@ describe('astro dev with astro-comfyui', () => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toMatch(/^image\//);
     expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
+  });
+
+  it('makes the image of an MDX post written while it runs, and a new one when its prompt is edited', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    await useMdx(root);
+    await writeFile(path.join(root, 'src/components/Note.astro'), '<aside class="note"><slot /></aside>\n');
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const post = path.join(root, 'src/content/blog/reef.mdx');
+    await writeFile(
+      post,
+      `---\ntitle: Reef\nimage: { prompt: "a coral reef", seed: 3, alt: "A coral reef" }\n---\nimport Note from '../../components/Note.astro';\n\n<Note>Snorkel at low tide.</Note>\n`,
+    );
+    const shown = async () => {
+      const html = await (await fetch(`${dev.url}/reef/`)).text();
+      const img = /<img[^>]+>/.exec(html)?.[0];
+      // The MDX body with its component (dev adds source attributes to the component's element).
+      return img && /<aside class="note"[^>]*>Snorkel at low tide\.<\/aside>/.test(html) ? /src="([^"]+)"/.exec(img)?.[1] : undefined;
+    };
+    const first = await waitUntil(shown, 30_000, 'the MDX post with its image').catch((error: Error) => {
+      throw new Error(`${error.message}\n${dev.output.join('')}`);
+    });
+    expect((await fetch(new URL(first, dev.url))).status).toBe(200);
+    expect(dev.output.join('')).toContain('reef.mdx › image → reef-');
+
+    await writeFile(post, (await readFile(post, 'utf8')).replace('a coral reef', 'a coral reef with a turtle'));
+    const second = await waitUntil(
+      async () => {
+        const src = await shown();
+        return src && src !== first ? src : undefined;
+      },
+      30_000,
+      'the image of the edited prompt',
+    );
+    expect((await fetch(new URL(second, dev.url))).status).toBe(200);
+    const manifest = JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8'));
+    expect(Object.values(manifest.images).map((e) => (e as { prompt: string }).prompt)).toContain('a coral reef with a turtle');
   });
 
   it('stops making an image whose prompt is edited while it waits, in ComfyUI or in dev, and makes the new one', async () => {

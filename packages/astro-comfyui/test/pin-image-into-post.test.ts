@@ -28,6 +28,14 @@ describe('rewriteFrontmatterField', () => {
     expect(rewriteFrontmatterField('\uFEFFBody only\n', 'image', fox)).toBe(`\uFEFF---\n${yamlFox}\n---\nBody only\n`);
   });
 
+  it('rewrites an MDX post\'s frontmatter only: imports, JSX, expressions and a later "---" stay as they were', () => {
+    const body =
+      "import Note from '../components/Note.astro';\nexport const mood = 'calm';\n\n# Reef {1 + 1}\n\n---\n\nimage: in the body\n\n<Note image=\"x\">---</Note>\n";
+    const after = rewriteFrontmatterField(`---\ntitle: Reef\nimage: "old"\n---\n${body}`, 'image', fox);
+    expect(after).toBe(`---\ntitle: Reef\n${yamlFox}\n---\n${body}`);
+    expect(astroData(after)).toEqual({ title: 'Reef', image: fox });
+  });
+
   it('refuses a frontmatter without its closing fence instead of adding a second block', () => {
     expect(() => rewriteFrontmatterField('---\ntitle: T\nBody', 'image', fox)).toThrow(/no closing fence/);
   });
