@@ -7,6 +7,7 @@ import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { copyFixture, runCli, setupBlogWithFake, startAstroDev, useMdx, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
+import { encodePng } from '../fake-comfyui/encode-png.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
 
 const cleanups = useCleanups();
@@ -192,6 +193,43 @@ describe('astro dev with astro-comfyui', () => {
     expect(again).toBe(first);
     expect((await fetch(new URL(again.replaceAll('&amp;', '&'), dev.url))).status).toBe(200);
     expect(fake.stats.promptsQueued).toBe(4);
+  });
+
+  it("gives pages each image's metadata exactly as Astro's own import of its file would, though dev does not import it", async () => {
+    const { root, dev } = await startDevWithEveryImageMade();
+    // An endpoint that puts what getPostImages() gives beside what importing every committed PNG gives.
+    await writeFile(
+      path.join(root, 'src/pages/image-metadata.json.ts'),
+      `import { getCollection } from 'astro:content';
+import { getPostImages } from 'astro-comfyui/images';
+const own = import.meta.glob('../assets/generated/*.png', { eager: true, import: 'default' });
+export async function GET() {
+  const posts = await getCollection('blog');
+  const ours = posts.flatMap((post) => getPostImages(post).map((image) => image.src));
+  return new Response(JSON.stringify({ ours, astro: Object.values(own) }));
+}
+`,
+    );
+    type Metadata = { src: string; width: number; height: number; format: string };
+    const read = async () => {
+      const response = await fetch(`${dev.url}/image-metadata.json`);
+      return response.status === 200 ? ((await response.json()) as { ours: Metadata[]; astro: Metadata[] }) : undefined;
+    };
+    const { ours, astro } = await waitUntil(read, 20_000, 'the metadata endpoint');
+    // The fixture's posts show 4 images, each its own file.
+    expect(new Set(ours.map((image) => image.src)).size).toBe(4);
+    for (const image of ours) expect(image).toEqual(astro.find((own) => own.src === image.src));
+    expect(ours[0]).toEqual({
+      src: expect.stringMatching(/^\/@fs\/.+\.png\?origWidth=\d+&origHeight=\d+&origFormat=png$/),
+      width: expect.any(Number),
+      height: expect.any(Number),
+      format: 'png',
+    });
+    // A committed image replaced by another size (by hand, while dev runs) is shown with its new size.
+    const file = decodeURIComponent(ours[0]!.src.slice('/@fs'.length).split('?')[0]!);
+    await writeFile(file, encodePng(40, 24, new Uint8Array(40 * 24 * 3)));
+    const resized = await waitUntil(async () => (await read())?.ours.find((image) => image.width === 40), 10_000, 'the new size on the page');
+    expect(resized).toEqual({ src: ours[0]!.src.replace(/\?.*/, '?origWidth=40&origHeight=24&origFormat=png'), width: 40, height: 24, format: 'png' });
   });
 
   it('keeps the ComfyUI it started when astro.config is saved (Astro restarts dev in place), and can still stop it', async () => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ImageState } from './classify-images.js';
+import type { DevImageMetadata } from './dev-image-metadata.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 
@@ -94,24 +95,45 @@ export class ImageIndex {
     return `${imports.join('\n')}\nexport const images = Object.assign({}, ${parts.map((n) => `p${n}`).join(', ')});\n`;
   }
 
-  /** One part: a static import per image, so astro:assets processes exactly these files. */
-  toPartModule(part: number): string {
+  /** The files the images of `part` show (dev reads their size before it serves the part). */
+  filesOfPart(part: number): string[] {
+    return this.#postsOf(part).flatMap(([, list]) => list.map((image) => image.file));
+  }
+
+  /** The parts that show `file` (an absolute path). */
+  partsShowing(file: string): number[] {
+    const parts = new Set<number>();
+    for (const [post, list] of this.#byPost) if (list.some((image) => image.file === file)) parts.add(partOf(post));
+    return [...parts];
+  }
+
+  /**
+   * One part: a static import per image, so that astro:assets processes exactly these files; in dev, an
+   * image whose metadata `inline` holds (by file) is written out instead of imported.
+   */
+  toPartModule(part: number, inline?: ReadonlyMap<string, DevImageMetadata>): string {
     const imports: string[] = [];
     const entries: string[] = [];
     let n = 0;
-    const posts = [...this.#byPost].filter(([post]) => partOf(post) === part);
-    for (const [post, list] of posts.sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [post, list] of this.#postsOf(part).sort(([a], [b]) => a.localeCompare(b))) {
       const items = [...list]
         .sort((a, b) => a.index - b.index)
         .map((image) => {
           const name = `i${n++}`;
-          imports.push(`import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`);
+          const metadata = inline?.get(image.file);
+          imports.push(
+            metadata ? `const ${name} = ${JSON.stringify(metadata)};` : `import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`,
+          );
           const caption = image.placeholder || this.caption === undefined ? '' : `, caption: ${JSON.stringify(this.caption)}`;
           return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder}${caption} }`;
         });
       entries.push(`  ${JSON.stringify(post)}: [${items.join(', ')}],`);
     }
     return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;
+  }
+
+  #postsOf(part: number): Array<[string, IndexedImage[]]> {
+    return [...this.#byPost].filter(([post]) => partOf(post) === part);
   }
 }
 

@@ -54,7 +54,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         index.caption = options.disclosure.caption;
         if (options.workflow) addWatchFile(options.workflow.file);
         updateConfig({
-          vite: { plugins: [vitePluginImages(() => index, options.outDir, options.content)] },
+          vite: { plugins: [vitePluginImages(() => index, options.outDir, options.content, { dev: command === 'dev' })] },
           // Astro's sharp service, keeping the provenance XMP of generated images in their derivatives.
           ...(options.disclosure.xmp && config.image.service.entrypoint === SHARP_SERVICE
             ? { image: { service: { entrypoint: 'astro-comfyui/image-service', config: config.image.service.config } } }

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
 import type { Plugin, ViteDevServer } from 'vite';
+import { type DevImageMetadata, readDevImageMetadata } from './dev-image-metadata.js';
 import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
 import { keyPrefixOf } from './resolve-image.js';
 import { postPatterns } from './scan-posts.js';
@@ -18,13 +20,39 @@ const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url
  * page helper that imports it). The helper's export has only a `types` condition, so Node cannot resolve
  * it and Vite does not externalise it; this plugin hands Vite the file instead. That keeps the rest of
  * the package external (no `ssr.noExternal`, which made every build slower).
+ *
+ * With `dev`, the parts write each image's metadata out instead of importing the image (see
+ * dev-image-metadata.ts), when Vite serves the images folder anyway: an imported file is served wherever
+ * it is, so one outside `server.fs.allow` stays imported.
  */
-export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, content: string[]): Plugin {
+export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, content: string[], { dev = false } = {}): Plugin {
   const folder = path.resolve(outDir);
   const contentExport = contentModuleCode(content);
+  let inline = false;
+  // The parts load together on a page's first load: their ~20,000 header reads at 20,000 posts, bounded.
+  const limit = pLimit(16);
+  const partModule = async (part: number) => {
+    const index = getIndex();
+    if (!inline) return index.toPartModule(part);
+    const metadata = new Map<string, DevImageMetadata>();
+    await Promise.all(
+      index.filesOfPart(part).map((file) =>
+        limit(async () => {
+          const found = await readDevImageMetadata(file);
+          if (found) metadata.set(file, found);
+        }),
+      ),
+    );
+    // Read from the index as it is now: it may have changed during the reads.
+    return getIndex().toPartModule(part, metadata);
+  };
   return {
     name: 'astro-comfyui:images',
     enforce: 'pre',
+    configResolved(config) {
+      const { fs } = config.server;
+      inline = dev && config.command === 'serve' && (!fs.strict || fs.allow.some((dir) => isInside(folder, path.resolve(dir))));
+    },
     // A generated image written in dev reaches the pages that show it through IMAGE_READY_EVENT
     // (dev-client.ts), swapped in place: Vite's own reload of every page that imports it is not wanted.
     // Only generated images: the folder may hold the author's own files, which update as usual.
@@ -32,6 +60,13 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
       const file = path.resolve(update.file);
       if (path.dirname(file) !== folder || keyPrefixOf(path.basename(file)) === undefined) return undefined;
       for (const mod of update.modules) this.environment.moduleGraph.invalidateModule(mod);
+      // A file changed in place (by hand, or re-stamped) may have another size: its parts read it again.
+      if (inline && update.type === 'update') {
+        for (const part of getIndex().partsShowing(file)) {
+          const mod = this.environment.moduleGraph.getModuleById(`\0${partId(part)}`);
+          if (mod) this.environment.moduleGraph.invalidateModule(mod);
+        }
+      }
       return [];
     },
     // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
@@ -45,13 +80,18 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
     },
     load: {
       filter: { id: /^\0virtual:astro-comfyui\/images(\/\d{1,3})?$/ },
-      handler(id) {
+      async handler(id) {
         if (id === RESOLVED_ID) return `${getIndex().toModule(partId)}${contentExport}`;
         const part = PART_ID.exec(id);
-        return part && Number(part[1]) < IMAGE_MODULE_PARTS ? getIndex().toPartModule(Number(part[1])) : undefined;
+        return part && Number(part[1]) < IMAGE_MODULE_PARTS ? await partModule(Number(part[1])) : undefined;
       },
     },
   };
+}
+
+function isInside(file: string, dir: string): boolean {
+  const relative = path.relative(dir, file);
+  return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }
 
 /**

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectPostImages } from '../src/collect-post-images.js';
 import { findOrphans } from '../src/find-orphans.js';
 import { IMAGE_MODULE_PARTS, ImageIndex, partOf } from '../src/image-index.js';
+import { vitePluginImages } from '../src/vite-plugin-images.js';
 import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest, writeManifestFile } from '../src/manifest.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
@@ -238,6 +239,41 @@ describe('ImageIndex', () => {
     expect(parts(some).join('')).toContain('alt: "A red kite"');
     expect(parts(some).join('')).toContain('"src/content/blog/fox.md"');
     expect(parts(some).join('')).not.toContain('boat.md');
+  });
+
+  it('in dev, writes out the size of each committed PNG in its part instead of importing it, where Vite serves the folder', async () => {
+    const o = options();
+    await writeFile(path.join(root, 'src/content/blog/a.md'), '---\nimage: "a wide one"\n---\n');
+    await writeFile(path.join(root, 'src/content/blog/b.md'), '---\nimage: "not a png"\n---\n');
+    const { images } = await collectPostImages(o);
+    const manifest: Manifest = { version: 2, images: {} };
+    for (const image of images) manifest.images[image.key] = entryFor(image.key, { file: image.fileName });
+    const fileOf = (prompt: string) => path.join(o.outDir, images.find((i) => i.request.prompt === prompt)!.fileName);
+    await writeFile(fileOf('a wide one'), encodePng(3, 2, new Uint8Array(18)));
+    await writeFile(fileOf('not a png'), 'GIF89a, or anything else');
+    const index = new ImageIndex();
+    index.update(images, manifest, o.outDir, new Set(images.map((i) => i.fileName)));
+    const partModule = async (dev: boolean, command: string, allow: string[]) => {
+      const plugin = vitePluginImages(() => index, o.outDir, o.content, { dev });
+      (plugin.configResolved as (config: unknown) => void)({ command, server: { fs: { strict: true, allow } } });
+      const load = plugin.load as { handler: (id: string) => Promise<string> };
+      return (post: string) => load.handler(`\0virtual:astro-comfyui/images/${partOf(post)}`);
+    };
+    const inDev = await partModule(true, 'serve', [root]);
+    const wide = fileOf('a wide one').split(path.sep).join('/');
+    expect(await inDev('src/content/blog/a.md')).toContain(
+      `const i0 = {"src":"/@fs${wide.startsWith('/') ? '' : '/'}${wide}?origWidth=3&origHeight=2&origFormat=png","width":3,"height":2,"format":"png"};`,
+    );
+    // What is not a PNG is left to Astro's import, which reads (or reports) it.
+    expect(await inDev('src/content/blog/b.md')).toMatch(/^import i0 from ".*\.png";$/m);
+    // A folder Vite would not serve, a build, or a Vite server of a build: every image imported.
+    for (const other of [
+      await partModule(true, 'serve', [path.join(root, 'src/pages')]),
+      await partModule(false, 'build', [root]),
+      await partModule(false, 'serve', [root]),
+    ]) {
+      expect(await other('src/content/blog/a.md')).toMatch(/^import i0 from ".*\.png";$/m);
+    }
   });
 
   it('marks the part of an image added in dev', async () => {
