@@ -6,6 +6,7 @@ import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import type { DeepSame } from './deep-same.js';
 import type { UserOptions } from './user-options.js';
+import { isInside } from './is-inside.js';
 
 const sizeSchema = z
   .number()
@@ -275,9 +276,7 @@ export function resolveOptions(
       'Generated images are committed with the site; use a folder such as src/assets/generated.',
     );
   }
-  const inPublic = path.relative(path.resolve(publicDir), outDir);
-  // Outside means a first step of "..", not a name that starts with two dots ("public/..drafts").
-  if (inPublic === '' || (inPublic.split(path.sep)[0] !== '..' && !path.isAbsolute(inPublic))) {
+  if (isInside(outDir, path.resolve(publicDir))) {
     // Astro copies public/ to the site as it is: besides the optimised copies, every full-size PNG and
     // images.lock.json (every prompt, drafts' too) would be published.
     throw new AstroComfyUIError(

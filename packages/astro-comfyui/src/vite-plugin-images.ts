@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import type { Plugin, ViteDevServer } from 'vite';
 import { type DevImageMetadata, readDevImageMetadata } from './dev-image-metadata.js';
 import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
+import { isInside } from './is-inside.js';
 import { keyPrefixOf } from './resolve-image.js';
 import { postPatterns } from './scan-posts.js';
 
@@ -87,11 +88,6 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
       },
     },
   };
-}
-
-function isInside(file: string, dir: string): boolean {
-  const relative = path.relative(dir, file);
-  return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }
 
 /**
