@@ -17,6 +17,47 @@ const readManifest = async (root: string) => JSON.parse(await readFile(path.join
 const build = (root: string, fake: FakeComfyUI | undefined, env: Record<string, string> = {}) =>
   runAstro(root, ['build'], { COMFYUI_URL: fake?.url ?? 'http://127.0.0.1:9', ...env });
 
+/** Makes the fixture an on-demand site (output: server, @astrojs/node) whose post pages are rendered per request. */
+async function makeOnDemand(root: string, extraConfig = ''): Promise<void> {
+  const config = path.join(root, 'astro.config.mjs');
+  await writeFile(
+    config,
+    (await readFile(config, 'utf8'))
+      .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport node from '@astrojs/node';")
+      .replace('export default defineConfig({', `export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),${extraConfig}`),
+  );
+  // Rendered per request: the post comes from the URL, not from getStaticPaths.
+  await writeFile(
+    path.join(root, 'src/pages/[...slug].astro'),
+    `---
+import { getEntry } from 'astro:content';
+import { Picture } from 'astro:assets';
+import { getPostImage } from 'astro-comfyui/images';
+const post = await getEntry('blog', Astro.params.slug ?? '');
+if (!post) return new Response('No such post', { status: 404 });
+const image = getPostImage(post);
+---
+<html><body><h1>{post.data.title}</h1>{image && <Picture src={image.src} alt={image.alt} formats={['avif', 'webp']} />}</body></html>
+`,
+  );
+}
+
+/** Starts the built on-demand site's server; its URL. */
+async function startServer(root: string): Promise<string> {
+  const server = execa(process.execPath, [path.join(root, 'dist/server/entry.mjs')], { env: { HOST: '127.0.0.1', PORT: '0' }, all: true, reject: false });
+  cleanups.push(async () => {
+    server.kill();
+    await server;
+  });
+  let output = '';
+  server.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return waitUntil(async () => /Server listening on (http:\/\/\S+)/.exec(output)?.[1], 30_000, 'the server');
+}
+
+/** The /_image URL of the lighthouse's AVIF in an on-demand page. */
+const onDemandAvif = (html: string) =>
+  /<source srcset="(\/_image\?href=%2F_astro%2Flighthouse-[0-9a-f]{12}\.[^"]+&amp;f=avif)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+
 describe('astro build with astro-comfyui', () => {
   it('generates each post image once, optimises it to avif/webp, and regenerates only what changed', async () => {
     const { fake, root } = await setup();
@@ -112,53 +153,65 @@ describe('astro build with astro-comfyui', () => {
 
   it('an on-demand site (output: server, @astrojs/node) serves each post with its image through /_image, provenance included, in CI too', async () => {
     const { fake, root } = await setup();
-    const config = path.join(root, 'astro.config.mjs');
-    await writeFile(
-      config,
-      (await readFile(config, 'utf8'))
-        .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport node from '@astrojs/node';")
-        .replace('export default defineConfig({', "export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),"),
-    );
-    // Rendered per request: the post comes from the URL, not from getStaticPaths.
-    await writeFile(
-      path.join(root, 'src/pages/[...slug].astro'),
-      `---
-import { getEntry } from 'astro:content';
-import { Picture } from 'astro:assets';
-import { getPostImage } from 'astro-comfyui/images';
-const post = await getEntry('blog', Astro.params.slug ?? '');
-if (!post) return new Response('No such post', { status: 404 });
-const image = getPostImage(post);
----
-<html><body><h1>{post.data.title}</h1>{image && <Picture src={image.src} alt={image.alt} formats={['avif', 'webp']} />}</body></html>
-`,
-    );
+    await makeOnDemand(root);
     expect((await build(root, fake)).exitCode).toBe(0);
     // The CI build of the same commit: frozen, no ComfyUI, the committed images.
     const ci = await build(root, undefined, { CI: '1' });
     expect(ci.exitCode, String(ci.all)).toBe(0);
     expect(ci.all).toContain('4 images: 4 committed, 0 generated.');
 
-    const server = execa(process.execPath, [path.join(root, 'dist/server/entry.mjs')], { env: { HOST: '127.0.0.1', PORT: '0' }, all: true, reject: false });
-    cleanups.push(async () => {
-      server.kill();
-      await server;
-    });
-    let output = '';
-    server.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const url = await waitUntil(async () => /Server listening on (http:\/\/\S+)/.exec(output)?.[1], 30_000, 'the server');
+    const url = await startServer(root);
     const page = await fetch(`${url}/lighthouse/`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('alt="A lighthouse at dusk"');
-    const avif = /<source srcset="(\/_image\?href=%2F_astro%2Flighthouse-[0-9a-f]{12}\.[^"]+&amp;f=avif)"/.exec(html)?.[1];
-    expect(avif, html).toBeDefined();
-    const image = await fetch(new URL(avif!.replaceAll('&amp;', '&'), url));
+    const image = await fetch(new URL(onDemandAvif(html)!, url));
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/avif');
     // Made at request time by the server, through astro-comfyui's image service: it says what made it.
     expect(Buffer.from(await image.arrayBuffer()).includes('trainedAlgorithmicMedia')).toBe(true);
     expect((await fetch(`${url}/no-such-post/`)).status).toBe(404);
+  });
+
+  it('with a build and a runtime image service (Astro 7.4+), both keep provenance, and a service that is not sharp is named', async () => {
+    const { fake, root } = await setup();
+    const service = (entrypoint: string) => `{ entrypoint: ${JSON.stringify(entrypoint)} }`;
+    const sharp = service('astro/assets/services/sharp');
+    await makeOnDemand(root, `image: { service: { build: ${sharp}, runtime: ${sharp} } },`);
+    // A prerendered page beside the on-demand ones: its copies are made by the build service.
+    await writeFile(
+      path.join(root, 'src/pages/cover.astro'),
+      `---
+export const prerender = true;
+import { getEntry } from 'astro:content';
+import { Picture } from 'astro:assets';
+import { getPostImage } from 'astro-comfyui/images';
+const image = getPostImage((await getEntry('blog', 'lighthouse'))!)!;
+---
+<html><body><Picture src={image.src} alt={image.alt} formats={['avif']} /></body></html>
+`,
+    );
+    const result = await build(root, fake);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).not.toContain("not Astro's sharp service");
+    const built = (await readdir(path.join(root, 'dist/client/_astro'))).filter((f) => f.startsWith('lighthouse-') && f.endsWith('.avif'));
+    expect(built).toHaveLength(1);
+    expect((await readFile(path.join(root, 'dist/client/_astro', built[0]!))).includes('trainedAlgorithmicMedia')).toBe(true);
+
+    const url = await startServer(root);
+    const image = await fetch(new URL(onDemandAvif(await (await fetch(`${url}/lighthouse/`)).text())!, url));
+    expect(image.headers.get('content-type')).toBe('image/avif');
+    expect(Buffer.from(await image.arrayBuffer()).includes('trainedAlgorithmicMedia')).toBe(true);
+
+    // A runtime service of another kind is left as it is, and the build says what that costs.
+    const config = path.join(root, 'astro.config.mjs');
+    await writeFile(config, (await readFile(config, 'utf8')).replace(`runtime: ${sharp}`, `runtime: ${service('astro/assets/services/noop')}`));
+    const other = await build(root, fake);
+    expect(other.exitCode, String(other.all)).toBe(0);
+    expect(other.all).toMatch(
+      /image\.service\.runtime is "astro\/assets\/services\/noop", not Astro's sharp service: .*\(on-demand pages\) will not carry their provenance XMP/,
+    );
+    expect(other.all).not.toContain('image.service.build is');
   });
 
   it('an MDX post (with @astrojs/mdx) gets its image beside its components, and a CI build has it too', async () => {

@@ -6,6 +6,7 @@ import type { DevGeneration } from './dev-generation.js';
 import { type DevSession, endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
 import { ImageIndex } from './image-index.js';
 import { findOrphans } from './find-orphans.js';
+import { withProvenanceService } from './provenance-image-service.js';
 import { listImageFiles } from './classify-images.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { syncImages } from './sync-images.js';
@@ -20,9 +21,6 @@ const VIRTUAL_TYPES = `declare module 'virtual:astro-comfyui/images' {
 
 /** Where the CLI finds the options the user passed, on the integration object in astro.config. */
 export const USER_OPTIONS = Symbol.for('astro-comfyui.user-options');
-
-/** Astro's default image service, which astro-comfyui wraps to keep provenance in derivatives. */
-const SHARP_SERVICE = 'astro/assets/services/sharp';
 
 /** The astro-comfyui integration: `integrations: [comfyui({ ... })]`. */
 export function comfyui(userOptions?: UserOptions): AstroIntegration {
@@ -53,18 +51,12 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         options = resolveOptions(userOptions, fileURLToPath(config.root), process.env, fileURLToPath(config.publicDir));
         index.caption = options.disclosure.caption;
         if (options.workflow) addWatchFile(options.workflow.file);
+        const service = options.disclosure.xmp ? withProvenanceService(config.image.service) : undefined;
         updateConfig({
           vite: { plugins: [vitePluginImages(() => index, options.outDir, options.content, { dev: command === 'dev' })] },
-          // Astro's sharp service, keeping the provenance XMP of generated images in their derivatives.
-          ...(options.disclosure.xmp && config.image.service.entrypoint === SHARP_SERVICE
-            ? { image: { service: { entrypoint: 'astro-comfyui/image-service', config: config.image.service.config } } }
-            : {}),
+          ...(service?.setting ? { image: { service: service.setting } } : {}),
         });
-        if (options.disclosure.xmp && config.image.service.entrypoint !== SHARP_SERVICE) {
-          logger.warn(
-            `image.service is "${config.image.service.entrypoint}", not Astro's sharp service: the AVIF/WebP copies of generated images will not carry their provenance XMP (the committed PNGs do).`,
-          );
-        }
+        for (const other of service?.others ?? []) logger.warn(other);
       },
       'astro:config:done': async ({ injectTypes }) => {
         injectTypes({ filename: 'types.d.ts', content: VIRTUAL_TYPES });

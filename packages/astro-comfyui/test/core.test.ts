@@ -14,6 +14,7 @@ import { resolveOptions } from '../src/options.js';
 import { withPngEntry } from '../src/png-entry.js';
 import { setPngText } from '../src/png-text.js';
 import { PNG_XMP_KEYWORD, provenanceXmp } from '../src/provenance-xmp.js';
+import { withProvenanceService } from '../src/provenance-image-service.js';
 import { postOfPage } from '../src/toolbar/read-panel-state.js';
 import { encodePng } from '../../../test/fake-comfyui/encode-png.js';
 import { TINY_PNG } from '../../../test/helpers/tiny-png.js';
@@ -132,6 +133,31 @@ describe('mergeManifestConflict', () => {
     expect(Object.keys(merged.images)).toEqual([a, b, c]);
     expect(merged.images[c]!.model).toEqual(turbo);
     expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(2);
+  });
+});
+
+describe('withProvenanceService', () => {
+  const sharp = { entrypoint: 'astro/assets/services/sharp', config: { limitInputPixels: false } };
+  const cdn = { entrypoint: 'my-image-cdn-service', config: {} };
+  const ours = { entrypoint: 'astro-comfyui/image-service', config: { limitInputPixels: false } };
+
+  it("replaces Astro's sharp service by astro-comfyui's, with its config, and says which services it leaves", () => {
+    expect(withProvenanceService(sharp)).toEqual({ setting: ours, others: [] });
+    const other = withProvenanceService(cdn);
+    expect(other.setting).toBeUndefined();
+    expect(other.others).toEqual([
+      expect.stringMatching(/^image\.service is "my-image-cdn-service", not Astro's sharp service: .* will not carry their provenance XMP/),
+    ]);
+  });
+
+  it('replaces each sharp service of a build/runtime pair (Astro 7.4+), and names the side it leaves', () => {
+    expect(withProvenanceService({ build: sharp, runtime: sharp })).toEqual({ setting: { build: ours, runtime: ours }, others: [] });
+    const mixed = withProvenanceService({ build: sharp, runtime: cdn });
+    expect(mixed.setting).toEqual({ build: ours, runtime: cdn });
+    expect(mixed.others).toEqual([expect.stringMatching(/^image\.service\.runtime is "my-image-cdn-service".*\(on-demand pages\)/)]);
+    const neither = withProvenanceService({ build: cdn, runtime: cdn });
+    expect(neither.setting).toBeUndefined();
+    expect(neither.others.map((line) => line.split(' is ')[0])).toEqual(['image.service.build', 'image.service.runtime']);
   });
 });
 
