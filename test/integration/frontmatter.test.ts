@@ -24,6 +24,10 @@ const trickyPosts: Record<string, string> = {
   'indented-fence.md': '  ---\ntitle: not frontmatter\nimage: "never read"\n---\n',
   'no-frontmatter.md': '# Just a body\n\nimage: "not frontmatter"\n',
   'eof.md': '---\ntitle: EOF\nimage: "no newline at the end"\n---',
+  // Scalars YAML versions and parsers read differently (Astro 7.4 reads YAML with another parser than ours).
+  'yaml-scalars.md':
+    '---\ntitle: Scalars\nimage:\n  prompt: >-\n    a folded\n    prompt\n  alt: yes\n  negative: |\n    literal\n    lines\n  seed: 0o17\nimages:\n  - { prompt: on, seed: 0x1F }\n  - { prompt: "2026-01-02", alt: 12:30:00 }\n  - prompt: 1_000 owls\n    seed: 1e3\n---\n',
+  'yaml-unicode.md': '---\ntitle: Ünïcode\nimage: { prompt: \'a fox — 🦊, "quoted" and \'\'single\'\'\', alt: "caf\\u00e9 \\"q\\"" } # a comment\n---\n',
 };
 
 const cleanups = useCleanups();
@@ -81,6 +85,8 @@ describe('frontmatter is read exactly as Astro reads it', () => {
     expect(astro['src/content/blog/toml.md']!.image).toEqual({ prompt: 'a harbour', seed: 7 });
     expect(astro['src/content/blog/leading-blank.md']!.image).toBe('a mountain hut');
     expect(astro['src/content/blog/indented-fence.md']!.image).toBeUndefined();
+    expect(astro['src/content/blog/yaml-scalars.md']!.image).toEqual({ prompt: 'a folded prompt', alt: 'yes', negative: 'literal\nlines\n', seed: 15 });
+    expect(astro['src/content/blog/yaml-unicode.md']!.image).toEqual({ prompt: 'a fox — 🦊, "quoted" and \'single\'', alt: 'café "q"' });
   });
 
   it('a blog whose posts already use `image` for pictures of their own: the build says to rename the field, and then works', async () => {
