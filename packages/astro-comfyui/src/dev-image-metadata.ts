@@ -1,3 +1,4 @@
+import { startsAsPng } from './png-text.js';
 import { readHead } from './read-head.js';
 
 /** astro:assets' ImageMetadata of a local PNG, as `astro dev` makes it. */
@@ -8,8 +9,6 @@ export interface DevImageMetadata {
   format: 'png';
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 /**
  * What `import image from "<file>"` gives a page in `astro dev`, read from the PNG's first 24 bytes (its
  * IHDR chunk); undefined when the file cannot be read or is not a PNG, so that Astro's own import handles
@@ -19,7 +18,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
  */
 export async function readDevImageMetadata(file: string): Promise<DevImageMetadata | undefined> {
   const head = await readHead(file, 24).catch(() => undefined);
-  if (!head || head.length < 24 || !head.subarray(0, 8).equals(PNG_SIGNATURE) || head.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  if (!head || head.length < 24 || !startsAsPng(head) || head.toString('latin1', 12, 16) !== 'IHDR') return undefined;
   const width = head.readUInt32BE(16);
   const height = head.readUInt32BE(20);
   if (width === 0 || height === 0) return undefined;

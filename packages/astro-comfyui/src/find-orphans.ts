@@ -3,7 +3,7 @@ import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { PNG_ENTRY_KEYWORD } from './png-entry.js';
-import { getPngText } from './png-text.js';
+import { getPngText, startsAsPng } from './png-text.js';
 import { readHead } from './read-head.js';
 import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
 
@@ -35,7 +35,6 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
 
 /** How much of a PNG is read: what says who made it comes before the pixels (XMP, our entry, ComfyUI's graph). */
 const HEAD_BYTES = 64 * 1024;
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
  * Whether astro-comfyui made this PNG: every image it writes carries its entry, and older ones ComfyUI's
@@ -44,7 +43,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
  */
 async function madeHere(file: string): Promise<boolean> {
   const png = await readHead(file, HEAD_BYTES);
-  if (!png?.subarray(0, 8).equals(PNG_SIGNATURE)) return false;
+  if (!png || !startsAsPng(png)) return false;
   return getPngText(png, PNG_ENTRY_KEYWORD) !== undefined || savedHere(getPngText(png, 'prompt'));
 }
 

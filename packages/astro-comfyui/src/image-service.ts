@@ -6,11 +6,11 @@ import type { LocalImageService } from 'astro';
 import sharpService, { resolveSharpEncoderOptions, type SharpImageServiceConfig } from 'astro/assets/services/sharp';
 import { findEntryProblems, type ManifestEntry } from './manifest.js';
 import { readPngEntry } from './png-entry.js';
+import { startsAsPng } from './png-text.js';
 import { provenanceXmp } from './provenance-xmp.js';
 
 /** Output formats whose XMP sharp writes and readers find. */
 const CARRY_XMP = new Set(['avif', 'webp', 'png', 'jpeg', 'jpg']);
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const service: LocalImageService<SharpImageServiceConfig> = {
   ...sharpService,
@@ -35,7 +35,7 @@ export default service;
 /** The provenance XMP of a PNG astro-comfyui generated, from the entry it carries; undefined for any other image. */
 function generatedImageXmp(input: Uint8Array): string | undefined {
   const png = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
+  if (!startsAsPng(png)) return undefined;
   const carried = readPngEntry(png);
   // Only a well-formed entry counts; a file that merely has a chunk of that name is left as it is.
   if (!carried || typeof carried.key !== 'string' || findEntryProblems(carried.key, carried.entry).length > 0) return undefined;

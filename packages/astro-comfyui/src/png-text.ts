@@ -1,6 +1,12 @@
 import { crc32 } from 'node:zlib';
 
 const IHDR_END = 8 + 12 + 13;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Whether `bytes` start with the PNG signature. */
+export function startsAsPng(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 8)).equals(PNG_SIGNATURE);
+}
 
 /**
  * The PNG with an iTXt chunk `keyword` = `text` (UTF-8) right after its header; an existing text chunk
