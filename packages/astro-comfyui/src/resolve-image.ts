@@ -68,7 +68,7 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   const seed = request.seed ?? preset?.seed ?? deriveSeed(request.prompt);
   const { width, height } = format!;
 
-  let build: () => ApiWorkflow;
+  let maker: WorkflowMaker;
   let model: Record<string, unknown>;
   // The model's canonical JSON, when it is known already (shared model setups): the key need not sort it again.
   let modelJson: string | undefined;
@@ -76,26 +76,15 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
   let graphForKey: ApiWorkflow | undefined;
   try {
     if (template) {
-      const values = {
-        prompt: positive,
-        negative,
-        seed,
-        width,
-        height,
-        ...(options.model.steps !== undefined ? { steps: options.model.steps } : {}),
-        ...(options.model.cfg !== undefined ? { cfg: options.model.cfg } : {}),
-        ...(options.model.sampler !== undefined ? { sampler: options.model.sampler } : {}),
-        ...(options.model.scheduler !== undefined ? { scheduler: options.model.scheduler } : {}),
-        ...(options.model.shift !== undefined ? { shift: options.model.shift } : {}),
-      };
-      graphForKey = applyWorkflowBindings(template, values);
-      build = () => applyWorkflowBindings(template, values);
+      maker = templateMakerOf(template, options.model);
+      graphForKey = maker.build({ positive, negative, seed, width, height });
       workflowId = workflowIdOf(template);
       model = { workflowFile: path.basename(template.source), bindings: template.bindings };
     } else {
       const setup = sd35SetupOf(options.model);
+      // Checks the prompt, size and seed now, so a bad one is reported by the scan, not at submission.
       const settings = resolveSd35Settings({ prompt: positive, negative, width, height, seed }, setup.settings);
-      build = () => buildSd35Workflow(settings).workflow;
+      maker = setup;
       workflowId = `sd35:${settings.model}@${SD35_BUILDER_VERSION}`;
       ({ model, json: modelJson } = setup);
     }
@@ -110,15 +99,41 @@ export function resolveImage(request: ImageRequest, options: ResolvedOptions, te
       : canonicalJson({ workflowId, model, positive, negative, seed, width, height, graph: graphForKey }),
   );
   const fileName = `${slugify(request.post)}${request.index > 0 ? `-${request.index}` : ''}-${key.slice(0, 12)}.png`;
-  const buildWorkflow = () => {
-    const workflow = build();
+  return new Resolved(request, key, fileName, positive, negative, width, height, seed, model, workflowId, maker);
+}
+
+/** What builds an image's graph from its own values: one per model setup or workflow file, shared by every image of a run. */
+interface WorkflowMaker {
+  build(image: Pick<ResolvedImage, 'positive' | 'negative' | 'seed' | 'width' | 'height'>): ApiWorkflow;
+}
+
+/**
+ * A resolved image holds its values and a shared maker, no graph and no closure of its own: a scan of
+ * 50,000 cached posts keeps 50,000 of them, and each one's size is paid in memory and garbage collection.
+ */
+class Resolved implements ResolvedImage {
+  constructor(
+    readonly request: ImageRequest,
+    readonly key: string,
+    readonly fileName: string,
+    readonly positive: string,
+    readonly negative: string,
+    readonly width: number,
+    readonly height: number,
+    readonly seed: number,
+    readonly model: Record<string, unknown>,
+    readonly workflowId: string,
+    private readonly maker: WorkflowMaker,
+  ) {}
+
+  buildWorkflow(): ApiWorkflow {
+    const workflow = this.maker.build(this);
     // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
     for (const node of Object.values(workflow)) {
-      if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `${SAVE_PREFIX}${key.slice(0, 12)}`;
+      if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `${SAVE_PREFIX}${this.key.slice(0, 12)}`;
     }
     return workflow;
-  };
-  return { request, key, fileName, positive, negative, width, height, seed, model, workflowId, buildWorkflow };
+  }
 }
 
 function problem(request: ImageRequest, field: string, message: string): ResolveProblem {
@@ -141,7 +156,7 @@ function named<T>(defined: Record<string, T>, name: string | undefined): T | und
 
 // Every image of a run shares one model setup: resolve it, and its canonical JSON for the key, once per
 // model options instead of once per image. A failed setup is not kept, so each image reports it.
-const sd35Setups = new WeakMap<ResolvedOptions['model'], { settings: Sd35ModelSettings; model: Record<string, unknown>; json: string }>();
+const sd35Setups = new WeakMap<ResolvedOptions['model'], WorkflowMaker & { settings: Sd35ModelSettings; model: Record<string, unknown>; json: string }>();
 function sd35SetupOf(options: ResolvedOptions['model']) {
   let setup = sd35Setups.get(options);
   if (!setup) {
@@ -156,7 +171,9 @@ function sd35SetupOf(options: ResolvedOptions['model']) {
       shift: options.shift,
     });
     const model = { ...settings };
-    setup = { settings, model, json: canonicalJson(model) };
+    const build: WorkflowMaker['build'] = ({ positive, negative, seed, width, height }) =>
+      buildSd35Workflow(resolveSd35Settings({ prompt: positive, negative, width, height, seed }, settings)).workflow;
+    setup = { settings, model, json: canonicalJson(model), build };
     sd35Setups.set(options, setup);
   }
   return setup;
@@ -169,6 +186,25 @@ function sd35SetupOf(options: ResolvedOptions['model']) {
 export function keyText(p: { workflowId: string; modelJson: string; positive: string; negative: string; seed: number; width: number; height: number }): string {
   const j = JSON.stringify;
   return `{"height":${j(p.height)},"model":${p.modelJson},"negative":${j(p.negative)},"positive":${j(p.positive)},"seed":${j(p.seed)},"width":${j(p.width)},"workflowId":${j(p.workflowId)}}`;
+}
+
+// A workflow file's maker for the model options it is used with: their sampler values fill its bindings too.
+const templateMakers = new WeakMap<WorkflowTemplate, { options: ResolvedOptions['model']; maker: WorkflowMaker }>();
+function templateMakerOf(template: WorkflowTemplate, options: ResolvedOptions['model']): WorkflowMaker {
+  const known = templateMakers.get(template);
+  if (known?.options === options) return known.maker;
+  const fixed = {
+    ...(options.steps !== undefined ? { steps: options.steps } : {}),
+    ...(options.cfg !== undefined ? { cfg: options.cfg } : {}),
+    ...(options.sampler !== undefined ? { sampler: options.sampler } : {}),
+    ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+    ...(options.shift !== undefined ? { shift: options.shift } : {}),
+  };
+  const maker: WorkflowMaker = {
+    build: ({ positive, negative, seed, width, height }) => applyWorkflowBindings(template, { prompt: positive, negative, seed, width, height, ...fixed }),
+  };
+  templateMakers.set(template, { options, maker });
+  return maker;
 }
 
 const templateIds = new WeakMap<WorkflowTemplate, string>();

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildSd35Workflow } from '@astro-comfyui/comfyui/workflows';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonical-json.js';
-import { assertNoProblems, collectPostImages } from '../src/collect-post-images.js';
+import { assertNoProblems, collectPostImages, loadTemplate } from '../src/collect-post-images.js';
 import { imagePromptListSchema } from '../src/frontmatter-schema.js';
 import { resolveOptions } from '../src/options.js';
 import { slugify } from '../src/resolve-image.js';
@@ -204,6 +205,50 @@ describe('collectPostImages', () => {
         expect(image.key).toBe(expected);
       }
     }
+  });
+
+  it("fills a user workflow's bindings with each post's values and the options' sampler values, and keys it by the file", async () => {
+    const flow = path.join(root, 'flow.json');
+    const writeFlow = (sampler: string) =>
+      writeFile(flow, JSON.stringify(buildSd35Workflow({ prompt: 'unbound', width: 64, height: 64, seed: 1, model: 'large', sampler }).workflow));
+    await writeFlow('euler');
+    await post('a.md', 'image: { prompt: "a fox", seed: 5, format: square }');
+    await post('b.md', 'image: { prompt: "an owl", style: watercolor, seed: 6 }');
+    const bindings = {
+      prompt: '3.inputs.text',
+      negative: '4.inputs.text',
+      seed: '8.inputs.seed',
+      width: '6.inputs.width',
+      height: '6.inputs.height',
+      steps: '8.inputs.steps',
+    };
+    const o = options({ workflow: { file: 'flow.json', bindings }, model: { steps: 9 } });
+    const collect = async () => {
+      const { images, problems } = await collectPostImages(o, await loadTemplate(o));
+      expect(problems).toEqual([]);
+      return images;
+    };
+    const [fox, owl] = await collect();
+    const graph = fox!.buildWorkflow();
+    expect(graph['3']!.inputs).toMatchObject({ text: 'a fox' });
+    expect(graph['8']!.inputs).toMatchObject({ seed: 5, steps: 9, sampler_name: 'euler' });
+    expect(graph['6']!.inputs).toMatchObject({ width: 1024, height: 1024 });
+    expect(graph['10']!.inputs.filename_prefix).toBe(`astro-comfyui/${fox!.key.slice(0, 12)}`);
+    const owlGraph = owl!.buildWorkflow();
+    expect(owlGraph['3']!.inputs.text).toBe('a watercolor of an owl');
+    expect(owlGraph['4']!.inputs.text).toBe('photo');
+    expect(owlGraph['8']!.inputs).toMatchObject({ seed: 6, steps: 9 });
+    // Each build is a graph of its own: changing one changes neither the next one nor another image's.
+    graph['3']!.inputs.text = 'changed';
+    expect(fox!.buildWorkflow()['3']!.inputs.text).toBe('a fox');
+    expect(fox!.workflowId).toMatch(/^custom:[0-9a-f]{16}$/);
+    expect((await collect()).map((i) => i.key)).toEqual([fox!.key, owl!.key]);
+    // An unbound input of the file changes the pixels, so it changes the keys.
+    await writeFlow('dpmpp_2m');
+    const changed = await collect();
+    expect(changed[0]!.buildWorkflow()['8']!.inputs.sampler_name).toBe('dpmpp_2m');
+    expect(changed[0]!.key).not.toBe(fox!.key);
+    expect(changed[1]!.key).not.toBe(owl!.key);
   });
 
   it('slugifies paths with spaces and unicode', () => {
