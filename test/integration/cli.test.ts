@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
-import { copyFixture, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { copyFixture, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { buildTestGraph } from '../helpers/sd35-graph.js';
+import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { TINY_PNG } from '../helpers/tiny-png.js';
 
@@ -43,6 +45,61 @@ describe('astro-comfyui CLI', () => {
     const forced = await runCli(root, ['generate', '--force'], env);
     expect(forced.exitCode, forced.all as string).toBe(0);
     expect(fake.stats.promptsQueued).toBe(8);
+  });
+
+  it("generates with the author's own workflow file: each post's values and the options' fill its bindings, and CI builds keep the images", async () => {
+    const { fake, root, env } = await setup();
+    const graph = buildTestGraph({ text: 'unbound text', steps: 3 });
+    await mkdir(path.join(root, 'flows'));
+    const writeFlow = () => writeFile(path.join(root, 'flows/my-flow.json'), JSON.stringify(graph));
+    await writeFlow();
+    const bindings = {
+      prompt: '3.inputs.text',
+      negative: '4.inputs.text',
+      seed: '7.inputs.seed',
+      width: '5.inputs.width',
+      height: '5.inputs.height',
+      steps: '7.inputs.steps',
+    };
+    const withFlow = { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ workflow: { file: 'flows/my-flow.json', bindings }, model: { steps: 2 } }) };
+
+    const generated = await runCli(root, ['generate'], withFlow);
+    expect(generated.exitCode, generated.all as string).toBe(0);
+    // What ran is what ComfyUI stores in each image's "prompt" text, as the committed files keep it.
+    const dir = path.join(root, 'src/assets/generated');
+    const files = (await readdir(dir)).filter((name) => name.endsWith('.png'));
+    const ran = await Promise.all(files.map(async (name) => JSON.parse(readPngInfo(await readFile(path.join(dir, name))).text.prompt!) as typeof graph));
+    expect(ran).toHaveLength(4);
+    const lighthouse = ran.find((g) => g['3']!.inputs.text === 'a watercolor painting of a lighthouse at dusk')!;
+    expect(lighthouse['4']!.inputs.text).toBe('photo, text');
+    expect(lighthouse['7']!.inputs).toMatchObject({ seed: 7, steps: 2, sampler_name: 'euler' });
+    expect(lighthouse['5']!.inputs).toMatchObject({ width: 256, height: 144 });
+    expect(String(lighthouse['9']!.inputs.filename_prefix)).toMatch(/^astro-comfyui\/[0-9a-f]{12}$/);
+
+    const manifest = JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8'));
+    const models = manifest.models as Record<string, unknown>;
+    const entries = Object.values(manifest.images) as Array<{ file: string; workflow: string; model: string; width: number; height: number }>;
+    expect(entries).toHaveLength(4);
+    for (const entry of entries) {
+      expect(entry.workflow).toMatch(/^custom:[0-9a-f]{16}$/);
+      expect(models[entry.model]).toMatchObject({
+        workflowFile: 'my-flow.json',
+        bindings: { prompt: [{ nodeId: '3', input: 'text' }], steps: [{ nodeId: '7', input: 'steps' }] },
+      });
+      const png = await readFile(path.join(root, 'src/assets/generated', entry.file));
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([entry.width, entry.height]);
+    }
+
+    const frozen = await runAstro(root, ['build'], { ...withFlow, CI: '1' });
+    expect(frozen.exitCode, frozen.all as string).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+
+    // An input the bindings leave alone changes the pixels: every image is missing again.
+    graph['7']!.inputs.sampler_name = 'dpmpp_2m';
+    await writeFlow();
+    const status = await runCli(root, ['status'], withFlow);
+    expect(status.exitCode, status.all as string).toBe(3);
+    expect(status.stdout).toContain('images: 4 (0 generated, 0 placeholders, 4 missing)');
   });
 
   it('lists and prunes images no post uses, never one a post still uses', async () => {
