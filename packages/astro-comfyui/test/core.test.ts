@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collectPostImages } from '../src/collect-post-images.js';
+import { collectPostImages, loadTemplate } from '../src/collect-post-images.js';
 import { findOrphans } from '../src/find-orphans.js';
 import { IMAGE_MODULE_PARTS, ImageIndex, partOf } from '../src/image-index.js';
 import { vitePluginImages } from '../src/vite-plugin-images.js';
@@ -427,6 +427,41 @@ describe('image keys', () => {
     expect(await keysWith({ preset: 'large' })).toEqual([
       'b3489793d55a22f1fbf3eb0d6f7e8932bd9fc1bebe344244c5c06e9f00acfa62',
       '7ceb5193acc9e743a6c5541d5707eff99cde8350e9fdc0734888ab0227140d74',
+    ]);
+  });
+
+  // Computed by the code before resolved images shared their graph makers (2026-12-06); a style's
+  // prefix, suffix and negative, a preset's seed, and a user workflow's graph are all in the key.
+  it('stay the same for prompts with styles and presets, and for a user workflow', async () => {
+    await writeFile(
+      path.join(root, 'src/content/blog/a.md'),
+      '---\nimage: { prompt: "a fox", style: ink, negative: "blur" }\nimages:\n  - { prompt: "an owl", preset: cover }\n---\n',
+    );
+    const styled = {
+      formats: { hero: { width: 64, height: 64 }, square: { width: 96, height: 96 } },
+      styles: { ink: { prefix: 'an ink drawing of', suffix: ', crosshatched', negative: 'photo' } },
+      presets: { cover: { style: 'ink', format: 'square', negative: 'text', seed: 3 } },
+    };
+    const keysWith = async (extra: object) => {
+      const options = resolveOptions({ ...styled, ...extra }, root, {});
+      return (await collectPostImages(options, await loadTemplate(options))).images.map((i) => i.key);
+    };
+    expect(await keysWith({})).toEqual([
+      '42b35171cd9c7c85ef626e9e3eb2682dacfe7d7e833175d25aeb6c6fadcee884',
+      '71f377fc8d1b6cf294d92cdcfd7a1552f20b73e4b4cd31614e67d603eb3192a9',
+    ]);
+    await writeFile(
+      path.join(root, 'flow.json'),
+      JSON.stringify({
+        '3': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['1', 1] } },
+        '7': { class_type: 'KSampler', inputs: { seed: 0, steps: 4, sampler_name: 'euler' } },
+        '9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'mine' } },
+      }),
+    );
+    const workflow = { file: 'flow.json', bindings: { prompt: '3.inputs.text', seed: '7.inputs.seed', steps: '7.inputs.steps' } };
+    expect(await keysWith({ workflow, model: { steps: 9 } })).toEqual([
+      'a117ab7646c4df41fe9c37cdd9986196b0a941c39c8b2508c3909324dcbc33b2',
+      '55335601fd188020be7ad8cc42c41592f8ae68f594b118272c547b768fe7005a',
     ]);
   });
 });
