@@ -112,6 +112,8 @@ interface WorkflowMaker {
  * 50,000 cached posts keeps 50,000 of them, and each one's size is paid in memory and garbage collection.
  */
 class Resolved implements ResolvedImage {
+  readonly #maker: WorkflowMaker;
+
   constructor(
     readonly request: ImageRequest,
     readonly key: string,
@@ -123,11 +125,13 @@ class Resolved implements ResolvedImage {
     readonly seed: number,
     readonly model: Record<string, unknown>,
     readonly workflowId: string,
-    private readonly maker: WorkflowMaker,
-  ) {}
+    maker: WorkflowMaker,
+  ) {
+    this.#maker = maker;
+  }
 
   buildWorkflow(): ApiWorkflow {
-    const workflow = this.maker.build(this);
+    const workflow = this.#maker.build(this);
     // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
     for (const node of Object.values(workflow)) {
       if (node.class_type === 'SaveImage') node.inputs.filename_prefix = `${SAVE_PREFIX}${this.key.slice(0, 12)}`;
