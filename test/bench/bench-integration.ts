@@ -19,6 +19,10 @@ export interface IntegrationResult {
   /** images × GPU time ÷ (endpoints × span): 1 means the GPUs never waited for the integration. */
   efficiency: number;
   maxGapMs: number;
+  /** The servers' own time per job (the fake's work around its GPU time included). */
+  jobMs: number;
+  /** The servers' busy time ÷ (endpoints × span): what the integration alone decides. */
+  utilisation: number;
 }
 
 /**
@@ -79,7 +83,18 @@ export async function benchIntegration(committed: number, images = 80, endpoints
     }
     const spanMs = Math.max(...jobs.map((j) => j.end)) - Math.min(...jobs.map((j) => j.start));
     const gpuMs = steps * stepMs;
-    return { committed, images, endpoints, gpuMs, spanMs, efficiency: (images * gpuMs) / endpoints / spanMs, maxGapMs: Math.max(0, ...gaps) };
+    const busyMs = jobs.reduce((sum, j) => sum + j.end - j.start, 0);
+    return {
+      committed,
+      images,
+      endpoints,
+      gpuMs,
+      spanMs,
+      efficiency: (images * gpuMs) / endpoints / spanMs,
+      maxGapMs: Math.max(0, ...gaps),
+      jobMs: busyMs / jobs.length,
+      utilisation: busyMs / endpoints / spanMs,
+    };
   } finally {
     await Promise.all(fakes.map((f) => f.stop()));
     await rm(root, { recursive: true, force: true });

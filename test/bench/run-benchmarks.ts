@@ -54,7 +54,7 @@ if (all || which.has('integration')) {
     const r = await benchIntegration(committed);
     row(
       `Integration (scan → generate → commit), ${r.images} new images on ${r.endpoints} endpoints, ${committed.toLocaleString('en')} committed`,
-      `${r.efficiency.toFixed(3)} (ideal ${((r.images * r.gpuMs) / r.endpoints / 1000).toFixed(2)} s, measured ${(r.spanMs / 1000).toFixed(2)} s; longest GPU gap ${r.maxGapMs.toFixed(0)} ms)`,
+      `${r.efficiency.toFixed(3)} (ideal ${((r.images * r.gpuMs) / r.endpoints / 1000).toFixed(2)} s, measured ${(r.spanMs / 1000).toFixed(2)} s; longest GPU gap ${r.maxGapMs.toFixed(0)} ms; servers busy ${r.utilisation.toFixed(3)} of the span, ${r.jobMs.toFixed(1)} ms a job)`,
       '≥ 0.98',
       r.efficiency >= 0.98,
       'npm run bench -- integration',
