@@ -93,9 +93,10 @@ function splitConflict(text: string): [string, string] {
 /**
  * Git's merge of the hunks around a conflict can leave a comma missing between two entries or one
  * too many before a closing brace; both are the only damage a merge of sorted JSON, one image per line, does.
+ * Each join it repairs spans a line break, which no JSON string holds: a prompt reading "{ok, }" is text.
  */
 function repairJoins(text: string): string {
-  return text.replace(/,(\s*[}\]])/g, '$1').replace(/}(\s*\n\s*")/g, '},$1');
+  return text.replace(/,(\s*\n\s*[}\]])/g, '$1').replace(/}(\s*\n\s*")/g, '},$1');
 }
 
 /** The same image on both sides: a real image beats a placeholder, an existing file a missing one, newer beats older. */

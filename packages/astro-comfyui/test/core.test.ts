@@ -91,6 +91,30 @@ describe('mergeManifestConflict', () => {
     await expect(read(true)).rejects.toMatchObject({ code: 'MANIFEST_CORRUPT' });
   });
 
+  it("repairs only the joins between entries, never a prompt's text that looks like one", async () => {
+    const file = manifestFile();
+    const prompt = 'a sign that reads {ok, } beside a list [one, ]';
+    // Our side keeps the comma after its last entry: git's merge left it before the closing brace.
+    const text = [
+      '{',
+      '  "version": 1,',
+      '  "images": {',
+      '<<<<<<< HEAD',
+      `    ${JSON.stringify(a)}: ${JSON.stringify(entryFor(a, { prompt, negative: 'blur, ]' }))},`,
+      '=======',
+      `    ${JSON.stringify(b)}: ${JSON.stringify(entryFor(b))}`,
+      '>>>>>>> theirs',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    await writeFile(file, text);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    const merged = await readManifest(file);
+    expect(Object.keys(merged.images)).toEqual([a, b]);
+    expect(merged.images[a]).toMatchObject({ prompt, negative: 'blur, ]' });
+  });
+
   it('merges a real git conflict of two branches that each added an image with a model setup of their own', async () => {
     const file = manifestFile();
     const write = (images: Record<string, ManifestEntry>) => writeManifestFile(file, { version: 2, images });
