@@ -180,6 +180,43 @@ describe('astro-comfyui CLI', () => {
     expect(left).not.toContain(oldFile);
   });
 
+  it('never deletes a file that an unused manifest entry names but astro-comfyui did not make: the entry goes, the file stays', async () => {
+    const { root, env } = await setup();
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const folder = path.join(root, 'src/assets/generated');
+    const manifestFile = path.join(folder, 'images.lock.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    const [usedKey, used] = Object.entries(manifest.images as Record<string, Record<string, unknown>>)[0]!;
+    // The author's own photo, whose name ends like a generated one (a date is 12 hex digits), and a used image.
+    const photo = 'photo-202401011200.png';
+    await writeFile(path.join(folder, photo), TINY_PNG);
+    // Entries no post uses, added by hand or by a hostile pull request: one names the photo, one the used
+    // image's file (its key shares that image's first 12 digits, as a file name must).
+    const forPhoto = `202401011200${'a'.repeat(52)}`;
+    const forUsed = `${usedKey.slice(0, 12)}${'f'.repeat(52)}`;
+    manifest.images[forPhoto] = { ...used, file: photo };
+    manifest.images[forUsed] = { ...used };
+    await writeFile(manifestFile, JSON.stringify(manifest));
+
+    const dry = await runCli(root, ['prune', '--dry-run'], env);
+    expect(dry.exitCode, dry.all as string).toBe(0);
+    expect(dry.stdout).toContain('Would keep 2 files that unused manifest entries name but astro-comfyui did not make for them:');
+    expect(String(dry.stdout).split('\n')).toEqual(expect.arrayContaining([`  src/assets/generated/${photo}`, `  src/assets/generated/${used.file}`]));
+    expect(dry.stdout).not.toContain('Would remove');
+    expect(dry.stdout).toContain('No file to delete; would remove 2 unused manifest entries.');
+    const pruned = await runCli(root, ['prune'], env);
+    expect(pruned.exitCode, pruned.all as string).toBe(0);
+    expect(pruned.stdout).toContain('No file to delete; removing 2 unused manifest entries.');
+    const left = await readdir(folder);
+    expect(left).toContain(photo);
+    expect(left).toContain(used.file);
+    const after = JSON.parse(await readFile(manifestFile, 'utf8'));
+    expect(Object.keys(after.images)).toHaveLength(4);
+    expect(after.images[forPhoto]).toBeUndefined();
+    expect(after.images[forUsed]).toBeUndefined();
+    expect((await runCli(root, ['status'], env)).exitCode).toBe(0);
+  });
+
   it('rejects bad arguments with exit code 2 and a readable message; --help, --version and no command', async () => {
     const { root, env } = await setup();
     const cases: Array<[string[], string]> = [

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
-import { PNG_ENTRY_KEYWORD } from './png-entry.js';
+import { PNG_ENTRY_KEYWORD, readPngEntry } from './png-entry.js';
 import { getPngText, startsAsPng } from './png-text.js';
 import { readHead } from './read-head.js';
 import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
@@ -37,14 +37,21 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
 const HEAD_BYTES = 64 * 1024;
 
 /**
- * Whether astro-comfyui made this PNG: every image it writes carries its entry, and older ones ComfyUI's
- * graph with the SaveImage prefix it sets. outDir may be a folder the author keeps pictures of their own
- * in (`src/assets`), even ones made with ComfyUI by hand, and those are never anyone's to prune.
+ * Whether astro-comfyui made this PNG, for the image `key` when one is given: every image it writes
+ * carries its entry (and key), and older ones ComfyUI's graph with the SaveImage prefix it sets. outDir
+ * may be a folder the author keeps pictures of their own in (`src/assets`), even ones made with ComfyUI
+ * by hand, and those are never anyone's to prune, whatever a manifest entry says.
  */
-async function madeHere(file: string): Promise<boolean> {
+export async function madeHere(file: string, key?: string): Promise<boolean> {
   const png = await readHead(file, HEAD_BYTES);
   if (!png || !startsAsPng(png)) return false;
-  return getPngText(png, PNG_ENTRY_KEYWORD) !== undefined || savedHere(getPngText(png, 'prompt'));
+  if (key !== undefined) {
+    const carried = readPngEntry(png);
+    if (carried !== undefined) return carried?.key === key;
+  } else if (getPngText(png, PNG_ENTRY_KEYWORD) !== undefined) {
+    return true;
+  }
+  return savedHere(getPngText(png, 'prompt'));
 }
 
 /** Whether ComfyUI's `prompt` text (the graph it ran) saved its image under astro-comfyui's prefix. */

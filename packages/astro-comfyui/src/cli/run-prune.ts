@@ -3,7 +3,7 @@ import path from 'node:path';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { listImageFiles } from '../classify-images.js';
-import { findOrphans } from '../find-orphans.js';
+import { findOrphans, madeHere } from '../find-orphans.js';
 import { updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { readCommittedManifest } from '../read-committed-manifest.js';
@@ -24,15 +24,36 @@ export async function runPrune(
   const listed = await listImageFiles(options.outDir);
   const { manifest } = await adoptImages(images, options, committed, { write: !args.dryRun, logger: { warn: out }, files: listed });
   const orphans = await findOrphans(images, manifest, options, listed);
-  const files = [...new Set([...orphans.entries.map((o) => o.file), ...orphans.strayFiles])].sort();
-  if (files.length === 0) {
+  if (orphans.entries.length + orphans.strayFiles.length === 0) {
     out('Nothing to prune: every generated image is used by a post.');
     return 0;
   }
-  out(`${args.dryRun ? 'Would remove' : 'Removing'} ${files.length} unused image${files.length > 1 ? 's' : ''}:`);
-  for (const file of files) out(`  ${path.relative(options.root, path.join(options.outDir, file))}`);
-  if (args.dryRun) return 0;
+  // An entry may name a file astro-comfyui did not make for it (a hand-edited or hostile manifest, even
+  // the author's own picture): the entry goes, the file stays.
+  const made = new Set<string>();
+  const notMade = new Set<string>();
+  for (const { key, file } of orphans.entries) {
+    if (listed.has(file)) ((await madeHere(path.join(options.outDir, file), key)) ? made : notMade).add(file);
+  }
+  for (const file of made) notMade.delete(file);
+  const files = [...new Set([...made, ...orphans.strayFiles])].sort();
+  const shown = (list: Iterable<string>) => {
+    for (const file of [...list].sort()) out(`  ${path.relative(options.root, path.join(options.outDir, file))}`);
+  };
+  if (files.length > 0) {
+    out(`${args.dryRun ? 'Would remove' : 'Removing'} ${files.length} unused image${files.length > 1 ? 's' : ''}:`);
+    shown(files);
+  }
+  if (notMade.size > 0) {
+    out(
+      `${args.dryRun ? 'Would keep' : 'Keeping'} ${notMade.size} file${notMade.size > 1 ? 's' : ''} that unused manifest entries name but astro-comfyui did not make for them:`,
+    );
+    shown(notMade);
+  }
   const keys = new Set(orphans.entries.map((o) => o.key));
+  if (files.length === 0)
+    out(`No file to delete; ${args.dryRun ? 'would remove' : 'removing'} ${keys.size} unused manifest entr${keys.size > 1 ? 'ies' : 'y'}.`);
+  if (args.dryRun) return 0;
   const stillUsed = new Set(images.map((image) => image.key));
   const pruned = await updateManifest(options.manifestFile, cacheDirectory(options), (manifest) => {
     for (const key of keys) if (!stillUsed.has(key)) delete manifest.images[key];
