@@ -20,6 +20,8 @@ export interface LockHolder {
   since: string;
   /** What the holder is doing, for the wait message. */
   what: string;
+  /** This lock's own random id: a file system may give a lock taken over the inode of the one it replaced. */
+  token?: string;
 }
 
 export interface LockOptions {
@@ -48,10 +50,11 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
   await mkdir(path.dirname(lockFile), { recursive: true });
   const timeoutMs = options.timeoutMs ?? LOCK_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what: options.what ?? path.basename(lockFile) };
+  const token = randomBytes(8).toString('hex');
+  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what: options.what ?? path.basename(lockFile), token };
   let waited = false;
   for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
-    if (await createComplete(lockFile, me)) return holdLock(lockFile, heartbeatMs);
+    if (await createComplete(lockFile, me)) return holdLock(lockFile, heartbeatMs, token);
     const seen = await inspect(lockFile);
     if (seen === 'gone') continue;
     const age = Date.now() - seen.mtimeMs;
@@ -99,10 +102,18 @@ async function createComplete(lockFile: string, me: LockHolder): Promise<boolean
   }
 }
 
-function holdLock(lockFile: string, heartbeatMs: number): () => Promise<void> {
+/**
+ * Keeps the lock just created fresh, and releases it. Both touch the file only while it is still this
+ * lock (it holds this lock's token): a holder stalled past the stale time (its event loop blocked) may
+ * have been taken over, and must then neither remove nor keep alive the lock of the one that took over.
+ */
+function holdLock(lockFile: string, heartbeatMs: number, token: string): () => Promise<void> {
+  const ours = async () => parseHolder(await readFile(lockFile, 'utf8').catch(() => ''))?.token === token;
   const beat = setInterval(() => {
     const now = new Date();
-    utimes(lockFile, now, now).catch(() => {});
+    void ours()
+      .then((still) => (still ? utimes(lockFile, now, now) : undefined))
+      .catch(() => {});
   }, heartbeatMs);
   // The heartbeat must never keep a finished build alive.
   beat.unref();
@@ -111,7 +122,7 @@ function holdLock(lockFile: string, heartbeatMs: number): () => Promise<void> {
     if (released) return;
     released = true;
     clearInterval(beat);
-    await rm(lockFile, { force: true });
+    if (await ours()) await rm(lockFile, { force: true });
   };
 }
 

@@ -90,4 +90,22 @@ describe('acquireLock', () => {
       await release();
     }
   });
+
+  it('releases only its own lock: a holder that stalled past the stale time neither removes nor refreshes the lock that took over', async () => {
+    // A holder whose heartbeat did not come in time (its event loop blocked): another one takes over.
+    const stalled = await acquireLock(lock, { heartbeatMs: 300 });
+    await age(lock, 1_000);
+    const taker = await acquireLock(lock, { staleMs: 500, heartbeatMs: 60_000, timeoutMs: 2_000, what: 'The taker' });
+    // The taker's lock made to look old: only a heartbeat would make it new again, and the stalled one's
+    // next beats (its loop runs again) must not.
+    await age(lock, 10_000);
+    const taken = await stat(lock);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect((await stat(lock)).mtimeMs).toBe(taken.mtimeMs);
+    await stalled();
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ what: 'The taker' });
+    expect((await stat(lock)).ino).toBe(taken.ino);
+    await taker();
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
