@@ -45,16 +45,24 @@ export class ManifestWriter {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
-    await updateManifest(
-      this.#file,
-      this.#lockDir,
-      (manifest) => {
-        for (const [key, entry] of batch) {
-          const previous = manifest.images[key];
-          manifest.images[key] = { ...entry, posts: [...new Set([...(previous?.posts ?? []), ...entry.posts])].sort() };
-        }
-      },
-      this.#onWait,
-    );
+    try {
+      await updateManifest(
+        this.#file,
+        this.#lockDir,
+        (manifest) => {
+          for (const [key, entry] of batch) {
+            const previous = manifest.images[key];
+            manifest.images[key] = { ...entry, posts: [...new Set([...(previous?.posts ?? []), ...entry.posts])].sort() };
+          }
+        },
+        this.#onWait,
+      );
+    } catch (error) {
+      // Queued again, behind what came meanwhile: the next flush writes them or reports its own failure.
+      const later = this.#pending;
+      this.#pending = batch;
+      for (const [key, entry] of later) this.add(key, entry);
+      throw error;
+    }
   }
 }

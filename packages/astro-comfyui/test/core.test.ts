@@ -9,6 +9,7 @@ import { IMAGE_MODULE_PARTS, ImageIndex, partOf } from '../src/image-index.js';
 import { vitePluginImages } from '../src/vite-plugin-images.js';
 import type { Manifest, ManifestEntry } from '../src/manifest.js';
 import { readManifest, writeManifestFile } from '../src/manifest.js';
+import { ManifestWriter } from '../src/manifest-writer.js';
 import { mergeManifestConflict, readManifestMergingConflict } from '../src/merge-manifest-conflict.js';
 import { resolveOptions } from '../src/options.js';
 import { withPngEntry } from '../src/png-entry.js';
@@ -157,6 +158,24 @@ describe('mergeManifestConflict', () => {
     expect(Object.keys(merged.images)).toEqual([a, b, c]);
     expect(merged.images[c]!.model).toEqual(turbo);
     expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(2);
+  });
+});
+
+describe('ManifestWriter', () => {
+  const [a, b] = ['a', 'b'].map((x) => x.repeat(64)) as [string, string];
+  const file = () => path.join(root, 'src/assets/generated/images.lock.json');
+
+  it('keeps the entries of a write that failed and writes them with the next one, which reports its own failure', async () => {
+    const writer = new ManifestWriter(file(), path.join(root, 'lock'), { delayMs: 10 });
+    // A manifest that cannot be read (a hand edit mid-way): the batched write in the background fails.
+    await writeFile(file(), '{ "version": 2, ');
+    writer.add(a, entryFor(a));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    writer.add(b, entryFor(b));
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'MANIFEST_CORRUPT' });
+    await rm(file());
+    await writer.flush();
+    expect(Object.keys((await readManifest(file())).images)).toEqual([a, b]);
   });
 });
 
