@@ -70,14 +70,16 @@ describe('astro dev with astro-comfyui', () => {
       post,
       `---\ntitle: Reef\nimage: { prompt: "a coral reef", seed: 3, alt: "A coral reef" }\n---\nimport Note from '../../components/Note.astro';\n\n<Note>Snorkel at low tide.</Note>\n`,
     );
+    let lastHtml = '';
     const shown = async () => {
       const html = await (await fetch(`${dev.url}/reef/`)).text();
+      lastHtml = html;
       const img = /<img[^>]+>/.exec(html)?.[0];
       // The MDX body with its component (dev adds source attributes to the component's element).
       return img && /<aside class="note"[^>]*>Snorkel at low tide\.<\/aside>/.test(html) ? /src="([^"]+)"/.exec(img)?.[1] : undefined;
     };
     const first = await waitUntil(shown, 30_000, 'the MDX post with its image').catch((error: Error) => {
-      throw new Error(`${error.message}\n${dev.output.join('')}`);
+      throw new Error(`${error.message}\nHTML:${lastHtml}\n${dev.output.join('')}`);
     });
     expect((await fetch(new URL(first, dev.url))).status).toBe(200);
     expect(dev.output.join('')).toContain('reef.mdx › image → reef-');
