@@ -50,6 +50,22 @@ describe('mergeManifestConflict', () => {
   const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
   const turbo = { model: 'large-turbo', steps: 4 };
   const manifestFile = () => path.join(root, 'src/assets/generated/images.lock.json');
+  /** A layout 1 manifest whose images git left in conflict: our lines, then theirs (diff3 adds an empty base). */
+  const conflicted = (ours: string[], theirs: string[], { diff3 = false } = {}) =>
+    [
+      '{',
+      '  "version": 1,',
+      '  "images": {',
+      '<<<<<<< HEAD',
+      ...ours,
+      ...(diff3 ? ['||||||| base'] : []),
+      '=======',
+      ...theirs,
+      '>>>>>>> theirs',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, encoding: 'utf8' });
 
   it('merges both sides of a conflict, repairs the commas git leaves, and prefers a real image to a placeholder', async () => {
@@ -57,20 +73,7 @@ describe('mergeManifestConflict', () => {
     const ours = JSON.stringify({ [a]: entryFor(a), [c]: entryFor(c, { placeholder: true, posts: ['src/content/blog/one.md'] }) }, null, 2);
     const theirs = JSON.stringify({ [b]: entryFor(b), [c]: entryFor(c, { created: '2026-02-01T00:00:00.000Z', posts: ['src/content/blog/two.md'] }) }, null, 2);
     // A diff3-style conflict inside the images object, as git writes it.
-    const text = [
-      '{',
-      '  "version": 1,',
-      '  "images": {',
-      '<<<<<<< HEAD',
-      ...ours.split('\n').slice(1, -1),
-      '||||||| base',
-      '=======',
-      ...theirs.split('\n').slice(1, -1),
-      '>>>>>>> theirs',
-      '  }',
-      '}',
-      '',
-    ].join('\n');
+    const text = conflicted(ours.split('\n').slice(1, -1), theirs.split('\n').slice(1, -1), { diff3: true });
     await writeFile(file, text);
     await expect(readManifest(file)).rejects.toThrow(/unresolved git merge conflicts/);
     expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
@@ -96,19 +99,10 @@ describe('mergeManifestConflict', () => {
     const file = manifestFile();
     const prompt = 'a sign that reads {ok, } beside a list [one, ]';
     // Our side keeps the comma after its last entry: git's merge left it before the closing brace.
-    const text = [
-      '{',
-      '  "version": 1,',
-      '  "images": {',
-      '<<<<<<< HEAD',
-      `    ${JSON.stringify(a)}: ${JSON.stringify(entryFor(a, { prompt, negative: 'blur, ]' }))},`,
-      '=======',
-      `    ${JSON.stringify(b)}: ${JSON.stringify(entryFor(b))}`,
-      '>>>>>>> theirs',
-      '  }',
-      '}',
-      '',
-    ].join('\n');
+    const text = conflicted(
+      [`    ${JSON.stringify(a)}: ${JSON.stringify(entryFor(a, { prompt, negative: 'blur, ]' }))},`],
+      [`    ${JSON.stringify(b)}: ${JSON.stringify(entryFor(b))}`],
+    );
     await writeFile(file, text);
     expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
     const merged = await readManifest(file);
