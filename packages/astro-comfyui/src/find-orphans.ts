@@ -2,7 +2,7 @@ import path from 'node:path';
 import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
-import { PNG_ENTRY_KEYWORD, readPngEntry } from './png-entry.js';
+import { readPngEntry } from './png-entry.js';
 import { getPngText, startsAsPng } from './png-text.js';
 import { readHead } from './read-head.js';
 import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
@@ -45,12 +45,8 @@ const HEAD_BYTES = 64 * 1024;
 export async function madeHere(file: string, key?: string): Promise<boolean> {
   const png = await readHead(file, HEAD_BYTES);
   if (!png || !startsAsPng(png)) return false;
-  if (key !== undefined) {
-    const carried = readPngEntry(png);
-    if (carried !== undefined) return carried?.key === key;
-  } else if (getPngText(png, PNG_ENTRY_KEYWORD) !== undefined) {
-    return true;
-  }
+  const carried = readPngEntry(png);
+  if (carried !== undefined) return key === undefined || carried?.key === key;
   return savedHere(getPngText(png, 'prompt'));
 }
 
