@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFrontmatter } from 'astro/markdown';
@@ -298,6 +298,33 @@ describe('the ComfyUI dev toolbar app', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(fake.stats.promptsQueued).toBe(queued);
     expect(await page.getByTestId('candidates').locator('figure').count()).toBe(0);
+  });
+
+  it('keeps only the newest candidates in its cache, however many generations the author runs', async () => {
+    // As if the studio had been used for weeks: a full cache of candidates, all older than the new ones.
+    const cache = path.join(site.root, 'node_modules/.cache/astro-comfyui/candidates');
+    await rm(cache, { recursive: true, force: true });
+    await mkdir(cache, { recursive: true });
+    const old = Array.from({ length: 64 }, (_, i) => `${i.toString(16).padStart(64, 'f')}.png`);
+    const then = new Date(Date.now() - 86_400_000);
+    for (const [i, name] of old.entries()) {
+      await writeFile(path.join(cache, name), 'png');
+      await utimes(path.join(cache, name), then, new Date(then.getTime() + i * 1000));
+    }
+    await page.goto(`${dev.url}/harbour/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/harbour.md');
+    await page.getByTestId('seed').fill('500');
+    await generate(2);
+    await expect.poll(() => page.getByTestId('progress').textContent(), { timeout: 20_000 }).toMatch(/^Done/);
+
+    const made = await Promise.all(
+      [0, 1].map(async (i) => path.posix.basename((await page.getByTestId(`candidate-${i}`).locator('img').getAttribute('src')) ?? '').split('?')[0]!),
+    );
+    expect(made.every((name) => /^[0-9a-f]{64}\.png$/.test(name))).toBe(true);
+    // The two oldest go once the new ones are written; the two just made can still be pinned.
+    const pictures = async () => (await readdir(cache)).filter((name) => name.endsWith('.png')).sort();
+    await expect.poll(pictures, { timeout: 10_000 }).toEqual([...old.slice(2), ...made].sort());
   });
 
   it("runs ComfyUI's real web UI in the Advanced tab of a localhost page, and opens a candidate's exact graph in it", async () => {

@@ -14,6 +14,7 @@ import { listPosts, scanPost } from '../scan-posts.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
 import type { Reply } from './toolbar-channel.js';
+import { pruneCandidates } from './prune-candidates.js';
 import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
 import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
 
@@ -187,6 +188,9 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
     reply(EVENTS.done, { requestId });
   } finally {
     await pool.close();
+    await pruneCandidates(candidatesDir).catch((error: Error) =>
+      logger.warn(`Could not remove old toolbar candidates from ${candidatesDir}: ${error.message}`),
+    );
   }
 }
 
