@@ -1,4 +1,5 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
@@ -10,6 +11,7 @@ import { copyFixture, runAstro, runCli, waitUntil } from '../helpers/fixture-sit
 import { findFreePort } from '../helpers/find-free-port.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
+import { deadPid } from '../helpers/dead-pid.js';
 
 const cleanups = useCleanups();
 
@@ -260,6 +262,30 @@ describe('fault suite', () => {
     expect(next.exitCode, String(next.all)).toBe(0);
     await expectConsistent(root, 4);
     expect(server.stats.samplerRuns - sampled).toBe(3);
+  });
+
+  it('temp files that a killed build left among the images are removed by the next build, not those of one still writing', async () => {
+    const root = await site();
+    const server = await fake();
+    await mkdir(generated(root), { recursive: true });
+    // As SIGKILL or a power cut leaves them mid-write; and one of a build on this machine that still runs.
+    const killed = await deadPid();
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)']);
+    cleanups.push(async () => void running.kill());
+    const left = [`lighthouse-0123456789ab.png.${killed}.0a1b2c3d.tmp`, `images.lock.json.${killed}.4e5f6a7b.tmp`];
+    const writing = `harbour-0123456789ab.png.${running.pid}.8c9d0e1f.tmp`;
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    for (const name of [...left, writing]) {
+      await writeFile(path.join(generated(root), name), 'half a file');
+      await utimes(path.join(generated(root), name), twoMinutesAgo, twoMinutesAgo);
+    }
+
+    const result = await build(root, { COMFYUI_URL: server.url });
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toContain('Removed 2 temp files that a run killed while writing left in src/assets/generated:');
+    for (const name of left) expect(result.all).toContain(`- ${name}`);
+    await rm(path.join(generated(root), writing));
+    await expectConsistent(root, 4);
   });
 
   it('two builds at once keep the manifest intact and never generate a key twice', async () => {

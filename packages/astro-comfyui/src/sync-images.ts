@@ -20,6 +20,7 @@ import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedOptions } from './options.js';
+import { removeStaleTempFiles } from './remove-stale-temp-files.js';
 import { renderPlaceholder } from './render-placeholder.js';
 import { imagesToRestamp, restampImages } from './restamp-images.js';
 import { resolveImage, type ResolvedImage } from './resolve-image.js';
@@ -68,6 +69,20 @@ export interface SyncSummary {
 export { classifyImages, type ImageState } from './classify-images.js';
 
 /**
+ * The temp files of images and of the manifest that a run killed while writing left among the committed
+ * images are removed, so that an author does not commit them; `files` (the folder as listed) forgets them.
+ */
+async function removeLeftTempFiles(options: ResolvedOptions, files: Set<string>, logger: Logger): Promise<void> {
+  const manifest = path.basename(options.manifestFile);
+  const removed = await removeStaleTempFiles(options.outDir, (target) => target.endsWith('.png') || target === manifest, { names: files });
+  if (removed.length === 0) return;
+  for (const name of removed) files.delete(name);
+  logger.info(
+    `Removed ${removed.length} temp file${removed.length > 1 ? 's' : ''} that a run killed while writing left in ${path.relative(options.root, options.outDir) || '.'}:\n${formatList(removed, 'all removed')}`,
+  );
+}
+
+/**
  * Makes every image exist: committed ones are used as they are; missing ones are generated through
  * the pool (mode `generate`/`force`) or become placeholders / an error (mode `frozen`, or no ComfyUI).
  * One failed image does not stop the others; failures are reported together at the end.
@@ -79,6 +94,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
   const committed = context.manifest ?? (await readCommittedManifest(options, logger, options.mode !== 'frozen' && !context.dryRun));
   const files = context.files ?? (await listImageFiles(options.outDir));
+  if (options.mode !== 'frozen' && !context.dryRun) await removeLeftTempFiles(options, files, logger);
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger, files });
   const states = await classifyImages(unique, options, manifest, files);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));

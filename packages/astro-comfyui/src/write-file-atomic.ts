@@ -9,7 +9,7 @@ import path from 'node:path';
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // parsed by tempFileOf
   // 'wx': a temp name that exists already is someone else's; it is neither written nor removed.
   const handle = await open(temp, 'wx');
   try {
@@ -26,4 +26,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+/** A temp file writeFileAtomic made (`<target>.<pid>.<8 hex>.tmp`): its target's name and its writer's pid. */
+export function tempFileOf(name: string): { target: string; pid: number } | undefined {
+  const match = /^(.+)\.(\d{1,10})\.[0-9a-f]{8}\.tmp$/.exec(name);
+  return match ? { target: match[1]!, pid: Number(match[2]) } : undefined;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock } from '../src/acquire-lock.js';
+import { deadPid } from '../../../test/helpers/dead-pid.js';
 
 let dir: string;
 let lock: string;
@@ -16,12 +17,6 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const holder = (pid: number, host = hostname()) => JSON.stringify({ pid, host, since: '2026-01-02T03:04:05.000Z', what: 'Generating a.png' });
 const age = (file: string, ms: number) => utimes(file, new Date(Date.now() - ms), new Date(Date.now() - ms));
-/** A pid that is certainly not running: a child that has already exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid!;
-}
 
 describe('acquireLock', () => {
   it('is created whole: processes killed at random moments never leave an empty or partial lock', async () => {

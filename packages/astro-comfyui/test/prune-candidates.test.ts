@@ -28,13 +28,14 @@ describe('pruneCandidates', () => {
     // Written in shuffled order: age, not name or creation order, decides.
     const ages = Array.from({ length: 10 }, (_, i) => (i * 7) % 10);
     for (const [i, minutes] of ages.entries()) await write(`${key(i)}.png`, minutes * 60);
-    await write(`${key(100)}.png.4242.0a1b2c3d.tmp`, 120);
-    await write(`${key(101)}.png.4242.0e0f1a2b.tmp`, 5);
+    // Temp files: one of a dev server killed two days ago, one of this live process writing now.
+    await write(`${key(100)}.png.${process.pid}.0a1b2c3d.tmp`, 2 * 24 * 60);
+    await write(`${key(101)}.png.${process.pid}.0e0f1a2b.tmp`, 5);
 
     expect(await pruneCandidates(dir, 6)).toBe(5);
 
     const kept = ages.flatMap((minutes, i) => (minutes < 6 ? [`${key(i)}.png`] : []));
-    expect((await readdir(dir)).sort()).toEqual([...kept, `${key(101)}.png.4242.0e0f1a2b.tmp`].sort());
+    expect((await readdir(dir)).sort()).toEqual([...kept, `${key(101)}.png.${process.pid}.0e0f1a2b.tmp`].sort());
   });
 
   it("touches nothing but candidate files: the author's files, folders and links stay, and so do their targets", async () => {

@@ -1,5 +1,6 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleTempFiles } from '../remove-stale-temp-files.js';
 
 /**
  * Candidates kept in the cache: 16 generations of four. The panel can pin only the candidates it shows
@@ -8,16 +9,13 @@ import path from 'node:path';
  */
 export const CANDIDATES_KEPT = 64;
 
-/** A temp file older than this was left by a dev server that was killed while writing it. */
-const STALE_TEMP_MS = 60 * 60_000;
-
-/** `<key>.png`, and the temp files writeFileAtomic makes for one: `<key>.png.<pid>.<hex>.tmp`. */
+/** A candidate is `<key>.png`. */
 const CANDIDATE = /^[0-9a-f]{64}\.png$/;
-const CANDIDATE_TEMP = /^[0-9a-f]{64}\.png\.\d+\.[0-9a-f]+\.tmp$/;
 
 /**
- * Removes all but the `keep` newest candidates (by modification time) and stale temp files from the
- * candidates folder. Only regular files named as candidates are touched: anything else there is left.
+ * Removes all but the `keep` newest candidates (by modification time) from the candidates folder, and
+ * the temp files of candidates that a killed dev server left. Only regular files named as candidates are
+ * touched: anything else there is left.
  */
 export async function pruneCandidates(dir: string, keep = CANDIDATES_KEPT, now = Date.now()): Promise<number> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
@@ -26,15 +24,15 @@ export async function pruneCandidates(dir: string, keep = CANDIDATES_KEPT, now =
   });
   const files = await Promise.all(
     names
-      .filter((name) => CANDIDATE.test(name) || CANDIDATE_TEMP.test(name))
+      .filter((name) => CANDIDATE.test(name))
       .map(async (name) => {
         const stats = await lstat(path.join(dir, name)).catch(() => undefined);
         return stats?.isFile() ? { name, mtimeMs: stats.mtimeMs } : undefined;
       }),
   );
-  const found = files.filter((file) => file !== undefined);
-  const candidates = found.filter((file) => CANDIDATE.test(file.name)).sort((a, b) => b.mtimeMs - a.mtimeMs || a.name.localeCompare(b.name));
-  const stale = [...candidates.slice(keep), ...found.filter((file) => CANDIDATE_TEMP.test(file.name) && now - file.mtimeMs > STALE_TEMP_MS)];
-  await Promise.all(stale.map((file) => rm(path.join(dir, file.name), { force: true })));
-  return stale.length;
+  const candidates = files.filter((file) => file !== undefined).sort((a, b) => b.mtimeMs - a.mtimeMs || a.name.localeCompare(b.name));
+  const old = candidates.slice(keep);
+  await Promise.all(old.map((file) => rm(path.join(dir, file.name), { force: true })));
+  const temps = await removeStaleTempFiles(dir, (target) => CANDIDATE.test(target), { names, now });
+  return old.length + temps.length;
 }
