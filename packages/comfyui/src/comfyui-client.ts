@@ -245,7 +245,7 @@ export class ComfyUIClient {
           : '';
     return new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with HTTP ${status}.${hint}`, {
       url: this.url,
-      details: { status, body: text.slice(0, 500) },
+      details: { status, path, body: text.slice(0, 500) },
     });
   }
 }

@@ -112,7 +112,8 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
     let resubmits = 0;
     let unreachableSince: number | null = null;
     let justSubmitted = false;
-    let retriedEmptyOutputs = false;
+    // SaveImage is run once more, under a fresh prefix, when a finished job's image cannot be had.
+    let resaved = false;
 
     // A reset or a stall (before or after the headers) is waited out for up to `graceMs`; anything else fails.
     const waitOutTransientFault = async (error: unknown) => {
@@ -128,6 +129,18 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       progress.submitted(currentId);
       // Just accepted: it is queued, no need to ask the server until the socket falls silent.
       justSubmitted = true;
+    };
+
+    // A fresh filename prefix is a changed input of SaveImage only: it executes again and saves the image
+    // anew, while everything upstream (the sampler) is served from ComfyUI's cache.
+    const resave = async (reason: string) => {
+      resaved = true;
+      await client.deleteHistory([currentId], { signal }).catch(() => {});
+      graph = withFreshSavePrefix(graph);
+      currentId = `${promptId}-resave`;
+      progress.finished = false;
+      unsubscribeExtra = client.events.subscribe(currentId, onMessage);
+      await submit(reason);
     };
 
     const existing = await locate(client, currentId, signal);
@@ -195,18 +208,12 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       if (refs.length === 0) {
         // Older servers leave fully cached output nodes out of history: rerun with a fresh filename prefix
         // so only SaveImage executes again (everything upstream stays cached).
-        if (retriedEmptyOutputs || !hasSaveImage(graph)) {
+        if (resaved || !hasSaveImage(graph)) {
           throw new ComfyUIError('NO_OUTPUT', `ComfyUI at ${client.url} finished ${currentId} without saving any image. The workflow needs a SaveImage node.`, {
             url: client.url,
           });
         }
-        retriedEmptyOutputs = true;
-        await client.deleteHistory([currentId], { signal }).catch(() => {});
-        graph = withFreshSavePrefix(graph);
-        currentId = `${promptId}-resave`;
-        progress.finished = false;
-        unsubscribeExtra = client.events.subscribe(currentId, onMessage);
-        await submit('the server returned no outputs for a cached run');
+        await resave('the server returned no outputs for a cached run');
         continue;
       }
 
@@ -215,6 +222,13 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       try {
         for (const ref of refs) images.push({ ...ref, data: await download(client, currentId, ref, signal, options.expectImage) });
       } catch (error) {
+        if (isComfyUIError(error, 'HTTP_ERROR') && error.details?.status === 404) {
+          // Saved, then removed from the output folder (cleaned by hand or by a script) before this download,
+          // as when a build was interrupted and the job finished meanwhile: the entry names a file that is gone.
+          if (resaved || !hasSaveImage(graph)) throw missingOutput(client.url, currentId, error);
+          await resave("its image was gone from ComfyUI's output folder");
+          continue;
+        }
         // The entry stays in history until downloaded: look it up again and download afresh.
         await waitOutTransientFault(error);
         continue;
@@ -312,6 +326,16 @@ function collectImages(entry: HistoryEntry): Array<ImageRef & { nodeId: string }
     .flatMap(([nodeId, output]) => (output.images ?? []).map((image) => ({ ...image, nodeId })));
   const saved = all.filter((image) => image.type === 'output');
   return saved.length > 0 ? saved : all;
+}
+
+function missingOutput(url: string, promptId: string, cause: ComfyUIError): ComfyUIError {
+  const path = String(cause.details?.path ?? '');
+  const name = new URLSearchParams(path.slice(path.indexOf('?') + 1)).get('filename') ?? 'its image';
+  return new ComfyUIError(
+    'BAD_OUTPUT',
+    `ComfyUI at ${url} finished ${promptId}, but ${name.slice(0, 200)} is not in its output folder (GET /view answered 404), even after saving it again. Check that nothing removes files from ComfyUI's output folder while it runs.`,
+    { url, cause },
+  );
 }
 
 function hasSaveImage(graph: ApiWorkflow): boolean {

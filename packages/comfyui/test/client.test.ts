@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -108,6 +109,43 @@ describe('runPrompt', () => {
     const second = await client.runPrompt(graph, { promptId: 'b' });
     expect(fake.stats.samplerRuns).toBe(runs);
     expect(readPngInfo(second.images[0]!.data).width).toBe(readPngInfo(first.images[0]!.data).width);
+  });
+
+  it("makes the image again when a finished job's file is gone from ComfyUI's output folder, then says so if it keeps going", async () => {
+    const { fake, client } = await setup();
+    const graph = buildTestGraph();
+    // A job that finished while nothing was there to download it (a build interrupted), whose file the
+    // author then deleted with the rest of ComfyUI's output folder.
+    const first = await client.runPrompt(graph, { promptId: 'kept', keepHistory: true });
+    const empty = () => rmSync(fake.outputDirectory, { recursive: true, force: true });
+    empty();
+    const runs = fake.stats.samplerRuns;
+    const progress: PromptProgress[] = [];
+    const again = await client.runPrompt(graph, { promptId: 'kept', onProgress: (p) => progress.push(p) });
+    // The same picture of the same graph, saved anew: only the prefix in the graph it carries differs.
+    const picture = (png: Buffer) => {
+      const { width, height, text } = readPngInfo(png);
+      const saved = JSON.parse(text.prompt!) as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+      for (const node of Object.values(saved)) if (node.class_type === 'SaveImage') delete node.inputs.filename_prefix;
+      return { width, height, saved };
+    };
+    expect(picture(again.images[0]!.data)).toEqual(picture(first.images[0]!.data));
+    expect(again.images[0]!.filename).not.toBe(first.images[0]!.filename);
+    expect(progress).toContainEqual({ type: 'resubmitted', promptId: 'kept-resave', reason: "its image was gone from ComfyUI's output folder" });
+    // Only SaveImage ran again: the sampler's result was still in ComfyUI's cache.
+    expect(fake.stats.samplerRuns).toBe(runs);
+
+    // Something removes every file as soon as it is saved: one more try, then the reason, not a loop.
+    const vanishing = client.runPrompt(buildTestGraph({ seed: 5 }), { onProgress: (p) => p.type === 'downloading' && empty() });
+    const error = await vanishing.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ComfyUIError);
+    expect((error as ComfyUIError).code).toBe('BAD_OUTPUT');
+    expect((error as Error).message).toMatch(
+      /is not in its output folder \(GET \/view answered 404\), even after saving it again\. Check that nothing removes files from ComfyUI's output folder while it runs\.$/,
+    );
   });
 
   it('finds the result when the WebSocket drops mid-job, and works with no WebSocket at all', async () => {
