@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { type AnswerReader, readHistory, readModelList, readObjectInfo, readQueuedPrompt, readQueueState, readSystemStats } from './comfyui-answers.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { ComfyUIEvents } from './comfyui-events.js';
 import { describeValidationError } from './describe-validation-error.js';
@@ -57,15 +58,15 @@ export class ComfyUIClient {
   }
 
   getSystemStats(options?: CallOptions): Promise<SystemStats> {
-    return this.#json('GET', '/system_stats', undefined, options);
+    return this.#json('GET', '/system_stats', readSystemStats, options);
   }
 
   getObjectInfo(options?: CallOptions): Promise<ObjectInfo> {
-    return this.#json('GET', '/object_info', undefined, options);
+    return this.#json('GET', '/object_info', readObjectInfo, options);
   }
 
   listModels(folder: string, options?: CallOptions): Promise<string[]> {
-    return this.#json('GET', `/models/${encodeURIComponent(folder)}`, undefined, options);
+    return this.#json('GET', `/models/${encodeURIComponent(folder)}`, readModelList, options);
   }
 
   /** Queues a graph. A client-chosen `promptId` is taken as is; ComfyUI does not deduplicate ids. */
@@ -86,16 +87,16 @@ export class ComfyUIClient {
       });
     }
     if (res.statusCode !== 200) throw this.#httpError('POST', '/prompt', res.statusCode, text);
-    return JSON.parse(text) as QueuePromptResult;
+    return this.#read('POST', '/prompt', text, readQueuedPrompt);
   }
 
   getQueue(options?: CallOptions): Promise<QueueState> {
-    return this.#json('GET', '/queue', undefined, options);
+    return this.#json('GET', '/queue', readQueueState, options);
   }
 
   /** One history entry, or `undefined` while it is queued, running or unknown (ComfyUI answers `{}`). */
   async getHistory(promptId: string, options?: CallOptions): Promise<HistoryEntry | undefined> {
-    const all = await this.#json<Record<string, HistoryEntry>>('GET', `/history/${encodeURIComponent(promptId)}`, undefined, options);
+    const all = await this.#json('GET', `/history/${encodeURIComponent(promptId)}`, readHistory, options);
     return Object.hasOwn(all, promptId) ? all[promptId] : undefined;
   }
 
@@ -142,16 +143,32 @@ export class ComfyUIClient {
     await this.#agent.destroy();
   }
 
-  async #json<T>(method: string, path: string, body: unknown, options?: CallOptions): Promise<T> {
-    const res = await this.#send(method, path, body, options);
+  /** A GET whose JSON answer `read` checks. */
+  async #json<T>(method: string, path: string, read: AnswerReader<T>, options?: CallOptions): Promise<T> {
+    const res = await this.#send(method, path, undefined, options);
     const text = res.body.toString('utf8');
     if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, text);
+    return this.#read(method, path, text, read);
+  }
+
+  /** An answer as `read` checks it: any other text or shape is an error naming the call, never a TypeError later. */
+  #read<T>(method: string, path: string, text: string, read: AnswerReader<T>): T {
+    let value: unknown;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
     } catch (cause) {
       throw new ComfyUIError(
         'HTTP_ERROR',
         `ComfyUI at ${this.url} answered ${method} ${path} with something that is not JSON. Check that the URL points at ComfyUI.`,
+        { url: this.url, cause },
+      );
+    }
+    try {
+      return read(value);
+    } catch (cause) {
+      throw new ComfyUIError(
+        'HTTP_ERROR',
+        `ComfyUI at ${this.url} answered ${method} ${path} with JSON that ComfyUI does not send (${(cause as Error).message}). Check that the URL points at ComfyUI.`,
         { url: this.url, cause },
       );
     }

@@ -1,8 +1,9 @@
 import { execa } from 'execa';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +147,49 @@ describe('runPrompt', () => {
     expect((error as Error).message).toMatch(
       /is not in its output folder \(GET \/view answered 404\), even after saving it again\. Check that nothing removes files from ComfyUI's output folder while it runs\.$/,
     );
+  });
+
+  it("takes no JSON answer of another shape for ComfyUI's (a sign-in page, another service): the error names the call, never a TypeError", async () => {
+    // Answers every call with 200 and the JSON given for its path; the WebSocket is refused.
+    const answers = new Map<string, string>();
+    const server = http.createServer((req, res) => {
+      req.resume();
+      const path = (req.url ?? '').split('?')[0]!;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(answers.get(path) ?? '{"message": "Sign in to continue"}');
+    });
+    server.on('upgrade', (_req, socket: Socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    client = createComfyUIClient({ url, pollIntervalMs: 25 });
+    const failure = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (e: unknown) => e as ComfyUIError,
+      );
+    try {
+      const refused = async (call: Promise<unknown>, where: string, why: string) => {
+        const error = await failure(call);
+        expect(error).toBeInstanceOf(ComfyUIError);
+        expect(error!.code).toBe('HTTP_ERROR');
+        expect(error!.message).toBe(`ComfyUI at ${url} answered ${where} with JSON that ComfyUI does not send (${why}). Check that the URL points at ComfyUI.`);
+      };
+      await refused(client.getSystemStats(), 'GET /system_stats', 'it has no "system" object');
+      await refused(client.runPrompt(buildTestGraph(), { promptId: 'p' }), 'GET /queue', '"queue_running" is not a list');
+      answers.set('/queue', '{"queue_running": [], "queue_pending": []}');
+      await refused(client.runPrompt(buildTestGraph(), { promptId: 'p' }), 'GET /history/p', 'the entry of message is not an object');
+      answers.set('/history/p', '{}');
+      await refused(client.runPrompt(buildTestGraph(), { promptId: 'p' }), 'POST /prompt', 'it has no "prompt_id" and "number"');
+      answers.set('/prompt', '{"prompt_id": "p", "number": 1, "node_errors": {}}');
+      answers.set('/history/p', '{"p": {"outputs": {"9": {"images": {"filename": "a.png"}}}, "status": null}}');
+      await refused(client.runPrompt(buildTestGraph(), { promptId: 'p' }), 'GET /history/p', 'the entry of p has "images" of node 9 that are not a list');
+      answers.set('/system_stats', '{"system": {"comfyui_version": "0.3.64"}, "devices": [{"name": {"html": "<b>"}}]}');
+      await refused(client.getSystemStats(), 'GET /system_stats', 'a device has no name, vram_total and vram_free');
+      answers.set('/object_info', '[]');
+      await refused(client.getObjectInfo(), 'GET /object_info', 'it is not an object of node types');
+    } finally {
+      await client.close();
+      server.close();
+    }
   });
 
   it('finds the result when the WebSocket drops mid-job, and works with no WebSocket at all', async () => {
