@@ -152,10 +152,11 @@ describe('runPrompt', () => {
   it("takes no JSON answer of another shape for ComfyUI's (a sign-in page, another service): the error names the call, never a TypeError", async () => {
     // Answers every call with 200 and the JSON given for its path; the WebSocket is refused.
     const answers = new Map<string, string>();
+    const statuses = new Map<string, number>();
     const server = http.createServer((req, res) => {
       req.resume();
       const path = (req.url ?? '').split('?')[0]!;
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(answers.get(path) ?? '{"message": "Sign in to continue"}');
+      res.writeHead(statuses.get(path) ?? 200, { 'Content-Type': 'application/json' }).end(answers.get(path) ?? '{"message": "Sign in to continue"}');
     });
     server.on('upgrade', (_req, socket: Socket) => socket.destroy());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -186,6 +187,16 @@ describe('runPrompt', () => {
       await refused(client.getSystemStats(), 'GET /system_stats', 'a device has no name, vram_total and vram_free');
       answers.set('/object_info', '[]');
       await refused(client.getObjectInfo(), 'GET /object_info', 'it is not an object of node types');
+      // A refusal of the graph with parts in other shapes: what can be read is said, the rest left out.
+      answers.set('/history/p', '{}');
+      statuses.set('/prompt', 400);
+      answers.set(
+        '/prompt',
+        '{"error": {"message": 5}, "node_errors": {"9": null, "7": {"errors": 5}, "3": {"errors": [null, {"message": "Value not in list", "details": 7}]}}}',
+      );
+      const rejected = await failure(client.runPrompt(buildTestGraph(), { promptId: 'p' }));
+      expect(rejected?.code).toBe('VALIDATION_FAILED');
+      expect(rejected?.message).toBe(`ComfyUI at ${url} rejected the workflow (validation failed):\n- CLIPTextEncode (node 3): Value not in list`);
     } finally {
       await client.close();
       server.close();
