@@ -132,7 +132,8 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
     };
 
     // A fresh filename prefix is a changed input of SaveImage only: it executes again and saves the image
-    // anew, while everything upstream (the sampler) is served from ComfyUI's cache.
+    // anew, and what is upstream comes from ComfyUI's cache if it still holds it (by default it keeps only
+    // the last prompt's results; otherwise the sampler runs again, with the same seed).
     const resave = async (reason: string) => {
       resaved = true;
       await client.deleteHistory([currentId], { signal }).catch(() => {});
