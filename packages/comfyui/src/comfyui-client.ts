@@ -254,6 +254,15 @@ export class ComfyUIClient {
   }
 
   #httpError(method: string, path: string, status: number, text: string): ComfyUIError {
+    // ComfyUI itself never answers these: a proxy in front of it (nginx, a tunnel) says that ComfyUI is down
+    // or restarting behind it, which callers wait out or fail over from like a refused connection.
+    if (status === 502 || status === 503 || status === 504) {
+      return new ComfyUIError(
+        'UNREACHABLE',
+        `ComfyUI is not reachable at ${this.url}: the proxy in front of it answered ${method} ${path} with HTTP ${status}. Start ComfyUI behind it, or check the proxy.`,
+        { url: this.url, details: { status, path, body: text.slice(0, 500) } },
+      );
+    }
     const hint =
       status === 403
         ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'

@@ -66,6 +66,35 @@ describe('runPrompt', () => {
     }
   });
 
+  it('behind a proxy, waits out a ComfyUI restart (the proxy answers 502 meanwhile) as it does an unreachable server', async () => {
+    const first = await startFakeComfyUI({ stepDelayMs: 10 });
+    const port = first.port;
+    const proxy = await startPrefixProxy(first.url, '/comfyui');
+    try {
+      client = createComfyUIClient({ url: `${proxy.url}/`, pollIntervalMs: 25 });
+      let restarted: Promise<FakeComfyUI> | undefined;
+      const progress: PromptProgress[] = [];
+      const result = await client.runPrompt(buildTestGraph({ steps: 50 }), {
+        promptId: 'behind-proxy',
+        onProgress: (p) => {
+          progress.push(p);
+          // Down for a while: the proxy answers every poll meanwhile with 502 Bad Gateway.
+          if (p.type === 'step' && !restarted) {
+            restarted = first.crash().then(async () => {
+              await new Promise((resolve) => setTimeout(resolve, 500));
+              return startFakeComfyUI({ port });
+            });
+          }
+        },
+      });
+      fake = await restarted!;
+      expect(readPngInfo(result.images[0]!.data).width).toBe(64);
+      expect(progress).toContainEqual({ type: 'resubmitted', promptId: 'behind-proxy', reason: 'the job was lost on the server' });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("signs in to a proxy with the URL's user and password, HTTP and WebSocket, and never shows the password", async () => {
     fake = await startFakeComfyUI({ stepDelayMs: 5 });
     const proxy = await startPrefixProxy(fake.url, '/comfyui', { user: 'ann', password: 's3cret@gpu' });
