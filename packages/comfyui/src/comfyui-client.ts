@@ -264,11 +264,15 @@ export class ComfyUIClient {
       );
     }
     const hint =
-      status === 403
-        ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'
-        : status === 404
-          ? ' This ComfyUI may be too old or the URL may not point at ComfyUI.'
-          : '';
+      status === 401
+        ? this.#headers.authorization
+          ? ' The server in front of ComfyUI refused the user and password in the URL.'
+          : ' The server in front of ComfyUI asks for a sign-in: put its user and password in the URL (https://user:password@host/…).'
+        : status === 403
+          ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'
+          : status === 404
+            ? ' This ComfyUI may be too old or the URL may not point at ComfyUI.'
+            : '';
     return new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with HTTP ${status}.${hint}`, {
       url: this.url,
       details: { status, path, body: text.slice(0, 500) },

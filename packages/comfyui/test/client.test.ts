@@ -110,7 +110,15 @@ describe('runPrompt', () => {
 
       const refused = await wrong.getSystemStats().catch((error: Error) => error);
       expect(refused).toBeInstanceOf(ComfyUIError);
-      expect((refused as Error).message).toBe(`ComfyUI at ${proxy.url} answered GET /system_stats with HTTP 401.`);
+      expect((refused as Error).message).toBe(
+        `ComfyUI at ${proxy.url} answered GET /system_stats with HTTP 401. The server in front of ComfyUI refused the user and password in the URL.`,
+      );
+      const anonymous = createComfyUIClient({ url: proxy.url });
+      const asked = await anonymous.getSystemStats().catch((error: Error) => error);
+      await anonymous.close();
+      expect((asked as Error).message).toBe(
+        `ComfyUI at ${proxy.url} answered GET /system_stats with HTTP 401. The server in front of ComfyUI asks for a sign-in: put its user and password in the URL (https://user:password@host/…).`,
+      );
       expect(() => createComfyUIClient({ url: `${withPassword('s3cret@gpu')}?x=1` })).toThrow(
         /^ComfyUI URL "http:\/\/127\.0\.0\.1:\d+\/comfyui\?x=1" must not/,
       );
