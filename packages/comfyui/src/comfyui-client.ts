@@ -86,7 +86,7 @@ export class ComfyUIClient {
         details: { error: parsed?.error, nodeErrors: parsed?.node_errors ?? {} },
       });
     }
-    if (res.statusCode !== 200) throw this.#httpError('POST', '/prompt', res.statusCode, text);
+    if (res.statusCode !== 200) throw this.#httpError('POST', '/prompt', res);
     return this.#read('POST', '/prompt', text, readQueuedPrompt);
   }
 
@@ -122,7 +122,7 @@ export class ComfyUIClient {
     const query = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type });
     const path = `/view?${query}`;
     const res = await this.#send('GET', path, undefined, { timeoutMs: this.#timeoutMs * 4, ...options }, options.maxBytes ?? MAX_DOWNLOAD_BYTES);
-    if (res.statusCode !== 200) throw this.#httpError('GET', path, res.statusCode, res.body.toString('utf8', 0, 200));
+    if (res.statusCode !== 200) throw this.#httpError('GET', path, res);
     return res.body;
   }
 
@@ -147,7 +147,7 @@ export class ComfyUIClient {
   async #json<T>(method: string, path: string, read: AnswerReader<T>, options?: CallOptions): Promise<T> {
     const res = await this.#send(method, path, undefined, options);
     const text = res.body.toString('utf8');
-    if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, text);
+    if (res.statusCode !== 200) throw this.#httpError(method, path, res);
     return this.#read(method, path, text, read);
   }
 
@@ -176,14 +176,14 @@ export class ComfyUIClient {
 
   async #ok(method: string, path: string, body: unknown, options?: CallOptions): Promise<void> {
     const res = await this.#send(method, path, body, options);
-    if (res.statusCode !== 200) throw this.#httpError(method, path, res.statusCode, res.body.toString('utf8'));
+    if (res.statusCode !== 200) throw this.#httpError(method, path, res);
   }
 
   /**
    * One HTTP call, body read whole (at most `limit` bytes). A reset or a stall after the headers is
    * the same UNREACHABLE / TIMEOUT error as one before them, so callers retry or fail over alike.
    */
-  async #send(method: string, path: string, body: unknown, options: CallOptions = {}, limit = MAX_JSON_BYTES): Promise<{ statusCode: number; body: Buffer }> {
+  async #send(method: string, path: string, body: unknown, options: CallOptions = {}, limit = MAX_JSON_BYTES): Promise<Answer> {
     if (this.#closed) throw new ComfyUIError('ABORTED', `The ComfyUI client for ${this.url} is closed.`, { url: this.url });
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -218,7 +218,8 @@ export class ComfyUIClient {
         }
         chunks.push(chunk as Buffer);
       }
-      return { statusCode: res.statusCode, body: Buffer.concat(chunks, size) };
+      const location = res.headers.location;
+      return { statusCode: res.statusCode, body: Buffer.concat(chunks, size), ...(typeof location === 'string' ? { location } : {}) };
     } catch (cause) {
       if (isComfyUIError(cause)) throw cause;
       if (options.signal?.aborted) {
@@ -253,14 +254,16 @@ export class ComfyUIClient {
     );
   }
 
-  #httpError(method: string, path: string, status: number, text: string): ComfyUIError {
+  #httpError(method: string, path: string, res: Answer): ComfyUIError {
+    const status = res.statusCode;
+    const details = { status, path, body: res.body.toString('utf8', 0, 500) };
     // ComfyUI itself never answers these: a proxy in front of it (nginx, a tunnel) says that ComfyUI is down
     // or restarting behind it, which callers wait out or fail over from like a refused connection.
     if (status === 502 || status === 503 || status === 504) {
       return new ComfyUIError(
         'UNREACHABLE',
         `ComfyUI is not reachable at ${this.url}: the proxy in front of it answered ${method} ${path} with HTTP ${status}. Start ComfyUI behind it, or check the proxy.`,
-        { url: this.url, details: { status, path, body: text.slice(0, 500) } },
+        { url: this.url, details },
       );
     }
     const hint =
@@ -272,11 +275,30 @@ export class ComfyUIClient {
           ? ' ComfyUI refuses requests whose Origin does not match its host; call it from Node, not from a browser page.'
           : status === 404
             ? ' This ComfyUI may be too old or the URL may not point at ComfyUI.'
-            : '';
-    return new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with HTTP ${status}.${hint}`, {
-      url: this.url,
-      details: { status, path, body: text.slice(0, 500) },
-    });
+            : status >= 300 && status < 400 && res.location
+              ? ` It redirects to ${redirectTarget(res.location, this.url, path)}: use that as the ComfyUI URL (redirects are not followed, so a sign-in never goes elsewhere).`
+              : '';
+    return new ComfyUIError('HTTP_ERROR', `ComfyUI at ${this.url} answered ${method} ${path} with HTTP ${status}.${hint}`, { url: this.url, details });
+  }
+}
+
+/** An answer of one HTTP call, its body read whole. */
+interface Answer {
+  statusCode: number;
+  body: Buffer;
+  location?: string;
+}
+
+/** Where a redirect of `path` leads, for a message: the ComfyUI URL it implies, without a user or password. */
+function redirectTarget(location: string, url: string, path: string): string {
+  try {
+    const target = new URL(location, `${url}${path}`);
+    target.username = '';
+    target.password = '';
+    const href = target.href.endsWith(path) ? target.href.slice(0, -path.length) : target.href;
+    return href.slice(0, 300);
+  } catch {
+    return 'an address that is not a URL';
   }
 }
 

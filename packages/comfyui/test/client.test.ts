@@ -186,6 +186,29 @@ describe('runPrompt', () => {
     );
   });
 
+  it('names where a redirect leads (http to https, say) instead of following it with the sign-in', async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(301, { Location: `https://ann:secret@gpu.example.com/comfyui${req.url}` }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    client = createComfyUIClient({ url });
+    try {
+      const error = await client.getSystemStats().then(
+        () => undefined,
+        (e: unknown) => e as ComfyUIError,
+      );
+      expect(error?.code).toBe('HTTP_ERROR');
+      expect(error?.message).toBe(
+        `ComfyUI at ${url} answered GET /system_stats with HTTP 301. It redirects to https://gpu.example.com/comfyui: use that as the ComfyUI URL (redirects are not followed, so a sign-in never goes elsewhere).`,
+      );
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
   it("takes no JSON answer of another shape for ComfyUI's (a sign-in page, another service): the error names the call, never a TypeError", async () => {
     // Answers every call with 200 and the JSON given for its path; the WebSocket is refused.
     const answers = new Map<string, string>();
