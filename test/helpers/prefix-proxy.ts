@@ -13,7 +13,9 @@ export async function startPrefixProxy(target: string, prefix: string, login?: {
   const strip = (url: string | undefined) => (url?.startsWith(`${prefix}/`) ? url.slice(prefix.length) : undefined);
   const expected = login && `Basic ${Buffer.from(`${login.user}:${login.password}`).toString('base64')}`;
   const signedIn = (req: http.IncomingMessage) => !expected || req.headers.authorization === expected;
+  const requests: string[] = [];
   const server = http.createServer((req, res) => {
+    requests.push(req.url ?? '');
     const path = strip(req.url);
     if (path === undefined) return void res.writeHead(404).end('not under the prefix');
     if (!signedIn(req)) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="gpu"' }).end('sign in');
@@ -49,6 +51,8 @@ export async function startPrefixProxy(target: string, prefix: string, login?: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`,
+    /** The path of every HTTP request received, as sent. */
+    requests,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));

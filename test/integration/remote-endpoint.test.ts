@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
@@ -8,6 +9,20 @@ import { findFreePort } from '../helpers/find-free-port.js';
 import { startPrefixProxy } from '../helpers/prefix-proxy.js';
 
 const cleanups = useCleanups();
+
+/** A GET of `path` on `origin`, the path sent exactly as written (fetch and URL would resolve its dots). */
+function rawGet(origin: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: hostname, port: Number(port), path }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
 
 describe('a team ComfyUI behind a proxy, under a path and with a sign-in', () => {
   it('generates through it, shows its status and relays its web UI, and the password appears nowhere', async () => {
@@ -32,6 +47,14 @@ describe('a team ComfyUI behind a proxy, under a path and with a sign-in', () =>
     const relayed = await fetch(`${dev.url}/_astro-comfyui/comfyui/0/api/system_stats`);
     expect(relayed.status).toBe(200);
     expect(((await relayed.json()) as { system: { comfyui_version: string } }).system.comfyui_version).toBe('0.3.64');
+    // Only ComfyUI's own address is relayed: a path that climbs out of /comfyui/ never reaches the proxy
+    // with the sign-in.
+    const seenBefore = proxy.requests.length;
+    for (const climb of ['%2e%2e/private', '..%2f..%2fprivate', '%2E%2E%2Fprivate']) {
+      const answer = await rawGet(dev.url, `/_astro-comfyui/comfyui/0/${climb}`);
+      expect(answer, climb).toEqual({ status: 404, body: 'Not under the address of this ComfyUI.' });
+    }
+    expect(proxy.requests.slice(seenBefore)).toEqual([]);
 
     for (const output of [String(generated.all), String(status.all), dev.output.join('')]) expect(output).not.toContain('gpu-s3cret');
   });

@@ -41,6 +41,7 @@ export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[]
   server.middlewares.use(COMFYUI_ROUTE, (req, res) => {
     const target = targetOf(req.url ?? '/', addresses);
     if (!target) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('No such ComfyUI endpoint.');
+    if (target.outside) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not under the address of this ComfyUI.');
     // Relative asset paths in ComfyUI's page need the trailing slash.
     if (target.path === '') return void res.writeHead(308, { Location: `${COMFYUI_ROUTE}${target.index}/` }).end();
     const refused = refusalOf(req, rules);
@@ -51,7 +52,7 @@ export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[]
   server.httpServer?.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!req.url?.startsWith(COMFYUI_ROUTE)) return;
     const target = targetOf(req.url.slice(COMFYUI_ROUTE.length - 1), addresses);
-    const refused = target ? refusalOf(req, rules) : 'no such ComfyUI endpoint';
+    const refused = !target ? 'no such ComfyUI endpoint' : target.outside ? 'not under the address of this ComfyUI' : refusalOf(req, rules);
     if (!target || refused) {
       logger.warn(`Refused a ComfyUI WebSocket through the dev server: ${refused}.`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
@@ -67,14 +68,36 @@ export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[]
   };
 }
 
-/** `/<n>/<rest>` → endpoint n's URL for `<rest>`; `path` is '' for `/<n>` (no trailing slash). */
-function targetOf(url: string, addresses: readonly ComfyUIAddress[]): { index: number; path: string; url: URL } | undefined {
+/**
+ * `/<n>/<rest>` → endpoint n's URL for `<rest>`; `path` is '' for `/<n>` (no trailing slash). `outside` when
+ * it climbs above the endpoint's own path (`/<n>/%2e%2e/x` with ComfyUI at `https://host/comfyui`): the
+ * relay signs in as the author, so it reaches nothing else on that host.
+ */
+function targetOf(url: string, addresses: readonly ComfyUIAddress[]): { index: number; path: string; url: URL; outside: boolean } | undefined {
   const match = /^\/(\d{1,3})(\/.*)?$/s.exec(url);
   const index = match ? Number(match[1]) : -1;
   const base = addresses[index]?.url;
   if (!match || base === undefined) return undefined;
   const path = match[2] ?? '';
-  return { index, path, url: new URL(`${base}${path || '/'}`) };
+  const target = new URL(`${base}${path || '/'}`);
+  return { index, path, url: target, outside: !staysUnder(base, path) };
+}
+
+/**
+ * Whether `path` resolves under `base`'s path, as written and once percent-decoded: a proxy such as nginx
+ * decodes `%2F` and `%2E` before it resolves `..`, so `/comfyui/..%2F..%2Fadmin` reaches `/admin` there.
+ */
+function staysUnder(base: string, path: string): boolean {
+  const root = new URL(`${base}/`);
+  const under = (p: string) => {
+    const url = new URL(`${base}${p || '/'}`);
+    return url.origin === root.origin && url.pathname.startsWith(root.pathname);
+  };
+  try {
+    return under(path) && under(decodeURIComponent(path));
+  } catch {
+    return false;
+  }
 }
 
 /** Why a request may not reach ComfyUI through the dev server, or undefined when it may. */
