@@ -226,7 +226,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
         if (isComfyUIError(error, 'HTTP_ERROR') && error.details?.status === 404) {
           // Saved, then removed from the output folder (cleaned by hand or by a script) before this download,
           // as when a build was interrupted and the job finished meanwhile: the entry names a file that is gone.
-          if (resaved || !hasSaveImage(graph)) throw missingOutput(client.url, currentId, error);
+          if (resaved || !hasSaveImage(graph)) throw missingOutput(client.url, currentId, error, resaved);
           await resave("its image was gone from ComfyUI's output folder");
           continue;
         }
@@ -329,12 +329,13 @@ function collectImages(entry: HistoryEntry): Array<ImageRef & { nodeId: string }
   return saved.length > 0 ? saved : all;
 }
 
-function missingOutput(url: string, promptId: string, cause: ComfyUIError): ComfyUIError {
+function missingOutput(url: string, promptId: string, cause: ComfyUIError, resaved: boolean): ComfyUIError {
   const path = String(cause.details?.path ?? '');
   const name = new URLSearchParams(path.slice(path.indexOf('?') + 1)).get('filename') ?? 'its image';
+  const tried = resaved ? 'even after saving it again' : 'and the workflow has no SaveImage node to save it again';
   return new ComfyUIError(
     'BAD_OUTPUT',
-    `ComfyUI at ${url} finished ${promptId}, but ${name.slice(0, 200)} is not in its output folder (GET /view answered 404), even after saving it again. Check that nothing removes files from ComfyUI's output folder while it runs.`,
+    `ComfyUI at ${url} finished ${promptId}, but ${name.slice(0, 200)} is not in its output folder (GET /view answered 404), ${tried}. Check that nothing removes files from ComfyUI's output folder while it runs.`,
     { url, cause },
   );
 }

@@ -184,6 +184,16 @@ describe('runPrompt', () => {
     expect((error as Error).message).toMatch(
       /is not in its output folder \(GET \/view answered 404\), even after saving it again\. Check that nothing removes files from ComfyUI's output folder while it runs\.$/,
     );
+
+    // A graph that saves with another node (a preview here) cannot be saved again: said so at once.
+    const preview = buildTestGraph({ seed: 6 });
+    for (const node of Object.values(preview)) if (node.class_type === 'SaveImage') node.class_type = 'PreviewImage';
+    const gone = () => rmSync(`${fake.outputDirectory}-temp`, { recursive: true, force: true });
+    const unsaved = await client.runPrompt(preview, { onProgress: (p) => p.type === 'downloading' && gone() }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(unsaved?.message).toMatch(/\(GET \/view answered 404\), and the workflow has no SaveImage node to save it again\./);
   });
 
   it('names where a redirect leads (http to https, say) instead of following it with the sign-in', async () => {
