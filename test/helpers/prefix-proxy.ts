@@ -27,6 +27,7 @@ export async function startPrefixProxy(target: string, prefix: string, login?: {
     req.pipe(forward);
   });
   server.on('upgrade', (req, socket, head) => {
+    requests.push(req.url ?? '');
     const path = strip(req.url);
     if (path === undefined) return void socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
     if (!signedIn(req)) return void socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
@@ -51,7 +52,7 @@ export async function startPrefixProxy(target: string, prefix: string, login?: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`,
-    /** The path of every HTTP request received, as sent. */
+    /** The path of every HTTP request and WebSocket upgrade received, as sent. */
     requests,
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
@@ -21,6 +22,28 @@ function rawGet(origin: string, path: string): Promise<{ status: number; body: s
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       })
       .on('error', reject);
+  });
+}
+
+/** The first line of the answer to a WebSocket upgrade of `path` on `origin`, the path sent as written. */
+function rawUpgrade(origin: string, path: string): Promise<string> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n')) {
+        socket.destroy();
+        resolve(answer.slice(0, answer.indexOf('\r\n')));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
   });
 }
 
@@ -54,6 +77,8 @@ describe('a team ComfyUI behind a proxy, under a path and with a sign-in', () =>
       const answer = await rawGet(dev.url, `/_astro-comfyui/comfyui/0/${climb}`);
       expect(answer, climb).toEqual({ status: 404, body: 'Not under the address of this ComfyUI.' });
     }
+    const upgrade = await rawUpgrade(dev.url, '/_astro-comfyui/comfyui/0/%2e%2e/private/ws');
+    expect(upgrade).toMatch(/^HTTP\/1\.1 403 /);
     expect(proxy.requests.slice(seenBefore)).toEqual([]);
 
     for (const output of [String(generated.all), String(status.all), dev.output.join('')]) expect(output).not.toContain('gpu-s3cret');
