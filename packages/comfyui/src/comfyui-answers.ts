@@ -1,3 +1,4 @@
+import { isObject } from './is-object.js';
 import type { HistoryEntry, ObjectInfo, QueuePromptResult, QueueState, SystemStats } from './types.js';
 
 /**
@@ -6,8 +7,6 @@ import type { HistoryEntry, ObjectInfo, QueuePromptResult, QueueState, SystemSta
  * the answer typed, or throws an Error saying what is not as ComfyUI answers (the client names the call).
  */
 export type AnswerReader<T> = (value: unknown) => T;
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `GET /queue`: `{ queue_running: [[number, prompt_id, …]], queue_pending: […] }`. */
 export const readQueueState: AnswerReader<QueueState> = (value) => {

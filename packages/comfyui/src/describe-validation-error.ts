@@ -1,4 +1,5 @@
 import type { ApiWorkflow } from './types.js';
+import { isObject } from './is-object.js';
 import { folderForModelInput } from './model-folders.js';
 
 interface ComfyErrorBody {
@@ -45,10 +46,6 @@ export function describeValidationError(url: string, prompt: ApiWorkflow, body: 
     return `ComfyUI at ${url} rejected the workflow: ${message ?? 'invalid prompt'}${details ? ` (${details})` : ''}.${hint}`;
   }
   return `ComfyUI at ${url} rejected the workflow (${message ?? 'validation failed'}):\n${lines.join('\n')}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A text of the answer, or undefined for anything else. */
