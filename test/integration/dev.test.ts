@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
@@ -9,6 +9,7 @@ import { findFreePort } from '../helpers/find-free-port.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 import { encodePng } from '../fake-comfyui/encode-png.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
+import { deadPid } from '../helpers/dead-pid.js';
 
 const cleanups = useCleanups();
 
@@ -32,6 +33,12 @@ describe('astro dev with astro-comfyui', () => {
     cleanups.push(() => fake.close());
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);
+    // What a dev server killed mid-write leaves in the images folder: this one sweeps it.
+    const generated = path.join(site.root, 'src/assets/generated');
+    const left = `lighthouse-0123456789ab.png.${await deadPid()}.0a1b2c3d.tmp`;
+    await mkdir(generated, { recursive: true });
+    await writeFile(path.join(generated, left), 'half an image');
+    await utimes(path.join(generated, left), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
     cleanups.push(async () => {
       const result = await dev.stop();
@@ -57,6 +64,8 @@ describe('astro dev with astro-comfyui', () => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toMatch(/^image\//);
     expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
+    expect(existsSync(path.join(generated, left))).toBe(false);
+    expect(dev.output.join('')).toContain(`- ${left}`);
   });
 
   it('makes the image of an MDX post written while it runs, and a new one when its prompt is edited', async () => {

@@ -11,7 +11,7 @@ import type { Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
-import { syncImages } from './sync-images.js';
+import { removeLeftTempFiles, syncImages } from './sync-images.js';
 import { IMAGE_READY_EVENT } from './dev-events.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
 
@@ -147,7 +147,9 @@ export function startDevGeneration(
     reported = new Set(problems);
     // Read once: the index shows what is committed while the sync below generates what is missing.
     const manifest = only ? previous!.manifest : await readCommitted();
+    // A listing of the last run has been swept already; a new one may show temp files a killed run left.
     const files = only ? previous!.files : await listImageFiles(options.outDir);
+    if (!only) await removeLeftTempFiles(options, files, logger);
     const images = only ? posts.imagesOf(only) : posts.images();
     updateIndex(images, manifest, files, only);
     const summary = await syncImages(images, options, {

@@ -1,4 +1,4 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tempFileOf } from './write-file-atomic.js';
 
@@ -11,21 +11,11 @@ const ANY_WRITER_MS = 24 * 60 * 60_000;
  * Removes the temp files of writeFileAtomic that a killed process left in `folder` (in the images folder,
  * an author could commit them): those whose target `accepts`, whose writer is no longer running here and
  * that are over a minute old, or over a day old whoever wrote them. A live writer's file is never touched.
- * `names` is the folder as just listed, if the caller has it. Returns the names removed.
+ * `names` is the folder as the caller just listed it. Returns the names removed.
  */
-export async function removeStaleTempFiles(
-  folder: string,
-  accepts: (target: string) => boolean,
-  { names, now = Date.now() }: { names?: Iterable<string>; now?: number } = {},
-): Promise<string[]> {
-  const listed =
-    names ??
-    (await readdir(folder).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [];
-      throw error;
-    }));
+export async function removeStaleTempFiles(folder: string, names: Iterable<string>, accepts: (target: string) => boolean, now = Date.now()): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of listed) {
+  for (const name of names) {
     if (!name.endsWith('.tmp')) continue;
     const temp = tempFileOf(name);
     if (!temp || !accepts(temp.target)) continue;

@@ -70,11 +70,13 @@ export { classifyImages, type ImageState } from './classify-images.js';
 
 /**
  * The temp files of images and of the manifest that a run killed while writing left among the committed
- * images are removed, so that an author does not commit them; `files` (the folder as listed) forgets them.
+ * images are removed (outside CI), so that an author does not commit them; `files`, the folder as just
+ * listed, forgets them. Called where the folder is listed, not for a listing reused from an earlier run.
  */
-async function removeLeftTempFiles(options: ResolvedOptions, files: Set<string>, logger: Logger): Promise<void> {
+export async function removeLeftTempFiles(options: ResolvedOptions, files: Set<string>, logger: Logger): Promise<void> {
+  if (options.mode === 'frozen') return;
   const manifest = path.basename(options.manifestFile);
-  const removed = await removeStaleTempFiles(options.outDir, (target) => target.endsWith('.png') || target === manifest, { names: files });
+  const removed = await removeStaleTempFiles(options.outDir, files, (target) => target.endsWith('.png') || target === manifest);
   if (removed.length === 0) return;
   for (const name of removed) files.delete(name);
   logger.info(
@@ -93,8 +95,11 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
   const committed = context.manifest ?? (await readCommittedManifest(options, logger, options.mode !== 'frozen' && !context.dryRun));
-  const files = context.files ?? (await listImageFiles(options.outDir));
-  if (options.mode !== 'frozen' && !context.dryRun) await removeLeftTempFiles(options, files, logger);
+  let files = context.files;
+  if (!files) {
+    files = await listImageFiles(options.outDir);
+    if (!context.dryRun) await removeLeftTempFiles(options, files, logger);
+  }
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger, files });
   const states = await classifyImages(unique, options, manifest, files);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));

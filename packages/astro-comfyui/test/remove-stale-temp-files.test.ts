@@ -35,7 +35,7 @@ describe('removeStaleTempFiles', () => {
     await write('photo.png.tmp', 3 * 24 * 60 * 60);
     await mkdir(path.join(dir, `shell-0123456789ab.png.${dead}.4a0b0c0d.tmp`));
 
-    const removed = await removeStaleTempFiles(dir, (target) => png(target) || target === 'images.lock.json');
+    const removed = await removeStaleTempFiles(dir, await readdir(dir), (target) => png(target) || target === 'images.lock.json');
 
     expect(removed.sort()).toEqual(
       [`harbour-0123456789ab.png.${dead}.0a0b0c0d.tmp`, `images.lock.json.${dead}.0a0b0c0e.tmp`, `tide-0123456789ab.png.${live}.2a0b0c0d.tmp`].sort(),
@@ -65,7 +65,7 @@ describe('removeStaleTempFiles', () => {
     expect(tempFileOf(temps[0]!)).toEqual({ target: 'lighthouse-0123456789ab.png', pid: process.pid });
     // As if this process were still writing it an hour later: its writer is alive, so it stays.
     await write(temps[0]!, 60 * 60);
-    expect(await removeStaleTempFiles(dir, png)).toEqual([]);
+    expect(await removeStaleTempFiles(dir, await readdir(dir), png)).toEqual([]);
     expect((await readdir(dir)).sort()).toEqual(['lighthouse-0123456789ab.png', temps[0]!].sort());
   });
 });

@@ -33,6 +33,6 @@ export async function pruneCandidates(dir: string, keep = CANDIDATES_KEPT, now =
   const candidates = files.filter((file) => file !== undefined).sort((a, b) => b.mtimeMs - a.mtimeMs || a.name.localeCompare(b.name));
   const old = candidates.slice(keep);
   await Promise.all(old.map((file) => rm(path.join(dir, file.name), { force: true })));
-  const temps = await removeStaleTempFiles(dir, (target) => CANDIDATE.test(target), { names, now });
+  const temps = await removeStaleTempFiles(dir, names, (target) => CANDIDATE.test(target), now);
   return old.length + temps.length;
 }
