@@ -214,7 +214,7 @@ describe('fault suite', () => {
     const result = await build(root, { COMFYUI_URL: server.url, ASTRO_COMFYUI_TEST_OPTIONS: '{"imageDeadlineMs":1500,"concurrency":4}' });
     expectExitedByItself(result);
     expect(result.exitCode).not.toBe(0);
-    expect(result.all).toMatch(/src\/content\/blog\/\w+\.md › image[^\n]*did not finish within 2 s/);
+    expect(result.all).toMatch(/src\/content\/blog\/\w+\.md › image[^\n]*did not finish within 1\.5 s/);
     expect(result.all).toContain('images could not be generated');
     expect(result.all).toContain('raise imageDeadlineMs in the astro-comfyui options (now 1.5 s)');
     server.faults.stallExecution(false);

@@ -1,6 +1,7 @@
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
+import { formatDuration } from './format-duration.js';
 import { ComfyUISupervisor, type StartCommand } from './comfyui-supervisor.js';
 import type { PromptProgress, RunPromptOptions, RunPromptResult } from './run-prompt.js';
 import type { ApiWorkflow, Logger, ObjectInfo } from './types.js';
@@ -100,6 +101,9 @@ interface Endpoint {
 interface Job {
   workflow: ApiWorkflow;
   options: PoolJobOptions;
+  /** When it was handed over, and how long it may take from then (the deadline messages state this). */
+  queuedAt: number;
+  deadlineMs: number;
   deadline: number;
   resolve: (result: PoolJobResult) => void;
   reject: (error: unknown) => void;
@@ -177,13 +181,17 @@ export class ComfyUIPool {
   run(workflow: ApiWorkflow, options: PoolJobOptions): Promise<PoolJobResult> {
     if (this.#closed) return Promise.reject(new ComfyUIError('ABORTED', 'The ComfyUI pool is closed.'));
     return new Promise((resolve, reject) => {
-      const deadline = Date.now() + (options.deadlineMs ?? this.#options.jobDeadlineMs);
+      const queuedAt = Date.now();
+      const deadlineMs = options.deadlineMs ?? this.#options.jobDeadlineMs;
+      const deadline = queuedAt + deadlineMs;
       const onAbort = () => this.#cancelPending(job);
       // The listener goes when the job settles: a long-lived signal (dev) must not collect one per job.
       const settle = () => options.signal?.removeEventListener('abort', onAbort);
       const job: Job = {
         workflow,
         options,
+        queuedAt,
+        deadlineMs,
         deadline,
         resolve: (result) => {
           settle();
@@ -321,13 +329,15 @@ export class ComfyUIPool {
         continue;
       }
       this.#remove(job);
-      job.reject(
-        new ComfyUIError(
-          'ALL_ENDPOINTS_DOWN',
-          `No ComfyUI endpoint could run ${job.options.promptId} before its deadline. Endpoints: ${this.#describeEndpoints()}`,
-        ),
-      );
+      job.reject(this.#notRunInTime(job));
     }
+  }
+
+  #notRunInTime(job: Job, lastTry = ''): ComfyUIError {
+    return new ComfyUIError(
+      'ALL_ENDPOINTS_DOWN',
+      `No ComfyUI endpoint could run ${job.options.promptId} before its deadline (${formatDuration(job.deadlineMs)}).${lastTry} Endpoints: ${this.#describeEndpoints()}`,
+    );
   }
 
   /** The oldest waiting job: a Set keeps insertion order, so this is O(1). */
@@ -345,6 +355,8 @@ export class ComfyUIPool {
 
   async #runOn(endpoint: Endpoint, job: Job): Promise<void> {
     endpoint.inFlight++;
+    // Whether this endpoint took the job, or was found holding it: every such answer is reported as progress.
+    let taken = false;
     try {
       await this.#ensureReady(endpoint);
       if (!(await this.#isAdmitted(endpoint))) {
@@ -354,9 +366,13 @@ export class ComfyUIPool {
       const result = await endpoint.client.runPrompt(job.workflow, {
         promptId: job.options.promptId,
         signal: job.options.signal,
-        deadlineMs: Math.max(1, job.deadline - Date.now()),
+        deadlineMs: job.deadlineMs,
+        queuedAt: job.queuedAt,
         unreachableGraceMs: this.#options.failoverAfterMs,
-        onProgress: (progress) => job.options.onProgress?.({ ...progress, endpoint: endpoint.url }),
+        onProgress: (progress) => {
+          taken = true;
+          job.options.onProgress?.({ ...progress, endpoint: endpoint.url });
+        },
         ...(job.options.expectImage ? { expectImage: job.options.expectImage } : {}),
       });
       endpoint.completed++;
@@ -367,6 +383,10 @@ export class ComfyUIPool {
         this.#markDown(endpoint, error);
         this.#logger.warn(`${endpoint.url} failed (${(error as Error).message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
         this.#retries.push(job);
+      } else if (isComfyUIError(error, 'DEADLINE_EXCEEDED') && !taken) {
+        // The deadline ran out while this endpoint's answer was awaited (a slow connect under load, a hung
+        // server): the job never ran, which is what a job still waiting in the queue is told.
+        job.reject(this.#notRunInTime(job, ` The last try, on ${endpoint.url}, was still waiting for its answer.`));
       } else {
         job.reject(error);
       }

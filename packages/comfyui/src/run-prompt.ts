@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { checkPng, type PngInfo } from './check-png.js';
 import { describeExecutionFailure } from './describe-execution-failure.js';
+import { formatDuration } from './format-duration.js';
 import { PromptProgressTracker } from './prompt-progress.js';
 import type { ApiWorkflow, ComfyUIMessage, HistoryEntry, ImageRef, QueuePromptResult, QueueState } from './types.js';
 
@@ -40,6 +41,11 @@ export interface RunPromptOptions {
   signal?: AbortSignal;
   /** How long the whole run may take, in ms. Default 30 minutes. */
   deadlineMs?: number;
+  /**
+   * When the job was handed over (ms since the epoch), if earlier than this call: the deadline counts
+   * from then, so time spent waiting for an endpoint is part of it. Default: now.
+   */
+  queuedAt?: number;
   /** How long ComfyUI may stay unreachable during a run (a restart, a network blip) before giving up. Default 60000. */
   unreachableGraceMs?: number;
   extraData?: Record<string, unknown>;
@@ -81,7 +87,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
   const started = Date.now();
   const deadlineMs = options.deadlineMs ?? DEFAULT_JOB_DEADLINE_MS;
   const graceMs = options.unreachableGraceMs ?? 60_000;
-  const deadline = AbortSignal.timeout(deadlineMs);
+  const deadline = AbortSignal.timeout(Math.max(1, (options.queuedAt ?? started) + deadlineMs - started));
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const report = (progress: PromptProgress) => options.onProgress?.(progress);
 
@@ -99,7 +105,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
     if (deadline.aborted) {
       throw new ComfyUIError(
         'DEADLINE_EXCEEDED',
-        `Generation ${promptId} on ${client.url} did not finish within ${Math.round(deadlineMs / 1000)} s. Raise the deadline, or check ComfyUI's console for a stuck job.`,
+        `Generation ${promptId} on ${client.url} did not finish within ${formatDuration(deadlineMs)}. Raise the deadline, or check ComfyUI's console for a stuck job.`,
         { url: client.url, cause: error },
       );
     }

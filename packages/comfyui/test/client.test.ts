@@ -354,6 +354,7 @@ describe('runPrompt', () => {
     const error = await client.runPrompt(buildTestGraph(), { deadlineMs: 150 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ComfyUIError);
     expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect((error as Error).message).toContain('did not finish within 150 ms. Raise the deadline');
     fake.faults.stallExecution(false);
   });
 

@@ -1,4 +1,6 @@
 import { getEventListeners } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
@@ -111,8 +113,49 @@ describe('ComfyUIPool', () => {
     const p = pool(urls, { retryDownAfterMs: 50 });
     const error = await p.run(buildTestGraph(), { promptId: 'lonely', deadlineMs: 400 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ALL_ENDPOINTS_DOWN' });
+    expect((error as Error).message).toContain('before its deadline (400 ms)');
     expect((error as Error).message).toContain(urls[0]);
     expect((error as Error).message).toContain('not reachable');
+  });
+
+  it('reports a job whose deadline runs out while its endpoint has not answered yet as never run', async () => {
+    // Never answers the first GET /queue, as when the deadline ends during a slow connect under load; then
+    // answers the cancelling calls at once, so the test does not wait out their timeouts.
+    const held: ServerResponse[] = [];
+    const hung = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/queue' && held.length === 0) return void held.push(res);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(req.method === 'GET' ? '{"queue_running":[],"queue_pending":[]}' : '{}');
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const res of held) res.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    });
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const p = pool([url]);
+    const error = await p.run(buildTestGraph(), { promptId: 'unanswered', deadlineMs: 250 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ALL_ENDPOINTS_DOWN' });
+    expect((error as Error).message).toContain(
+      `No ComfyUI endpoint could run unanswered before its deadline (250 ms). The last try, on ${url}, was still waiting for its answer.`,
+    );
+  });
+
+  it('counts a deadline from when the job was handed over and states it as configured, also after waiting for an endpoint', async () => {
+    const [a] = await fakes(1, 0);
+    a!.faults.stallExecution(true);
+    const p = pool([a!.url], { queueAhead: 0 });
+    const started = Date.now();
+    const first = p.run(buildTestGraph({ seed: 1 }), { promptId: 'first', deadlineMs: 1000 }).catch((e: unknown) => e);
+    // Waits in the local queue until the first one gives up, then stalls on the server too.
+    const second = p.run(buildTestGraph({ seed: 2 }), { promptId: 'second', deadlineMs: 1500 }).catch((e: unknown) => e);
+    expect(await first).toMatchObject({ code: 'DEADLINE_EXCEEDED', message: expect.stringContaining('did not finish within 1.0 s') });
+    const error = await second;
+    const elapsed = Date.now() - started;
+    expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED', message: expect.stringContaining('did not finish within 1.5 s') });
+    // 1.5 s from the hand-over, not 1.5 s from when it reached the server (which would be 2.5 s).
+    expect(elapsed).toBeGreaterThanOrEqual(1450);
+    expect(elapsed).toBeLessThan(2200);
+    a!.faults.stallExecution(false);
   });
 
   it('does not move a job that ComfyUI rejects; the error reaches the caller', async () => {
