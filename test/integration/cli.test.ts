@@ -126,6 +126,50 @@ describe('astro-comfyui CLI', () => {
     expect((await runCli(root, ['prune'], env)).stdout).toContain('Nothing to prune');
   });
 
+  it('never prunes against posts it did not read: posts a glob leaves out, a moved folder, another field', async () => {
+    const { root, env } = await setup();
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const dir = path.join(root, 'src/assets/generated');
+    const pngs = async () => (await readdir(dir)).filter((f) => f.endsWith('.png')).sort();
+    const before = await pngs();
+    expect(before).toHaveLength(4);
+
+    // An `!` glob leaves a post out: its image is not shown to be unused, so it stays.
+    const narrowed = { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ content: ['src/content/**/*.{md,mdx}', '!src/content/blog/harbour.md'] }) };
+    const kept = await runCli(root, ['prune'], narrowed);
+    expect(kept.exitCode, kept.all as string).toBe(0);
+    expect(kept.stdout).toMatch(
+      /Keeping 1 image of posts that are still there but outside the "content" globs .*\n\s+src\/assets\/generated\/harbour-[0-9a-f]{12}\.png \(src\/content\/blog\/harbour\.md\)/,
+    );
+    expect(kept.stdout).toContain('Nothing to prune');
+    expect((await runCli(root, ['status'], narrowed)).stdout).toMatch(/Of posts outside the "content" globs \(prune keeps them\): 1\n\s+harbour-/);
+
+    // No prompt read at all: far more likely posts not found than every image unused. Nothing goes.
+    const otherField = await runCli(root, ['prune'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ field: 'cover' }) });
+    expect(otherField.exitCode).toBe(1);
+    expect(otherField.stderr).toContain(
+      'None of the 4 posts that the "content" globs (src/content/**/*.{md,mdx}) match asks for an image in "cover" or "covers"',
+    );
+
+    await rename(path.join(root, 'src/content/blog'), path.join(root, 'src/posts'));
+    for (const args of [['prune', '--dry-run'], ['prune']]) {
+      const refused = await runCli(root, args, env);
+      expect(refused.exitCode, refused.all as string).toBe(1);
+      expect(refused.stderr).toContain('No file matches the "content" globs (src/content/**/*.{md,mdx}), so no post asks for any of the 4 generated images.');
+      expect(refused.stderr).toContain('Nothing was removed. To remove every generated image on purpose, delete src/assets/generated yourself.');
+    }
+    expect(await pngs()).toEqual(before);
+    expect(await manifestKeys(root)).toHaveLength(4);
+    const status = await runCli(root, ['status'], env);
+    expect(status.stdout).toContain('Not used by any post found: 4. No file matches the "content" globs');
+    expect(status.stdout).not.toContain('Orphaned');
+    // A build says why, instead of offering prune.
+    const built = await runAstro(root, ['build'], { ...env, CI: '1' });
+    expect(built.exitCode, built.all as string).toBe(0);
+    expect(built.all).toContain('No file matches the "content" globs (src/content/**/*.{md,mdx}), so no post asks for any of the 4 generated images.');
+    expect(built.all).not.toContain('prune');
+  });
+
   it('names a folder-style post\'s image after its folder, and keeps using one an older version named "index-…"', async () => {
     const { root, env } = await setup();
     const trip = path.join(root, 'src/content/blog/trip');

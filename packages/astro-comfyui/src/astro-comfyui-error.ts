@@ -11,7 +11,8 @@ export type AstroComfyUIErrorCode =
   | 'LOCKED'
   | 'PIN_REFUSED'
   | 'NOT_WRITABLE'
-  | 'IMAGES_NOT_FETCHED';
+  | 'IMAGES_NOT_FETCHED'
+  | 'PRUNE_REFUSED';
 
 /**
  * The integration's one error class: a stable `code`, a message that says what happened and a `hint` that

@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { listImageFiles } from './classify-images.js';
 import type { Manifest } from './manifest.js';
@@ -5,14 +6,24 @@ import type { ResolvedOptions } from './options.js';
 import { readPngEntry } from './png-entry.js';
 import { getPngText, startsAsPng } from './png-text.js';
 import { readHead } from './read-head.js';
+import { isInside } from './is-inside.js';
 import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
+import { postMatcher } from './scan-posts.js';
 
 export interface Orphans {
   /** Manifest entries no current post uses (a changed prompt leaves the old image behind). */
   entries: Array<{ key: string; file: string }>;
   /** PNG files in outDir that no manifest entry names, made by astro-comfyui (they carry their entry). */
   strayFiles: string[];
+  /**
+   * Entries no scanned post uses whose recorded post is still there, outside the "content" globs (a glob
+   * narrowed or an `!` added): not shown to be unused, only not read. Never in `entries`.
+   */
+  unread: Array<{ key: string; file: string; post: string }>;
 }
+
+/** Recorded posts looked at per entry: a hand-edited manifest may list thousands. */
+const POSTS_CHECKED = 20;
 
 /**
  * Lists what no post uses any more. Listing only: deleting is `astro-comfyui prune`'s job. `listed` is the
@@ -20,9 +31,15 @@ export interface Orphans {
  */
 export async function findOrphans(images: ResolvedImage[], manifest: Manifest, options: ResolvedOptions, listed?: Set<string>): Promise<Orphans> {
   const used = new Set(images.map((image) => image.key));
-  const entries = Object.entries(manifest.images)
-    .filter(([key]) => !used.has(key))
-    .map(([key, entry]) => ({ key, file: entry.file }));
+  const isPost = postMatcher(options.content);
+  const entries: Orphans['entries'] = [];
+  const unread: Orphans['unread'] = [];
+  for (const [key, entry] of Object.entries(manifest.images)) {
+    if (used.has(key)) continue;
+    const post = await findUnreadPost(entry.posts.slice(0, POSTS_CHECKED), isPost, options.root);
+    if (post === undefined) entries.push({ key, file: entry.file });
+    else unread.push({ key, file: entry.file, post });
+  }
   const named = new Set(Object.values(manifest.images).map((entry) => entry.file));
   const files = [...(listed ?? (await listImageFiles(options.outDir)))];
   // A file named with the key of an image a post uses is never a stray, whatever the manifest says.
@@ -30,7 +47,29 @@ export async function findOrphans(images: ResolvedImage[], manifest: Manifest, o
   const candidates = files.filter((file) => file.endsWith('.png') && !named.has(file) && !usedPrefixes.has(keyPrefixOf(file) ?? ''));
   const strayFiles: string[] = [];
   for (const file of candidates.sort()) if (await madeHere(path.join(options.outDir, file))) strayFiles.push(file);
-  return { entries, strayFiles };
+  return { entries, strayFiles, unread };
+}
+
+/** The first recorded post that is a file inside the project which the "content" globs leave out. */
+async function findUnreadPost(posts: string[], isPost: (file: string) => boolean, root: string): Promise<string | undefined> {
+  for (const post of posts) {
+    // A matched post was read and no longer asks for the image; anything outside the root is not a post.
+    if (isPost(post) || path.isAbsolute(post) || !isInside(path.join(root, post), root)) continue;
+    if ((await lstat(path.join(root, post)).catch(() => undefined))?.isFile()) return post;
+  }
+  return undefined;
+}
+
+/**
+ * What to say instead of "every image is unused" when no post asks for any image: far more often the
+ * posts were not found (moved, or a "content" glob that matches nothing) than every prompt removed.
+ */
+export function explainNoPrompts(posts: number, count: number, options: ResolvedOptions): string {
+  const globs = options.content.join(', ');
+  const images = `${count} generated image${count > 1 ? 's' : ''}`;
+  return posts === 0
+    ? `No file matches the "content" globs (${globs}), so no post asks for any of the ${images}. If the posts are elsewhere, set "content" in the astro-comfyui options to globs that match them.`
+    : `None of the ${posts} post${posts > 1 ? 's' : ''} that the "content" globs (${globs}) match asks for an image in "${options.field}" or "${options.listField}", so none uses the ${images}. If the posts with prompts are elsewhere, or use another field, set "content" or "field" in the astro-comfyui options.`;
 }
 
 /** How much of a PNG is read: what says who made it comes before the pixels (XMP, our entry, ComfyUI's graph). */

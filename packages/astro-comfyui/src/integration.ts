@@ -5,7 +5,7 @@ import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } fr
 import type { DevGeneration } from './dev-generation.js';
 import { type DevSession, endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
 import { ImageIndex } from './image-index.js';
-import { findOrphans } from './find-orphans.js';
+import { explainNoPrompts, findOrphans } from './find-orphans.js';
 import { withProvenanceService } from './provenance-image-service.js';
 import { listImageFiles } from './classify-images.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
@@ -67,7 +67,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         }
       },
       'astro:build:start': async ({ logger }) => {
-        const { images, problems } = collected ?? (await collectPostImages(options, await loadTemplate(options)));
+        const { posts, images, problems } = collected ?? (await collectPostImages(options, await loadTemplate(options)));
         assertNoProblems(problems);
         const summary = await syncImages(images, options, { logger });
         logger.info(
@@ -78,7 +78,8 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         index.update(summary.images, summary.manifest, options.outDir, files);
         const orphans = await findOrphans(summary.images, summary.manifest, options, files);
         const count = orphans.entries.length + orphans.strayFiles.length;
-        if (count > 0)
+        if (count > 0 && summary.images.length === 0) logger.warn(explainNoPrompts(posts, count, options));
+        else if (count > 0)
           logger.info(
             `${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`,
           );

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { listImageFiles } from '../classify-images.js';
-import { findOrphans, madeHere } from '../find-orphans.js';
+import { AstroComfyUIError } from '../astro-comfyui-error.js';
+import { explainNoPrompts, findOrphans, madeHere } from '../find-orphans.js';
 import { updateManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { readCommittedManifest } from '../read-committed-manifest.js';
@@ -15,7 +16,7 @@ export async function runPrune(
   args: { dryRun: boolean },
   out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<number> {
-  const { images, problems } = await collectPostImages(options, await loadTemplate(options));
+  const { posts, images, problems } = await collectPostImages(options, await loadTemplate(options));
   // With a broken post we cannot tell which images it uses; refuse rather than delete its image.
   assertNoProblems(problems);
   const committed = await readCommittedManifest(options, { warn: out }, !args.dryRun);
@@ -24,9 +25,25 @@ export async function runPrune(
   const listed = await listImageFiles(options.outDir);
   const { manifest } = await adoptImages(images, options, committed, { write: !args.dryRun, logger: { warn: out }, files: listed });
   const orphans = await findOrphans(images, manifest, options, listed);
-  if (orphans.entries.length + orphans.strayFiles.length === 0) {
-    out('Nothing to prune: every generated image is used by a post.');
+  const unused = orphans.entries.length + orphans.strayFiles.length;
+  if (orphans.unread.length > 0) {
+    out(
+      `Keeping ${orphans.unread.length} image${orphans.unread.length > 1 ? 's' : ''} of posts that are still there but outside the "content" globs (${options.content.join(', ')}); if they are posts, make "content" match them, or delete an image by hand if its post no longer needs it:`,
+    );
+    for (const { file, post } of orphans.unread) out(`  ${path.relative(options.root, path.join(options.outDir, file))} (${post})`);
+  }
+  if (unused === 0) {
+    out(`Nothing to prune: every generated image is used by a post${orphans.unread.length > 0 ? ' or kept above' : ''}.`);
     return 0;
+  }
+  if (images.length === 0) {
+    // Removing every image on the strength of finding no prompt at all would turn a moved folder or a
+    // mistyped glob into a deleted images folder.
+    throw new AstroComfyUIError(
+      'PRUNE_REFUSED',
+      explainNoPrompts(posts, unused, options),
+      `Nothing was removed. To remove every generated image on purpose, delete ${path.relative(options.root, options.outDir) || '.'} yourself.`,
+    );
   }
   // An entry may name a file astro-comfyui did not make for it (a hand-edited or hostile manifest, even
   // the author's own picture): the entry goes, the file stays.

@@ -3,7 +3,7 @@ import { createPool } from '../create-pool.js';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
-import { findOrphans } from '../find-orphans.js';
+import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { buildSiteGraph, checkRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -38,10 +38,17 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}`);
   }
   if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
-  if (orphans.entries.length + orphans.strayFiles.length > 0) {
-    out(`Orphaned (no post uses them; remove with \`astro-comfyui prune\`): ${orphans.entries.length + orphans.strayFiles.length}`);
+  const unused = orphans.entries.length + orphans.strayFiles.length;
+  if (unused > 0 && images.length === 0) {
+    out(`Not used by any post found: ${unused}. ${explainNoPrompts(posts, unused, options)}`);
+  } else if (unused > 0) {
+    out(`Orphaned (no post uses them; remove with \`astro-comfyui prune\`): ${unused}`);
     for (const o of orphans.entries) out(`  ${o.file}`);
     for (const f of orphans.strayFiles) out(`  ${f} (not in the manifest)`);
+  }
+  if (orphans.unread.length > 0) {
+    out(`Of posts outside the "content" globs (prune keeps them): ${orphans.unread.length}`);
+    for (const { file, post } of orphans.unread) out(`  ${file} (${post})`);
   }
   if (problems.length > 0) {
     out(`Invalid prompts: ${problems.length}`);
