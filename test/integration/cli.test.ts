@@ -170,6 +170,35 @@ describe('astro-comfyui CLI', () => {
     expect(built.all).not.toContain('prune');
   });
 
+  it('stops before generating every image again when outDir changed without the images, and says where they are', async () => {
+    const { fake, root, env } = await setup();
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+    const moved = { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ outDir: 'src/images' }) };
+    const message = 'src/images (the images folder, outDir) has no images.lock.json, but src/assets/generated/images.lock.json lists 4 images';
+    const hint = 'move the images and images.lock.json of src/assets/generated into src/images (git mv), or set outDir back to "src/assets/generated"';
+
+    const generate = await runCli(root, ['generate'], moved);
+    expect(generate.exitCode, generate.all as string).toBe(1);
+    expect(generate.stderr).toContain(`${message}: 4 images would be made again instead of using them. Nothing was generated.`);
+    expect(generate.stderr).toContain(hint);
+    expect(fake.stats.promptsQueued).toBe(4);
+    const status = await runCli(root, ['status'], moved);
+    expect(status.stdout).toContain(`  Elsewhere: ${message}`);
+    const built = await runAstro(root, ['build'], { ...moved, CI: '1' });
+    expect(built.exitCode).not.toBe(0);
+    expect(built.all).toContain(message);
+    expect(built.all).not.toContain('not generated yet');
+    await expect(readdir(path.join(root, 'src/images'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Moved along with outDir, they are used as they are.
+    await rename(path.join(root, 'src/assets/generated'), path.join(root, 'src/images'));
+    const again = await runCli(root, ['generate'], moved);
+    expect(again.exitCode, again.all as string).toBe(0);
+    expect(again.stdout).toContain('4 images: 4 already generated, 0 generated now.');
+    expect(fake.stats.promptsQueued).toBe(4);
+  });
+
   it('names a folder-style post\'s image after its folder, and keeps using one an older version named "index-…"', async () => {
     const { root, env } = await setup();
     const trip = path.join(root, 'src/content/blog/trip');

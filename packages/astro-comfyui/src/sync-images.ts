@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { formatDuration, type ComfyUIPool, type ComfyUISupervisor, type Logger, type PromptProgress } from '@astro-comfyui/comfyui';
 import { redactComfyUIUrl, withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
+import { findImagesElsewhere } from './find-images-elsewhere.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { assertImagesFetched } from './assert-images-fetched.js';
@@ -104,6 +105,8 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const states = await classifyImages(unique, options, manifest, files);
   const missing = new Set(unique.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
   await assertImagesFetched(unique, states, manifest, options);
+  const elsewhere = await findImagesElsewhere(missing.size, options, files);
+  if (elsewhere) throw new AstroComfyUIError('IMAGES_ELSEWHERE', `${elsewhere.message} Nothing was generated.`, elsewhere.hint);
   const summary: SyncSummary = {
     images,
     total: unique.length,

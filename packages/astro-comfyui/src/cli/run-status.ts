@@ -4,6 +4,7 @@ import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
+import { findImagesElsewhere } from '../find-images-elsewhere.js';
 import { buildSiteGraph, checkRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -33,6 +34,8 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const orphans = await findOrphans(images, manifest, options, files);
   out(`Posts: ${posts}, images: ${states.size} (${count('ready')} generated, ${count('placeholder')} placeholders, ${count('missing')} missing)`);
   if (pointer !== undefined) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
+  const elsewhere = await findImagesElsewhere(count('missing'), options, files);
+  if (elsewhere) out(`  Elsewhere: ${elsewhere.message} ${elsewhere.hint}`);
   for (const image of images) {
     const state = states.get(image.key);
     if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}`);
