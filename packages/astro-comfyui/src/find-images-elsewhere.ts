@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { readManifest } from './manifest.js';
@@ -27,20 +28,42 @@ export async function findImagesElsewhere(missing: number, options: ResolvedOpti
   const name = path.basename(options.manifestFile);
   if (missing === 0 || listed.has(name) || noneElsewhere.has(options.manifestFile)) return undefined;
   const found = await glob(`**/${name}`, { cwd: options.root, onlyFiles: true, ignore: ['**/node_modules/**'] });
-  const other = found.map((file) => path.join(options.root, file)).find((file) => file !== options.manifestFile);
+  let other: { file: string; count: number } | undefined;
+  for (const file of found.map((relative) => path.join(options.root, relative)).sort()) {
+    if (file === options.manifestFile || (await inNestedPackage(path.dirname(file), options.root))) continue;
+    const count = await readManifest(file).then(
+      (manifest) => Object.keys(manifest.images).length,
+      () => 0,
+    );
+    // An empty or unreadable one holds no image that could be made again for nothing.
+    if (count > 0) {
+      other = { file, count };
+      break;
+    }
+  }
   if (other === undefined) {
     noneElsewhere.add(options.manifestFile);
     return undefined;
   }
-  const count = await readManifest(other).then(
-    (manifest) => Object.keys(manifest.images).length,
-    () => undefined,
-  );
   const shown = (file: string) => path.relative(options.root, file) || '.';
   const outDir = shown(options.outDir);
-  const folder = shown(path.dirname(other));
+  const folder = shown(path.dirname(other.file));
   return {
-    message: `${outDir} (the images folder, outDir) has no ${name}, but ${shown(other)} ${count === undefined ? 'exists' : `lists ${count} image${count === 1 ? '' : 's'}`}: ${missing} image${missing === 1 ? '' : 's'} would be made again instead of using ${count === 1 ? 'it' : 'them'}.`,
-    hint: `If outDir changed or the folder moved, move the images and ${name} of ${folder} into ${outDir} (git mv), or set outDir back to "${folder}", and build again. To make new images in ${outDir} on purpose, rename or delete ${shown(other)}.`,
+    message: `${outDir} (the images folder, outDir) has no ${name}, but ${shown(other.file)} lists ${other.count} image${other.count === 1 ? '' : 's'}: ${missing} image${missing === 1 ? '' : 's'} would be made again instead of using ${other.count === 1 ? 'it' : 'them'}.`,
+    hint: `If outDir changed or the folder moved, move the images and ${name} of ${folder} into ${outDir} (git mv), or set outDir back to "${folder}", and build again. To make new images in ${outDir} on purpose, rename or delete ${shown(other.file)}.`,
   };
 }
+
+/** Whether `dir` is inside another package under `root` (a site of its own in a monorepo): its images are not this site's. */
+async function inNestedPackage(dir: string, root: string): Promise<boolean> {
+  for (let current = dir; current !== root && current.startsWith(root); current = path.dirname(current)) {
+    if (await exists(path.join(current, 'package.json'))) return true;
+  }
+  return false;
+}
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );

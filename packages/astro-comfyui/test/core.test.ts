@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectPostImages, loadTemplate } from '../src/collect-post-images.js';
+import { findImagesElsewhere } from '../src/find-images-elsewhere.js';
 import { findOrphans } from '../src/find-orphans.js';
 import { IMAGE_MODULE_PARTS, ImageIndex, partOf } from '../src/image-index.js';
 import { vitePluginImages } from '../src/vite-plugin-images.js';
@@ -26,7 +27,12 @@ beforeEach(async () => {
   await mkdir(path.join(root, 'src/content/blog'), { recursive: true });
   await mkdir(path.join(root, 'src/assets/generated'), { recursive: true });
 });
-afterEach(() => rm(root, { recursive: true, force: true }));
+let cleanupOutside: string | undefined;
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+  if (cleanupOutside) await rm(cleanupOutside, { force: true });
+  cleanupOutside = undefined;
+});
 
 const options = () => resolveOptions({ formats: { hero: { width: 64, height: 64 } } }, root, {});
 const entryFor = (key: string, extra: Partial<ManifestEntry> = {}): ManifestEntry => ({
@@ -377,6 +383,70 @@ describe('findOrphans', () => {
     const orphans = await findOrphans(images, manifest, o);
     expect(orphans.entries).toEqual([{ key: unusedKey, file: `p-${unusedKey.slice(0, 12)}.png` }]);
     expect(orphans.strayFiles).toEqual([`old-${unusedKey.slice(0, 12)}.png`, 'older-aaaaaaaaaaaa.png', 'stray-000000000000.png']);
+  });
+
+  it('keeps apart, as unread, an entry whose recorded post is still in the project outside the content globs', async () => {
+    await mkdir(path.join(root, 'src/drafts'), { recursive: true });
+    await writeFile(path.join(root, 'src/drafts/later.md'), '---\nimage: "later"\n---\n');
+    await writeFile(path.join(path.dirname(root), `${path.basename(root)}-outside.md`), '');
+    cleanupOutside = path.join(path.dirname(root), `${path.basename(root)}-outside.md`);
+    const [draft, gone, climbing, absolute] = ['1', '2', '3', '4'].map((x) => x.repeat(64)) as [string, string, string, string];
+    const manifest: Manifest = {
+      version: 2,
+      images: {
+        [draft]: entryFor(draft, { posts: ['src/content/blog/deleted.md', 'src/drafts/later.md'] }),
+        [gone]: entryFor(gone, { posts: ['src/content/blog/deleted.md'] }),
+        // A hand-edited manifest cannot keep an image by naming a file outside the project.
+        [climbing]: entryFor(climbing, { posts: [`../${path.basename(root)}-outside.md`] }),
+        [absolute]: entryFor(absolute, { posts: [path.join(root, 'src/drafts/later.md')] }),
+      },
+    };
+    const orphans = await findOrphans([], manifest, options());
+    expect(orphans.unread).toEqual([{ key: draft, file: entryFor(draft).file, post: 'src/drafts/later.md' }]);
+    expect(orphans.entries.map((e) => e.key).sort()).toEqual([gone, climbing, absolute].sort());
+  });
+});
+
+describe('findImagesElsewhere', () => {
+  const manifestWith = async (file: string, count: number) => {
+    await mkdir(path.dirname(file), { recursive: true });
+    const keys = Array.from({ length: count }, (_, i) =>
+      String(i + 1)
+        .repeat(64)
+        .slice(0, 64),
+    );
+    await writeManifestFile(file, { version: 2, images: Object.fromEntries(keys.map((key) => [key, entryFor(key)])) });
+  };
+
+  it('finds the committed images of a moved images folder, and says how many and where', async () => {
+    await manifestWith(path.join(root, 'src/images/images.lock.json'), 3);
+    const found = await findImagesElsewhere(2, options(), new Set());
+    expect(found?.message).toBe(
+      'src/assets/generated (the images folder, outDir) has no images.lock.json, but src/images/images.lock.json lists 3 images: 2 images would be made again instead of using them.',
+    );
+    expect(found?.hint).toContain('set outDir back to "src/images"');
+  });
+
+  it("answers nothing for a site's first images, an empty manifest, another package's site, or a folder that has its manifest", async () => {
+    expect(await findImagesElsewhere(2, options(), new Set())).toBeUndefined();
+    const fresh = await mkdtemp(path.join(tmpdir(), 'elsewhere-'));
+    try {
+      await manifestWith(path.join(fresh, 'src/old/images.lock.json'), 0);
+      await mkdir(path.join(fresh, 'docs'));
+      await writeFile(path.join(fresh, 'docs/package.json'), '{}');
+      await manifestWith(path.join(fresh, 'docs/src/assets/generated/images.lock.json'), 2);
+      const o = resolveOptions({}, fresh, {});
+      expect(await findImagesElsewhere(2, o, new Set())).toBeUndefined();
+      await manifestWith(path.join(fresh, 'src/moved/images.lock.json'), 1);
+      // Its own manifest listed in the folder, or nothing missing: nothing to look for.
+      expect(await findImagesElsewhere(2, resolveOptions({ outDir: 'src/new' }, fresh, {}), new Set(['images.lock.json']))).toBeUndefined();
+      expect(await findImagesElsewhere(0, resolveOptions({ outDir: 'src/new' }, fresh, {}), new Set())).toBeUndefined();
+      expect((await findImagesElsewhere(1, resolveOptions({ outDir: 'src/new' }, fresh, {}), new Set()))?.message).toContain(
+        'src/moved/images.lock.json lists 1 image: 1 image would be made again instead of using it.',
+      );
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 });
 
