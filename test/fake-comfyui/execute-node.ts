@@ -121,6 +121,13 @@ export async function executeNode(classType: string, inputs: Inputs, context: No
       }
       return only({ kind: 'IMAGE', width: latent.width, height: latent.height, fingerprints });
     }
+    case 'ImageScaleBy': {
+      // nodes.py ImageScaleBy.upscale: round(side * scale_by) per side; Python rounds halves to even.
+      const image = value(inputs, 'image', 'IMAGE');
+      const scale = Number(inputs.scale_by);
+      const scaled = (side: number) => roundHalfEven(side * scale);
+      return only({ ...image, width: scaled(image.width), height: scaled(image.height), fingerprints: image.fingerprints.map((f) => `${f}@${scale}`) });
+    }
     case 'SaveImage':
     case 'PreviewImage': {
       const image = value(inputs, 'images', 'IMAGE');
@@ -182,4 +189,12 @@ async function findLastCounter(folder: string, base: string): Promise<number> {
 
 function randomSuffix(): string {
   return Array.from({ length: 5 }, () => 'abcdefghijklmnopqrstupvxyz'[Math.floor(Math.random() * 26)]).join('');
+}
+
+/** Python 3's round(): a half goes to the even neighbour (round(2.5) == 2, round(3.5) == 4). */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const fraction = x - floor;
+  if (fraction !== 0.5) return Math.round(x);
+  return floor % 2 === 0 ? floor : floor + 1;
 }

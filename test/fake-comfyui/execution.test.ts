@@ -157,6 +157,23 @@ describe('fake ComfyUI execution', () => {
     expect(otherBytes.subarray(otherBytes.indexOf('IDAT'))).not.toEqual(png.subarray(png.indexOf('IDAT')));
   });
 
+  it('scales with ImageScaleBy as ComfyUI does: round(side * scale_by), halves to even', async () => {
+    const ws = await setup();
+    const scaled = async (width: number, height: number, scale: number, prefix: string) => {
+      const graph = buildTestGraph({ width, height, prefix });
+      graph['10'] = { class_type: 'ImageScaleBy', inputs: { image: ['8', 0], upscale_method: 'lanczos', scale_by: scale } };
+      graph['9']!.inputs.images = ['10', 0];
+      const id = await submit(graph);
+      await ws.waitForPrompt(id);
+      const image = (await getJson(`/history/${id}`))[id].outputs['9'].images[0];
+      const info = readPngInfo(Buffer.from(await (await fetch(`${fake.url}/view?${new URLSearchParams(image)}`)).arrayBuffer()));
+      return [info.width, info.height];
+    };
+    expect(await scaled(96, 64, 1.5, 'up')).toEqual([144, 96]);
+    // 16 * 1.03125 = 16.5 and 48 * 1.03125 = 49.5: Python's round gives 16 and 50.
+    expect(await scaled(16, 48, 1.03125, 'halves')).toEqual([16, 50]);
+  });
+
   it('numbers SaveImage files per prefix and one file per batch image', async () => {
     const ws = await setup();
     const id = await submit(buildTestGraph({ batch: 2, prefix: 'posts/hero' }));

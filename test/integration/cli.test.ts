@@ -102,6 +102,38 @@ describe('astro-comfyui CLI', () => {
     expect(status.stdout).toContain('images: 4 (0 generated, 0 placeholders, 4 missing)');
   });
 
+  it("commits the images of an author's workflow that upscales at the size it makes, checked whole, and recorded as such", async () => {
+    const { fake, root, env } = await setup();
+    const graph = buildTestGraph();
+    graph['10'] = { class_type: 'ImageScaleBy', inputs: { image: ['8', 0], upscale_method: 'lanczos', scale_by: 1.5 } };
+    graph['9']!.inputs.images = ['10', 0];
+    await mkdir(path.join(root, 'flows'));
+    await writeFile(path.join(root, 'flows/hires.json'), JSON.stringify(graph));
+    const bindings = { prompt: '3.inputs.text', seed: '7.inputs.seed', width: '5.inputs.width', height: '5.inputs.height' };
+    const withFlow = { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ workflow: { file: 'flows/hires.json', bindings } }) };
+
+    const generated = await runCli(root, ['generate'], withFlow);
+    expect(generated.exitCode, generated.all as string).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+    const dir = path.join(root, 'src/assets/generated');
+    const manifest = JSON.parse(await readFile(path.join(dir, 'images.lock.json'), 'utf8'));
+    const entries = Object.values(manifest.images) as Array<{ file: string; width: number; height: number; posts: string[] }>;
+    const sizes = await Promise.all(entries.map(async (entry) => [entry, readPngInfo(await readFile(path.join(dir, entry.file)))] as const));
+    for (const [entry, png] of sizes) expect([entry.width, entry.height]).toEqual([png.width, png.height]);
+    // hero is 256x144 and square 128x128 in the fixture: the workflow makes them 1.5 times as large.
+    const lighthouse = sizes.find(([entry]) => entry.posts.includes('src/content/blog/lighthouse.md'))!;
+    expect([lighthouse[1].width, lighthouse[1].height]).toEqual([384, 216]);
+
+    // Entries lost in a merge come back from the files, at their own size.
+    await writeFile(path.join(dir, 'images.lock.json'), JSON.stringify({ version: 2, models: {}, images: {} }));
+    const adopted = await runCli(root, ['generate'], withFlow);
+    expect(adopted.exitCode, adopted.all as string).toBe(0);
+    expect(adopted.all).toContain('Re-adopted 4 images');
+    expect(fake.stats.promptsQueued).toBe(4);
+    const built = await runAstro(root, ['build'], { ...withFlow, CI: '1' });
+    expect(built.exitCode, built.all as string).toBe(0);
+  });
+
   it('lists and prunes images no post uses, never one a post still uses', async () => {
     const { root, env } = await setup();
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

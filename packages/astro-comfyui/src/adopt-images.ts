@@ -68,8 +68,9 @@ export async function adoptImages(
 export async function readAdoptableEntry(file: string, image: ResolvedImage): Promise<ManifestEntry | undefined> {
   const png = await readFile(file).catch(() => undefined);
   if (!png) return undefined;
+  let size: { width: number; height: number };
   try {
-    checkPng(png, { width: image.width, height: image.height });
+    size = checkPng(png, image.madeSize);
   } catch {
     return undefined;
   }
@@ -85,7 +86,7 @@ export async function readAdoptableEntry(file: string, image: ResolvedImage): Pr
   const graph = getPngText(png, 'prompt');
   if (graph === undefined || !graphMakes(graph, image)) return undefined;
   const made = { comfyuiVersion: null, created: (await stat(file)).mtime.toISOString(), durationMs: 0, placeholder: false };
-  return { ...manifestEntryFor(image, made), file: name };
+  return { ...manifestEntryFor(image, made), ...size, file: name };
 }
 
 function graphMakes(graph: string, image: ResolvedImage): boolean {

@@ -8,6 +8,11 @@ export function startsAsPng(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 8)).equals(PNG_SIGNATURE);
 }
 
+/** The width and height in the IHDR of a PNG that was checked already (its first chunk, after the signature). */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
 /**
  * The PNG with an iTXt chunk `keyword` = `text` (UTF-8) right after its header; an existing text chunk
  * with that keyword is replaced. The pixels and every other chunk (ComfyUI's `prompt`, `workflow`) stay.

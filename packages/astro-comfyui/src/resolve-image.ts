@@ -17,6 +17,9 @@ import type { ImageRequest, ScanProblem } from './scan-posts.js';
 /** Bumped when the built-in graph changes in a way that changes pixels, so cached images are regenerated. */
 const SD35_BUILDER_VERSION = 1;
 
+/** How the workflow id of an image made with the author's own workflow starts. */
+const CUSTOM_WORKFLOW = 'custom:';
+
 /** SaveImage's filename_prefix in every graph this package submits: the folder on the ComfyUI server. */
 export const SAVE_PREFIX = 'astro-comfyui/';
 
@@ -41,6 +44,12 @@ export interface ResolvedImage {
   model: Record<string, unknown>;
   /** `sd35:<preset>@<version>` or `custom:<sha256 of the workflow file>`. */
   workflowId: string;
+  /**
+   * The size its graph makes: the format's for the built-in graphs. Undefined for the author's own
+   * workflow, which may scale the image (a hires fix, an upscaler) or have a size of its own; its PNG is
+   * still checked whole, and the size it has is recorded.
+   */
+  readonly madeSize: { width: number; height: number } | undefined;
   /** Builds the graph to submit. Built on demand: a scan of thousands of cached posts never needs it. */
   buildWorkflow(): ApiWorkflow;
 }
@@ -130,6 +139,10 @@ class Resolved implements ResolvedImage {
     this.#maker = maker;
   }
 
+  get madeSize() {
+    return this.workflowId.startsWith(CUSTOM_WORKFLOW) ? undefined : { width: this.width, height: this.height };
+  }
+
   buildWorkflow(): ApiWorkflow {
     const workflow = this.#maker.build(this);
     // SaveImage writes into an astro-comfyui subfolder on the server, named after the key.
@@ -215,7 +228,7 @@ const templateIds = new WeakMap<WorkflowTemplate, string>();
 function workflowIdOf(template: WorkflowTemplate): string {
   let id = templateIds.get(template);
   if (id === undefined) {
-    id = `custom:${sha256(canonicalJson(template.workflow)).slice(0, 16)}`;
+    id = `${CUSTOM_WORKFLOW}${sha256(canonicalJson(template.workflow)).slice(0, 16)}`;
     templateIds.set(template, id);
   }
   return id;

@@ -254,7 +254,7 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
           const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
             promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
             signal,
-            expectImage: { width: image.width, height: image.height },
+            ...(image.madeSize ? { expectImage: image.madeSize } : {}),
             onProgress: (progress) => {
               context.onProgress?.(image, progress);
               if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {

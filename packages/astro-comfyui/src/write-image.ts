@@ -3,7 +3,7 @@ import type { ManifestEntry } from './manifest.js';
 import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
 import { withPngEntry } from './png-entry.js';
-import { setPngText } from './png-text.js';
+import { pngSize, setPngText } from './png-text.js';
 import { PNG_XMP_KEYWORD, provenanceXmp } from './provenance-xmp.js';
 import { markId, stampMark } from './stamp-mark.js';
 import type { ResolvedImage } from './resolve-image.js';
@@ -26,6 +26,8 @@ export async function writeImage(
   const mark = meta.placeholder ? undefined : options.disclosure.mark;
   if (mark) entry.mark = markId(mark);
   const pixels = mark ? await stampMark(png, mark) : png;
+  // What the file is: the author's own workflow may make another size than the format's.
+  Object.assign(entry, pngSize(pixels));
   const xmp = options.disclosure.xmp ? provenanceXmp(image.key, entry) : undefined;
   const described = withPngEntry(pixels, image.key, entry);
   await writeFileAtomic(path.join(options.outDir, image.fileName), xmp ? setPngText(described, PNG_XMP_KEYWORD, xmp) : described);

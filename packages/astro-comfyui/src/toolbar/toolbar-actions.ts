@@ -9,6 +9,7 @@ import type { ResolvedOptions } from '../options.js';
 import { type PinnedPrompt, pinTargetOf, preparePin } from '../pin-image-into-post.js';
 import { buildSiteGraph, checkRequirements, preflightImages } from '../preflight-images.js';
 import type { ImageState } from '../classify-images.js';
+import { pngSize } from '../png-text.js';
 import { ResolveProblem, type ResolvedImage, resolveImage } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
@@ -168,17 +169,17 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
         const result = await pool.run(image.buildWorkflow(), {
           promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
           signal,
-          expectImage: { width: image.width, height: image.height },
+          ...(image.madeSize ? { expectImage: image.madeSize } : {}),
           onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
         });
-        await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), result.images[0]!.data);
+        const png = result.images[0]!.data;
+        await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), png);
         reply(EVENTS.candidate, {
           requestId,
           index,
           key: image.key,
           seed: image.seed,
-          width: image.width,
-          height: image.height,
+          ...pngSize(png),
           url: `${CANDIDATE_ROUTE}${image.key}.png`,
           settings: { style: image.request.style ?? null, format: image.request.format ?? options.defaultFormat, preset: image.request.preset ?? null },
           workflow: image.buildWorkflow(),
