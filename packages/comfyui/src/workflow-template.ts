@@ -78,8 +78,14 @@ export function parseWorkflowTemplate(json: string | unknown, bindings: Record<s
     });
   }
   if (!parsed.prompt) throw invalid(`${source}: a "prompt" binding is required so the post's prompt reaches the workflow.`);
-  if (!Object.values(api).some((node) => node.class_type === 'SaveImage')) {
-    throw invalid(`${source} has no SaveImage node; add one so ComfyUI writes the image.`);
+  const saves = Object.keys(api).filter((id) => api[id]!.class_type === 'SaveImage');
+  if (saves.length === 0) throw invalid(`${source} has no SaveImage node; add one so ComfyUI writes the image.`);
+  // Which one is the post's image (a hires workflow saves the base image and the upscaled one) is the
+  // author's to say: picking one silently could commit the wrong picture.
+  if (saves.length > 1) {
+    throw invalid(
+      `${source} has ${saves.length} SaveImage nodes (${saves.join(', ')}); keep one, the image the post shows, and turn the others into PreviewImage nodes.`,
+    );
   }
   return { source, workflow: api, bindings: parsed };
 }

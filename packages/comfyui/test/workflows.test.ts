@@ -133,6 +133,13 @@ describe('user workflows with bindings', () => {
     );
     expect(() => parseWorkflowTemplate(apiWorkflow(), { prompt: '3.text' }, 'f.json')).toThrow(/<nodeId>\.inputs\.<inputName>/);
     expect(() => parseWorkflowTemplate(apiWorkflow(), { seed: '8.inputs.seed' }, 'f.json')).toThrow(/"prompt" binding is required/);
+    const saveNode = Object.entries(apiWorkflow()).find(([, node]) => node.class_type === 'SaveImage')!;
+    const twoSaves = { ...apiWorkflow(), 99: { class_type: 'SaveImage', inputs: { ...saveNode[1].inputs } } };
+    expect(() => parseWorkflowTemplate(twoSaves, { prompt: '3.inputs.text' }, 'hires.json')).toThrow(
+      `hires.json has 2 SaveImage nodes (${saveNode[0]}, 99); keep one, the image the post shows, and turn the others into PreviewImage nodes.`,
+    );
+    const noSave = Object.fromEntries(Object.entries(apiWorkflow()).filter(([, node]) => node.class_type !== 'SaveImage'));
+    expect(() => parseWorkflowTemplate(noSave, { prompt: '3.inputs.text' }, 'f.json')).toThrow(/f\.json has no SaveImage node/);
 
     const dir = await mkdtemp(path.join(tmpdir(), 'workflow-'));
     try {
