@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { loadTemplate, resolveRequests } from '../collect-post-images.js';
+import { pngSize, startsAsPng } from '../png-text.js';
+import { readHead } from '../read-head.js';
 import { slugText } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import type { ToolbarAccess } from './toolbar-access.js';
@@ -55,27 +58,31 @@ export async function readPanelState(context: ToolbarContext, request: { request
 async function readPostImages({ options, shownImage }: ToolbarContext, post: string) {
   const scan = scanPost(options.root, post, options.field, options.listField);
   const resolved = resolveRequests(scan.requests, options, await loadTemplate(options));
-  const images: PanelImage[] = resolved.images.map((image) => {
-    const { request } = image;
-    const { state, file } = shownImage(image);
-    return {
-      target: request.field,
-      prompt: request.prompt,
-      negative: request.negative,
-      style: request.style,
-      format: request.format,
-      preset: request.preset,
-      seed: image.seed,
-      alt: request.alt,
-      state,
-      // The committed file (it may be named after another post), or the name it will get.
-      file: file ?? image.fileName,
-      url: file === null ? null : `${IMAGE_ROUTE}${encodeURIComponent(file)}`,
-      width: image.width,
-      height: image.height,
-      workflow: image.buildWorkflow(),
-    };
-  });
+  const images: PanelImage[] = await Promise.all(
+    resolved.images.map(async (image) => {
+      const { request } = image;
+      const { state, file } = shownImage(image);
+      // The committed file's own size: the author's workflow may make another than the format's.
+      const head = file === null ? undefined : await readHead(path.join(options.outDir, file), 24);
+      const size = head?.length === 24 && startsAsPng(head) ? pngSize(head) : { width: image.width, height: image.height };
+      return {
+        target: request.field,
+        prompt: request.prompt,
+        negative: request.negative,
+        style: request.style,
+        format: request.format,
+        preset: request.preset,
+        seed: image.seed,
+        alt: request.alt,
+        state,
+        // The committed file (it may be named after another post), or the name it will get.
+        file: file ?? image.fileName,
+        url: file === null ? null : `${IMAGE_ROUTE}${encodeURIComponent(file)}`,
+        ...size,
+        workflow: image.buildWorkflow(),
+      };
+    }),
+  );
   return { images, problems: [...scan.problems, ...resolved.problems].map(({ field, message }) => ({ field, message })) };
 }
 
