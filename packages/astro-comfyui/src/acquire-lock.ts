@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatDuration } from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 
 /** How often a holder refreshes its lock's mtime, so others can tell a live holder from a dead one. */
@@ -70,7 +71,7 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
     if (Date.now() > deadline) {
       throw new AstroComfyUIError(
         'LOCKED',
-        `${describeHolder(lockFile, seen.holder)}, and it was not released within ${Math.round(timeoutMs / 1000)} s.`,
+        `${describeHolder(lockFile, seen.holder)}, and it was not released within ${formatDuration(timeoutMs)}.`,
         'Another build or astro-comfyui command is working in this project; wait for it. A lock whose holder died is taken over by itself within 30 s.',
       );
     }

@@ -79,7 +79,7 @@ describe('acquireLock', () => {
     try {
       const error = await acquireLock(lock, { staleMs: 300, timeoutMs: 1_000 }).catch((e: unknown) => e);
       expect((error as Error).message).toMatch(
-        new RegExp(`^The image manifest is locked by process ${process.pid} on .* since .*, and it was not released within 1 s\\.$`),
+        new RegExp(`^The image manifest is locked by process ${process.pid} on .* since .*, and it was not released within 1\\.0 s\\.$`),
       );
     } finally {
       await release();

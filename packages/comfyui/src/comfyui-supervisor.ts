@@ -3,6 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import { checkStartCommand } from './check-start-command.js';
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
+import { formatDuration } from './format-duration.js';
 import { splitComfyUIUrl } from './parse-comfyui-url.js';
 import { WATCHDOG_SCRIPT } from './comfyui-watchdog.js';
 import { stopOnParentExit } from './stop-on-parent-exit.js';
@@ -250,7 +251,7 @@ export class ComfyUISupervisor {
         this.#setState('crashed');
         throw new ComfyUIError(
           'START_FAILED',
-          `ComfyUI did not answer at ${this.url} within ${Math.round((start.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000)} s of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`,
+          `ComfyUI did not answer at ${this.url} within ${formatDuration(start.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)} of starting. Raise start.startTimeoutMs if it is loading many custom nodes. Last lines of its log:\n${this.#log.slice(-15).join('\n')}`,
           {
             url: this.url,
             details: { pid, log: [...this.#log] },

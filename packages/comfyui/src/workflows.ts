@@ -1,6 +1,7 @@
 // The workflow half of the package (builders, user workflows, preflight) without the client, supervisor
 // and pool, so code that only resolves prompts does not load undici or execa.
 export { ComfyUIError, isComfyUIError, type ComfyUIErrorCode } from './comfyui-error.js';
+export { formatDuration } from './format-duration.js';
 export { sd35Defaults, defaultSd35TextEncoders, type Sd35Model, type Sd35Defaults } from './sd35-models.js';
 export {
   buildSd35Workflow,
