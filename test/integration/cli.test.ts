@@ -65,6 +65,7 @@ describe('astro-comfyui CLI', () => {
 
     const generated = await runCli(root, ['generate'], withFlow);
     expect(generated.exitCode, generated.all as string).toBe(0);
+    expect(generated.all).not.toContain('binds no');
     // What ran is what ComfyUI stores in each image's "prompt" text, as the committed files keep it.
     const dir = path.join(root, 'src/assets/generated');
     const files = (await readdir(dir)).filter((name) => name.endsWith('.png'));
@@ -115,6 +116,11 @@ describe('astro-comfyui CLI', () => {
     const generated = await runCli(root, ['generate'], withFlow);
     expect(generated.exitCode, generated.all as string).toBe(0);
     expect(fake.stats.promptsQueued).toBe(4);
+    // The fixture's watercolor style has a negative prompt, which this workflow does not bind.
+    expect(generated.stderr).toContain(
+      'flows/hires.json binds no "negative", so negative prompts are ignored (src/content/blog/lighthouse.md › image has "photo, text"). Bind the negative prompt\'s text',
+    );
+    expect(generated.all).not.toMatch(/binds no "(seed|width)/);
     const dir = path.join(root, 'src/assets/generated');
     const manifest = JSON.parse(await readFile(path.join(dir, 'images.lock.json'), 'utf8'));
     const entries = Object.values(manifest.images) as Array<{ file: string; width: number; height: number; posts: string[] }>;
@@ -132,6 +138,19 @@ describe('astro-comfyui CLI', () => {
     expect(fake.stats.promptsQueued).toBe(4);
     const built = await runAstro(root, ['build'], { ...withFlow, CI: '1' });
     expect(built.exitCode, built.all as string).toBe(0);
+
+    // Without seed and size bindings, a seed or a format changes the key but never the picture: said once each.
+    const promptOnly = {
+      ...env,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ workflow: { file: 'flows/hires.json', bindings: { prompt: '3.inputs.text' } } }),
+    };
+    const dry = await runCli(root, ['generate', '--dry-run'], promptOnly);
+    expect(dry.exitCode, dry.all as string).toBe(0);
+    expect(dry.stderr).toContain(
+      'flows/hires.json binds no "seed": every image of a prompt is the same picture, whatever its seed, and regenerate: true cannot change it.',
+    );
+    expect(dry.stderr).toContain('flows/hires.json binds no "width" and "height", so every format (128x128, 256x144) makes the size the workflow has.');
+    expect(String(dry.stderr).match(/binds no "seed"/g)).toHaveLength(1);
   });
 
   it('lists and prunes images no post uses, never one a post still uses', async () => {

@@ -7,6 +7,7 @@ import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@as
 import { formatDuration, redactComfyUIUrl, withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { findImagesElsewhere } from './find-images-elsewhere.js';
+import { findUnboundValues } from './find-unbound-values.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { assertImagesFetched } from './assert-images-fetched.js';
@@ -92,6 +93,7 @@ export async function removeLeftTempFiles(options: ResolvedOptions, files: Set<s
  */
 export async function syncImages(requested: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
   const { logger } = context;
+  await warnUnboundValues(requested, options, logger);
   const images = await reseedRegenerated(requested, options, context);
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
@@ -411,6 +413,19 @@ async function notifyReady(context: SyncContext, image: ResolvedImage, placehold
     await context.onImageReady?.(image, { placeholder });
   } catch (error) {
     context.logger.warn(`${image.fileName} is written, but updating the page failed: ${(error as Error).message}`);
+  }
+}
+
+/** Said once per process: dev syncs at every save. */
+const warnedUnbound = new Set<string>();
+
+async function warnUnboundValues(images: ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
+  const template = options.workflow && (await loadTemplate(options));
+  if (!template) return;
+  for (const note of findUnboundValues(template, images, options.root)) {
+    if (warnedUnbound.has(note)) continue;
+    warnedUnbound.add(note);
+    logger.warn(note);
   }
 }
 

@@ -18,6 +18,8 @@ import { setPngText } from '../src/png-text.js';
 import { PNG_XMP_KEYWORD, provenanceXmp } from '../src/provenance-xmp.js';
 import { withProvenanceService } from '../src/provenance-image-service.js';
 import { postOfPage } from '../src/toolbar/read-panel-state.js';
+import { generateCandidates, type ToolbarContext } from '../src/toolbar/toolbar-actions.js';
+import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { encodePng } from '../../../test/fake-comfyui/encode-png.js';
 import { TINY_PNG } from '../../../test/helpers/tiny-png.js';
 
@@ -404,6 +406,18 @@ describe('findOrphans', () => {
     const orphans = await findOrphans([], manifest, options());
     expect(orphans.unread).toEqual([{ key: draft, file: entryFor(draft).file, post: 'src/drafts/later.md' }]);
     expect(orphans.entries.map((e) => e.key).sort()).toEqual([gone, climbing, absolute].sort());
+  });
+});
+
+describe("generateCandidates with an author's workflow", () => {
+  it('refuses several candidates when the workflow binds no seed: they would be one picture', async () => {
+    await writeFile(path.join(root, 'flow.json'), JSON.stringify(buildTestGraph()));
+    const o = resolveOptions({ workflow: { file: 'flow.json', bindings: { prompt: '3.inputs.text' } } }, root, {});
+    const message = { requestId: 'generate-0001', post: 'src/content/blog/a.md', target: 'image', prompt: 'a fox', seed: 1, count: 2 };
+    const context = { options: o } as unknown as ToolbarContext;
+    await expect(generateCandidates(context, message, () => {})).rejects.toThrow(
+      'flow.json binds no "seed", so every candidate would be the same picture. Ask for 1, or bind the sampler\'s seed in workflow.bindings.',
+    );
   });
 });
 

@@ -149,6 +149,12 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
   const { options, logger, supervisor, candidatesDir, signal } = context;
   const { requestId } = message;
   const template = await loadTemplate(options);
+  if (template && message.count > 1 && !template.bindings.seed?.length) {
+    // Candidates differ only by their seed: without a binding, ComfyUI would make one picture N times.
+    throw new Error(
+      `${path.relative(options.root, template.source)} binds no "seed", so every candidate would be the same picture. Ask for 1, or bind the sampler's seed in workflow.bindings.`,
+    );
+  }
   const index = indexOfTarget(context, message.post, message.target);
   const candidates = Array.from({ length: message.count }, (_, i) =>
     resolveImage({ ...promptOf(message), seed: message.seed + i, post: message.post, field: message.target, index }, options, template),
