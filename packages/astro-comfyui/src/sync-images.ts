@@ -416,16 +416,18 @@ async function notifyReady(context: SyncContext, image: ResolvedImage, placehold
   }
 }
 
-/** Said once per process: dev syncs at every save. */
+/** Said once per process and workflow file: dev syncs at every save. */
 const warnedUnbound = new Set<string>();
 
 async function warnUnboundValues(images: ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
   const template = options.workflow && (await loadTemplate(options));
   if (!template) return;
-  for (const note of findUnboundValues(template, images, options.root)) {
-    if (warnedUnbound.has(note)) continue;
-    warnedUnbound.add(note);
-    logger.warn(note);
+  for (const { binding, message } of findUnboundValues(template, images, options.root)) {
+    // Per binding, not per text: a dev save syncs one post, whose example differs.
+    const key = `${template.source}\0${binding}`;
+    if (warnedUnbound.has(key)) continue;
+    warnedUnbound.add(key);
+    logger.warn(message);
   }
 }
 
