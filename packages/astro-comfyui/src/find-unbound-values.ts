@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Logger } from '@astro-comfyui/comfyui';
 import type { WorkflowBindingName, WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import type { ResolvedImage } from './resolve-image.js';
 
@@ -33,4 +34,17 @@ export function findUnboundValues(template: WorkflowTemplate, images: ResolvedIm
     });
   }
   return notes;
+}
+
+/** Said once per process and workflow file: dev syncs at every save. */
+const warned = new Set<string>();
+
+/** Warns about each value findUnboundValues finds, once per binding (a dev save's example post differs). */
+export function warnUnboundValues(template: WorkflowTemplate, images: ResolvedImage[], root: string, logger: Pick<Logger, 'warn'>): void {
+  for (const { binding, message } of findUnboundValues(template, images, root)) {
+    const key = `${template.source}\0${binding}`;
+    if (warned.has(key)) continue;
+    warned.add(key);
+    logger.warn(message);
+  }
 }

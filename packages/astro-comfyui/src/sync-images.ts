@@ -7,7 +7,7 @@ import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@as
 import { formatDuration, redactComfyUIUrl, withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { findImagesElsewhere } from './find-images-elsewhere.js';
-import { findUnboundValues } from './find-unbound-values.js';
+import { warnUnboundValues } from './find-unbound-values.js';
 import { createPool } from './create-pool.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { assertImagesFetched } from './assert-images-fetched.js';
@@ -93,7 +93,8 @@ export async function removeLeftTempFiles(options: ResolvedOptions, files: Set<s
  */
 export async function syncImages(requested: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
   const { logger } = context;
-  await warnUnboundValues(requested, options, logger);
+  const template = options.workflow && (await loadTemplate(options));
+  if (template) warnUnboundValues(template, requested, options.root, logger);
   const images = await reseedRegenerated(requested, options, context);
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
@@ -413,21 +414,6 @@ async function notifyReady(context: SyncContext, image: ResolvedImage, placehold
     await context.onImageReady?.(image, { placeholder });
   } catch (error) {
     context.logger.warn(`${image.fileName} is written, but updating the page failed: ${(error as Error).message}`);
-  }
-}
-
-/** Said once per process and workflow file: dev syncs at every save. */
-const warnedUnbound = new Set<string>();
-
-async function warnUnboundValues(images: ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
-  const template = options.workflow && (await loadTemplate(options));
-  if (!template) return;
-  for (const { binding, message } of findUnboundValues(template, images, options.root)) {
-    // Per binding, not per text: a dev save syncs one post, whose example differs.
-    const key = `${template.source}\0${binding}`;
-    if (warnedUnbound.has(key)) continue;
-    warnedUnbound.add(key);
-    logger.warn(message);
   }
 }
 
