@@ -1,36 +1,24 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
+import { connectToolbar } from '../helpers/toolbar-socket.js';
 
 const cleanups = useCleanups();
 
-type Event = { event: string; data: Record<string, unknown> };
-
-/** The toolbar's channel as a page of the dev server opens it (its origin and Vite's token). */
+/** The toolbar's channel as a page of the dev server opens it, answering each request. */
 async function openToolbarChannel(base: string) {
-  const token = /const wsToken = "([^"]+)"/.exec(await (await fetch(`${base}/@vite/client`)).text())![1]!;
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/?token=${token}`, 'vite-hmr', { origin: base });
+  const { socket, events, send } = await connectToolbar(base);
   cleanups.push(async () => socket.close());
-  const events: Event[] = [];
-  socket.on('message', (raw) => {
-    const message = JSON.parse(String(raw)) as { type: string; event?: string; data?: Record<string, unknown> };
-    if (message.type === 'custom' && message.event?.startsWith('astro-comfyui:')) events.push({ event: message.event, data: message.data ?? {} });
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
   return {
     /** Sends a request and resolves with the answer `event` to it. */
     async ask(event: string, data: Record<string, unknown>, answer: string): Promise<Record<string, unknown>> {
-      socket.send(JSON.stringify({ type: 'custom', event, data }));
+      send(event, data);
       const found = await waitUntil(
         async () => events.find((e) => e.data.requestId === data.requestId && [answer, 'astro-comfyui:error'].includes(e.event)),
         30_000,
