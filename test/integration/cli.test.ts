@@ -151,6 +151,8 @@ describe('astro-comfyui CLI', () => {
     );
     expect(dry.stderr).toContain('flows/hires.json binds no "width" and "height", so every format (128x128, 256x144) makes the size the workflow has.');
     expect(String(dry.stderr).match(/binds no "seed"/g)).toHaveLength(1);
+    const status = await runCli(root, ['status'], promptOnly);
+    expect(status.stdout).toMatch(/Workflow bindings missing: 3\n {2}flows\/hires\.json binds no "seed"/);
   });
 
   it('lists and prunes images no post uses, never one a post still uses', async () => {

@@ -5,6 +5,7 @@ import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { findImagesElsewhere } from '../find-images-elsewhere.js';
+import { findUnboundValues } from '../find-unbound-values.js';
 import { buildSiteGraph, checkRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -52,6 +53,11 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   if (orphans.unread.length > 0) {
     out(`Of posts outside the "content" globs (prune keeps them): ${orphans.unread.length}`);
     for (const { file, post } of orphans.unread) out(`  ${file} (${post})`);
+  }
+  const unbound = template ? findUnboundValues(template, images, options.root) : [];
+  if (unbound.length > 0) {
+    out(`Workflow bindings missing: ${unbound.length}`);
+    for (const { message } of unbound) out(`  ${message}`);
   }
   if (problems.length > 0) {
     out(`Invalid prompts: ${problems.length}`);
