@@ -27,7 +27,9 @@ const noneElsewhere = new Set<string>();
 export async function findImagesElsewhere(missing: number, options: ResolvedOptions, listed: Set<string>): Promise<ImagesElsewhere | undefined> {
   const name = path.basename(options.manifestFile);
   if (missing === 0 || listed.has(name) || noneElsewhere.has(options.manifestFile)) return undefined;
-  const found = await glob(`**/${name}`, { cwd: options.root, onlyFiles: true, ignore: ['**/node_modules/**'] });
+  // The whole project is walked, once: no symlinked folder (a link to a parent would never end), and no
+  // deeper than any images folder sits.
+  const found = await glob(`**/${name}`, { cwd: options.root, onlyFiles: true, ignore: ['**/node_modules/**'], followSymbolicLinks: false, deep: 8 });
   let other: { file: string; count: number } | undefined;
   for (const file of found.map((relative) => path.join(options.root, relative)).sort()) {
     if (file === options.manifestFile || (await inNestedPackage(path.dirname(file), options.root))) continue;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -449,6 +449,10 @@ describe('findImagesElsewhere', () => {
       await mkdir(path.join(fresh, 'docs'));
       await writeFile(path.join(fresh, 'docs/package.json'), '{}');
       await manifestWith(path.join(fresh, 'docs/src/assets/generated/images.lock.json'), 2);
+      // Nor through a symlinked folder: another project's images, or a link to a parent that never ends.
+      await manifestWith(path.join(root, 'linked/images.lock.json'), 3);
+      await symlink(path.join(root, 'linked'), path.join(fresh, 'shared'));
+      await symlink(fresh, path.join(fresh, 'loop'));
       const o = resolveOptions({}, fresh, {});
       expect(await findImagesElsewhere(2, o, new Set())).toBeUndefined();
       await manifestWith(path.join(fresh, 'src/moved/images.lock.json'), 1);
