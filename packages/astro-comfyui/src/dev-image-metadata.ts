@@ -1,4 +1,4 @@
-import { startsAsPng } from './png-text.js';
+import { pngSize, startsAsPng } from './png-text.js';
 import { readHead } from './read-head.js';
 
 /** astro:assets' ImageMetadata of a local PNG, as `astro dev` makes it. */
@@ -19,8 +19,7 @@ export interface DevImageMetadata {
 export async function readDevImageMetadata(file: string): Promise<DevImageMetadata | undefined> {
   const head = await readHead(file, 24).catch(() => undefined);
   if (!head || head.length < 24 || !startsAsPng(head) || head.toString('latin1', 12, 16) !== 'IHDR') return undefined;
-  const width = head.readUInt32BE(16);
-  const height = head.readUInt32BE(20);
+  const { width, height } = pngSize(head);
   if (width === 0 || height === 0) return undefined;
   // Astro's form: the file served by Vite's /@fs route, its size in the query for the /_image endpoint.
   const posix = file.replaceAll('\\', '/');

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { loadTemplate, resolveRequests } from '../collect-post-images.js';
-import { pngSize, startsAsPng } from '../png-text.js';
-import { readHead } from '../read-head.js';
+import { readDevImageMetadata } from '../dev-image-metadata.js';
 import { slugText } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import type { ToolbarAccess } from './toolbar-access.js';
@@ -63,8 +62,8 @@ async function readPostImages({ options, shownImage }: ToolbarContext, post: str
       const { request } = image;
       const { state, file } = shownImage(image);
       // The committed file's own size: the author's workflow may make another than the format's.
-      const head = file === null ? undefined : await readHead(path.join(options.outDir, file), 24);
-      const size = head?.length === 24 && startsAsPng(head) ? pngSize(head) : { width: image.width, height: image.height };
+      const committed = file === null ? undefined : await readDevImageMetadata(path.join(options.outDir, file));
+      const size = committed ? { width: committed.width, height: committed.height } : { width: image.width, height: image.height };
       return {
         target: request.field,
         prompt: request.prompt,
