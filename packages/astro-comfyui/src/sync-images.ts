@@ -4,7 +4,7 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
-import { formatDuration, redactComfyUIUrl, withFreshRun } from '@astro-comfyui/comfyui/workflows';
+import { formatDuration, redactComfyUIUrl, withFreshRun, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { findImagesElsewhere } from './find-images-elsewhere.js';
 import { warnUnboundValues } from './find-unbound-values.js';
@@ -93,9 +93,9 @@ export async function removeLeftTempFiles(options: ResolvedOptions, files: Set<s
  */
 export async function syncImages(requested: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
   const { logger } = context;
-  const template = options.workflow && (await loadTemplate(options));
+  const template = await loadTemplate(options);
   if (template) warnUnboundValues(template, requested, options.root, logger);
-  const images = await reseedRegenerated(requested, options, context);
+  const images = await reseedRegenerated(requested, options, context, template);
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
   const committed = context.manifest ?? (await readCommittedManifest(options, logger, options.mode !== 'frozen' && !context.dryRun));
@@ -349,7 +349,12 @@ async function placeOrFail(
  * here, and once generated, the seed is written into the post in place of `regenerate: true`, so the
  * next builds reproduce that image. Frozen mode (CI) never regenerates.
  */
-async function reseedRegenerated(images: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<ResolvedImage[]> {
+async function reseedRegenerated(
+  images: ResolvedImage[],
+  options: ResolvedOptions,
+  context: SyncContext,
+  template: WorkflowTemplate | undefined,
+): Promise<ResolvedImage[]> {
   const asked = images.filter((image) => image.request.regenerate);
   if (asked.length === 0 || context.dryRun) return images;
   if (options.mode === 'frozen') {
@@ -358,7 +363,6 @@ async function reseedRegenerated(images: ResolvedImage[], options: ResolvedOptio
     );
     return images;
   }
-  const template = await loadTemplate(options);
   return images.map((image) => (image.request.regenerate ? resolveImage({ ...image.request, seed: randomInt(2 ** 32) }, options, template) : image));
 }
 
