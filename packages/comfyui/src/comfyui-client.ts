@@ -58,15 +58,15 @@ export class ComfyUIClient {
   }
 
   getSystemStats(options?: CallOptions): Promise<SystemStats> {
-    return this.#json('GET', '/system_stats', readSystemStats, options);
+    return this.#json('/system_stats', readSystemStats, options);
   }
 
   getObjectInfo(options?: CallOptions): Promise<ObjectInfo> {
-    return this.#json('GET', '/object_info', readObjectInfo, options);
+    return this.#json('/object_info', readObjectInfo, options);
   }
 
   listModels(folder: string, options?: CallOptions): Promise<string[]> {
-    return this.#json('GET', `/models/${encodeURIComponent(folder)}`, readModelList, options);
+    return this.#json(`/models/${encodeURIComponent(folder)}`, readModelList, options);
   }
 
   /** Queues a graph. A client-chosen `promptId` is taken as is; ComfyUI does not deduplicate ids. */
@@ -91,12 +91,12 @@ export class ComfyUIClient {
   }
 
   getQueue(options?: CallOptions): Promise<QueueState> {
-    return this.#json('GET', '/queue', readQueueState, options);
+    return this.#json('/queue', readQueueState, options);
   }
 
   /** One history entry, or `undefined` while it is queued, running or unknown (ComfyUI answers `{}`). */
   async getHistory(promptId: string, options?: CallOptions): Promise<HistoryEntry | undefined> {
-    const all = await this.#json('GET', `/history/${encodeURIComponent(promptId)}`, readHistory, options);
+    const all = await this.#json(`/history/${encodeURIComponent(promptId)}`, readHistory, options);
     return Object.hasOwn(all, promptId) ? all[promptId] : undefined;
   }
 
@@ -144,11 +144,11 @@ export class ComfyUIClient {
   }
 
   /** A GET whose JSON answer `read` checks. */
-  async #json<T>(method: string, path: string, read: AnswerReader<T>, options?: CallOptions): Promise<T> {
-    const res = await this.#send(method, path, undefined, options);
+  async #json<T>(path: string, read: AnswerReader<T>, options?: CallOptions): Promise<T> {
+    const res = await this.#send('GET', path, undefined, options);
     const text = res.body.toString('utf8');
-    if (res.statusCode !== 200) throw this.#httpError(method, path, res);
-    return this.#read(method, path, text, read);
+    if (res.statusCode !== 200) throw this.#httpError('GET', path, res);
+    return this.#read('GET', path, text, read);
   }
 
   /** An answer as `read` checks it: any other text or shape is an error naming the call, never a TypeError later. */
