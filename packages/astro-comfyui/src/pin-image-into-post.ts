@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
@@ -35,9 +36,11 @@ export async function pinImageIntoPost(file: string, target: PinTarget, pinned: 
 export async function preparePin(file: string, target: PinTarget, pinned: PinnedPrompt): Promise<{ write(): Promise<void> }> {
   const real = await realpath(file);
   const rewrite = async () => {
-    const [text, { mode }] = await Promise.all([readFile(real, 'utf8'), stat(real)]);
+    const [bytes, { mode }] = await Promise.all([readFile(real), stat(real)]);
+    const text = bytes.toString('utf8');
     try {
-      return { text, next: rewriteFrontmatterField(text, target, pinned), mode };
+      assertUtf8(bytes);
+      return { bytes, next: rewriteFrontmatterField(text, target, pinned), mode };
     } catch (error) {
       const where = typeof target === 'string' ? `the ${target} field by hand: ${target}: ` : `item ${target.item + 1} of ${target.field} by hand: - `;
       throw new AstroComfyUIError('PIN_REFUSED', `${file} was left unchanged: ${(error as Error).message}`, `Write ${where}${formatYaml(pinned)}`, {
@@ -48,11 +51,30 @@ export async function preparePin(file: string, target: PinTarget, pinned: Pinned
   const prepared = await rewrite();
   return {
     async write() {
-      const current = await readFile(real, 'utf8');
-      const { next, mode } = current === prepared.text ? prepared : await rewrite();
+      const current = await readFile(real);
+      const { next, mode } = current.equals(prepared.bytes) ? prepared : await rewrite();
       await writeFileAtomic(real, next, { mode: mode & 0o7777 });
     },
   };
+}
+
+/**
+ * Throws unless the post is UTF-8. Its text is written back whole, so a post in another encoding
+ * (Latin-1 from an old blog engine, UTF-16 from Notepad) would have every non-ASCII character of its
+ * title and body replaced by U+FFFD, not only the lines of the pinned field.
+ */
+function assertUtf8(bytes: Buffer): void {
+  if (isUtf8(bytes)) return;
+  let line = 1;
+  for (let start = 0; start < bytes.length; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    const stop = end === -1 ? bytes.length : end + 1;
+    if (!isUtf8(bytes.subarray(start, stop))) break;
+    start = stop;
+  }
+  throw new Error(
+    `it is not UTF-8 text (line ${line} is not), and Astro reads posts as UTF-8, so its other characters would be lost; save it as UTF-8 (your editor's "encoding" setting) and try again`,
+  );
 }
 
 /**

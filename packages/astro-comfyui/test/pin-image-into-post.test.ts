@@ -148,4 +148,19 @@ describe('pinImageIntoPost', () => {
     await expect(pinImageIntoPost(post, 'image', fox)).rejects.toThrow(/left unchanged: its frontmatter has no closing fence/);
     expect(await readFile(post, 'utf8')).toBe(text);
   });
+
+  it('leaves a post that is not UTF-8 byte for byte as it was, naming the line, instead of replacing its other characters', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'pin-'));
+    const post = path.join(dir, 'post.md');
+    // Latin-1, as old blog engines export it: "Café" in the title and the body.
+    const latin1 = Buffer.from('---\ntitle: Café\nimage: { prompt: a cat }\n---\nCafé au lait\n', 'latin1');
+    await writeFile(post, latin1);
+    await expect(pinImageIntoPost(post, 'image', fox)).rejects.toThrow(/left unchanged: it is not UTF-8 text \(line 2 is not\)/);
+    expect(await readFile(post)).toEqual(latin1);
+    // UTF-16 with a byte order mark, as Notepad saves "Unicode".
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('---\ntitle: T\n---\n', 'utf16le')]);
+    await writeFile(post, utf16);
+    await expect(pinImageIntoPost(post, 'image', fox)).rejects.toThrow(/not UTF-8 text \(line 1 is not\)/);
+    expect(await readFile(post)).toEqual(utf16);
+  });
 });
