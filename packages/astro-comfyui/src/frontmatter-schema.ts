@@ -30,12 +30,20 @@ export function isImageReference(text: string): boolean {
   return !/\s/.test(text) && IMAGE_REFERENCE.test(text);
 }
 
+/**
+ * Why a prompt with U+FFFD is refused: a post saved in another encoding than UTF-8 (Latin-1 from an old
+ * blog engine) reads with this mark in place of each accented letter, and drawing that garbled text
+ * would spend GPU time on an image that changes again once the post is saved as UTF-8.
+ */
+const UNREADABLE_MESSAGE = 'contains "\uFFFD" where a character could not be read: the post is not saved as UTF-8; save it as UTF-8';
+
 const promptText = z
   .string()
   .trim()
   .min(1, 'the prompt is empty')
   .max(PROMPT_LIMITS.text, `the prompt is longer than ${PROMPT_LIMITS.text} characters`)
-  .refine((text) => !isImageReference(text), IMAGE_REFERENCE_MESSAGE);
+  .refine((text) => !isImageReference(text), IMAGE_REFERENCE_MESSAGE)
+  .refine((text) => !text.includes('\uFFFD'), UNREADABLE_MESSAGE);
 const name = (what: string) => z.string().min(1).max(PROMPT_LIMITS.name, `the ${what} name is longer than ${PROMPT_LIMITS.name} characters`);
 
 /** The object form of an image prompt in frontmatter. */
@@ -44,7 +52,11 @@ export const imagePromptObjectSchema = z
     /** What to draw. */
     prompt: promptText,
     /** What to avoid (added to the style's negative). */
-    negative: z.string().max(PROMPT_LIMITS.text, `the negative prompt is longer than ${PROMPT_LIMITS.text} characters`).optional(),
+    negative: z
+      .string()
+      .max(PROMPT_LIMITS.text, `the negative prompt is longer than ${PROMPT_LIMITS.text} characters`)
+      .refine((text) => !text.includes('\uFFFD'), UNREADABLE_MESSAGE)
+      .optional(),
     /** A style name from the `styles` option. */
     style: name('style').optional(),
     /** A format (size) name from the `formats` option. */

@@ -127,6 +127,21 @@ describe('collectPostImages', () => {
     ]);
   });
 
+  it('refuses a prompt garbled by a post that is not UTF-8, naming the fix, instead of drawing the garbled text', async () => {
+    const dir = path.join(root, 'src/content/blog');
+    // Latin-1, as old blog engines export it: each accented letter reads as U+FFFD.
+    await writeFile(path.join(dir, 'latin1.md'), Buffer.from('---\nimage: "a café at dawn"\n---\n', 'latin1'));
+    await writeFile(path.join(dir, 'negative.md'), Buffer.from('---\nimage: { prompt: "a harbour", negative: "façade" }\n---\n', 'latin1'));
+    await post('utf8.md', 'image: "a café at dawn"');
+    const { images, problems } = await collectPostImages(options());
+    expect(images.map((i) => `${path.basename(i.request.post)} ${i.request.prompt}`)).toEqual(['utf8.md a café at dawn']);
+    const unreadable = 'contains "\uFFFD" where a character could not be read: the post is not saved as UTF-8; save it as UTF-8.';
+    expect(problems.map((p) => `${path.basename(p.post)} › ${p.field} ${p.message}`).sort()).toEqual([
+      `latin1.md › image ${unreadable}`,
+      `negative.md › image.negative ${unreadable}`,
+    ]);
+  });
+
   it('lists the first 50 bad prompts in the error and counts the rest, which status lists', async () => {
     for (let i = 0; i < 60; i++) await post(`post-${String(i).padStart(2, '0')}.md`, 'image: { prompt: "a harbour", style: oil }');
     const { problems } = await collectPostImages(options());
