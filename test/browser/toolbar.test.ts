@@ -602,3 +602,73 @@ describe('the Advanced tab with a start command', () => {
     }
   });
 });
+
+describe('the Advanced tab with toolbar.comfyuiUI: false', () => {
+  it("links to ComfyUI's own address instead of relaying its UI, and downloads a graph that ComfyUI's own page opens", async () => {
+    // Its own ComfyUI: the file's shared one is stopped by an earlier test.
+    const comfyuiServer = await startFakeComfyUI({ stepDelayMs: 40, frontendDirectory: comfyuiFrontendDirectory() });
+    const own = await copyFixture('blog');
+    const server = await startAstroDev(own.root, await findFreePort(), {
+      COMFYUI_URL: comfyuiServer.url,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ toolbar: { comfyuiUI: false } }),
+    });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    const comfyuiPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      // Nothing of ComfyUI is served as a page of the dev server, so no custom node's script runs as one.
+      const relayed = await fetch(`${server.url}/_astro-comfyui/comfyui/0/`);
+      expect(relayed.status).toBe(404);
+      expect(await relayed.text()).toContain('comfyuiUI: false');
+
+      await tab.goto(`${server.url}/harbour/`);
+      await openApp(tab);
+      await tab.getByTestId('tab-advanced').click();
+      await expect.poll(() => tab.getByTestId('endpoint-state').first().getAttribute('data-state'), { timeout: 10_000 }).toBe('running');
+      expect(await tab.getByTestId('comfyui-frame').isVisible()).toBe(false);
+      expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBeNull();
+      expect(await tab.getByTestId('open-tab').getAttribute('href')).toBe(`${comfyuiServer.url}/`);
+      expect(await tab.getByTestId('open-tab').textContent()).toBe('Open ComfyUI at its own address');
+      expect(await tab.getByTestId('comfyui-help').textContent()).toContain('toolbar: { comfyuiUI: false }');
+
+      await tab.getByTestId('tab-simple').click();
+      await tab.getByTestId('prompt').fill('a harbour in fog');
+      await tab.getByTestId('seed').fill('11');
+      await tab.getByTestId('count').fill('1');
+      await tab.getByTestId('generate').click();
+      await tab.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
+      expect(await tab.getByTestId('open-0').textContent()).toBe('Download graph');
+      expect(await tab.getByTestId('open-current').textContent()).toBe('Download graph');
+      const [download] = await Promise.all([tab.waitForEvent('download'), tab.getByTestId('open-0').click()]);
+      expect(download.suggestedFilename()).toBe('candidate-seed-11.json');
+      const text = await readFile((await download.path())!, 'utf8');
+      const nodes = Object.values(JSON.parse(text) as Record<string, { class_type: string; inputs: Record<string, unknown> }>);
+      expect(nodes.find((n) => n.class_type === 'KSampler')!.inputs.seed).toBe(11);
+      expect(await tab.getByTestId('advanced-message').textContent()).toContain("drop it onto ComfyUI's page");
+
+      // ComfyUI's real page, at its own address, opens the file the way it opens one dropped on it.
+      await comfyuiPage.goto(`${comfyuiServer.url}/`);
+      await comfyuiPage.waitForFunction(() => (window as unknown as { app?: { graph?: unknown } }).app?.graph, undefined, { timeout: 30_000 });
+      await comfyuiPage.evaluate(
+        (json) =>
+          (window as unknown as { app: { handleFile(file: File): Promise<void> } }).app.handleFile(
+            new File([json], 'candidate-seed-11.json', { type: 'application/json' }),
+          ),
+        text,
+      );
+      const seedInUI = () =>
+        comfyuiPage.evaluate(
+          () =>
+            (window as unknown as { app: { graph: { _nodes: Array<{ type: string; widgets?: Array<{ name: string; value: unknown }> }> } } }).app.graph._nodes
+              .find((n) => n.type === 'KSampler')
+              ?.widgets?.find((w) => w.name === 'seed')?.value,
+        );
+      await expect.poll(seedInUI, { timeout: 15_000 }).toBe(11);
+    } finally {
+      await comfyuiPage.close();
+      await tab.close();
+      await server.stop();
+      await own.cleanup();
+      await comfyuiServer.close();
+    }
+  });
+});

@@ -143,9 +143,15 @@ export const optionsSchema = z
          * reach the dev server could otherwise use the GPU and write into the posts.
          */
         allowNetwork: z.boolean().default(false),
+        /**
+         * Show ComfyUI's own web UI in the Advanced tab, relayed by the dev server. It then runs as a page
+         * of the dev server, and so does every web extension of the custom nodes installed on that
+         * ComfyUI. False: the tab links to ComfyUI's own address, and graphs are downloaded instead.
+         */
+        comfyuiUI: z.boolean().default(true),
       })
       .strict()
-      .default({ allowNetwork: false }),
+      .default({ allowNetwork: false, comfyuiUI: true }),
   })
   .strict();
 
@@ -192,7 +198,7 @@ export interface ResolvedOptions {
   imageDeadlineMs: number;
   pollIntervalMs: number;
   disclosure: { xmp: boolean; caption: string | undefined; mark: DisclosureMark | undefined };
-  toolbar: { allowNetwork: boolean };
+  toolbar: { allowNetwork: boolean; comfyuiUI: boolean };
 }
 
 function valueAt(input: unknown, at: PropertyKey[]): unknown {

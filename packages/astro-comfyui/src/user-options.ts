@@ -166,5 +166,14 @@ export interface UserOptions {
      * @default false
      */
     allowNetwork?: boolean;
+    /**
+     * Show ComfyUI's own web UI in the Advanced tab, relayed by the dev server. It then runs as a page of
+     * the dev server, with the toolbar's rights and able to read what the dev server serves, and so does
+     * the web extension of every custom node installed on that ComfyUI. Set false for a ComfyUI whose
+     * custom nodes you do not trust (a shared GPU machine): the tab then links to ComfyUI at its own
+     * address, and "Open in ComfyUI" downloads the graph to drop onto that page.
+     * @default true
+     */
+    comfyuiUI?: boolean;
   };
 }

@@ -47,7 +47,17 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   let endpoints: EndpointState[] = [];
   const relayUrl = () => `${COMFYUI_ROUTE}${shown}/`;
   const showFrame = () => {
-    if (!state() || ui.section.hidden) return;
+    const data = state();
+    if (!data || ui.section.hidden) return;
+    if (!data.comfyuiUI) {
+      // Not relayed: ComfyUI's page, and its custom nodes' scripts, stay on ComfyUI's own origin.
+      const address = endpoints[shown]?.url;
+      if (address) ui.openTab.href = `${address}/`;
+      ui.openTab.textContent = 'Open ComfyUI at its own address';
+      ui.frame.hidden = true;
+      ui.help.hidden = false;
+      return;
+    }
     ui.openTab.href = relayUrl();
     ui.frame.hidden = !running;
     ui.help.hidden = running;
@@ -128,7 +138,9 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
     );
     const address = endpoints[shown]?.url ?? 'its address';
     ui.help.textContent = running
-      ? ''
+      ? data?.comfyuiUI === false
+        ? `ComfyUI's web UI is not shown here: astro.config sets toolbar: { comfyuiUI: false }, so its page and its custom nodes' scripts do not run as a page of this dev server. Open it at ${address}.`
+        : ''
       : data?.canStart
         ? `ComfyUI at ${address} is not running. Press Start ComfyUI, or start it yourself (python main.py in your ComfyUI folder), then Refresh.`
         : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
@@ -144,8 +156,17 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   });
   ui.refresh.addEventListener('click', () => server.send(E.status, { requestId: newId() }));
 
-  /** Shows ComfyUI's UI and loads the graph into it once it has booted. */
+  /**
+   * Shows ComfyUI's UI and loads the graph into it once it has booted; without the relay, downloads the
+   * graph (API format), which ComfyUI's page opens when it is dropped on it.
+   */
   const openInComfyUI = async (graph: Record<string, unknown>, name: string) => {
+    if (state()?.comfyuiUI === false) {
+      const link = el('a', { href: URL.createObjectURL(new Blob([JSON.stringify(graph, null, 2)], { type: 'application/json' })), download: `${name}.json` });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+      return showInfo(ui.message, `Downloaded the graph of ${name} as ${name}.json: drop it onto ComfyUI's page to open it there.`);
+    }
     showInfo(ui.message, 'Opening the graph in ComfyUI…');
     if (!ui.frame.getAttribute('src')) ui.frame.src = relayUrl();
     ui.frame.hidden = false;

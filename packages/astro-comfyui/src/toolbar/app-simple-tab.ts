@@ -103,14 +103,14 @@ export function buildSimpleTab() {
 export type SimpleTab = ReturnType<typeof buildSimpleTab>;
 
 /** The post's current image for the chosen target: the committed file, or what is missing. */
-function showCurrent(ui: SimpleTab, image: PanelImage | undefined, open: OpenInComfyUI): void {
+function showCurrent(ui: SimpleTab, image: PanelImage | undefined, open: OpenInComfyUI, data: PanelState): void {
   if (!image) {
     ui.current.replaceChildren(el('figcaption', {}, 'This post has no image yet: write a prompt and generate candidates.'));
     return;
   }
   const style = { ready: 'green', placeholder: 'yellow', missing: 'red' }[image.state];
   const badge = el('astro-dev-toolbar-badge', { 'badge-style': style, size: 'small', 'data-testid': 'current-state' }, image.state);
-  const openButton = button('open-current', 'Open in ComfyUI', 'outline');
+  const openButton = button('open-current', openLabel(data), 'outline');
   openButton.addEventListener('click', () => open(image.workflow, image.file));
   ui.current.replaceChildren(
     ...(image.url ? [el('img', { src: image.url, alt: image.alt ?? '', width: String(image.width), height: String(image.height) })] : []),
@@ -152,8 +152,11 @@ function showTarget(ui: SimpleTab, data: PanelState, open: OpenInComfyUI): void 
   ui.format.element.value = image?.format ?? '';
   ui.preset.element.value = image?.preset ?? '';
   ui.seed.value = image ? String(image.seed) : String(Math.floor(Math.random() * 2 ** 32));
-  showCurrent(ui, image, open);
+  showCurrent(ui, image, open, data);
 }
+
+/** What a graph's button does: open it in the relayed UI, or download it when `toolbar.comfyuiUI` is false. */
+const openLabel = (data: PanelState | undefined) => (data?.comfyuiUI === false ? 'Download graph' : 'Open in ComfyUI');
 
 /** Generate, live progress, candidates, "Use this" and "Open in ComfyUI" in the Simple tab. */
 export function wireSimpleTab(ui: SimpleTab, server: Server, { newId, on }: Requests, state: () => PanelState | undefined, open: OpenInComfyUI): void {
@@ -217,7 +220,7 @@ export function wireSimpleTab(ui: SimpleTab, server: Server, { newId, on }: Requ
   on<Candidate>(E.candidate, (c) => {
     const { style, format, preset } = c.settings;
     const use = button(`use-${c.index}`, 'Use this', 'green');
-    const openButton = button(`open-${c.index}`, 'Open in ComfyUI', 'outline');
+    const openButton = button(`open-${c.index}`, openLabel(state()), 'outline');
     const figure = el(
       'figure',
       { class: 'candidate', 'data-testid': `candidate-${c.index}`, 'data-seed': String(c.seed) },

@@ -6,6 +6,7 @@ import { servePanelImages } from './serve-panel-images.js';
 import { readPanelState } from './read-panel-state.js';
 import { assertPost, describe, type EndpointState, generateCandidates, pinCandidate, readStatus, type ToolbarContext } from './toolbar-actions.js';
 import { createToolbarChannel, type Reply } from './toolbar-channel.js';
+import { COMFYUI_ROUTE } from './toolbar-events.js';
 import { EVENTS, generateMessage, initMessage, pinMessage, statusMessage } from './toolbar-messages.js';
 
 export interface ToolbarServer {
@@ -53,7 +54,7 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
     await readStatus(context, show(reply, requestId));
   });
   servePanelImages(server, { candidates: context.candidatesDir, images: options.outDir }, rules);
-  const relay = relayComfyUI(server, options.endpoints, rules, logger);
+  const relay = options.toolbar.comfyuiUI ? relayComfyUI(server, options.endpoints, rules, logger) : refuseRelay(server);
 
   return {
     async dispose() {
@@ -61,6 +62,16 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
       relay.close();
     },
   };
+}
+
+/** With `toolbar.comfyuiUI: false`, the relay's address says why it shows nothing (an open tab, a bookmark). */
+function refuseRelay(server: ViteDevServer): { close(): void } {
+  server.middlewares.use(COMFYUI_ROUTE, (_req, res) => {
+    res
+      .writeHead(404, { 'Content-Type': 'text/plain' })
+      .end("ComfyUI's web UI is not relayed: astro.config sets comfyui({ toolbar: { comfyuiUI: false } }). Open ComfyUI at its own address.");
+  });
+  return { close() {} };
 }
 
 /** Sends each status the Advanced tab is given as the answer to one request. */
