@@ -169,7 +169,8 @@ export function hasConflictMarkers(text: string): boolean {
 export function parseManifestText(text: string, file: string): Manifest {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte order mark, as some Windows editors add to a hand-edited file, is not part of the JSON.
+    parsed = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch (cause) {
     throw new AstroComfyUIError(
       'MANIFEST_CORRUPT',

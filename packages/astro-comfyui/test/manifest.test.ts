@@ -98,6 +98,13 @@ describe('the manifest layout', () => {
     expect(await readFile(file(), 'utf8')).toBe(text);
   });
 
+  it('reads a manifest saved with a byte order mark (a Windows editor), as npm reads package.json', async () => {
+    const images = { [keyOf('a')]: image(keyOf('a'), turbo) };
+    await writeManifestFile(file(), { version: 2, images });
+    await writeFile(file(), `\uFEFF${await readFile(file(), 'utf8')}`);
+    expect((await readManifest(file())).images).toEqual(images);
+  });
+
   it('reads a version 1 manifest (models inline) and writes it as version 2 with the same entries', async () => {
     const images = { [keyOf('a')]: image(keyOf('a'), turbo), [keyOf('b')]: image(keyOf('b'), other) };
     await writeFile(file(), `${JSON.stringify({ version: 1, images }, null, 2)}\n`);
