@@ -39,6 +39,8 @@ export async function preparePin(file: string, target: PinTarget, pinned: Pinned
     const [bytes, { mode }] = await Promise.all([readFile(real), stat(real)]);
     const text = bytes.toString('utf8');
     try {
+      // The new text is renamed over the post, which a read-only mode would not stop: honour it here.
+      if ((mode & 0o222) === 0) throw new Error(`it is read-only (mode ${(mode & 0o777).toString(8)}); make it writable (chmod u+w) first`);
       assertUtf8(bytes);
       return { bytes, next: rewriteFrontmatterField(text, target, pinned), mode };
     } catch (error) {

@@ -149,6 +149,15 @@ describe('pinImageIntoPost', () => {
     expect(await readFile(post, 'utf8')).toBe(text);
   });
 
+  it('leaves a read-only post as it is, though renaming over it would succeed', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'pin-'));
+    const post = path.join(dir, 'post.md');
+    await writeFile(post, '---\ntitle: T\n---\n');
+    await chmod(post, 0o444);
+    await expect(pinImageIntoPost(post, 'image', fox)).rejects.toThrow(/left unchanged: it is read-only \(mode 444\); make it writable/);
+    expect(await readFile(post, 'utf8')).toBe('---\ntitle: T\n---\n');
+  });
+
   it('leaves a post that is not UTF-8 byte for byte as it was, naming the line, instead of replacing its other characters', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'pin-'));
     const post = path.join(dir, 'post.md');
