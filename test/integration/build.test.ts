@@ -249,6 +249,23 @@ Fish counted: {3 * 4}.
     expect(await readFile(path.join(root, 'dist/reef/index.html'), 'utf8')).toContain('alt="A coral reef"');
   });
 
+  it("refuses a browser script that imports the images, which would publish every prompt, drafts' too", async () => {
+    const { root } = await setup();
+    await writeFile(
+      path.join(root, 'src/pages/island.astro'),
+      `<html><body><p id="out"></p><script>
+import { getPostImages } from 'astro-comfyui/images';
+document.getElementById('out').textContent = getPostImages({ filePath: 'src/content/blog/harbour.md' }).map((i) => i.prompt).join();
+</script></body></html>
+`,
+    );
+    const result = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(result.exitCode, String(result.all).slice(-3000)).not.toBe(0);
+    expect(result.all).toContain('src/pages/island.astro');
+    expect(result.all).toContain("in code that runs in the browser, which would publish every post's prompts and images");
+    expect(result.all).toContain('Call getPostImage() in an .astro page or component');
+  });
+
   it('reports bad frontmatter of every post at once', async () => {
     const { fake, root } = await setup();
     await writeFile(path.join(root, 'src/content/blog/bad-one.md'), '---\ntitle: Bad one\nimage: { prompt: "x", style: oil }\n---\n');

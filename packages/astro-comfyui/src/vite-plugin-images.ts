@@ -73,7 +73,14 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
     // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
     resolveId: {
       filter: { id: /^(virtual:astro-comfyui\/images(\/\d{1,3})?|astro-comfyui\/images)$/ },
-      handler(id) {
+      handler(id, importer) {
+        // The index holds every post's prompts and images, drafts' too: bundled for the browser, all of
+        // it would be published, and every image with it.
+        if (this.environment.config.consumer === 'client') {
+          this.error(
+            `${importer ?? 'A module'} imports ${id} in code that runs in the browser, which would publish every post's prompts and images, drafts' too. Call getPostImage() in an .astro page or component (it runs on the server) and pass the image to the component as props, e.g. <Image src={image.src} alt={image.alt} />.`,
+          );
+        }
         if (id === VIRTUAL_IMAGES_ID || PART_ID.test(id)) return `\0${id}`;
         if (id === RUNTIME_ID) return runtimeFile;
         return undefined;
