@@ -266,6 +266,38 @@ document.getElementById('out').textContent = getPostImages({ filePath: 'src/cont
     expect(result.all).toContain('Call getPostImage() in an .astro page or component');
   });
 
+  it('leaves a static site without the images, and prompts, of posts no page shows; an image a page links as it is stays', async () => {
+    const { root } = await setup();
+    // A draft the site does not build, as blogs filter drafts out of getStaticPaths.
+    await writeFile(path.join(root, 'src/content/blog/secret.md'), '---\ntitle: Secret\nimage: "a secret prototype under a tarp"\n---\nDraft.\n');
+    const pages = path.join(root, 'src/pages');
+    const postPage = path.join(pages, '[...slug].astro');
+    await writeFile(postPage, (await readFile(postPage, 'utf8')).replace('return posts.map', "return posts.filter((post) => post.id !== 'secret').map"));
+    await writeFile(
+      path.join(pages, 'raw.astro'),
+      `---
+import { getEntry } from 'astro:content';
+import { getPostImage } from 'astro-comfyui/images';
+const image = getPostImage((await getEntry('blog', 'harbour'))!);
+---
+<html><body><img src={image?.src.src} alt={image?.alt} /></body></html>
+`,
+    );
+    const result = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(result.exitCode, String(result.all).slice(-3000)).toBe(0);
+    expect(result.all).toMatch(
+      /Left 1 generated image that no page shows \(drafts, posts the site does not build\) out of the site: secret-[0-9a-f]{12}\.[\w-]{8}\.png\./,
+    );
+    const dist = path.join(root, 'dist');
+    const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((f) => f.isFile()).map((f) => path.join(f.parentPath, f.name));
+    expect(files.filter((file) => path.basename(file).startsWith('secret-'))).toEqual([]);
+    for (const file of files) expect((await readFile(file)).includes('a secret prototype'), file).toBe(false);
+    // The page that links the harbour's PNG as it is still has it; the other posts have their derivatives.
+    const raw = /<img src="\/(_astro\/harbour-[^"]+\.png)"/.exec(await readFile(path.join(dist, 'raw/index.html'), 'utf8'))?.[1];
+    expect(files).toContain(path.join(dist, raw!));
+    expect(await readFile(path.join(dist, 'lighthouse/index.html'), 'utf8')).toMatch(/<source srcset="\/_astro\/lighthouse-[^"]+\.avif/);
+  });
+
   it('reports bad frontmatter of every post at once', async () => {
     const { fake, root } = await setup();
     await writeFile(path.join(root, 'src/content/blog/bad-one.md'), '---\ntitle: Bad one\nimage: { prompt: "x", style: oil }\n---\n');

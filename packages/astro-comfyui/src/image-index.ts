@@ -29,6 +29,20 @@ export function partOf(post: string): number {
   return (hash >>> 0) % IMAGE_MODULE_PARTS;
 }
 
+/**
+ * The file names (in the images folder) of the images whose `src` a page has read in this process: a
+ * static build renders its pages here, and an image no page read is on no page (a draft, a post the site
+ * filters out). Kept on globalThis because the pages' bundle has its own copy of every module.
+ */
+const SHOWN_IMAGES = 'astro-comfyui.shown-images';
+
+export function shownImages(): Set<string> {
+  const global = globalThis as { [key: symbol]: Set<string> | undefined };
+  const key = Symbol.for(SHOWN_IMAGES);
+  global[key] ??= new Set();
+  return global[key];
+}
+
 /** Which committed image each post uses right now; the source of the virtual modules. */
 export class ImageIndex {
   #byPost = new Map<string, IndexedImage[]>();
@@ -100,6 +114,11 @@ export class ImageIndex {
     return this.#postsOf(part).flatMap(([, list]) => list.map((image) => image.file));
   }
 
+  /** The file names of every image the index holds. */
+  fileNames(): Set<string> {
+    return new Set([...this.#byPost.values()].flatMap((list) => list.map((image) => path.basename(image.file))));
+  }
+
   /** The parts that show `file` (an absolute path). */
   partsShowing(file: string): number[] {
     const parts = new Set<number>();
@@ -125,11 +144,13 @@ export class ImageIndex {
             metadata ? `const ${name} = ${JSON.stringify(metadata)};` : `import ${name} from ${JSON.stringify(image.file.split(path.sep).join('/'))};`,
           );
           const caption = image.placeholder || this.caption === undefined ? '' : `, caption: ${JSON.stringify(this.caption)}`;
-          return `{ src: ${name}, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder}${caption} }`;
+          // Reading `src` records the image as shown (see shownImages); the import itself is not touched.
+          return `{ get src() { shown.add(${JSON.stringify(path.basename(image.file))}); return ${name}; }, alt: ${JSON.stringify(image.alt)}, prompt: ${JSON.stringify(image.prompt)}, index: ${image.index}, placeholder: ${image.placeholder}${caption} }`;
         });
       entries.push(`  ${JSON.stringify(post)}: [${items.join(', ')}],`);
     }
-    return `${imports.join('\n')}\nexport const images = {\n${entries.join('\n')}\n};\n`;
+    const shown = `const shown = (globalThis[Symbol.for(${JSON.stringify(SHOWN_IMAGES)})] ??= new Set());`;
+    return `${imports.join('\n')}\n${shown}\nexport const images = {\n${entries.join('\n')}\n};\n`;
   }
 
   #postsOf(part: number): Array<[string, IndexedImage[]]> {

@@ -4,11 +4,12 @@ import type { AstroIntegration } from 'astro';
 import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } from './collect-post-images.js';
 import type { DevGeneration } from './dev-generation.js';
 import { type DevSession, endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
-import { ImageIndex } from './image-index.js';
+import { ImageIndex, shownImages } from './image-index.js';
 import { explainNoPrompts, findOrphans } from './find-orphans.js';
 import { withProvenanceService } from './provenance-image-service.js';
 import { listImageFiles } from './classify-images.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
+import { removeUnshownImages } from './remove-unshown-images.js';
 import { syncImages } from './sync-images.js';
 import type { ToolbarServer } from './toolbar/toolbar-server.js';
 import { vitePluginImages } from './vite-plugin-images.js';
@@ -32,12 +33,15 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let toolbarServer: ToolbarServer | undefined;
   let supervisor: ComfyUISupervisor | undefined;
   let session: DevSession | undefined;
+  let buildOutput: 'static' | 'server' = 'static';
+  let assetsFolder = '_astro';
 
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
     hooks: {
       'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, injectScript, logger }) => {
         command = astroCommand;
+        assetsFolder = config.build.assets;
         if (command === 'dev') {
           // Newly generated images reach open pages in place.
           injectScript('page', `import ${JSON.stringify(fileURLToPath(new URL('./dev-client.js', import.meta.url)))};`);
@@ -58,7 +62,8 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         });
         for (const other of service?.others ?? []) logger.warn(other);
       },
-      'astro:config:done': async ({ injectTypes }) => {
+      'astro:config:done': async ({ injectTypes, buildOutput: output }) => {
+        buildOutput = output;
         injectTypes({ filename: 'types.d.ts', content: VIRTUAL_TYPES });
         // Validate every post before Astro's content sync, which stops at the first schema error.
         if (command === 'build') {
@@ -69,6 +74,8 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
       'astro:build:start': async ({ logger }) => {
         const { posts, images, problems } = collected ?? (await collectPostImages(options, await loadTemplate(options)));
         assertNoProblems(problems);
+        // Another build in this process (Astro's build() called twice) starts with no page shown.
+        shownImages().clear();
         const summary = await syncImages(images, options, { logger });
         logger.info(
           `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
@@ -83,6 +90,16 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           logger.info(
             `${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`,
           );
+      },
+      'astro:build:done': async ({ dir, logger }) => {
+        // Pages rendered on demand may show any image at request time: only a static site is known whole.
+        if (buildOutput !== 'static') return;
+        const removed = await removeUnshownImages(index.fileNames(), shownImages(), fileURLToPath(new URL(`${assetsFolder}/`, dir)));
+        if (removed.length > 0) {
+          logger.info(
+            `Left ${removed.length} generated image${removed.length > 1 ? 's' : ''} that no page shows (drafts, posts the site does not build) out of the site: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', …' : ''}.`,
+          );
+        }
       },
       'astro:server:setup': async ({ server, logger }) => {
         // Builds and `astro sync` also create short-lived Vite servers: generate in the background only in dev.

@@ -222,7 +222,8 @@ describe('ImageIndex', () => {
     expect(all.join('').match(/^import i\d+ from /gm)).toHaveLength(2);
     const partA = all[partOf('src/content/blog/a.md')]!;
     const partB = all[partOf('src/content/blog/b.md')]!;
-    expect(partA).toContain('"src/content/blog/a.md": [{ src: i0, alt: "first", prompt: "first", index: 0');
+    const fileA = images.find((i) => i.request.prompt === 'first')!.fileName;
+    expect(partA).toContain(`"src/content/blog/a.md": [{ get src() { shown.add("${fileA}"); return i0; }, alt: "first", prompt: "first", index: 0`);
     expect(partB).toContain('alt: "Alt \\"two\\"", prompt: "second", index: 0');
     expect(all.join('')).not.toContain('third');
     // The module pages import joins every part.
