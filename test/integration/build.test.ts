@@ -261,7 +261,7 @@ document.getElementById('out').textContent = getPostImages({ filePath: 'src/cont
     );
     const result = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
     expect(result.exitCode, String(result.all).slice(-3000)).not.toBe(0);
-    expect(result.all).toContain('src/pages/island.astro');
+    expect(result.all).toContain(`${path.join(root, 'src/pages/island.astro')} imports astro-comfyui/images in code that runs in the browser`);
     expect(result.all).toContain("in code that runs in the browser, which would publish every post's prompts and images");
     expect(result.all).toContain('Call getPostImage() in an .astro page or component');
   });

@@ -78,7 +78,7 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
         // it would be published, and every image with it.
         if (this.environment.config.consumer === 'client') {
           this.error(
-            `${importer ?? 'A module'} imports ${id} in code that runs in the browser, which would publish every post's prompts and images, drafts' too. Call getPostImage() in an .astro page or component (it runs on the server) and pass the image to the component as props, e.g. <Image src={image.src} alt={image.alt} />.`,
+            `${importer?.replace(/\?.*$/s, '') ?? 'A module'} imports ${id} in code that runs in the browser, which would publish every post's prompts and images, drafts' too. Call getPostImage() in an .astro page or component (it runs on the server) and pass the image to the component as props, e.g. <Image src={image.src} alt={image.alt} />.`,
           );
         }
         if (id === VIRTUAL_IMAGES_ID || PART_ID.test(id)) return `\0${id}`;
