@@ -36,6 +36,7 @@ export function isImageReference(text: string): boolean {
  * would spend GPU time on an image that changes again once the post is saved as UTF-8.
  */
 const UNREADABLE_MESSAGE = 'contains "\uFFFD" where a character could not be read: the post is not saved as UTF-8; save it as UTF-8';
+const isReadable = (text: string) => !text.includes('\uFFFD');
 
 const promptText = z
   .string()
@@ -43,7 +44,7 @@ const promptText = z
   .min(1, 'the prompt is empty')
   .max(PROMPT_LIMITS.text, `the prompt is longer than ${PROMPT_LIMITS.text} characters`)
   .refine((text) => !isImageReference(text), IMAGE_REFERENCE_MESSAGE)
-  .refine((text) => !text.includes('\uFFFD'), UNREADABLE_MESSAGE);
+  .refine(isReadable, UNREADABLE_MESSAGE);
 const name = (what: string) => z.string().min(1).max(PROMPT_LIMITS.name, `the ${what} name is longer than ${PROMPT_LIMITS.name} characters`);
 
 /** The object form of an image prompt in frontmatter. */
@@ -55,7 +56,7 @@ export const imagePromptObjectSchema = z
     negative: z
       .string()
       .max(PROMPT_LIMITS.text, `the negative prompt is longer than ${PROMPT_LIMITS.text} characters`)
-      .refine((text) => !text.includes('\uFFFD'), UNREADABLE_MESSAGE)
+      .refine(isReadable, UNREADABLE_MESSAGE)
       .optional(),
     /** A style name from the `styles` option. */
     style: name('style').optional(),
