@@ -296,6 +296,18 @@ const image = getPostImage((await getEntry('blog', 'harbour'))!);
     const raw = /<img src="\/(_astro\/harbour-[^"]+\.png)"/.exec(await readFile(path.join(dist, 'raw/index.html'), 'utf8'))?.[1];
     expect(files).toContain(path.join(dist, raw!));
     expect(await readFile(path.join(dist, 'lighthouse/index.html'), 'utf8')).toMatch(/<source srcset="\/_astro\/lighthouse-[^"]+\.avif/);
+
+    // A page that imports the draft's file itself, without the index, keeps it.
+    const secret = (await readdir(generated(root))).find((name) => name.startsWith('secret-'))!;
+    await writeFile(
+      path.join(pages, 'about.astro'),
+      `---\nimport picture from '../assets/generated/${secret}';\n---\n<html><body><img src={picture.src} alt="" /></body></html>\n`,
+    );
+    const again = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(again.exitCode, String(again.all).slice(-3000)).toBe(0);
+    expect(again.all).not.toContain('no page shows');
+    const about = /<img src="\/(_astro\/secret-[^"]+\.png)"/.exec(await readFile(path.join(dist, 'about/index.html'), 'utf8'))?.[1];
+    expect((await readdir(path.join(dist, '_astro'))).map((name) => `_astro/${name}`)).toContain(about);
   });
 
   it('reports bad frontmatter of every post at once', async () => {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { Plugin, ViteDevServer } from 'vite';
 import { type DevImageMetadata, readDevImageMetadata } from './dev-image-metadata.js';
-import { IMAGE_MODULE_PARTS, type ImageIndex } from './image-index.js';
+import { IMAGE_MODULE_PARTS, type ImageIndex, shownImages } from './image-index.js';
 import { isInside } from './is-inside.js';
 import { keyPrefixOf } from './resolve-image.js';
 import { postPatterns } from './scan-posts.js';
@@ -14,6 +14,8 @@ const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
 const partId = (n: number) => `${VIRTUAL_IMAGES_ID}/${n}`;
 const PART_ID = /^\0?virtual:astro-comfyui\/images\/(\d{1,3})$/;
 const RUNTIME_ID = 'astro-comfyui/images';
+/** An import of a generated image's file: `<name>-<12 hex of its key>.png`, with or without a query. */
+const GENERATED_FILE = /-[0-9a-f]{12}\.png(\?.*)?$/s;
 const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url));
 
 /**
@@ -72,8 +74,14 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
     },
     // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
     resolveId: {
-      filter: { id: /^(virtual:astro-comfyui\/images(\/\d{1,3})?|astro-comfyui\/images)$/ },
+      filter: { id: [/^(virtual:astro-comfyui\/images(\/\d{1,3})?|astro-comfyui\/images)$/, GENERATED_FILE] },
       handler(id, importer) {
+        if (GENERATED_FILE.test(id)) {
+          // A page that imports a generated file itself uses it without the index: a static build must
+          // not leave it out as unshown (integration.ts, astro:build:done). Vite resolves it as usual.
+          if (!importer?.startsWith(`\0${VIRTUAL_IMAGES_ID}`)) shownImages().add(path.basename(id.replace(/\?.*$/s, '')));
+          return undefined;
+        }
         // The index holds every post's prompts and images, drafts' too: bundled for the browser, all of
         // it would be published, and every image with it.
         if (this.environment.config.consumer === 'client') {
