@@ -3,8 +3,11 @@ import type { ImageMetadata } from 'astro';
 import { content, images } from 'virtual:astro-comfyui/images';
 
 export interface PostImage {
-  /** Pass to <Image src> or getImage({ src }). */
-  src: ImageMetadata;
+  /**
+   * Pass to <Image src> or getImage({ src }). Read-only: reading it records that a page shows the image,
+   * and a static build leaves out the images no page read.
+   */
+  readonly src: ImageMetadata;
   alt: string;
   prompt: string;
   /** A marked stand-in made without ComfyUI. */
