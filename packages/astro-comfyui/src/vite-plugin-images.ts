@@ -14,8 +14,8 @@ const RESOLVED_ID = `\0${VIRTUAL_IMAGES_ID}`;
 const partId = (n: number) => `${VIRTUAL_IMAGES_ID}/${n}`;
 const PART_ID = /^\0?virtual:astro-comfyui\/images\/(\d{1,3})$/;
 const RUNTIME_ID = 'astro-comfyui/images';
-/** An import of a generated image's file: `<name>-<12 hex of its key>.png`, with or without a query. */
-const GENERATED_FILE = /-[0-9a-f]{12}\.png(\?.*)?$/s;
+/** An import of a PNG file, with or without a query: a generated image's file is one (keyPrefixOf). */
+const PNG_IMPORT = /\.png(\?.*)?$/s;
 const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url));
 
 /**
@@ -74,12 +74,13 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
     },
     // Hook filters let the bundler skip calling into JavaScript for every other module of the site.
     resolveId: {
-      filter: { id: [/^(virtual:astro-comfyui\/images(\/\d{1,3})?|astro-comfyui\/images)$/, GENERATED_FILE] },
+      filter: { id: [/^(virtual:astro-comfyui\/images(\/\d{1,3})?|astro-comfyui\/images)$/, PNG_IMPORT] },
       handler(id, importer) {
-        if (GENERATED_FILE.test(id)) {
+        if (PNG_IMPORT.test(id)) {
           // A page that imports a generated file itself uses it without the index: a static build must
           // not leave it out as unshown (integration.ts, astro:build:done). Vite resolves it as usual.
-          if (!importer?.startsWith(`\0${VIRTUAL_IMAGES_ID}`)) shownImages().add(path.basename(id.replace(/\?.*$/s, '')));
+          const file = path.basename(id.replace(/\?.*$/s, ''));
+          if (keyPrefixOf(file) !== undefined && !importer?.startsWith(`\0${VIRTUAL_IMAGES_ID}`)) shownImages().add(file);
           return undefined;
         }
         // The index holds every post's prompts and images, drafts' too: bundled for the browser, all of
