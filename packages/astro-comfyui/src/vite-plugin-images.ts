@@ -16,6 +16,8 @@ const PART_ID = /^\0?virtual:astro-comfyui\/images\/(\d{1,3})$/;
 const RUNTIME_ID = 'astro-comfyui/images';
 /** An import of a PNG file, with or without a query: a generated image's file is one (keyPrefixOf). */
 const PNG_IMPORT = /\.png(\?.*)?$/s;
+/** A module id without its query (`page.astro?astro&type=script…` → `page.astro`). */
+const withoutQuery = (id: string) => id.replace(/\?.*$/s, '');
 const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url));
 
 /**
@@ -79,7 +81,7 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
         if (PNG_IMPORT.test(id)) {
           // A page that imports a generated file itself uses it without the index: a static build must
           // not leave it out as unshown (integration.ts, astro:build:done). Vite resolves it as usual.
-          const file = path.basename(id.replace(/\?.*$/s, ''));
+          const file = path.basename(withoutQuery(id));
           if (keyPrefixOf(file) !== undefined && !importer?.startsWith(`\0${VIRTUAL_IMAGES_ID}`)) shownImages().add(file);
           return undefined;
         }
@@ -87,7 +89,7 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
         // it would be published, and every image with it.
         if (this.environment.config.consumer === 'client') {
           this.error(
-            `${importer?.replace(/\?.*$/s, '') ?? 'A module'} imports ${id} in code that runs in the browser, which would publish every post's prompts and images, drafts' too. Call getPostImage() in an .astro page or component (it runs on the server) and pass the image to the component as props, e.g. <Image src={image.src} alt={image.alt} />.`,
+            `${importer === undefined ? 'A module' : withoutQuery(importer)} imports ${id} in code that runs in the browser, which would publish every post's prompts and images, drafts' too. Call getPostImage() in an .astro page or component (it runs on the server) and pass the image to the component as props, e.g. <Image src={image.src} alt={image.alt} />.`,
           );
         }
         if (id === VIRTUAL_IMAGES_ID || PART_ID.test(id)) return `\0${id}`;
