@@ -1,4 +1,4 @@
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -247,6 +247,47 @@ Fish counted: {3 * 4}.
     expect(ci.exitCode, String(ci.all)).toBe(0);
     expect(ci.all).toContain('5 images: 5 committed, 0 generated.');
     expect(await readFile(path.join(root, 'dist/reef/index.html'), 'utf8')).toContain('alt="A coral reef"');
+  });
+
+  it("a Markdown or MDX page in src/pages gets its image in its layout, from the layout's Astro.props", async () => {
+    const { fake, root } = await setup();
+    await useMdx(root);
+    await mkdir(path.join(root, 'src/layouts'), { recursive: true });
+    await mkdir(path.join(root, 'src/pages/notes'), { recursive: true });
+    // Astro hands a Markdown page's layout the page's frontmatter and its absolute `file`, not an entry.
+    await writeFile(
+      path.join(root, 'src/layouts/Note.astro'),
+      `---
+import { Image } from 'astro:assets';
+import { getPostImage } from 'astro-comfyui/images';
+const image = getPostImage(Astro.props);
+---
+<html><body><h1>{Astro.props.frontmatter.title}</h1>{image && <Image src={image.src} alt={image.alt} />}<slot /></body></html>
+`,
+    );
+    const page = (title: string, prompt: string) =>
+      `---\nlayout: ../../layouts/Note.astro\ntitle: ${title}\nimage: { prompt: "${prompt}", alt: "${title} drawn" }\n---\nA note.\n`;
+    await writeFile(path.join(root, 'src/pages/notes/lamp.md'), page('Lamp', 'an old brass lamp'));
+    await writeFile(path.join(root, 'src/pages/notes/kettle.mdx'), page('Kettle', 'a copper kettle'));
+    const content = JSON.stringify({ content: ['src/content/**/*.{md,mdx}', 'src/pages/notes/*.{md,mdx}'] });
+
+    const first = await build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: content });
+    expect(first.exitCode, String(first.all)).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(6);
+    expect(first.all).not.toContain('getPostImage() was given');
+    expect(first.all).not.toContain('no page shows');
+    for (const [name, title] of [
+      ['lamp', 'Lamp'],
+      ['kettle', 'Kettle'],
+    ]) {
+      const html = await readFile(path.join(root, `dist/notes/${name}/index.html`), 'utf8');
+      expect(html).toMatch(new RegExp(`<img src="/_astro/${name}-[0-9a-f]{12}\\.[\\w-]+\\.webp" [^>]*alt="${title} drawn"`));
+    }
+
+    const ci = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: content });
+    expect(ci.exitCode, String(ci.all)).toBe(0);
+    expect(ci.all).toContain('6 images: 6 committed, 0 generated.');
+    expect(await readFile(path.join(root, 'dist/notes/kettle/index.html'), 'utf8')).toContain('alt="Kettle drawn"');
   });
 
   it("refuses a browser script that imports the images, which would publish every prompt, drafts' too", async () => {

@@ -57,7 +57,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         if (options.workflow) addWatchFile(options.workflow.file);
         const service = options.disclosure.xmp ? withProvenanceService(config.image.service) : undefined;
         updateConfig({
-          vite: { plugins: [vitePluginImages(() => index, options.outDir, options.content, { dev: command === 'dev' })] },
+          vite: { plugins: [vitePluginImages(() => index, options, { dev: command === 'dev' })] },
           ...(service?.setting ? { image: { service: service.setting } } : {}),
         });
         for (const other of service?.others ?? []) logger.warn(other);

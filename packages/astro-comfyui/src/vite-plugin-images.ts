@@ -5,6 +5,7 @@ import type { Plugin, ViteDevServer } from 'vite';
 import { type DevImageMetadata, readDevImageMetadata } from './dev-image-metadata.js';
 import { IMAGE_MODULE_PARTS, type ImageIndex, shownImages } from './image-index.js';
 import { isInside } from './is-inside.js';
+import type { ResolvedOptions } from './options.js';
 import { keyPrefixOf } from './resolve-image.js';
 import { postPatterns } from './scan-posts.js';
 
@@ -30,9 +31,13 @@ const runtimeFile = fileURLToPath(new URL('./runtime/images.js', import.meta.url
  * dev-image-metadata.ts), when Vite serves the images folder anyway: an imported file is served wherever
  * it is, so one outside `server.fs.allow` stays imported.
  */
-export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, content: string[], { dev = false } = {}): Plugin {
+export function vitePluginImages(
+  getIndex: () => ImageIndex,
+  { root, outDir, content }: Pick<ResolvedOptions, 'root' | 'outDir' | 'content'>,
+  { dev = false } = {},
+): Plugin {
   const folder = path.resolve(outDir);
-  const contentExport = contentModuleCode(content);
+  const contentExport = contentModuleCode(root, content);
   let inline = false;
   // The parts load together on a page's first load: their ~20,000 header reads at 20,000 posts, bounded.
   const limit = pLimit(16);
@@ -110,12 +115,15 @@ export function vitePluginImages(getIndex: () => ImageIndex, outDir: string, con
 
 /**
  * `content`: the globs of the posts that are read, and the scan's patterns for them, so that the page
- * helper can tell an author whose posts are elsewhere why their images never appear.
+ * helper can tell an author whose posts are elsewhere why their images never appear; and the project
+ * root, with `/` separators and a trailing one, since a Markdown page's layout knows its page only by
+ * its absolute path (`Astro.props.file`).
  */
-function contentModuleCode(globs: string[]): string {
+function contentModuleCode(root: string, globs: string[]): string {
   const { include, exclude } = postPatterns(globs);
   const code = (patterns: RegExp[]) => `[${patterns.map((p) => `new RegExp(${JSON.stringify(p.source)}, ${JSON.stringify(p.flags)})`).join(', ')}]`;
-  return `export const content = { globs: ${JSON.stringify(globs)}, include: ${code(include)}, exclude: ${code(exclude)} };\n`;
+  const posixRoot = `${path.resolve(root).split(path.sep).join('/').replace(/\/$/, '')}/`;
+  return `export const content = { root: ${JSON.stringify(posixRoot)}, globs: ${JSON.stringify(globs)}, include: ${code(include)}, exclude: ${code(exclude)} };\n`;
 }
 
 /**

@@ -326,7 +326,7 @@ describe('ImageIndex', () => {
     const index = new ImageIndex();
     index.update(images, manifest, o.outDir, new Set(images.map((i) => i.fileName)));
     const partModule = async (dev: boolean, command: string, allow: string[]) => {
-      const plugin = vitePluginImages(() => index, o.outDir, o.content, { dev });
+      const plugin = vitePluginImages(() => index, o, { dev });
       (plugin.configResolved as (config: unknown) => void)({ command, server: { fs: { strict: true, allow } } });
       const load = plugin.load as { handler: (id: string) => Promise<string> };
       return (post: string) => load.handler(`\0virtual:astro-comfyui/images/${partOf(post)}`);

@@ -20,30 +20,38 @@ export interface PostImage {
 export type IndexedPostImage = PostImage & { index: number };
 
 interface EntryLike {
+  /** A content entry's file, relative to the project root: the glob() loader sets it. */
   filePath?: string;
+  /** A Markdown or MDX page's file, absolute: what its layout gets as `Astro.props.file`. */
+  file?: string;
   id?: string;
 }
 
 /**
- * The generated image of a content entry (`index` picks one of several), or undefined while it is not
- * generated yet. Works with entries of the glob() loader, which carry `filePath`.
+ * The generated image of a post (`index` picks one of several), or undefined while it is not generated
+ * yet. The post is a content entry of the glob() loader, which carries `filePath`, or, in the layout of
+ * a Markdown or MDX page, `Astro.props`, which carries the page's `file`.
  */
 export function getPostImage(entry: EntryLike, index = 0): PostImage | undefined {
   return getPostImages(entry).find((image) => image.index === index) ?? getPostImages(entry)[index];
 }
 
-/** Every generated image of a content entry, in frontmatter order. */
+/** Every generated image of a post, in frontmatter order. */
 export function getPostImages(entry: EntryLike): IndexedPostImage[] {
-  if (!entry.filePath) {
+  const file = entry.filePath ?? entry.file;
+  if (!file) {
     throw new Error(
-      `astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none). Load posts with the glob() loader.`,
+      `astro-comfyui: getPostImage() needs a content entry with "filePath" (entry "${entry.id ?? '?'}" has none: load posts with the glob() loader), or, in a Markdown page's layout, Astro.props, which carries the page's "file".`,
     );
   }
-  const post = entry.filePath.replaceAll('\\', '/');
+  const post = relativeToRoot(file.replaceAll('\\', '/'));
   const found = images[post];
   if (!found) warnIfNeverRead(post);
   return found ?? [];
 }
+
+/** The index is keyed by root-relative paths, as entries' `filePath`; a page's `file` is absolute. */
+const relativeToRoot = (file: string) => (file.startsWith(content.root) ? file.slice(content.root.length) : file);
 
 let warned = false;
 
