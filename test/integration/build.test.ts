@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import type { FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { runAstro, setupBlogWithFake, useMdx, waitUntil } from '../helpers/fixture-site.js';
+import { runAstro, runCli, setupBlogWithFake, useMdx, waitUntil } from '../helpers/fixture-site.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
 const cleanups = useCleanups();
@@ -288,6 +288,37 @@ const image = getPostImage(Astro.props);
     expect(ci.exitCode, String(ci.all)).toBe(0);
     expect(ci.all).toContain('6 images: 6 committed, 0 generated.');
     expect(await readFile(path.join(root, 'dist/notes/kettle/index.html'), 'utf8')).toContain('alt="Kettle drawn"');
+  });
+
+  it('says why committed images are made again after the options changed: in CI, in the build log and in status', async () => {
+    const { fake, root } = await setup();
+    expect((await build(root, fake)).exitCode).toBe(0);
+    const changed = JSON.stringify({
+      model: { preset: 'large-turbo', steps: 6 },
+      styles: { watercolor: { prefix: 'a loose watercolour of', negative: 'photo, text' }, ink: { prefix: 'an ink drawing of', suffix: ', crosshatched' } },
+    });
+
+    const ci = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: changed });
+    expect(ci.exitCode).not.toBe(0);
+    expect(ci.all).toContain(
+      'src/content/blog/lighthouse.md › image: "a lighthouse at dusk" (changed since its committed image: steps 4 → 6, the prompt: "watercolor painting" → "loose watercolour")',
+    );
+    expect(ci.all).toContain('src/content/blog/harbour.md › image: "a small harbour with fishing boats" (changed since its committed image: steps 4 → 6)');
+
+    const status = await runCli(root, ['status'], { COMFYUI_URL: fake.url, ASTRO_COMFYUI_TEST_OPTIONS: changed });
+    expect(status.stdout).toMatch(
+      /missing: src\/content\/blog\/harbour\.md › image → harbour-[0-9a-f]{12}\.png \(changed since its committed image: steps 4 → 6\)/,
+    );
+
+    const dry = await runCli(root, ['generate', '--dry-run'], { COMFYUI_URL: fake.url, ASTRO_COMFYUI_TEST_OPTIONS: changed });
+    expect(dry.all).toMatch(/src\/content\/blog\/harbour\.md › image → harbour-[0-9a-f]{12}\.png \(changed since its committed image: steps 4 → 6\)/);
+
+    const rebuilt = await build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: changed });
+    expect(rebuilt.exitCode, String(rebuilt.all)).toBe(0);
+    expect(rebuilt.all).toContain(
+      'They replace committed images that other settings made: steps 4 → 6 (4 images); the prompt: "watercolor painting" → "loose watercolour" (1 image).',
+    );
+    expect(fake.stats.promptsQueued).toBe(8);
   });
 
   it("refuses a browser script that imports the images, which would publish every prompt, drafts' too", async () => {

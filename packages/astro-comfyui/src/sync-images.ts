@@ -9,6 +9,7 @@ import { acquireLock } from './acquire-lock.js';
 import { findImagesElsewhere } from './find-images-elsewhere.js';
 import { warnUnboundValues } from './find-unbound-values.js';
 import { createPool } from './create-pool.js';
+import { EarlierImages } from './earlier-images.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { assertImagesFetched } from './assert-images-fetched.js';
 import { ManifestWriter } from './manifest-writer.js';
@@ -180,7 +181,7 @@ async function makeImages(
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer);
     }
     await preflightImages(pool, summary.todo, options, logger);
-    await generateAll(pool, summary, options, context, writer);
+    await generateAll(pool, summary, manifest, options, context, writer);
   } finally {
     await pool.close();
   }
@@ -204,7 +205,14 @@ async function makeImages(
   return summary;
 }
 
-async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: ResolvedOptions, context: SyncContext, writer: ManifestWriter): Promise<void> {
+async function generateAll(
+  pool: ComfyUIPool,
+  summary: SyncSummary,
+  manifest: Manifest,
+  options: ResolvedOptions,
+  context: SyncContext,
+  writer: ManifestWriter,
+): Promise<void> {
   // Images with no file at the start (not forced, not regenerated): if one appears, another build made it.
   const missing = new Set(
     options.mode === 'force' ? [] : summary.todo.filter((image) => !image.request.regenerate && summary.missing.has(image.key)).map((image) => image.key),
@@ -217,6 +225,8 @@ async function generateAll(pool: ComfyUIPool, summary: SyncSummary, options: Res
   let lastQueueLog = 0;
   const total = summary.todo.length;
   logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.map(redactComfyUIUrl).join(', ')}).`);
+  const replacing = new EarlierImages(manifest).summarise(summary.todo);
+  if (replacing) logger.info(replacing);
   await Promise.all(
     summary.todo.map((image) => {
       // Taken now, not when its turn comes: an image still waiting for a turn can be stopped too.
@@ -316,8 +326,9 @@ async function placeOrFail(
 ): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
   if (options.onMissing !== 'placeholder') {
+    const earlier = new EarlierImages(manifest);
     const list = formatList(
-      summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"`),
+      summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${earlier.noteOf(image)}`),
       'npx astro-comfyui status lists them all',
     );
     throw new AstroComfyUIError(

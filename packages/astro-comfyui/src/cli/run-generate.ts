@@ -1,6 +1,7 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
+import { EarlierImages } from '../earlier-images.js';
 import type { ResolvedOptions } from '../options.js';
 import { syncImages } from '../sync-images.js';
 import { createCliLogger } from './cli-logger.js';
@@ -37,7 +38,8 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
     if (summary.todo.length === 0) logger.info(`${summary.total === 1 ? 'The image is' : `All ${summary.total} images are`} generated; nothing to do.`);
     else {
       logger.info(`Would generate ${summary.todo.length} of ${summary.total} image${summary.total === 1 ? '' : 's'}:`);
-      for (const image of summary.todo) logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}`);
+      const earlier = new EarlierImages(summary.manifest);
+      for (const image of summary.todo) logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}${earlier.noteOf(image)}`);
     }
     return 0;
   }

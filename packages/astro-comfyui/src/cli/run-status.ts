@@ -6,6 +6,7 @@ import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fet
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { findImagesElsewhere } from '../find-images-elsewhere.js';
 import { findUnboundValues } from '../find-unbound-values.js';
+import { EarlierImages } from '../earlier-images.js';
 import { buildSiteGraph, checkRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
@@ -37,9 +38,11 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   if (pointer !== undefined) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
   const elsewhere = await findImagesElsewhere(count('missing'), options, files);
   if (elsewhere) out(`  Elsewhere: ${elsewhere.message} ${elsewhere.hint}`);
+  const earlier = new EarlierImages(manifest);
   for (const image of images) {
     const state = states.get(image.key);
-    if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}`);
+    if (state !== 'ready')
+      out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}${state === 'missing' ? earlier.noteOf(image) : ''}`);
   }
   if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
   const unused = orphans.entries.length + orphans.strayFiles.length;
