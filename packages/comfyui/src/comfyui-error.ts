@@ -9,6 +9,7 @@ export type ComfyUIErrorCode =
   | 'INTERRUPTED'
   | 'NO_OUTPUT'
   | 'ABORTED'
+  | 'WITHDRAWN'
   | 'DEADLINE_EXCEEDED'
   | 'MISSING_NODES_OR_MODELS'
   | 'INVALID_WORKFLOW'

@@ -96,6 +96,11 @@ interface Endpoint {
   lastError: string | undefined;
   /** The ComfyUI version it reported, once known. */
   version: string | undefined;
+  /** It made an image since it last failed: a job waiting elsewhere may move to it (#moveWaitingJobs). */
+  proven: boolean;
+  /** Its queue is being looked at for #moveWaitingJobs, or will be again when this timer fires. */
+  probing: boolean;
+  reprobe: NodeJS.Timeout | null;
 }
 
 interface Job {
@@ -107,6 +112,10 @@ interface Job {
   deadline: number;
   resolve: (result: PoolJobResult) => void;
   reject: (error: unknown) => void;
+  /** While an endpoint has it: whether it waits in that server's queue behind other work, and how to take it back. */
+  placed?: { endpoint: Endpoint; waiting: boolean; withdraw: AbortController } | undefined;
+  /** Where it was taken back from and for (#moveWaitingJobs): it goes there, and stays there. */
+  moved?: { from: Endpoint; to: Endpoint };
 }
 
 /** Errors that say the endpoint, not the job, is the problem: the job moves to another endpoint. */
@@ -133,6 +142,8 @@ export class ComfyUIPool {
   readonly #pending = new Set<Job>();
   /** Jobs whose endpoint failed: they go before the waiting ones. */
   readonly #retries: Job[] = [];
+  /** Jobs an endpoint has now. */
+  readonly #placed = new Set<Job>();
   #earliestDeadline = Number.POSITIVE_INFINITY;
   readonly #options: Required<Pick<ComfyUIPoolOptions, 'queueAhead' | 'failoverAfterMs' | 'retryDownAfterMs' | 'jobDeadlineMs'>>;
   readonly #logger: Logger;
@@ -173,6 +184,9 @@ export class ComfyUIPool {
         downUntil: 0,
         lastError: undefined,
         version: undefined,
+        proven: false,
+        probing: false,
+        reprobe: null,
       };
     });
   }
@@ -296,6 +310,7 @@ export class ComfyUIPool {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    for (const endpoint of this.#endpoints) if (endpoint.reprobe) clearTimeout(endpoint.reprobe);
     const waiting = [...this.#retries.splice(0), ...this.#pending];
     this.#pending.clear();
     for (const job of waiting) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
@@ -312,12 +327,62 @@ export class ComfyUIPool {
     // Scanning every waiting job is O(n): do it only when some deadline is due, not on every pump.
     if (Date.now() >= this.#earliestDeadline) this.#expireJobs();
     while (this.#retries.length + this.#pending.size > 0) {
-      const endpoint = this.#pickEndpoint();
+      const endpoint = this.#pickEndpoint((this.#retries[0] ?? this.#pending.values().next().value)?.moved);
       if (!endpoint) break;
       const job = this.#retries.shift() ?? this.#takeFirstPending();
       void this.#runOn(endpoint, job);
     }
+    if (this.#retries.length + this.#pending.size === 0) this.#moveWaitingJobs();
     this.#scheduleRecheck();
+  }
+
+  /**
+   * With nothing left to hand out, an endpoint that has nothing to do takes a job that waits in another
+   * server's queue, behind a slower GPU's current job or other people's work: the last images of a run are
+   * made by the machines that are free instead of waiting there. Only a server whose queue is empty takes
+   * one (one shared with other people may be busy without this pool's jobs). runPrompt deletes the job
+   * from the queue it waits in (WITHDRAWN) and #runOn hands it on; a job that started meanwhile stays.
+   */
+  #moveWaitingJobs(): void {
+    const now = Date.now();
+    for (const endpoint of this.#endpoints) {
+      if (!endpoint.proven || endpoint.inFlight > 0 || endpoint.downUntil > now || endpoint.probing || endpoint.reprobe) continue;
+      if (!this.#waitingJobFor(endpoint)) continue;
+      endpoint.probing = true;
+      void this.#moveWaitingJobTo(endpoint).finally(() => {
+        endpoint.probing = false;
+      });
+    }
+  }
+
+  async #moveWaitingJobTo(endpoint: Endpoint): Promise<void> {
+    try {
+      const queue = await endpoint.client.getQueue({ timeoutMs: 5000 });
+      if (queue.queue_running.length + queue.queue_pending.length > 0) {
+        // Busy with other people's work, which no event of this pool reports the end of: look again.
+        endpoint.reprobe = setTimeout(() => {
+          endpoint.reprobe = null;
+          this.#moveWaitingJobs();
+        }, endpoint.client.pollIntervalMs);
+        endpoint.reprobe.unref();
+        return;
+      }
+    } catch {
+      return; // it will be marked down by the next job that tries it, if it is
+    }
+    // It may have been given a job, or gone, while its queue was looked at.
+    if (this.#closed || endpoint.inFlight > 0 || endpoint.downUntil > Date.now()) return;
+    const job = this.#waitingJobFor(endpoint);
+    if (!job?.placed) return;
+    // Once only: a job never moves to and fro between servers that other people's work keeps busy.
+    job.moved = { from: job.placed.endpoint, to: endpoint };
+    job.placed.withdraw.abort();
+  }
+
+  /** A job that waits in another server's queue and has not moved yet. */
+  #waitingJobFor(endpoint: Endpoint): Job | undefined {
+    for (const job of this.#placed) if (job.placed?.waiting && !job.moved && job.placed.endpoint !== endpoint) return job;
+    return undefined;
   }
 
   #expireJobs(): void {
@@ -347,14 +412,23 @@ export class ComfyUIPool {
     return job;
   }
 
-  #pickEndpoint(): Endpoint | undefined {
+  /**
+   * The least-loaded endpoint that can take a job now; for a job taken back from one server's queue, the
+   * one it was taken for, or else another than the one it left, when there is one.
+   */
+  #pickEndpoint(moved?: { from: Endpoint; to: Endpoint }): Endpoint | undefined {
     const now = Date.now();
     const limit = 1 + this.#options.queueAhead;
-    return this.#endpoints.filter((e) => e.downUntil <= now && e.inFlight < limit).sort((a, b) => a.inFlight - b.inFlight)[0];
+    const free = this.#endpoints.filter((e) => e.downUntil <= now && e.inFlight < limit).sort((a, b) => a.inFlight - b.inFlight);
+    if (!moved) return free[0];
+    return free.find((e) => e === moved.to) ?? free.find((e) => e !== moved.from) ?? free[0];
   }
 
   async #runOn(endpoint: Endpoint, job: Job): Promise<void> {
     endpoint.inFlight++;
+    const placed = { endpoint, waiting: false, withdraw: new AbortController() };
+    job.placed = placed;
+    this.#placed.add(job);
     // Whether this endpoint took the job, or was found holding it: every such answer is reported as progress.
     let taken = false;
     try {
@@ -369,17 +443,30 @@ export class ComfyUIPool {
         deadlineMs: job.deadlineMs,
         queuedAt: job.queuedAt,
         unreachableGraceMs: this.#options.failoverAfterMs,
+        withdraw: placed.withdraw.signal,
         onProgress: (progress) => {
           taken = true;
+          // Position 0 runs; from 1 on it waits behind other work on that server.
+          const waiting = progress.type === 'queued' && progress.position > 0;
+          const newlyWaiting = waiting && !placed.waiting;
+          placed.waiting = waiting;
+          if (newlyWaiting) this.#moveWaitingJobs();
           job.options.onProgress?.({ ...progress, endpoint: endpoint.url });
         },
         ...(job.options.expectImage ? { expectImage: job.options.expectImage } : {}),
       });
       endpoint.completed++;
+      endpoint.proven = true;
       endpoint.version ??= await this.#versionOf(endpoint);
       job.resolve({ ...result, endpoint: endpoint.url, comfyuiVersion: endpoint.version ?? null });
     } catch (error) {
-      if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
+      if (isComfyUIError(error, 'WITHDRAWN')) {
+        if (this.#closed) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
+        else {
+          this.#logger.info(`${job.options.promptId} was still waiting in the queue of ${endpoint.url}; it moves to an endpoint that has nothing to do.`);
+          this.#retries.unshift(job);
+        }
+      } else if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
         this.#markDown(endpoint, error);
         this.#logger.warn(`${endpoint.url} failed (${(error as Error).message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
         this.#retries.push(job);
@@ -392,6 +479,8 @@ export class ComfyUIPool {
       }
     } finally {
       endpoint.inFlight--;
+      job.placed = undefined;
+      this.#placed.delete(job);
       this.#pump();
     }
   }
@@ -430,6 +519,7 @@ export class ComfyUIPool {
 
   #markDown(endpoint: Endpoint, error: unknown): void {
     endpoint.downUntil = Date.now() + this.#options.retryDownAfterMs;
+    endpoint.proven = false;
     // The whole message: a start failure's cause is in the log lines after its first line.
     endpoint.lastError = (error as Error).message;
     endpoint.ready = null;

@@ -69,6 +69,11 @@ export class PromptProgressTracker {
     }
   };
 
+  /** Whether the server began to run it (since it was last submitted). */
+  get hasStarted(): boolean {
+    return this.#started;
+  }
+
   started(): void {
     if (this.#started || this.#downloading) return;
     this.#started = true;

@@ -49,6 +49,12 @@ export interface RunPromptOptions {
   /** How long ComfyUI may stay unreachable during a run (a restart, a network blip) before giving up. Default 60000. */
   unreachableGraceMs?: number;
   extraData?: Record<string, unknown>;
+  /**
+   * Asks for the job back while it still waits in the server's queue (the pool gives it to an endpoint
+   * with nothing to do): it is deleted from that queue and the run fails with WITHDRAWN. A job that
+   * started meanwhile is not stopped: its run goes on as if nothing was asked.
+   */
+  withdraw?: AbortSignal;
   /** Keep the `/history` entry instead of deleting it after download. Default false. */
   keepHistory?: boolean;
   /**
@@ -97,6 +103,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
   const unsubscribe = client.events.subscribe(promptId, onMessage);
   // Set when a second prompt id is followed for the resave rerun.
   let unsubscribeExtra: (() => void) | undefined;
+  let removeWithdrawListener: (() => void) | undefined;
 
   const fail = (error: unknown): never => {
     if (options.signal?.aborted) {
@@ -150,6 +157,12 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       await submit(reason);
     };
 
+    // Wakes the wait for the queue, so a withdrawal is tried at once, not at the next poll.
+    const onWithdraw = () => wake?.();
+    options.withdraw?.addEventListener('abort', onWithdraw, { once: true });
+    removeWithdrawListener = () => options.withdraw?.removeEventListener('abort', onWithdraw);
+    let withdrawTried = false;
+
     const existing = await locate(client, currentId, signal);
     if (existing.state === 'done' && !isSuccess(existing.entry)) {
       // A failed earlier attempt with this id: start afresh instead of reporting an old failure.
@@ -160,6 +173,14 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
     }
 
     for (;;) {
+      if (options.withdraw?.aborted && !withdrawTried && !progress.hasStarted && !resaved) {
+        withdrawTried = true;
+        if (await withdrawFromQueue(client, currentId, signal)) {
+          throw new ComfyUIError('WITHDRAWN', `Generation ${currentId} was taken back from the queue of ComfyUI at ${client.url} before it started.`, {
+            url: client.url,
+          });
+        }
+      }
       let located: Awaited<ReturnType<typeof locate>>;
       try {
         if (justSubmitted) {
@@ -255,6 +276,21 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
   } finally {
     unsubscribe();
     unsubscribeExtra?.();
+    removeWithdrawListener?.();
+  }
+}
+
+/**
+ * Deletes a job from the server's queue and tells whether that took it back: ComfyUI deletes only jobs
+ * that wait (server.py `POST /queue` → PromptQueue.delete_queue_item), so one that started meanwhile
+ * runs on and is found running or done. When unsure (the server did not answer), the job stays.
+ */
+async function withdrawFromQueue(client: PromptClient, promptId: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await client.deleteQueued([promptId], { signal });
+    return (await locate(client, promptId, signal)).state === 'missing';
+  } catch {
+    return false;
   }
 }
 

@@ -348,6 +348,41 @@ describe('runPrompt', () => {
     fake.faults.stallExecution(false);
   });
 
+  it('takes a job back from the queue when asked while it waits, and never one that runs', async () => {
+    const { fake, client } = await setup();
+    // Something else runs (frozen): the job waits behind it.
+    fake.faults.stallExecution(true);
+    await fetch(`${fake.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: buildTestGraph({ seed: 3 }), prompt_id: 'other' }) });
+    const withdraw = new AbortController();
+    const waiting = client.runPrompt(buildTestGraph({ seed: 4 }), {
+      promptId: 'waits',
+      withdraw: withdraw.signal,
+      onProgress: (p) => p.type === 'queued' && p.position > 0 && withdraw.abort(),
+    });
+    await expect(waiting).rejects.toMatchObject({ code: 'WITHDRAWN' });
+    const queue = (await (await fetch(`${fake.url}/queue`)).json()) as { queue_running: unknown[][]; queue_pending: unknown[][] };
+    expect(queue.queue_running.map((item) => item[1])).toEqual(['other']);
+    expect(queue.queue_pending).toEqual([]);
+    fake.faults.stallExecution(false);
+    await waitForEvent(fake.events, 'done', (id) => id === 'other');
+
+    // Asked before the client heard that it started (no WebSocket, the first poll not made yet): the
+    // server runs it, deleting it from the queue does nothing, and the run goes on to its image.
+    fake.faults.refuseWebSockets(true);
+    fake.faults.dropWebSockets();
+    fake.faults.stallExecution(true);
+    const asked = new AbortController();
+    asked.abort();
+    const started = waitForEvent(fake.events, 'started', (id) => id === 'runs');
+    const running = client.runPrompt(buildTestGraph({ seed: 5 }), { promptId: 'runs', withdraw: asked.signal });
+    await started;
+    setTimeout(() => fake.faults.stallExecution(false), 100);
+    const result = await running;
+    expect(result.images).toHaveLength(1);
+    expect(fake.stats.promptsStarted).toBe(2);
+    expect(fake.stats.samplerRuns).toBe(2);
+  });
+
   it('gives up at the deadline of a job that never finishes', async () => {
     const { fake, client } = await setup();
     fake.faults.stallExecution(true);

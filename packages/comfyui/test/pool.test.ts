@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
+import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
 import { findFreePort } from '../../../test/helpers/find-free-port.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { assertWorkflowRequirements, createComfyUIPool, type ApiWorkflow, type ComfyUIPool, type ObjectInfo } from '../src/index.js';
@@ -58,6 +59,52 @@ describe('ComfyUIPool', () => {
     expect(result.endpoint).toBe(b!.url);
     expect(result.images).toHaveLength(1);
     expect(a!.stats.promptsQueued + b!.stats.promptsQueued).toBe(2);
+  });
+
+  it("gives a job waiting behind a slow GPU's current one to a machine that has nothing to do; what runs there stays", async () => {
+    const [slow] = await fakes(1, 150); // 5 steps: 750 ms a job
+    const [fast] = await fakes(1, 1);
+    const info: string[] = [];
+    const p = pool([slow!.url, fast!.url], { queueAhead: 1, logger: { info: (m) => info.push(m), warn() {}, error() {} } });
+    // Least-loaded first: the slow machine gets two jobs (one waits behind the other), the fast one two.
+    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => p.run(buildTestGraph({ seed: i, steps: 5 }), { promptId: `job-${i}` })));
+    const onSlow = results.filter((r) => r.endpoint === slow!.url).map((r) => r.promptId);
+    expect(onSlow).toHaveLength(1);
+    // The waiting one never ran on the slow machine, and the one that ran there was never stopped.
+    expect(slow!.stats.promptsQueued).toBe(2);
+    expect(slow!.stats.promptsStarted).toBe(1);
+    expect(slow!.stats.samplerRuns).toBe(1);
+    expect(fast!.stats.samplerRuns).toBe(3);
+    expect(info).toHaveLength(1);
+    const moved = /^(job-\d) was still waiting in the queue of (\S+); it moves to an endpoint that has nothing to do\.$/.exec(info[0]!);
+    expect(moved?.[2]).toBe(slow!.url);
+    expect(results.find((r) => r.promptId === moved?.[1])?.endpoint).toBe(fast!.url);
+  });
+
+  it("moves a waiting job only to a server whose queue is empty: other people's work there keeps it where it is until that ends", async () => {
+    const [a, b] = await fakes(2, 1);
+    const info: string[] = [];
+    const p = pool([a!.url, b!.url], { queueAhead: 1, logger: { info: (m) => info.push(m), warn() {}, error() {} } });
+    // Both have made an image for this pool, so either may take a job from the other.
+    await Promise.all([0, 1].map((i) => p.run(buildTestGraph({ seed: i }), { promptId: `warm-${i}` })));
+    expect([a!.stats.samplerRuns, b!.stats.samplerRuns]).toEqual([1, 1]);
+    a!.faults.stallExecution(true);
+    b!.faults.stallExecution(true);
+    for (const fake of [a!, b!]) {
+      await fetch(`${fake.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: buildTestGraph({ seed: 9 }), prompt_id: 'someone-else' }) });
+    }
+    const run = p.run(buildTestGraph({ seed: 2 }), { promptId: 'ours' });
+    await waitForEvent(a!.events, 'queued', (id) => id === 'ours');
+    // B has none of this pool's jobs, but someone else's: ours stays on A, several looks at B later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b!.stats.promptsQueued).toBe(2);
+    expect(info).toEqual([]);
+    // Someone else's job on B ends: B is free, and ours moves there without having run on A.
+    b!.faults.stallExecution(false);
+    expect((await run).endpoint).toBe(b!.url);
+    expect(a!.stats.promptsStarted).toBe(2);
+    expect(info).toEqual([`ours was still waiting in the queue of ${a!.url}; it moves to an endpoint that has nothing to do.`]);
+    a!.faults.stallExecution(false);
   });
 
   it("answers what the integration asks: each endpoint's report, object info, and the version that made each image", async () => {
