@@ -77,7 +77,9 @@ export class EarlierImages {
     if (replacing === 0) return undefined;
     const shown = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5);
     const list = shown.map(([change, n]) => `${change} (${n} image${n === 1 ? '' : 's'})`).join('; ');
-    return `${replacing === images.length ? (replacing === 1 ? 'It replaces' : 'They replace') : `${replacing} of them replace`} committed image${replacing === 1 ? '' : 's'} that other settings made: ${list}${counts.size > shown.length ? '; …' : ''}. The committed files stay until \`npx astro-comfyui prune\`.`;
+    const one = replacing === 1;
+    const who = replacing === images.length ? (one ? 'It' : 'They') : `${replacing} of them`;
+    return `${who} ${one ? 'replaces a committed image' : 'replace committed images'} that other settings made: ${list}${counts.size > shown.length ? '; …' : ''}. The committed files stay until \`npx astro-comfyui prune\`.`;
   }
 }
 

@@ -85,7 +85,8 @@ describe('EarlierImages: why an image is made again', () => {
     expect(earlier.summarise(now)).toBe(
       '2 of them replace committed images that other settings made: steps 4 → 6 (2 images); the prompt: added "at dusk" (1 image). The committed files stay until `npx astro-comfyui prune`.',
     );
-    expect(earlier.summarise(now.slice(0, 1))).toMatch(/^It replaces committed image that other settings made: steps 4 → 6 \(1 image\)\./);
+    expect(earlier.summarise(now.slice(0, 1))).toMatch(/^It replaces a committed image that other settings made: steps 4 → 6 \(1 image\)\./);
+    expect(earlier.summarise([now[0]!, now[2]!])).toMatch(/^1 of them replaces a committed image that other settings made: steps 4 → 6 \(1 image\)\./);
     expect(earlier.summarise(now.slice(2))).toBeUndefined();
     expect(earlier.noteOf(now[0]!)).toBe(' (changed since its committed image: steps 4 → 6)');
     expect(earlier.noteOf(now[2]!)).toBe('');
