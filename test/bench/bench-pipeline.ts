@@ -17,21 +17,28 @@ export interface PipelineResult {
   busyMs: number;
   /** Server busy time ÷ (endpoints × wall time). */
   utilization: number;
+  /** Jobs the pool took back from one server's queue for an idle one. */
+  moved: number;
 }
 
 /**
  * Runs `images` jobs through the pool against `endpoints` fake ComfyUI processes whose "GPU" takes
- * `steps × stepMs` per image, and measures wall time and the server-side idle gap between jobs.
+ * `steps × stepMs` per image (`stepMs` per endpoint when a list: GPUs of different speeds), and measures
+ * wall time and the server-side idle gap between jobs. Efficiency compares the wall time with the ideal:
+ * every GPU busy until the last image, `images ÷ Σ (1 ÷ its time per image)`.
  */
-export async function benchPipeline(endpoints: number, images: number, steps = 4, stepMs = 125): Promise<PipelineResult> {
+export async function benchPipeline(endpoints: number, images: number, steps = 4, stepMs: number | number[] = 125): Promise<PipelineResult> {
+  const stepsMs = Array.from({ length: endpoints }, (_, i) => (Array.isArray(stepMs) ? stepMs[i]! : stepMs));
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipeline-'));
   const fakes: Array<{ url: string; stop: () => Promise<void> }> = [];
   try {
     // Processes on port 0 that print their address: no other process can take a port chosen in advance.
     for (let i = 0; i < endpoints; i++) {
-      fakes.push(await startFakeProcess({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepMs), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }));
+      fakes.push(await startFakeProcess({ FAKE_COMFYUI_STEP_DELAY_MS: String(stepsMs[i]), FAKE_COMFYUI_TIMELINE: path.join(dir, `timeline-${i}.jsonl`) }));
     }
-    const pool = createComfyUIPool({ endpoints: fakes.map((f) => f.url), queueAhead: 1, pollIntervalMs: 1000 });
+    let moved = 0;
+    const logger = { info: (message: string) => void (message.includes('moves to an endpoint') && moved++), warn() {}, error() {} };
+    const pool = createComfyUIPool({ endpoints: fakes.map((f) => f.url), queueAhead: 1, pollIntervalMs: 1000, logger });
     const started = performance.now();
     await Promise.all(
       Array.from({ length: images }, (_, i) => pool.run(buildTestGraph({ seed: i, steps, width: 64, height: 64 }), { promptId: `bench-${i}` })),
@@ -50,17 +57,19 @@ export async function benchPipeline(endpoints: number, images: number, steps = 4
       for (let j = 1; j < lines.length; j++) gaps.push(lines[j]!.start - lines[j - 1]!.end);
     }
     gaps.sort((a, b) => a - b);
-    const gpuMs = steps * stepMs;
+    const gpuMs = steps * stepsMs[0]!;
+    const idealMs = images / stepsMs.reduce((rate, ms) => rate + 1 / (steps * ms), 0);
     return {
       endpoints,
       images,
       gpuMs,
       wallMs,
-      efficiency: (images * gpuMs) / endpoints / wallMs,
+      efficiency: idealMs / wallMs,
       gapMedianMs: gaps[Math.floor(gaps.length / 2)] ?? 0,
       gapP95Ms: gaps[Math.floor(gaps.length * 0.95)] ?? 0,
       busyMs: busy / images,
       utilization: busy / endpoints / wallMs,
+      moved,
     };
   } finally {
     await Promise.all(fakes.map((f) => f.stop()));

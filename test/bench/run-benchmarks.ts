@@ -49,6 +49,19 @@ if (all || which.has('pipeline')) {
   }
 }
 
+if (all || which.has('pipeline')) {
+  // GPUs of different speeds (or one shared with other people): the fast one should not idle at the end
+  // while the slow one still holds a job it has not started.
+  const r = await benchPipeline(2, 20, 4, [125, 500]);
+  row(
+    'Pipeline efficiency, 2 endpoints of 500 ms and 2,000 ms a job, 20 images (ideal: both busy to the end)',
+    `${r.efficiency.toFixed(3)} (ideal ${((r.efficiency * r.wallMs) / 1000).toFixed(2)} s, measured ${(r.wallMs / 1000).toFixed(2)} s; ${r.moved} job${r.moved === 1 ? '' : 's'} moved to the idle endpoint)`,
+    '—',
+    true,
+    'npm run bench -- pipeline',
+  );
+}
+
 if (all || which.has('integration')) {
   for (const committed of [0, 5000, 20_000]) {
     const r = await benchIntegration(committed);
