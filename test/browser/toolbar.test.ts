@@ -286,6 +286,29 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('prompt').inputValue()).toBe('a sea wall in a storm');
   });
 
+  it('says what changed since the committed image while the new one is being made', async () => {
+    const file = post('fr/harbour.md');
+    const before = await readFile(file, 'utf8');
+    // The GPU is busy: the image of the edited prompt stays missing while the panel is read.
+    fake.faults.stallExecution(true);
+    try {
+      await writeFile(file, before.replace('un port breton au matin', 'un port breton au soir'));
+      await waitUntil(async () => (dev.output.join('').includes('replaces a committed image') ? true : undefined), 20_000, 'the new image to be asked for');
+      await page.goto(`${dev.url}/fr/harbour/`);
+      await openApp();
+      await expect.poll(() => page.getByTestId('prompt').inputValue()).toBe('un port breton au soir');
+      expect(await page.getByTestId('current-state').textContent()).toBe('missing');
+      expect(await page.getByTestId('current-changes').textContent()).toBe('Changed since its committed image: the prompt: "matin" → "soir".');
+    } finally {
+      fake.faults.stallExecution(false);
+    }
+    await waitUntil(async () => (dev.output.join('').includes('fr/harbour.md › image → harbour-') ? true : undefined), 20_000, 'the new image');
+    await page.reload();
+    await openApp();
+    await expect.poll(() => page.getByTestId('current-state').textContent()).toBe('ready');
+    expect(await page.getByTestId('current-changes').count()).toBe(0);
+  });
+
   it('refuses a number of candidates it cannot make instead of making fewer', async () => {
     await page.goto(`${dev.url}/harbour/`);
     await openApp();

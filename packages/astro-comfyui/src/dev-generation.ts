@@ -7,6 +7,7 @@ import { createPool } from './create-pool.js';
 import { PostCatalog } from './post-catalog.js';
 import type { ImageIndex } from './image-index.js';
 import { listImageFiles } from './classify-images.js';
+import { EarlierImages } from './earlier-images.js';
 import type { Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
@@ -28,6 +29,8 @@ export interface DevGeneration {
    * starts, once the editor is done writing); undefined before the first run has read the posts.
    */
   slugOf(post: string): string | undefined;
+  /** What changed since the committed image of a missing image's place (EarlierImages), as the last run read the manifest. */
+  changesOf(image: ResolvedImage): string[] | undefined;
   dispose(): Promise<void>;
 }
 
@@ -100,6 +103,15 @@ export function startDevGeneration(
     else index.update(images, manifest, options.outDir, files);
     invalidateImagesModule(server, index.takeChangedParts());
   };
+  // The manifest as the latest run read it, and what it says of earlier images, made when first asked.
+  let committed: Manifest | undefined;
+  let earlier: { of: Manifest; images: EarlierImages } | undefined;
+  const changesOf = (image: ResolvedImage) => {
+    if (!committed) return undefined;
+    if (earlier?.of !== committed) earlier = { of: committed, images: new EarlierImages(committed) };
+    return earlier.images.changesOf(image);
+  };
+
   const reindex = async (post?: string) => {
     const posts = await loadCatalog();
     if (post) posts.update(post);
@@ -147,6 +159,7 @@ export function startDevGeneration(
     reported = new Set(problems);
     // Read once: the index shows what is committed while the sync below generates what is missing.
     const manifest = only ? previous!.manifest : await readCommitted();
+    committed = manifest;
     // A listing of the last run has been swept already; a new one may show temp files a killed run left.
     const files = only ? previous!.files : await listImageFiles(options.outDir);
     if (!only) await removeLeftTempFiles(options, files, logger);
@@ -178,6 +191,7 @@ export function startDevGeneration(
     if (summary.unreachable) waitForComfyUI();
     // After a run that made or failed anything, the next save runs in full (and retries).
     last = { nothingLeft: summary.todo.length === 0, disk, manifest: summary.manifest, files };
+    committed = summary.manifest;
   };
 
   /**
@@ -245,6 +259,7 @@ export function startDevGeneration(
     reindex,
     refresh,
     slugOf: (post) => catalog?.slugOf(post),
+    changesOf,
     async dispose() {
       controller.abort();
       if (timer) clearTimeout(timer);

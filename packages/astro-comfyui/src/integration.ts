@@ -122,6 +122,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           generateMissing: () => void dev!.refresh(),
           shownImage: (image) => index.shownFor(image),
           slugOf: (post) => dev!.slugOf(post),
+          changesOf: (image) => dev!.changesOf(image),
         });
         session = {
           supervisor,

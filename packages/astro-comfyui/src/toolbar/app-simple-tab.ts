@@ -115,6 +115,10 @@ function showCurrent(ui: SimpleTab, image: PanelImage | undefined, open: OpenInC
   ui.current.replaceChildren(
     ...(image.url ? [el('img', { src: image.url, alt: image.alt ?? '', width: String(image.width), height: String(image.height) })] : []),
     el('figcaption', {}, 'Now in the post ', badge, `${image.width}×${image.height} · seed ${image.seed}`, openButton),
+    // A committed image was replaced by a change of the post or of the options: say which, while it is made.
+    ...(image.changes
+      ? [el('div', { class: 'hint', 'data-testid': 'current-changes' }, `Changed since its committed image: ${image.changes.join(', ')}.`)]
+      : []),
   );
 }
 

@@ -20,6 +20,8 @@ export interface PanelImage {
   seed: number;
   alt?: string;
   state: 'ready' | 'placeholder' | 'missing';
+  /** For a missing image: what changed since the image this place of the post had committed, if it had one. */
+  changes: string[] | null;
   file: string;
   /** The committed file, served to the panel; null while it is missing. */
   url: string | null;
@@ -56,7 +58,7 @@ export async function readPanelState(context: ToolbarContext, request: { request
 }
 
 /** The images of one post with their state, and its problems, from that post's file only. */
-async function readPostImages({ options, shownImage }: ToolbarContext, post: string) {
+async function readPostImages({ options, shownImage, changesOf }: ToolbarContext, post: string) {
   const scan = scanPost(options.root, post, options.field, options.listField);
   const resolved = resolveRequests(scan.requests, options, await loadTemplate(options));
   const images: PanelImage[] = await Promise.all(
@@ -76,6 +78,7 @@ async function readPostImages({ options, shownImage }: ToolbarContext, post: str
         seed: image.seed,
         alt: request.alt,
         state,
+        changes: state === 'missing' ? (changesOf(image) ?? null) : null,
         // The committed file (it may be named after another post), or the name it will get.
         file: file ?? image.fileName,
         url: file === null ? null : `${IMAGE_ROUTE}${encodeURIComponent(file)}`,

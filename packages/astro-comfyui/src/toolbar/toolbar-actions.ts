@@ -35,6 +35,8 @@ export interface ToolbarContext {
   shownImage: (image: ResolvedImage) => { state: ImageState; file: string | null };
   /** The `slug` a post's frontmatter gives it (Astro's id for it, so its page's name), if known. */
   slugOf: (post: string) => string | undefined;
+  /** What changed since the committed image of a missing image's place, e.g. `["steps 4 → 6"]`. */
+  changesOf: (image: ResolvedImage) => string[] | undefined;
 }
 
 /** Only posts matched by the content globs exist for the toolbar; anything else is refused. */
