@@ -290,7 +290,7 @@ const image = getPostImage(Astro.props);
     expect(await readFile(path.join(root, 'dist/notes/kettle/index.html'), 'utf8')).toContain('alt="Kettle drawn"');
   });
 
-  it('says why committed images are made again after the options changed: in CI, in the build log and in status', async () => {
+  it('says why committed images are made again after the options changed: in CI (failing, or with placeholders), status, dry-run and the build log', async () => {
     const { fake, root } = await setup();
     expect((await build(root, fake)).exitCode).toBe(0);
     const changed = JSON.stringify({
@@ -312,6 +312,12 @@ const image = getPostImage(Astro.props);
 
     const dry = await runCli(root, ['generate', '--dry-run'], { COMFYUI_URL: fake.url, ASTRO_COMFYUI_TEST_OPTIONS: changed });
     expect(dry.all).toMatch(/src\/content\/blog\/harbour\.md › image → harbour-[0-9a-f]{12}\.png \(changed since its committed image: steps 4 → 6\)/);
+
+    // A CI build that builds with placeholders says which real images they stand in for, and why.
+    const withPlaceholders = JSON.stringify({ ...JSON.parse(changed), onMissing: 'placeholder' });
+    const placeholders = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: withPlaceholders });
+    expect(placeholders.exitCode, String(placeholders.all)).toBe(0);
+    expect(placeholders.all).toMatch(/PLACEHOLDER IMAGES: 4 image\(s\)[^]*They replace committed images that other settings made: steps 4 → 6 \(4 images\)/);
 
     const rebuilt = await build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: changed });
     expect(rebuilt.exitCode, String(rebuilt.all)).toBe(0);

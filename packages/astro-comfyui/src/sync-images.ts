@@ -325,8 +325,8 @@ async function placeOrFail(
   writer: ManifestWriter,
 ): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
+  const earlier = new EarlierImages(manifest);
   if (options.onMissing !== 'placeholder') {
-    const earlier = new EarlierImages(manifest);
     const list = formatList(
       summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${earlier.noteOf(image)}`),
       'npx astro-comfyui status lists them all',
@@ -341,8 +341,10 @@ async function placeOrFail(
           : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".',
     );
   }
+  // A real image that a changed setting replaced by a placeholder is the surprise to explain.
+  const replacing = earlier.summarise(summary.todo);
   context.logger.warn(
-    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.`,
+    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.${replacing ? `\n${replacing}` : ''}`,
   );
   for (const image of missing) {
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
