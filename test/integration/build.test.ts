@@ -317,7 +317,7 @@ const image = getPostImage(Astro.props);
     const withPlaceholders = JSON.stringify({ ...JSON.parse(changed), onMissing: 'placeholder' });
     const placeholders = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: withPlaceholders });
     expect(placeholders.exitCode, String(placeholders.all)).toBe(0);
-    expect(placeholders.all).toMatch(/PLACEHOLDER IMAGES: 4 image\(s\)[^]*They replace committed images that other settings made: steps 4 → 6 \(4 images\)/);
+    expect(placeholders.all).toMatch(/PLACEHOLDER IMAGES: 4 image\(s\)[\s\S]*They replace committed images that other settings made: steps 4 → 6 \(4 images\)/);
 
     const rebuilt = await build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: changed });
     expect(rebuilt.exitCode, String(rebuilt.all)).toBe(0);
