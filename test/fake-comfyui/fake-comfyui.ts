@@ -46,6 +46,11 @@ export interface FakeComfyUIOptions {
   progressState?: boolean;
   /** Older servers leave cached output nodes out of `/history` outputs. Default false (newer behaviour). */
   legacyHistoryOutputs?: boolean;
+  /**
+   * Queue every prompt under an id of the server's own, whatever `prompt_id` the client sent, as servers
+   * did before they took the client's (and as a proxy that rewrites it would). Default false.
+   */
+  ignoreClientPromptId?: boolean;
   comfyuiVersion?: string;
   /** Like `--cpu`: runs on the CPU, and `/system_stats` lists the CPU as the device. */
   cpu?: boolean;
@@ -304,7 +309,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
       const error = { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} };
       return json(res, 400, { error, node_errors: {} });
     }
-    const promptId = 'prompt_id' in body ? String(body.prompt_id) : randomUUID();
+    const promptId = 'prompt_id' in body && !options.ignoreClientPromptId ? String(body.prompt_id) : randomUUID();
     const prompt = body.prompt as Record<string, unknown>;
     const targets = Array.isArray(body.partial_execution_targets) ? body.partial_execution_targets.map(String) : undefined;
     const result = validatePrompt(prompt, definitions, targets);

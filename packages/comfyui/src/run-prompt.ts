@@ -138,7 +138,16 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
 
     const submit = async (reason?: string) => {
       if (reason) progress.resubmitted(currentId, reason);
-      await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
+      const queued = await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
+      if (queued.prompt_id !== currentId) {
+        // Followed under our id, it would seem lost, and be submitted again and again: take it back instead.
+        await cancelOnServer(client, queued.prompt_id);
+        throw new ComfyUIError(
+          'UNSUPPORTED_SERVER',
+          `ComfyUI at ${client.url} queued the job as "${queued.prompt_id.slice(0, 100)}", not under the prompt id it was given (${currentId}): it does not keep the ids clients choose, which jobs are found by after a restart or a retry. Update ComfyUI (0.3.64 keeps them), or remove what rewrites the id (a proxy or a custom node).`,
+          { url: client.url, details: { promptId: currentId, queuedAs: queued.prompt_id } },
+        );
+      }
       progress.submitted(currentId);
       // Just accepted: it is queued, no need to ask the server until the socket falls silent.
       justSubmitted = true;

@@ -383,6 +383,19 @@ describe('runPrompt', () => {
     expect(fake.stats.samplerRuns).toBe(2);
   });
 
+  it('refuses a server that queues the job under an id of its own, and takes that job back instead of submitting again', async () => {
+    const { fake, client } = await setup({ ignoreClientPromptId: true });
+    fake.faults.stallExecution(true);
+    await fetch(`${fake.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: buildTestGraph({ seed: 3 }) }) });
+    const run = client.runPrompt(buildTestGraph({ seed: 4 }), { promptId: 'mine' });
+    await expect(run).rejects.toMatchObject({ code: 'UNSUPPORTED_SERVER' });
+    await expect(run).rejects.toThrow(/queued the job as "[0-9a-f-]{36}", not under the prompt id it was given \(mine\)[\s\S]*Update ComfyUI/);
+    expect(fake.stats.promptsQueued).toBe(2);
+    const queue = (await (await fetch(`${fake.url}/queue`)).json()) as { queue_pending: unknown[][] };
+    expect(queue.queue_pending).toEqual([]);
+    fake.faults.stallExecution(false);
+  });
+
   it('gives up at the deadline of a job that never finishes', async () => {
     const { fake, client } = await setup();
     fake.faults.stallExecution(true);
