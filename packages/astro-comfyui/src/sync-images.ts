@@ -266,6 +266,7 @@ async function generateAll(
           const nonce = randomUUID().slice(0, 8);
           const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
             promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
+            label: `${image.request.post} › ${image.request.field}`,
             signal,
             ...(image.madeSize ? { expectImage: image.madeSize } : {}),
             onProgress: (progress) => {

@@ -36,6 +36,8 @@ export interface ComfyUIPoolOptions {
 export interface PoolJobOptions {
   /** Kept across retries on other endpoints, so a job is never generated twice. */
   promptId: string;
+  /** How the pool's log lines name the job (what it makes, e.g. a post's image). Default: its prompt id. */
+  label?: string;
   onProgress?: (progress: PromptProgress & { endpoint: string }) => void;
   signal?: AbortSignal;
   deadlineMs?: number;
@@ -463,12 +465,16 @@ export class ComfyUIPool {
       if (isComfyUIError(error, 'WITHDRAWN')) {
         if (this.#closed) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
         else {
-          this.#logger.info(`${job.options.promptId} was still waiting in the queue of ${endpoint.url}; it moves to an endpoint that has nothing to do.`);
+          this.#logger.info(
+            `${job.options.label ?? job.options.promptId} was still waiting in the queue of ${endpoint.url}; it moves to an endpoint that has nothing to do.`,
+          );
           this.#retries.unshift(job);
         }
       } else if (isEndpointFailure(error) && !job.options.signal?.aborted && !this.#closed) {
         this.#markDown(endpoint, error);
-        this.#logger.warn(`${endpoint.url} failed (${(error as Error).message.split('\n')[0]}); retrying ${job.options.promptId} on another endpoint.`);
+        this.#logger.warn(
+          `${endpoint.url} failed (${(error as Error).message.split('\n')[0]}); retrying ${job.options.label ?? job.options.promptId} on another endpoint.`,
+        );
         this.#retries.push(job);
       } else if (isComfyUIError(error, 'DEADLINE_EXCEEDED') && !taken) {
         // The deadline ran out while this endpoint's answer was awaited (a slow connect under load, a hung

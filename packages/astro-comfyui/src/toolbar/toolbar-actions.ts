@@ -176,6 +176,7 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
       candidates.map(async (image, index) => {
         const result = await pool.run(image.buildWorkflow(), {
           promptId: `astro-comfyui-${image.key.slice(0, 40)}`,
+          label: `candidate ${index + 1} for ${image.request.post} › ${image.request.field}`,
           signal,
           ...(image.madeSize ? { expectImage: image.madeSize } : {}),
           onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
