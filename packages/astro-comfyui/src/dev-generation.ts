@@ -103,14 +103,9 @@ export function startDevGeneration(
     else index.update(images, manifest, options.outDir, files);
     invalidateImagesModule(server, index.takeChangedParts());
   };
-  // The manifest as the latest run read it, and what it says of earlier images, made when first asked.
+  // The manifest as the latest run read it (`last` is unset while a run goes on, when the toolbar asks most).
   let committed: Manifest | undefined;
-  let earlier: { of: Manifest; images: EarlierImages } | undefined;
-  const changesOf = (image: ResolvedImage) => {
-    if (!committed) return undefined;
-    if (earlier?.of !== committed) earlier = { of: committed, images: new EarlierImages(committed) };
-    return earlier.images.changesOf(image);
-  };
+  const changesOf = (image: ResolvedImage) => (committed ? new EarlierImages(committed, [image]).changesOf(image) : undefined);
 
   const reindex = async (post?: string) => {
     const posts = await loadCatalog();

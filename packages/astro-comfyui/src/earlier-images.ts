@@ -13,10 +13,13 @@ const placeOf = (file: string) => /^(.+-)[0-9a-f]{12}\.png$/.exec(file)?.[1];
 export class EarlierImages {
   readonly #byPlace = new Map<string, ManifestEntry>();
 
-  constructor(manifest: Manifest) {
+  /** `images`: the only images that will be asked about (a site's manifest may list 50,000). */
+  constructor(manifest: Manifest, images?: readonly ResolvedImage[]) {
+    const posts = images && new Set(images.map((image) => image.request.post));
     for (const entry of Object.values(manifest.images)) {
       // A placeholder is made again anyway, whatever changed.
-      const place = entry.placeholder ? undefined : placeOf(entry.file);
+      if (entry.placeholder || (posts && !entry.posts.some((post) => posts.has(post)))) continue;
+      const place = placeOf(entry.file);
       if (place === undefined) continue;
       for (const post of entry.posts) {
         const at = `${post}\0${place}`;

@@ -225,7 +225,7 @@ async function generateAll(
   let lastQueueLog = 0;
   const total = summary.todo.length;
   logger.info(`Generating ${total} image${total > 1 ? 's' : ''} with ComfyUI (${options.endpoints.map(redactComfyUIUrl).join(', ')}).`);
-  const replacing = new EarlierImages(manifest).summarise(summary.todo);
+  const replacing = new EarlierImages(manifest, summary.todo).summarise(summary.todo);
   if (replacing) logger.info(replacing);
   await Promise.all(
     summary.todo.map((image) => {
@@ -326,7 +326,7 @@ async function placeOrFail(
   writer: ManifestWriter,
 ): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
-  const earlier = new EarlierImages(manifest);
+  const earlier = new EarlierImages(manifest, summary.todo);
   if (options.onMissing !== 'placeholder') {
     const list = formatList(
       summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${earlier.noteOf(image)}`),

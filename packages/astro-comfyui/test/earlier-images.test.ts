@@ -88,6 +88,11 @@ describe('EarlierImages: why an image is made again', () => {
     expect(earlier.summarise(now.slice(0, 1))).toMatch(/^It replaces a committed image that other settings made: steps 4 → 6 \(1 image\)\./);
     expect(earlier.summarise([now[0]!, now[2]!])).toMatch(/^1 of them replaces a committed image that other settings made: steps 4 → 6 \(1 image\)\./);
     expect(earlier.summarise(now.slice(2))).toBeUndefined();
+    // Told which images it will be asked about, it reads only their posts' entries, with the same answers.
+    const manifest = committed(...made.map((i): [ResolvedImage] => [i]));
+    expect(new EarlierImages(manifest, now).summarise(now)).toBe(earlier.summarise(now));
+    expect(new EarlierImages(manifest, [now[0]!]).changesOf(now[0]!)).toEqual(['steps 4 → 6']);
+    expect(new EarlierImages(manifest, [now[2]!]).changesOf(now[0]!)).toBeUndefined();
     expect(earlier.noteOf(now[0]!)).toBe(' (changed since its committed image: steps 4 → 6)');
     expect(earlier.noteOf(now[2]!)).toBe('');
   });

@@ -38,7 +38,7 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
     if (summary.todo.length === 0) logger.info(`${summary.total === 1 ? 'The image is' : `All ${summary.total} images are`} generated; nothing to do.`);
     else {
       logger.info(`Would generate ${summary.todo.length} of ${summary.total} image${summary.total === 1 ? '' : 's'}:`);
-      const earlier = new EarlierImages(summary.manifest);
+      const earlier = new EarlierImages(summary.manifest, summary.todo);
       for (const image of summary.todo) logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}${earlier.noteOf(image)}`);
     }
     return 0;

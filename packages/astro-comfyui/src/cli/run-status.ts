@@ -38,7 +38,10 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   if (pointer !== undefined) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
   const elsewhere = await findImagesElsewhere(count('missing'), options, files);
   if (elsewhere) out(`  Elsewhere: ${elsewhere.message} ${elsewhere.hint}`);
-  const earlier = new EarlierImages(manifest);
+  const earlier = new EarlierImages(
+    manifest,
+    images.filter((image) => states.get(image.key) === 'missing'),
+  );
   for (const image of images) {
     const state = states.get(image.key);
     if (state !== 'ready')
