@@ -39,7 +39,7 @@ export class EarlierImages {
     if (!before) return undefined;
     const changes: string[] = [];
     if (before.workflow !== image.workflowId) {
-      changes.push(`workflow ${before.workflow} → ${image.workflowId}`);
+      changes.push(describeWorkflowChange(before.workflow, image.workflowId));
     } else {
       for (const name of [...new Set([...Object.keys(before.model), ...Object.keys(image.model)])].sort()) {
         const [was, now] = [before.model[name], image.model[name]];
@@ -85,6 +85,20 @@ export class EarlierImages {
     return `${who} ${one ? 'replaces a committed image' : 'replace committed images'} that other settings made: ${list}${counts.size > shown.length ? '; …' : ''}. The committed files stay until \`npx astro-comfyui prune\`.`;
   }
 }
+
+/**
+ * Another graph, in the author's words: another `model.preset`, a new version of this package's SD3.5
+ * graph (an upgrade that draws differently), an edited workflow file, or a switch between the two.
+ */
+function describeWorkflowChange(was: string, now: string): string {
+  const [a, b] = [SD35_WORKFLOW.exec(was), SD35_WORKFLOW.exec(now)];
+  if (a && b) return a[1] === b[1] ? `astro-comfyui's SD3.5 graph, version ${a[2]} → ${b[2]}` : `model preset ${a[1]} → ${b[1]}`;
+  if (!a && !b) return 'the workflow file';
+  return a ? `model preset ${a[1]} → the workflow file` : `the workflow file → model preset ${b![1]}`;
+}
+
+/** A built-in graph's id (resolve-image.ts): `sd35:<preset>@<version>`; anything else is the author's workflow. */
+const SD35_WORKFLOW = /^sd35:([\w-]+)@(\d+)$/;
 
 /** A model setting as the author writes it: a list of files joined, a long value cut. */
 function show(value: unknown): string {

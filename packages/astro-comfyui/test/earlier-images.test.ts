@@ -48,10 +48,21 @@ describe('EarlierImages: why an image is made again', () => {
     const before = image({});
     const after = image({ negative: 'people', seed: 7 }, { ...site, model: { preset: 'large' } });
     expect(new EarlierImages(committed([before])).changesOf(after)).toEqual([
-      'workflow sd35:large-turbo@1 → sd35:large@1',
+      'model preset large-turbo → large',
       'the negative prompt: added "people"',
       `seed ${before.seed} → 7`,
     ]);
+  });
+
+  it("names an upgrade that changed this package's graph, and a switch from the author's workflow", () => {
+    const now = image({});
+    const made = (workflow: string) => {
+      const manifest = committed([now]);
+      manifest.images[now.key]!.workflow = workflow;
+      return new EarlierImages(manifest).changesOf(now);
+    };
+    expect(made('sd35:large-turbo@0')).toEqual(["astro-comfyui's SD3.5 graph, version 0 → 1"]);
+    expect(made('custom:0123456789abcdef')).toEqual(['the workflow file → model preset large-turbo']);
   });
 
   it('leaves out a seed derived from the prompt: the prompt edit says it', () => {
