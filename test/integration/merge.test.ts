@@ -113,6 +113,61 @@ describe("two authors' branches", () => {
     expect(fake.stats.promptsQueued).toBe(generated);
   });
 
+  it('an image both branches made: the manifest follows the file git kept, a kept placeholder says how to take the real one, and taking it generates nothing', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    const git = (...args: string[]) =>
+      execa('git', ['-c', 'user.name=Author', '-c', 'user.email=author@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd: root, reject: false });
+    const commit = async (message: string) => {
+      await git('add', '-A');
+      expect((await git('commit', '-m', message)).exitCode).toBe(0);
+    };
+    // One author's laptop has no ComfyUI: the same post gets a placeholder there and a real image on the GPU box.
+    const offline = { COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}`, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing: 'placeholder' }) };
+    const writeKite = () => writeFile(path.join(root, 'src/content/blog/kite.md'), '---\ntitle: Kite\nimage: "a red kite over the dunes"\n---\n');
+    const kiteEntry = async () =>
+      Object.values(JSON.parse(await readFile(path.join(root, manifestPath), 'utf8')).images as Record<string, { file: string; placeholder: boolean }>).find(
+        (e) => e.file.startsWith('kite-'),
+      );
+    await writeFile(path.join(root, '.gitignore'), 'node_modules/\n.astro/\ndist/\n');
+    await git('init');
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    await commit('base');
+    await git('checkout', '-b', 'laptop');
+    await writeKite();
+    expect((await runCli(root, ['generate'], { ...env, ...offline })).exitCode).toBe(0);
+    expect(await kiteEntry()).toMatchObject({ placeholder: true });
+    await commit('kite, placeholder');
+    await git('checkout', '-b', 'gpu', 'main');
+    await writeKite();
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    await commit('kite, real');
+    await git('checkout', 'laptop');
+    expect((await git('merge', 'gpu', '-m', 'merge gpu')).exitCode).not.toBe(0);
+    const kite = (await pngsOf(root)).find((f) => f.startsWith('kite-'))!;
+    expect((await git('status', '--porcelain')).stdout).toContain(`AA src/assets/generated/${kite}`);
+
+    // Still offline: the manifest is merged and says the kite in place is the placeholder it is.
+    const merged = await runCli(root, ['generate'], { ...env, ...offline });
+    expect(merged.exitCode, String(merged.all)).toBe(0);
+    expect(merged.all).toContain('Both sides made an image under the same name');
+    expect(merged.all).toContain(`- ${kite}`);
+    expect(merged.all).toContain(`git checkout --theirs -- src/assets/generated/${kite}`);
+    expect(merged.all).toContain('git add src/assets/generated');
+    expect(await kiteEntry()).toMatchObject({ placeholder: true });
+
+    // The author takes the real image, as told, and commits: the next run records it without making it again.
+    await git('checkout', '--theirs', '--', `src/assets/generated/${kite}`);
+    await commit('merge gpu');
+    const queued = fake.stats.promptsQueued;
+    const status = await runCli(root, ['status'], env);
+    expect(status.stdout).toContain('Real images listed as placeholders (the next build or generate records them as real): 1');
+    const after = await runCli(root, ['generate'], env);
+    expect(after.exitCode, String(after.all)).toBe(0);
+    expect(after.all).toContain(`1 image that src/assets/generated/images.lock.json listed as placeholders is real now`);
+    expect(fake.stats.promptsQueued).toBe(queued);
+    expect(await kiteEntry()).toMatchObject({ placeholder: false });
+  });
+
   it('prune never deletes a file named for an image a post uses, even when nothing can re-adopt it', async () => {
     const { root, env } = await setupBlogWithFake(cleanups);
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

@@ -5,7 +5,7 @@ import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { readPngEntry } from './png-entry.js';
 import { getPngText, startsAsPng } from './png-text.js';
-import { readHead } from './read-head.js';
+import { PNG_HEAD_BYTES, readHead } from './read-head.js';
 import { isInside } from './is-inside.js';
 import { keyPrefixOf, SAVE_PREFIX, type ResolvedImage } from './resolve-image.js';
 import { postMatcher } from './scan-posts.js';
@@ -72,9 +72,6 @@ export function explainNoPrompts(posts: number, count: number, options: Resolved
     : `None of the ${posts} post${posts > 1 ? 's' : ''} that the "content" globs (${globs}) match asks for an image in "${options.field}" or "${options.listField}", so none uses the ${images}. If the posts with prompts are elsewhere, or use another field, set "content" or "field" in the astro-comfyui options.`;
 }
 
-/** How much of a PNG is read: what says who made it comes before the pixels (XMP, our entry, ComfyUI's graph). */
-const HEAD_BYTES = 64 * 1024;
-
 /**
  * Whether astro-comfyui made this PNG, for the image `key` when one is given: every image it writes
  * carries its entry (and key), and older ones ComfyUI's graph with the SaveImage prefix it sets. outDir
@@ -82,7 +79,7 @@ const HEAD_BYTES = 64 * 1024;
  * by hand, and those are never anyone's to prune, whatever a manifest entry says.
  */
 export async function madeHere(file: string, key?: string): Promise<boolean> {
-  const png = await readHead(file, HEAD_BYTES);
+  const png = await readHead(file, PNG_HEAD_BYTES);
   if (!png || !startsAsPng(png)) return false;
   const carried = readPngEntry(png);
   if (carried !== undefined) return key === undefined || carried?.key === key;

@@ -84,12 +84,12 @@ describe('mergeManifestConflict', () => {
     const text = conflicted(ours.split('\n').slice(1, -1), theirs.split('\n').slice(1, -1), { diff3: true });
     await writeFile(file, text);
     await expect(readManifest(file)).rejects.toThrow(/unresolved git merge conflicts/);
-    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({ madeOnBothSides: [] });
     const merged = await readManifest(file);
     expect(Object.keys(merged.images).sort()).toEqual([a, b, c]);
     expect(merged.images[c]).toMatchObject({ placeholder: false, posts: ['src/content/blog/one.md', 'src/content/blog/two.md'] });
     expect(await readFile(file, 'utf8')).not.toMatch(/^[<=>|]{7}/m);
-    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(false);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBeUndefined();
 
     // How builds and prune read it: merged only where allowed, and only when the read found the conflict.
     await writeFile(file, text);
@@ -103,6 +103,41 @@ describe('mergeManifestConflict', () => {
     await expect(read(true)).rejects.toMatchObject({ code: 'MANIFEST_CORRUPT' });
   });
 
+  it('describes the image file git left in place when both sides made the same image, and says so', async () => {
+    const file = manifestFile();
+    const lines = (images: Record<string, ManifestEntry>) => JSON.stringify(images, null, 2).split('\n').slice(1, -1);
+    const older = { created: '2026-01-01T00:00:00.000Z', posts: ['src/content/blog/one.md'] };
+    const newer = { created: '2026-02-01T00:00:00.000Z', posts: ['src/content/blog/two.md'] };
+    const inPlace = (key: string, entry: ManifestEntry) => writeFile(path.join(root, 'src/assets/generated', entry.file), withPngEntry(TINY_PNG, key, entry));
+
+    // Both real: git kept our (older) file, so the manifest keeps our entry, not their newer one.
+    const [ours, theirs] = [entryFor(a, older), entryFor(a, { ...newer, durationMs: 900 })];
+    await inPlace(a, ours);
+    await writeFile(file, conflicted(lines({ [a]: ours }), lines({ [a]: theirs })));
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({
+      madeOnBothSides: [{ file: ours.file, placeholder: false, otherSide: 'theirs', otherIsReal: true }],
+    });
+    expect((await readManifest(file)).images[a]).toEqual({ ...ours, posts: ['src/content/blog/one.md', 'src/content/blog/two.md'] });
+
+    // Our placeholder against their real image, with their file taken in git: theirs is listed.
+    const placeholder = entryFor(b, { ...newer, placeholder: true });
+    const real = entryFor(b, older);
+    await inPlace(b, real);
+    await writeFile(file, conflicted(lines({ [b]: placeholder }), lines({ [b]: real })));
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({
+      madeOnBothSides: [{ file: real.file, placeholder: false, otherSide: 'ours', otherIsReal: false }],
+    });
+    expect((await readManifest(file)).images[b]).toMatchObject({ placeholder: false, created: older.created });
+
+    // Our placeholder kept in place: the manifest must not call it real, and the report says theirs is.
+    await inPlace(b, placeholder);
+    await writeFile(file, conflicted(lines({ [b]: placeholder }), lines({ [b]: real })));
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({
+      madeOnBothSides: [{ file: real.file, placeholder: true, otherSide: 'theirs', otherIsReal: true }],
+    });
+    expect((await readManifest(file)).images[b]).toMatchObject({ placeholder: true, created: newer.created });
+  });
+
   it("repairs only the joins between entries, never a prompt's text that looks like one", async () => {
     const file = manifestFile();
     const prompt = 'a sign that reads {ok, } beside a list [one, ]';
@@ -112,7 +147,7 @@ describe('mergeManifestConflict', () => {
       [`    ${JSON.stringify(b)}: ${JSON.stringify(entryFor(b))}`],
     );
     await writeFile(file, text);
-    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({ madeOnBothSides: [] });
     const merged = await readManifest(file);
     expect(Object.keys(merged.images)).toEqual([a, b]);
     expect(merged.images[a]).toMatchObject({ prompt, negative: 'blur, ]' });
@@ -135,7 +170,7 @@ describe('mergeManifestConflict', () => {
     const text = await readFile(file, 'utf8');
     // Both new setups and both new images are in git's conflict: each side has one of each.
     expect(text).toMatch(/^<{7}[\s\S]*"medium-[0-9a-f]{12}"[\s\S]*"c{64}"[\s\S]*^={7}[\s\S]*"large-[0-9a-f]{12}"[\s\S]*"b{64}"[\s\S]*^>{7}/m);
-    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({ madeOnBothSides: [] });
     const merged = await readManifest(file);
     expect(Object.keys(merged.images)).toEqual([a, b, c]);
     expect([a, b, c].map((k) => merged.images[k]!.model)).toEqual([turbo, { model: 'large', steps: 40 }, { model: 'medium', steps: 40 }]);
@@ -155,7 +190,7 @@ describe('mergeManifestConflict', () => {
     await writeManifestFile(file, { version: 2, images: { [a]: entryFor(a, { model: turbo }), [b]: entryFor(b, { model: turbo }) } });
     git('commit', '-qam', 'b, written in layout 2');
     expect(() => git('merge', 'not-upgraded')).toThrow();
-    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toBe(true);
+    expect(await mergeManifestConflict(file, path.join(root, 'lock'))).toEqual({ madeOnBothSides: [] });
     const merged = await readManifest(file);
     expect(Object.keys(merged.images)).toEqual([a, b, c]);
     expect(merged.images[c]!.model).toEqual(turbo);

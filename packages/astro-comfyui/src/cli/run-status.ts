@@ -29,7 +29,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   }
   // Read-only: images that lost their entry count as generated and are re-adopted by the next build.
   const files = await listImageFiles(options.outDir);
-  const { manifest, adopted } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false, files });
+  const { manifest, adopted, madeReal } = await adoptImages(images, options, await readManifest(options.manifestFile), { write: false, files });
   const states = await classifyImages(images, options, manifest, files);
   const count = (state: string) => [...states.values()].filter((s) => s === state).length;
   const pointer = await findLfsPointer(images, states, manifest, options);
@@ -48,6 +48,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
       out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}${state === 'missing' ? earlier.noteOf(image) : ''}`);
   }
   if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
+  if (madeReal.length > 0) out(`Real images listed as placeholders (the next build or generate records them as real): ${madeReal.length}`);
   const unused = orphans.entries.length + orphans.strayFiles.length;
   if (unused > 0 && images.length === 0) {
     out(`Not used by any post found: ${unused}. ${explainNoPrompts(posts, unused, options)}`);
