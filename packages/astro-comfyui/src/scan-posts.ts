@@ -119,13 +119,18 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
     }
     const parsed = imagePromptObjectSchema.safeParse(value);
     if (!parsed.success) {
+      // One field can fail two checks (a seed of 1e20 is above the maximum and not a safe integer), which read the same.
+      const said = new Set<string>();
       for (const issue of parsed.error.issues) {
         const at = shorthand ? [] : issue.path.map(String);
-        problems.push({
+        const problem = {
           post,
           field: [name, ...at].join('.'),
           message: describeIssue(issue as ZodIssueLike, value as Record<string, unknown>, field, listField),
-        });
+        };
+        if (said.has(`${problem.field} ${problem.message}`)) continue;
+        said.add(`${problem.field} ${problem.message}`);
+        problems.push(problem);
       }
       return;
     }

@@ -49,9 +49,14 @@ describe('collectPostImages', () => {
     await post('no-prompt.md', 'image: { style: watercolor }');
     await post('list.md', 'images: "not a list"');
     await post('number.md', 'image: 42');
+    await post('huge-seed.md', 'image: { prompt: "x", seed: 99999999999999999999 }');
     await post('good.md', 'image: "fine"');
     const { images, problems } = await collectPostImages(options());
     expect(images.map((i) => path.basename(i.request.post))).toEqual(['good.md']);
+    // Said once, though the seed fails two checks.
+    expect(problems.filter((p) => p.post.endsWith('huge-seed.md')).map((p) => `${p.field} ${p.message}`)).toEqual([
+      'image.seed must be a whole number from 0 to 9007199254740991, got number 100000000000000000000; or remove it to derive one from the prompt.',
+    ]);
     const text = problems.map((p) => `${path.basename(p.post)} ${p.field} ${p.message}`).join('\n');
     expect(text).toContain('bad-yaml.md frontmatter is not valid YAML');
     expect(text).toContain('bad-type.md image has unknown key "colour"');
