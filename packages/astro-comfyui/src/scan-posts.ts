@@ -109,6 +109,14 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: stri
     // The shorthand is the object form with only a prompt: one schema, so one set of limits.
     const shorthand = typeof value === 'string';
     if (shorthand) value = { prompt: value };
+    if (Array.isArray(value) && name === field) {
+      problems.push({
+        post,
+        field: name,
+        message: `is a list; several images go in "${listField}" (${listField}: [...]), one image here as a text or { prompt: "…" }.`,
+      });
+      return;
+    }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       problems.push({
         post,
@@ -177,6 +185,7 @@ function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>, fiel
   if (issue.message === IMAGE_REFERENCE_MESSAGE)
     return `${IMAGE_REFERENCE_MESSAGE} (${describeValue(value.prompt)}). ${ownPictures} To draw it, describe it in words.`;
   if (key === 'prompt' && value.prompt === undefined) return 'is missing; every image needs a prompt, e.g. { prompt: "a lighthouse at dusk" }.';
+  if (key === 'prompt' && typeof value.prompt === 'string' && value.prompt.trim() === '') return 'is empty; describe the image or remove the field.';
   if (key === 'seed')
     return `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value.seed)}; or remove it to derive one from the prompt.`;
   const text = describeZodIssue(issue, value[key]);

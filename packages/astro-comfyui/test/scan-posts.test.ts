@@ -49,6 +49,8 @@ describe('collectPostImages', () => {
     await post('no-prompt.md', 'image: { style: watercolor }');
     await post('list.md', 'images: "not a list"');
     await post('number.md', 'image: 42');
+    await post('singular-list.md', 'image:\n  - "a heron"\n  - "a crane"');
+    await post('blank.md', 'image: { prompt: "   ", alt: "A heron" }');
     await post('huge-seed.md', 'image: { prompt: "x", seed: 99999999999999999999 }');
     await post('good.md', 'image: "fine"');
     const { images, problems } = await collectPostImages(options());
@@ -65,6 +67,8 @@ describe('collectPostImages', () => {
     expect(text).toContain('no-prompt.md image.prompt is missing');
     expect(text).toContain('list.md images must be a list of prompts');
     expect(text).toContain('number.md image must be a prompt text or an object');
+    expect(text).toContain('singular-list.md image is a list; several images go in "images" (images: [...]), one image here as a text or { prompt: "…" }.');
+    expect(text).toContain('blank.md image.prompt is empty; describe the image or remove the field.');
   });
 
   it('treats names every object inherits (toString, constructor, __proto__) as unknown, never as defined options', async () => {
