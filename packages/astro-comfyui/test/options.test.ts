@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../src/options.js';
@@ -46,6 +48,26 @@ describe('resolveOptions', () => {
     for (const outDir of ['publications/ai', 'src/assets/public', 'public/ai'])
       expect(resolveOptions({ outDir }, '/site', {}, '/site/static').outDir).toBe(path.join('/site', outDir));
     expect(resolveOptions({ outDir: 'public/../src/ai' }, '/site', {}).outDir).toBe(path.join('/site', 'src/ai'));
+  });
+
+  it('refuses an outDir outside the project that does not exist, and says to drop a leading "/"', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'options-'));
+    try {
+      expect(() => resolveOptions({ outDir: '/src/assets/generated' }, root, {})).toThrow(
+        expect.objectContaining({
+          message: `astro-comfyui: outDir "/src/assets/generated" is outside the project (${root}) and does not exist; images there would not be committed with the site.`,
+          hint: expect.stringContaining('write "src/assets/generated", without the leading "/"'),
+        }),
+      );
+      expect(() => resolveOptions({ outDir: '../generated' }, root, {})).toThrow(/outside the project .* and does not exist/);
+      // A folder outside that exists is meant: one shared by the sites of a monorepo.
+      const shared = mkdtempSync(path.join(tmpdir(), 'shared-'));
+      expect(resolveOptions({ outDir: shared }, root, {}).outDir).toBe(shared);
+      rmSync(shared, { recursive: true });
+      expect(resolveOptions({ outDir: 'src/assets/generated' }, root, {}).outDir).toBe(path.join(root, 'src/assets/generated'));
+    } finally {
+      rmSync(root, { recursive: true });
+    }
   });
 
   it('reports every invalid option with its path', () => {
