@@ -283,7 +283,7 @@ export function resolveOptions(
     const relative = o.outDir.replace(/^[/\\]+/, '');
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',
-      `astro-comfyui: outDir "${o.outDir}" is outside the project (${root}) and does not exist; images there would not be committed with the site.`,
+      `astro-comfyui: outDir "${o.outDir}" is outside the project (${path.resolve(root)}) and does not exist; images there would not be committed with the site.`,
       path.isAbsolute(o.outDir) && relative && isInside(path.resolve(root, relative), root)
         ? `outDir is relative to the project root: write "${relative}", without the leading "${o.outDir[0]}". For a folder outside the project (shared by several sites), create it first.`
         : 'Use a folder of the project, such as src/assets/generated (the default). For a folder outside the project (shared by several sites), create it first.',
