@@ -400,6 +400,22 @@ describe('astro-comfyui CLI', () => {
     expect(status.stdout).toContain('Posts: 4, images: 4');
   });
 
+  it('says when no file matches the "content" globs, and that a glob starting with "/" looks at the root of the disk', async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const rooted = { ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ content: ['/src/content/**/*.md'], mode: 'frozen' }) };
+    const status = await runCli(site.root, ['status'], rooted);
+    expect(status.stdout).toContain('Posts: 0, images: 0');
+    expect(status.stdout).toContain(
+      'No file matches the "content" globs (/src/content/**/*.md), so astro-comfyui has no post to read. "content" globs are relative to the project root: write "src/content/**/*.md", without the leading "/".',
+    );
+    const moved = await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ content: ['src/posts/*.md'], mode: 'frozen' }) });
+    expect(moved.stdout).toContain(
+      'No file matches the "content" globs (src/posts/*.md), so astro-comfyui has no post to read. If the posts are elsewhere, set "content"',
+    );
+    expect((await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"mode":"frozen"}' })).stdout).not.toContain('No file matches');
+  });
+
   it('start: supervises ComfyUI in the foreground and stops it on Ctrl-C', async () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);

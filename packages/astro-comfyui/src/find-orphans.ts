@@ -1,6 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { listImageFiles } from './classify-images.js';
+import { explainNoPosts } from './explain-no-posts.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { readPngEntry } from './png-entry.js';
@@ -68,7 +69,7 @@ export function explainNoPrompts(posts: number, count: number, options: Resolved
   const globs = options.content.join(', ');
   const images = `${count} generated image${count > 1 ? 's' : ''}`;
   return posts === 0
-    ? `No file matches the "content" globs (${globs}), so no post asks for any of the ${images}. If the posts are elsewhere, set "content" in the astro-comfyui options to globs that match them.`
+    ? explainNoPosts(options, `so no post asks for any of the ${images}`)
     : `None of the ${posts} post${posts > 1 ? 's' : ''} that the "content" globs (${globs}) match asks for an image in "${options.field}" or "${options.listField}", so none uses the ${images}. If the posts with prompts are elsewhere, or use another field, set "content" or "field" in the astro-comfyui options.`;
 }
 

@@ -5,6 +5,7 @@ import { assertNoProblems, collectPostImages, loadTemplate, type PostImages } fr
 import type { DevGeneration } from './dev-generation.js';
 import { type DevSession, endDevSession, keepDevSession, takeOverDevSession } from './dev-session.js';
 import { ImageIndex, shownImages } from './image-index.js';
+import { explainNoPosts } from './explain-no-posts.js';
 import { explainNoPrompts, findOrphans } from './find-orphans.js';
 import { withProvenanceService } from './provenance-image-service.js';
 import { listImageFiles } from './classify-images.js';
@@ -86,6 +87,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const orphans = await findOrphans(summary.images, summary.manifest, options, files);
         const count = orphans.entries.length + orphans.strayFiles.length;
         if (count > 0 && summary.images.length === 0) logger.warn(explainNoPrompts(posts, count, options));
+        else if (posts === 0) logger.warn(explainNoPosts(options));
         else if (count > 0)
           logger.info(
             `${count} generated image${count > 1 ? 's are' : ' is'} no longer used by any post; list or remove them with \`npx astro-comfyui prune --dry-run\`.`,

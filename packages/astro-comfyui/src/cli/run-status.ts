@@ -3,6 +3,7 @@ import { createPool } from '../create-pool.js';
 import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
+import { explainNoPosts } from '../explain-no-posts.js';
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { findImagesElsewhere } from '../find-images-elsewhere.js';
 import { findUnboundValues } from '../find-unbound-values.js';
@@ -50,6 +51,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
   if (madeReal.length > 0) out(`Real images listed as placeholders (the next build or generate records them as real): ${madeReal.length}`);
   const unused = orphans.entries.length + orphans.strayFiles.length;
+  if (posts === 0 && unused === 0) out(explainNoPosts(options));
   if (unused > 0 && images.length === 0) {
     out(`Not used by any post found: ${unused}. ${explainNoPrompts(posts, unused, options)}`);
   } else if (unused > 0) {
