@@ -29,6 +29,12 @@ describe('astro-comfyui CLI', () => {
     expect(missing.stdout).toContain(`${fake.url}: up — ComfyUI 0.3.64`);
     expect(missing.stdout).toContain('images: 4 (0 generated, 0 placeholders, 4 missing)');
 
+    const bare = await runCli(root, ['generate', '--only', 'harbour.md'], env);
+    expect(bare.exitCode, bare.all as string).toBe(0);
+    expect(bare.stderr).toContain(
+      'No post with an image prompt matches --only "harbour.md" (matched against paths such as src/content/blog/gallery.md). For that name in any folder: --only "**/harbour.md".',
+    );
+    expect(fake.stats.promptsQueued).toBe(0);
     const only = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
     expect(only.exitCode, only.all as string).toBe(0);
     expect(fake.stats.promptsQueued).toBe(1);
@@ -353,6 +359,10 @@ describe('astro-comfyui CLI', () => {
       [['generate', '--only', ''], 'error: --only needs a glob'],
       [['generate', '--only'], 'error: --only needs a value, e.g. --only "src/content/blog/*.md".'],
       [['prune', 'extra'], 'error: Unexpected argument "extra".'],
+      [
+        ['generate', 'src/content/blog/harbour.md'],
+        'error: Unexpected argument "src/content/blog/harbour.md". To generate the images of some posts only: --only "src/content/blog/harbour.md".',
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(root, args, env);

@@ -76,7 +76,11 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliArgs {
   const [command, ...extra] = positionals;
   if (!Object.hasOwn(allowed, command!) || command === 'help' || command === 'version')
     throw new UsageError(`Unknown command "${command}". Commands: generate, status, prune, start.`);
-  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
+  if (extra.length > 0) {
+    // `generate src/content/blog/post.md` is how many CLIs take files: say how this one does.
+    const only = command === 'generate' && extra.length === 1 ? ` To generate the images of some posts only: --only "${extra[0]}".` : '';
+    throw new UsageError(`Unexpected argument "${extra[0]}".${only}`);
+  }
   const given = ['force', 'only', 'dry-run'].filter((name) => (name === 'only' ? values.only !== undefined : values[name as 'force' | 'dry-run']));
   const wrong = given.find((name) => !allowed[command as CliCommand].includes(name));
   if (wrong) throw new UsageError(`--${wrong} does not apply to "${command}".`);

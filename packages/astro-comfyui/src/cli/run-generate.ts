@@ -18,7 +18,11 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
   const selected = images.filter((image) => isSelected(image.request.post) || isSelected(path.join(options.root, image.request.post)));
   assertNoProblems(problems.filter((p) => isSelected(p.post)));
   if (args.only && selected.length === 0) {
-    logger.warn(`No post with an image prompt matches --only "${args.only}".`);
+    // A bare file name is the likely slip: the glob is matched against the post's path from the project root.
+    const anywhere = args.only.includes('/') ? '' : ` For that name in any folder: --only "**/${args.only}".`;
+    logger.warn(
+      `No post with an image prompt matches --only "${args.only}" (matched against paths such as ${images[0]?.request.post ?? 'src/content/blog/post.md'}).${anywhere}`,
+    );
     return 0;
   }
   let done = 0;
