@@ -127,6 +127,23 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.promptsQueued).toBe(4);
     const after = await readManifest(root);
     expect(Object.values(after.images).some((e) => (e as { placeholder: boolean }).placeholder)).toBe(false);
+
+    // The commonest CI failure: the manifest was committed, an image file was not (a .gitignore rule, a
+    // `git add` of the manifest alone). CI says so, instead of only "generate them".
+    const harbour = (await readdir(path.join(root, 'src/assets/generated'))).find((f) => f.startsWith('harbour-'))!;
+    await rm(path.join(root, 'src/assets/generated', harbour));
+    const forgotten = await build(root, fake, { CI: '1' });
+    expect(forgotten.exitCode).not.toBe(0);
+    expect(forgotten.all).toContain(
+      'src/content/blog/harbour.md › image: "a small harbour with fishing boats" (images.lock.json lists it, but its file is not there: not committed, or deleted?)',
+    );
+    expect(forgotten.all).toContain(
+      '1 image is listed in images.lock.json without its file: commit the files where they were made (git add src/assets/generated); git check-ignore -v <file> shows a .gitignore rule that leaves them out.',
+    );
+    expect(forgotten.all).not.toContain('For the others');
+    const status = await runCli(root, ['status'], { COMFYUI_URL: fake.url, CI: '1' });
+    expect(status.stdout).toContain(`missing: src/content/blog/harbour.md › image → ${harbour} (images.lock.json lists it, but its file is not there`);
+    expect(status.stdout).toContain('1 image is listed in images.lock.json without its file');
   });
 
   it('says once, naming a post and the fix, when the posts a page shows are outside the content globs; with them added, their images are made', async () => {

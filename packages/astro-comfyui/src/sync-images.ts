@@ -19,6 +19,7 @@ import { cacheDirectory } from './cache-directory.js';
 import { classifyImages, listImageFiles } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
 import { formatList } from './format-list.js';
+import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from './listed-without-file.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
@@ -327,25 +328,43 @@ async function placeOrFail(
 ): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
   const earlier = new EarlierImages(manifest, summary.todo);
+  const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
+  const noteOf = (image: ResolvedImage) => (uncommitted.has(image.key) ? LISTED_WITHOUT_FILE_NOTE : earlier.noteOf(image));
+  const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
   if (options.onMissing !== 'placeholder') {
     const list = formatList(
-      summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${earlier.noteOf(image)}`),
+      summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${noteOf(image)}`),
       'npx astro-comfyui status lists them all',
     );
-    throw new AstroComfyUIError(
-      options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
-      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${list}`,
+    const hint =
       options.mode === 'frozen'
         ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
         : options.start
           ? 'ComfyUI could not be started: the reason and its log are above. Fix that, check the endpoint URL, or set onMissing: "placeholder".'
-          : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".',
+          : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".';
+    throw new AstroComfyUIError(
+      options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
+      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${list}`,
+      !uncommittedHint
+        ? hint
+        : uncommitted.size < new Set(summary.todo.map((image) => image.key)).size
+          ? `${uncommittedHint} For the others: ${hint}`
+          : uncommittedHint,
     );
   }
   // A real image that a changed setting replaced by a placeholder is the surprise to explain.
   const replacing = earlier.summarise(summary.todo);
   context.logger.warn(
-    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.${replacing ? `\n${replacing}` : ''}`,
+    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.${replacing ? `\n${replacing}` : ''}${
+      uncommittedHint
+        ? `\n${uncommittedHint}\n${formatList(
+            summary.todo
+              .filter((image) => uncommitted.has(image.key))
+              .map((image) => `${image.request.post} › ${image.request.field} → ${manifest.images[image.key]!.file}`),
+            'npx astro-comfyui status lists them all',
+          )}`
+        : ''
+    }`,
   );
   for (const image of missing) {
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);

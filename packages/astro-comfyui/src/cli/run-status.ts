@@ -4,6 +4,7 @@ import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { explainNoPosts } from '../explain-no-posts.js';
+import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from '../listed-without-file.js';
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { findImagesElsewhere } from '../find-images-elsewhere.js';
 import { findUnboundValues } from '../find-unbound-values.js';
@@ -43,11 +44,14 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     manifest,
     images.filter((image) => states.get(image.key) === 'missing'),
   );
+  const missing = new Set(images.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
+  const uncommitted = listedWithoutFile(images, missing, manifest);
   for (const image of images) {
     const state = states.get(image.key);
-    if (state !== 'ready')
-      out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}${state === 'missing' ? earlier.noteOf(image) : ''}`);
+    const note = uncommitted.has(image.key) ? LISTED_WITHOUT_FILE_NOTE : state === 'missing' ? earlier.noteOf(image) : '';
+    if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}${note}`);
   }
+  if (uncommitted.size > 0) out(`  ${listedWithoutFileHint(uncommitted.size, options)}`);
   if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
   if (madeReal.length > 0) out(`Real images listed as placeholders (the next build or generate records them as real): ${madeReal.length}`);
   const unused = orphans.entries.length + orphans.strayFiles.length;

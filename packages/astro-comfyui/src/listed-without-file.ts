@@ -1,0 +1,23 @@
+import path from 'node:path';
+import type { Manifest } from './manifest.js';
+import type { ResolvedOptions } from './options.js';
+import type { ResolvedImage } from './resolve-image.js';
+
+/** For a line that names such an image. */
+export const LISTED_WITHOUT_FILE_NOTE = ' (images.lock.json lists it, but its file is not there: not committed, or deleted?)';
+
+/**
+ * The keys of the images of `missing` (keys with no committed file) that the manifest lists all the same: they were
+ * made and recorded, then their files were never committed (a .gitignore rule such as `*.png`, a
+ * `git add` of the manifest alone) or were deleted. In CI that is the usual reason, and "generate them"
+ * would be the wrong advice: the files are on the machine that made them.
+ */
+export function listedWithoutFile(images: readonly ResolvedImage[], missing: ReadonlySet<string>, manifest: Manifest): Set<string> {
+  return new Set(images.filter((image) => missing.has(image.key) && manifest.images[image.key] !== undefined).map((image) => image.key));
+}
+
+/** What to do about `count` such images. */
+export function listedWithoutFileHint(count: number, options: Pick<ResolvedOptions, 'root' | 'outDir'>): string {
+  const folder = path.relative(options.root, options.outDir).split(path.sep).join('/') || '.';
+  return `${count === 1 ? '1 image is' : `${count} images are`} listed in images.lock.json without ${count === 1 ? 'its file' : 'their files'}: commit the files where they were made (git add ${folder}); git check-ignore -v <file> shows a .gitignore rule that leaves them out.`;
+}
