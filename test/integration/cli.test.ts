@@ -1,5 +1,6 @@
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
@@ -408,6 +409,34 @@ describe('astro-comfyui CLI', () => {
     const status = await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"outDir":"public/ai","mode":"frozen"}' });
     expect(status.stderr).not.toContain('public folder');
     expect(status.stdout).toContain('Posts: 4, images: 4');
+  });
+
+  it('says once, where images are made, that a .gitignore rule leaves them out, and not once a "!" rule takes them back', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups);
+    const git = (...args: string[]) => execa('git', args, { cwd: root, reject: false });
+    await git('init', '-q');
+    const rules = (...lines: string[]) => writeFile(path.join(root, '.gitignore'), ['node_modules/', '.astro/', ...lines, ''].join('\n'));
+    await rules('generated/');
+    const ignored = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+    expect(ignored.exitCode, String(ignored.all)).toBe(0);
+    expect(ignored.stderr).toMatch(
+      /Git ignores src\/assets\/generated\/images\.lock\.json \(\.gitignore:3: generated\/\) and src\/assets\/generated\/harbour-[0-9a-f]{12}\.png \(\.gitignore:3: generated\/\): the images and images\.lock\.json are meant to be committed/,
+    );
+    expect(ignored.stderr).toContain('add these two lines below it: !src/assets/generated/ and !src/assets/generated/**');
+    // Following the advice, for this rule and for one on file names.
+    for (const rule of ['generated/', '*.png']) {
+      await rules(rule, '!src/assets/generated/', '!src/assets/generated/**');
+      await rm(path.join(root, 'src/assets/generated'), { recursive: true, force: true });
+      const kept = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+      expect(kept.exitCode, String(kept.all)).toBe(0);
+      expect(kept.all).toContain('1 generated now');
+      expect(kept.all, rule).not.toContain('Git ignores');
+    }
+    await rules('*.png');
+    await rm(path.join(root, 'src/assets/generated'), { recursive: true, force: true });
+    const png = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+    expect(png.stderr).toMatch(/Git ignores src\/assets\/generated\/harbour-[0-9a-f]{12}\.png \(\.gitignore:3: \*\.png\):/);
+    expect((await git('status', '--porcelain', '--untracked-files=all')).stdout).not.toContain('.png');
   });
 
   it('says when no file matches the "content" globs, and that a glob starting with "/" looks at the root of the disk', async () => {

@@ -18,6 +18,7 @@ import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages, listImageFiles } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
+import { findGitIgnored } from './find-git-ignored.js';
 import { formatList } from './format-list.js';
 import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from './listed-without-file.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
@@ -154,7 +155,28 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   }
   // Re-read: the entries of this run, merged with what other builds committed meanwhile.
   summary.manifest = await readManifest(options.manifestFile);
+  if (summary.generated > 0) await warnIfGitIgnores(summary, options, logger);
   return summary;
+}
+
+/** Folders already warned about in this process: dev makes images in many small runs. */
+const warnedIgnored = new Set<string>();
+
+/**
+ * The images are meant to be committed: a .gitignore rule that leaves them out (`generated/`, `*.png`)
+ * would only show in CI, as missing images. Said once, where the images are made.
+ */
+async function warnIfGitIgnores(summary: SyncSummary, options: ResolvedOptions, logger: Logger): Promise<void> {
+  if (options.mode === 'frozen' || warnedIgnored.has(options.outDir)) return;
+  const made = summary.todo.find((image) => summary.manifest.images[image.key] && !summary.manifest.images[image.key]!.placeholder);
+  const files = [options.manifestFile, ...(made ? [path.join(options.outDir, made.fileName)] : [])].map((file) => path.relative(options.root, file));
+  const ignored = await findGitIgnored(files, options.root);
+  if (ignored.length === 0) return;
+  warnedIgnored.add(options.outDir);
+  const folder = path.relative(options.root, options.outDir).split(path.sep).join('/');
+  logger.warn(
+    `Git ignores ${ignored.map(({ file, rule }) => `${file.split(path.sep).join('/')} (${rule})`).join(' and ')}: the images and images.lock.json are meant to be committed, and without them a build elsewhere (CI) fails or shows placeholders. Remove that rule, or add these two lines below it: !${folder}/ and !${folder}/**`,
+  );
 }
 
 /** Generates what is missing through the pool, or makes placeholders, or explains why neither. */
