@@ -159,20 +159,20 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   return summary;
 }
 
-/** Folders already warned about in this process: dev makes images in many small runs. */
-const warnedIgnored = new Set<string>();
+/** Folders already checked in this process: dev makes images in many small runs. */
+const checkedIgnored = new Set<string>();
 
 /**
  * The images are meant to be committed: a .gitignore rule that leaves them out (`generated/`, `*.png`)
  * would only show in CI, as missing images. Said once, where the images are made.
  */
 async function warnIfGitIgnores(summary: SyncSummary, options: ResolvedOptions, logger: Logger): Promise<void> {
-  if (options.mode === 'frozen' || warnedIgnored.has(options.outDir)) return;
+  if (options.mode === 'frozen' || checkedIgnored.has(options.outDir)) return;
+  checkedIgnored.add(options.outDir);
   const made = summary.todo.find((image) => summary.manifest.images[image.key] && !summary.manifest.images[image.key]!.placeholder);
   const files = [options.manifestFile, ...(made ? [path.join(options.outDir, made.fileName)] : [])].map((file) => path.relative(options.root, file));
   const ignored = await findGitIgnored(files, options.root);
   if (ignored.length === 0) return;
-  warnedIgnored.add(options.outDir);
   const folder = path.relative(options.root, options.outDir).split(path.sep).join('/');
   logger.warn(
     `Git ignores ${ignored.map(({ file, rule }) => `${file.split(path.sep).join('/')} (${rule})`).join(' and ')}: the images and images.lock.json are meant to be committed, and without them a build elsewhere (CI) fails or shows placeholders. Remove that rule, or add these two lines below it: !${folder}/ and !${folder}/**`,
