@@ -411,7 +411,7 @@ describe('astro-comfyui CLI', () => {
     expect(status.stdout).toContain('Posts: 4, images: 4');
   });
 
-  it('says once, where images are made, that a .gitignore rule leaves them out, and not once a "!" rule takes them back', async () => {
+  it('warns where images are made that a .gitignore rule leaves them out, and not once a "!" rule takes them back', async () => {
     const { root, env } = await setupBlogWithFake(cleanups);
     const git = (...args: string[]) => execa('git', args, { cwd: root, reject: false });
     await git('init', '-q');
