@@ -144,6 +144,15 @@ describe('astro build with astro-comfyui', () => {
     const status = await runCli(root, ['status'], { COMFYUI_URL: fake.url, CI: '1' });
     expect(status.stdout).toContain(`missing: src/content/blog/harbour.md › image → ${harbour} (images.lock.json lists it, but its file is not there`);
     expect(status.stdout).toContain('1 image is listed in images.lock.json without its file');
+
+    // A committed image cut short (a copy or a merge tool): the build names it instead of an /_astro/ hash.
+    const lighthouse = (await readdir(path.join(root, 'src/assets/generated'))).find((f) => f.startsWith('lighthouse-'))!;
+    const whole = await readFile(path.join(root, 'src/assets/generated', lighthouse));
+    await writeFile(path.join(root, 'src/assets/generated', lighthouse), whole.subarray(0, whole.length - 200));
+    const damaged = await build(root, fake, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(damaged.exitCode).not.toBe(0);
+    expect(damaged.all).toContain(`The generated image ${lighthouse} is cut short: it ends before its last PNG chunk`);
+    expect(damaged.all).toContain(`Restore it from git (git checkout -- '*/${lighthouse}'), or delete it to have it made again where ComfyUI runs`);
   });
 
   it('says once, naming a post and the fix, when the posts a page shows are outside the content globs; with them added, their images are made', async () => {

@@ -12,6 +12,7 @@ export type AstroComfyUIErrorCode =
   | 'PIN_REFUSED'
   | 'NOT_WRITABLE'
   | 'IMAGES_NOT_FETCHED'
+  | 'IMAGE_DAMAGED'
   | 'IMAGES_ELSEWHERE'
   | 'PRUNE_REFUSED';
 

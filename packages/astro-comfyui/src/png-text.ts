@@ -63,6 +63,15 @@ export function removePngText(png: Buffer, keyword: string): Buffer {
   return Buffer.concat([png.subarray(0, IHDR_END), ...keep.map((c) => png.subarray(c.offset, c.end))]);
 }
 
+/**
+ * Whether the PNG's chunks run whole up to its IEND: a file cut short (a copy or a merge tool stopped
+ * midway) does not, though a decoder may still draw its first rows without an error. Reads no pixels.
+ */
+export function endsWhole(png: Buffer): boolean {
+  for (const c of chunksOf(png)) if (c.type === 'IEND') return true;
+  return false;
+}
+
 const TEXT_CHUNKS = new Set(['tEXt', 'iTXt', 'zTXt']);
 
 function textKeyword(data: Buffer): string {
