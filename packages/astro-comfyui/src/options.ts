@@ -278,15 +278,15 @@ export function resolveOptions(
   const outDir = path.resolve(root, o.outDir);
   // "/src/assets/generated" reads as the project's folder to an Astro author (as in an import), but it is
   // the disk's: images would go to a new folder at / and never be committed. A folder outside the project
-  // that exists already is taken as meant (one shared by the sites of a monorepo).
+  // that exists already is taken as meant (a site in a subfolder of its repository, say).
   if (!isInside(outDir, root) && !existsSync(outDir)) {
     const relative = o.outDir.replace(/^[/\\]+/, '');
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',
       `astro-comfyui: outDir "${o.outDir}" is outside the project (${path.resolve(root)}) and does not exist; images there would not be committed with the site.`,
       path.isAbsolute(o.outDir) && relative && isInside(path.resolve(root, relative), root)
-        ? `outDir is relative to the project root: write "${relative}", without the leading "${o.outDir[0]}". For a folder outside the project (shared by several sites), create it first.`
-        : 'Use a folder of the project, such as src/assets/generated (the default). For a folder outside the project (shared by several sites), create it first.',
+        ? `outDir is relative to the project root: write "${relative}", without the leading "${o.outDir[0]}". For a folder outside the project, create it first.`
+        : 'Use a folder of the project, such as src/assets/generated (the default). For a folder outside the project, create it first.',
     );
   }
   if (outDir.split(path.sep).includes('node_modules')) {

@@ -60,7 +60,7 @@ describe('resolveOptions', () => {
         }),
       );
       expect(() => resolveOptions({ outDir: '../generated' }, root, {})).toThrow(/outside the project .* and does not exist/);
-      // A folder outside that exists is meant: one shared by the sites of a monorepo.
+      // A folder outside that exists is meant (a site in a subfolder of its repository, say).
       const shared = mkdtempSync(path.join(tmpdir(), 'shared-'));
       expect(resolveOptions({ outDir: shared }, root, {}).outDir).toBe(shared);
       rmSync(shared, { recursive: true });
