@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { gitPath } from './git-path.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
@@ -18,6 +18,6 @@ export function listedWithoutFile(images: readonly ResolvedImage[], missing: Rea
 
 /** What to do about `count` such images. */
 export function listedWithoutFileHint(count: number, options: Pick<ResolvedOptions, 'root' | 'outDir'>): string {
-  const folder = path.relative(options.root, options.outDir).split(path.sep).join('/') || '.';
+  const folder = gitPath(options.root, options.outDir);
   return `${count === 1 ? '1 image is' : `${count} images are`} listed in images.lock.json without ${count === 1 ? 'its file' : 'their files'}: commit the files where they were made (git add ${folder}); git check-ignore -v <file> shows a .gitignore rule that leaves them out.`;
 }

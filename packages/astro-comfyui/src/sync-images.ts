@@ -19,6 +19,7 @@ import { cacheDirectory } from './cache-directory.js';
 import { classifyImages, listImageFiles } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
 import { findGitIgnored } from './find-git-ignored.js';
+import { gitPath } from './git-path.js';
 import { formatList } from './format-list.js';
 import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from './listed-without-file.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
@@ -170,12 +171,12 @@ async function warnIfGitIgnores(summary: SyncSummary, options: ResolvedOptions, 
   if (options.mode === 'frozen' || checkedIgnored.has(options.outDir)) return;
   checkedIgnored.add(options.outDir);
   const made = summary.todo.find((image) => summary.manifest.images[image.key] && !summary.manifest.images[image.key]!.placeholder);
-  const files = [options.manifestFile, ...(made ? [path.join(options.outDir, made.fileName)] : [])].map((file) => path.relative(options.root, file));
+  const files = [options.manifestFile, ...(made ? [path.join(options.outDir, made.fileName)] : [])].map((file) => gitPath(options.root, file));
   const ignored = await findGitIgnored(files, options.root);
   if (ignored.length === 0) return;
-  const folder = path.relative(options.root, options.outDir).split(path.sep).join('/');
+  const folder = gitPath(options.root, options.outDir);
   logger.warn(
-    `Git ignores ${ignored.map(({ file, rule }) => `${file.split(path.sep).join('/')} (${rule})`).join(' and ')}: the images and images.lock.json are meant to be committed, and without them a build elsewhere (CI) fails or shows placeholders. Remove that rule, or add these two lines below it: !${folder}/ and !${folder}/**`,
+    `Git ignores ${ignored.map(({ file, rule }) => `${file} (${rule})`).join(' and ')}: the images and images.lock.json are meant to be committed, and without them a build elsewhere (CI) fails or shows placeholders. Remove that rule, or add these two lines below it: !${folder}/ and !${folder}/**`,
   );
 }
 
