@@ -40,12 +40,9 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   if (pointer !== undefined) out(`  Not fetched: ${lfsPointerMessage(pointer, options)} ${LFS_FIX}`);
   const elsewhere = await findImagesElsewhere(count('missing'), options, files);
   if (elsewhere) out(`  Elsewhere: ${elsewhere.message} ${elsewhere.hint}`);
-  const earlier = new EarlierImages(
-    manifest,
-    images.filter((image) => states.get(image.key) === 'missing'),
-  );
-  const missing = new Set(images.filter((image) => states.get(image.key) === 'missing').map((image) => image.key));
-  const uncommitted = listedWithoutFile(images, missing, manifest);
+  const missing = images.filter((image) => states.get(image.key) === 'missing');
+  const earlier = new EarlierImages(manifest, missing);
+  const uncommitted = listedWithoutFile(missing, new Set(missing.map((image) => image.key)), manifest);
   for (const image of images) {
     const state = states.get(image.key);
     const note = uncommitted.has(image.key) ? LISTED_WITHOUT_FILE_NOTE : state === 'missing' ? earlier.noteOf(image) : '';
