@@ -118,6 +118,16 @@ describe('provenance of generated images', () => {
     expect(await raw(committed)).toBe(original);
     expect((await manifestOf()).images[key]!.mark).toBeUndefined();
     expect(fake.stats.samplerRuns).toBe(runs);
+
+    // A file cut short is not re-stamped: a decoder would draw it grey from where it stops, and the
+    // re-stamped file would look whole. It is left as it is, and the build names it.
+    const cut = (await readFile(committed)).subarray(0, -300);
+    await writeFile(committed, cut);
+    const damaged = await runAstro(root, ['build'], { ...ci, ASTRO_COMFYUI_TEST_OPTIONS: withMark({ text: 'AI' }) });
+    expect(damaged.exitCode).not.toBe(0);
+    expect(damaged.all).toContain(`src/assets/generated/${entry.file} keeps its old mark: it could not be re-stamped (it is cut short; restore it from git`);
+    expect(damaged.all).toContain(`The generated image ${entry.file} is cut short`);
+    expect((await readFile(committed)).equals(cut)).toBe(true);
   });
 
   it('writes no XMP and no caption with disclosure: { xmp: false }, and placeholders never claim to be AI-made', async () => {

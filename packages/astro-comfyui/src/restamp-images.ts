@@ -7,6 +7,7 @@ import type { Manifest, ManifestEntry } from './manifest.js';
 import type { ManifestWriter } from './manifest-writer.js';
 import type { ResolvedOptions } from './options.js';
 import { readPngEntry, withPngEntry } from './png-entry.js';
+import { endsWhole } from './png-text.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { markId, stampMark } from './stamp-mark.js';
 import { writeFileAtomic } from './write-file-atomic.js';
@@ -55,6 +56,8 @@ export async function restampImages(
       // Only a file that says it is this image is rewritten.
       if (carried === null) throw new Error('the entry it carries is not a JSON object');
       if (carried !== undefined && carried.key !== image.key) throw new Error('the file carries another image key');
+      // A decoder draws a file cut short grey from where it stops: re-stamping would commit that as whole.
+      if (!endsWhole(png)) throw new Error(`it is cut short; restore it from git (git checkout -- '*/${entry.file}')`);
       await writeFileAtomic(file, withPngEntry(await stampMark(png, mark), image.key, entry));
       writer.add(image.key, entry);
       done++;
