@@ -411,7 +411,7 @@ describe('astro-comfyui CLI', () => {
     expect(status.stdout).toContain('Posts: 4, images: 4');
   });
 
-  it('warns where images are made that a .gitignore rule leaves them out, and not once a "!" rule takes them back', async () => {
+  it('warns where an author makes images that a .gitignore rule leaves them out, and not once a "!" rule takes them back, nor in CI', async () => {
     const { root, env } = await setupBlogWithFake(cleanups);
     const git = (...args: string[]) => execa('git', args, { cwd: root, reject: false });
     await git('init', '-q');
@@ -437,6 +437,11 @@ describe('astro-comfyui CLI', () => {
     const png = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
     expect(png.stderr).toMatch(/Git ignores src\/assets\/generated\/harbour-[0-9a-f]{12}\.png \(\.gitignore:3: \*\.png\):/);
     expect((await git('status', '--porcelain', '--untracked-files=all')).stdout).not.toContain('.png');
+    // A CI machine with a GPU commits nothing: no warning there.
+    await rm(path.join(root, 'src/assets/generated'), { recursive: true, force: true });
+    const ci = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], { ...env, CI: 'true' });
+    expect(ci.all).toContain('1 generated now');
+    expect(ci.all).not.toContain('Git ignores');
   });
 
   it('says when no file matches the "content" globs, and that a glob starting with "/" looks at the root of the disk', async () => {

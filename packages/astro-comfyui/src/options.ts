@@ -305,7 +305,7 @@ export function resolveOptions(
       'Use a folder outside it, such as src/assets/generated (the default); getPostImage() still gives pages the images.',
     );
   }
-  const mode = o.mode ?? (env.CI && env.CI !== '0' && env.CI !== 'false' ? 'frozen' : 'generate');
+  const mode = o.mode ?? (isCI(env) ? 'frozen' : 'generate');
   return {
     root,
     endpoints,
@@ -331,4 +331,9 @@ export function resolveOptions(
     disclosure: { xmp: o.disclosure.xmp, caption: o.disclosure.caption, mark: o.disclosure.mark },
     toolbar: o.toolbar,
   };
+}
+
+/** Whether `env` is a CI machine's (`CI` set, and not to "0" or "false"). */
+export function isCI(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.CI) && env.CI !== '0' && env.CI !== 'false';
 }

@@ -25,7 +25,7 @@ import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } fr
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
-import type { ResolvedOptions } from './options.js';
+import { isCI, type ResolvedOptions } from './options.js';
 import { removeStaleTempFiles } from './remove-stale-temp-files.js';
 import { renderPlaceholder } from './render-placeholder.js';
 import { imagesToRestamp, restampImages } from './restamp-images.js';
@@ -165,10 +165,11 @@ const checkedIgnored = new Set<string>();
 
 /**
  * The images are meant to be committed: a .gitignore rule that leaves them out (`generated/`, `*.png`)
- * would only show in CI, as missing images. Said once, where the images are made.
+ * would only show in CI, as missing images. Said once, where an author makes them (a CI machine with a
+ * GPU commits nothing).
  */
 async function warnIfGitIgnores(summary: SyncSummary, options: ResolvedOptions, logger: Logger): Promise<void> {
-  if (options.mode === 'frozen' || checkedIgnored.has(options.outDir)) return;
+  if (options.mode === 'frozen' || isCI(process.env) || checkedIgnored.has(options.outDir)) return;
   checkedIgnored.add(options.outDir);
   const made = summary.todo.find((image) => summary.manifest.images[image.key] && !summary.manifest.images[image.key]!.placeholder);
   const files = [options.manifestFile, ...(made ? [path.join(options.outDir, made.fileName)] : [])].map((file) => gitPath(options.root, file));
