@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { buildTestGraph } from '../helpers/sd35-graph.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { TINY_PNG } from '../helpers/tiny-png.js';
+import { deadPid } from '../helpers/dead-pid.js';
 
 const cleanups = useCleanups();
 
@@ -442,6 +443,26 @@ describe('astro-comfyui CLI', () => {
     const ci = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], { ...env, CI: 'true' });
     expect(ci.all).toContain('1 generated now');
     expect(ci.all).not.toContain('Git ignores');
+  });
+
+  it('removes the temp file a killed run left beside a post, and no other', async () => {
+    const { root, env } = await setupBlogWithFake(cleanups);
+    const blog = path.join(root, 'src/content/blog');
+    const dead = await deadPid();
+    const fiveMinutesAgo = new Date(Date.now() - 5 * 60_000);
+    const left = `harbour.md.${dead}.0a0b0c0d.tmp`;
+    // A live writer's (this process), and one whose target is no post: both stay.
+    const kept = [`lighthouse.md.${process.pid}.0a0b0c0d.tmp`, `notes.txt.${dead}.0a0b0c0d.tmp`];
+    for (const name of [left, ...kept]) {
+      await writeFile(path.join(blog, name), 'half a post');
+      await utimes(path.join(blog, name), fiveMinutesAgo, fiveMinutesAgo);
+    }
+    const run = await runCli(root, ['generate'], env);
+    expect(run.exitCode, String(run.all)).toBe(0);
+    expect(run.all).toContain(`Removed 1 temp file that a run killed while writing a post left in src/content/blog:\n- ${left}`);
+    const names = await readdir(blog);
+    expect(names).not.toContain(left);
+    for (const name of kept) expect(names).toContain(name);
   });
 
   it('says when no file matches the "content" globs, and that a glob starting with "/" looks at the root of the disk', async () => {

@@ -39,6 +39,10 @@ describe('astro dev with astro-comfyui', () => {
     await mkdir(generated, { recursive: true });
     await writeFile(path.join(generated, left), 'half an image');
     await utimes(path.join(generated, left), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    // And beside a post, from a seed or toolbar pin being written.
+    const leftPost = `harbour.md.${await deadPid()}.0a1b2c3d.tmp`;
+    await writeFile(path.join(site.root, 'src/content/blog', leftPost), '---\ntitle: Harb');
+    await utimes(path.join(site.root, 'src/content/blog', leftPost), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
     cleanups.push(async () => {
       const result = await dev.stop();
@@ -66,6 +70,8 @@ describe('astro dev with astro-comfyui', () => {
     expect(dev.output.join('')).toContain('new-post.md › image → new-post-');
     expect(existsSync(path.join(generated, left))).toBe(false);
     expect(dev.output.join('')).toContain(`- ${left}`);
+    expect(existsSync(path.join(site.root, 'src/content/blog', leftPost))).toBe(false);
+    expect(dev.output.join('')).toContain(`a run killed while writing a post left in src/content/blog:\n- ${leftPost}`);
   });
 
   it('makes the image of an MDX post written while it runs, and a new one when its prompt is edited', async () => {

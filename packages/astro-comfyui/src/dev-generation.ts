@@ -12,7 +12,7 @@ import type { Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
-import { removeLeftTempFiles, syncImages } from './sync-images.js';
+import { removeLeftPostTempFiles, removeLeftTempFiles, syncImages } from './sync-images.js';
 import { IMAGE_READY_EVENT } from './dev-events.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
 
@@ -159,6 +159,7 @@ export function startDevGeneration(
     const files = only ? previous!.files : await listImageFiles(options.outDir);
     if (!only) await removeLeftTempFiles(options, files, logger);
     const images = only ? posts.imagesOf(only) : posts.images();
+    if (!only) await removeLeftPostTempFiles(images, options, logger);
     updateIndex(images, manifest, files, only);
     const summary = await syncImages(images, options, {
       logger,

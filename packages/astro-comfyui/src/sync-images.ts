@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
@@ -75,6 +75,29 @@ export interface SyncSummary {
 export { classifyImages, type ImageState } from './classify-images.js';
 
 /**
+ * The same for posts: a run killed while it wrote a seed (`regenerate: true`) or a toolbar pin into a post
+ * leaves `<post>.<pid>.<hex>.tmp` beside it, which `git add -A` would commit. Only the temp files of the
+ * posts `images` come from are removed, in the folders they are in (outside CI).
+ */
+export async function removeLeftPostTempFiles(images: readonly ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
+  if (options.mode === 'frozen') return;
+  const postsByFolder = new Map<string, Set<string>>();
+  for (const image of images) {
+    const post = path.join(options.root, image.request.post);
+    const folder = path.dirname(post);
+    postsByFolder.set(folder, (postsByFolder.get(folder) ?? new Set()).add(path.basename(post)));
+  }
+  for (const [folder, posts] of postsByFolder) {
+    const names = await readdir(folder).catch(() => []);
+    const removed = await removeStaleTempFiles(folder, names, (target) => posts.has(target));
+    if (removed.length === 0) continue;
+    logger.info(
+      `Removed ${removed.length} temp file${removed.length > 1 ? 's' : ''} that a run killed while writing a post left in ${gitPath(options.root, folder)}:\n${formatList(removed, 'all removed')}`,
+    );
+  }
+}
+
+/**
  * The temp files of images and of the manifest that a run killed while writing left among the committed
  * images are removed (outside CI), so that an author does not commit them; `files`, the folder as just
  * listed, forgets them. Called where the folder is listed, not for a listing reused from an earlier run.
@@ -107,6 +130,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   if (!files) {
     files = await listImageFiles(options.outDir);
     if (!context.dryRun) await removeLeftTempFiles(options, files, logger);
+    if (!context.dryRun) await removeLeftPostTempFiles(unique, options, logger);
   }
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger, files });
   const states = await classifyImages(unique, options, manifest, files);
