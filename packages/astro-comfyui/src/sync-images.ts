@@ -130,7 +130,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   if (!files) {
     files = await listImageFiles(options.outDir);
     if (!context.dryRun) await removeLeftTempFiles(options, files, logger);
-    if (!context.dryRun) await removeLeftPostTempFiles(unique, options, logger);
+    if (!context.dryRun) await removeLeftPostTempFiles(images, options, logger);
   }
   const { manifest } = await adoptImages(unique, options, committed, { write: !context.dryRun, logger, files });
   const states = await classifyImages(unique, options, manifest, files);
