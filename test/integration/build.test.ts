@@ -153,6 +153,13 @@ describe('astro build with astro-comfyui', () => {
     expect(damaged.exitCode).not.toBe(0);
     expect(damaged.all).toContain(`The generated image ${lighthouse} is cut short: it ends before its last PNG chunk`);
     expect(damaged.all).toContain(`Restore it from git (git checkout -- '*/${lighthouse}'), or delete it to have it made again where ComfyUI runs`);
+    // status lists it too, and says the site is not ready.
+    const cutStatus = await runCli(root, ['status'], { COMFYUI_URL: fake.url, CI: '1' });
+    expect(cutStatus.exitCode).toBe(3);
+    expect(cutStatus.stdout).toContain(
+      `cut short: src/content/blog/lighthouse.md › image → ${lighthouse} (a copy or a merge tool stopped midway: git checkout -- '*/${lighthouse}')`,
+    );
+    expect(String(cutStatus.stdout).match(/cut short:/g)).toHaveLength(1);
   });
 
   it('says once, naming a post and the fix, when the posts a page shows are outside the content globs; with them added, their images are made', async () => {

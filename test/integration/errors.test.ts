@@ -39,6 +39,7 @@ describe('errors keep their whole cause and come before GPU work', () => {
     const status = await runCli(root, ['status'], { ...env, CI: '1' });
     expect(status.exitCode).toBe(3);
     expect(status.stdout).toMatch(/Not fetched: src\/assets\/generated\/[a-z]+-[0-9a-f]{12}\.png is a Git LFS pointer.*git lfs pull/);
+    expect(status.stdout).not.toContain('cut short');
   });
 
   it('a ComfyUI that fails to start is reported with its log, and the hint does not ask for a start command that is set', async () => {

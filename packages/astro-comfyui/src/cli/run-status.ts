@@ -4,6 +4,7 @@ import { collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { explainNoPosts } from '../explain-no-posts.js';
+import { findCutShortImages } from '../find-cut-short-images.js';
 import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from '../listed-without-file.js';
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { findImagesElsewhere } from '../find-images-elsewhere.js';
@@ -49,6 +50,19 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}${note}`);
   }
   if (uncommitted.size > 0) out(`  ${listedWithoutFileHint(uncommitted.size, options)}`);
+  // Git LFS pointers are not PNGs at all: "Not fetched" above says what to do.
+  const cutShort =
+    pointer === undefined
+      ? await findCutShortImages(
+          images.filter((image) => states.get(image.key) !== 'missing'),
+          manifest,
+          options,
+        )
+      : [];
+  for (const image of cutShort) {
+    const file = manifest.images[image.key]!.file;
+    out(`  cut short: ${image.request.post} › ${image.request.field} → ${file} (a copy or a merge tool stopped midway: git checkout -- '*/${file}')`);
+  }
   if (adopted.length > 0) out(`Re-adoptable (their manifest entries are missing; the next build or generate restores them): ${adopted.length}`);
   if (madeReal.length > 0) out(`Real images listed as placeholders (the next build or generate records them as real): ${madeReal.length}`);
   const unused = orphans.entries.length + orphans.strayFiles.length;
@@ -73,7 +87,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
     out(`Invalid prompts: ${problems.length}`);
     for (const p of problems) out(`  ${p.post} › ${p.field} ${p.message}`);
   }
-  return count('missing') + count('placeholder') > 0 || problems.length > 0 || pointer !== undefined ? 3 : 0;
+  return count('missing') + count('placeholder') > 0 || cutShort.length > 0 || problems.length > 0 || pointer !== undefined ? 3 : 0;
 }
 
 /** An endpoint's lines: up or down, its versions and GPUs, and what it lacks to make the site's images. */

@@ -1,0 +1,41 @@
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { Manifest } from './manifest.js';
+import type { ResolvedOptions } from './options.js';
+import type { ResolvedImage } from './resolve-image.js';
+
+/** The chunk every whole PNG ends with: length 0, "IEND", its CRC. */
+const IEND = Buffer.from('0000000049454e44ae426082', 'hex');
+
+/**
+ * The committed images whose files do not end with a PNG's last chunk: cut short by a copy or a merge
+ * tool. A decoder draws such a file grey from where it stops, without an error; the build refuses the
+ * ones pages show (image-service), and `status` lists them all. Reads 12 bytes a file.
+ */
+export async function findCutShortImages(
+  images: readonly ResolvedImage[],
+  manifest: Manifest,
+  options: Pick<ResolvedOptions, 'outDir'>,
+): Promise<ResolvedImage[]> {
+  const limit = pLimit(16);
+  const unique = [...new Map(images.filter((image) => manifest.images[image.key]).map((image) => [image.key, image])).values()];
+  const whole = await Promise.all(unique.map((image) => limit(() => endsWithIend(path.join(options.outDir, manifest.images[image.key]!.file)))));
+  const cut = new Set(unique.filter((_, i) => whole[i] === false).map((image) => image.key));
+  return images.filter((image) => cut.has(image.key));
+}
+
+/** Whether the file ends with IEND; undefined when it cannot be read (missing: another state says so). */
+async function endsWithIend(file: string): Promise<boolean | undefined> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const { size } = await handle.stat();
+    if (size < IEND.length) return false;
+    const tail = Buffer.alloc(IEND.length);
+    await handle.read(tail, 0, IEND.length, size - IEND.length);
+    return tail.equals(IEND);
+  } finally {
+    await handle.close();
+  }
+}
