@@ -144,6 +144,8 @@ describe('astro build with astro-comfyui', () => {
     const status = await runCli(root, ['status'], { COMFYUI_URL: fake.url, CI: '1' });
     expect(status.stdout).toContain(`missing: src/content/blog/harbour.md › image → ${harbour} (images.lock.json lists it, but its file is not there`);
     expect(status.stdout).toContain('1 image is listed in images.lock.json without its file');
+    const dry = await runCli(root, ['generate', '--dry-run'], { COMFYUI_URL: fake.url });
+    expect(dry.stdout).toContain(`src/content/blog/harbour.md › image → ${harbour} (images.lock.json lists it, but its file is not there`);
 
     // A committed image cut short (a copy or a merge tool): the build names it instead of an /_astro/ hash.
     const lighthouse = (await readdir(path.join(root, 'src/assets/generated'))).find((f) => f.startsWith('lighthouse-'))!;

@@ -1,10 +1,19 @@
 import { gitPath } from './git-path.js';
+import type { EarlierImages } from './earlier-images.js';
 import type { Manifest } from './manifest.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
 
 /** For a line that names such an image. */
-export const LISTED_WITHOUT_FILE_NOTE = ' (images.lock.json lists it, but its file is not there: not committed, or deleted?)';
+const LISTED_WITHOUT_FILE_NOTE = ' (images.lock.json lists it, but its file is not there: not committed, or deleted?)';
+
+/**
+ * The note for a line that names a missing image: that its file was never committed when it is one of
+ * `uncommitted` (listedWithoutFile), else what changed since its committed image, if anything.
+ */
+export function noteOfMissingImage(image: ResolvedImage, uncommitted: ReadonlySet<string>, earlier: EarlierImages): string {
+  return uncommitted.has(image.key) ? LISTED_WITHOUT_FILE_NOTE : earlier.noteOf(image);
+}
 
 /**
  * The keys of the images of `missing` (keys with no committed file) that the manifest lists all the same: they were

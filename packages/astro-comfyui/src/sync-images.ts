@@ -21,7 +21,7 @@ import { preflightImages } from './preflight-images.js';
 import { findGitIgnored } from './find-git-ignored.js';
 import { gitPath } from './git-path.js';
 import { formatList } from './format-list.js';
-import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from './listed-without-file.js';
+import { listedWithoutFile, listedWithoutFileHint, noteOfMissingImage } from './listed-without-file.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
@@ -377,11 +377,12 @@ async function placeOrFail(
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
   const earlier = new EarlierImages(manifest, summary.todo);
   const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
-  const noteOf = (image: ResolvedImage) => (uncommitted.has(image.key) ? LISTED_WITHOUT_FILE_NOTE : earlier.noteOf(image));
   const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
   if (options.onMissing !== 'placeholder') {
     const list = formatList(
-      summary.todo.map((image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${noteOf(image)}`),
+      summary.todo.map(
+        (image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${noteOfMissingImage(image, uncommitted, earlier)}`,
+      ),
       'npx astro-comfyui status lists them all',
     );
     const hint =

@@ -2,6 +2,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-post-images.js';
 import { EarlierImages } from '../earlier-images.js';
+import { listedWithoutFile, noteOfMissingImage } from '../listed-without-file.js';
 import type { ResolvedOptions } from '../options.js';
 import { syncImages } from '../sync-images.js';
 import { createCliLogger } from './cli-logger.js';
@@ -43,7 +44,9 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
     else {
       logger.info(`Would generate ${summary.todo.length} of ${summary.total} image${summary.total === 1 ? '' : 's'}:`);
       const earlier = new EarlierImages(summary.manifest, summary.todo);
-      for (const image of summary.todo) logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}${earlier.noteOf(image)}`);
+      const uncommitted = listedWithoutFile(summary.todo, summary.missing, summary.manifest);
+      for (const image of summary.todo)
+        logger.info(`  ${image.request.post} › ${image.request.field} → ${image.fileName}${noteOfMissingImage(image, uncommitted, earlier)}`);
     }
     return 0;
   }

@@ -5,7 +5,7 @@ import { adoptImages } from '../adopt-images.js';
 import { findLfsPointer, LFS_FIX, lfsPointerMessage } from '../assert-images-fetched.js';
 import { explainNoPosts } from '../explain-no-posts.js';
 import { findCutShortImages } from '../find-cut-short-images.js';
-import { LISTED_WITHOUT_FILE_NOTE, listedWithoutFile, listedWithoutFileHint } from '../listed-without-file.js';
+import { listedWithoutFile, listedWithoutFileHint, noteOfMissingImage } from '../listed-without-file.js';
 import { explainNoPrompts, findOrphans } from '../find-orphans.js';
 import { findImagesElsewhere } from '../find-images-elsewhere.js';
 import { findUnboundValues } from '../find-unbound-values.js';
@@ -46,7 +46,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const uncommitted = listedWithoutFile(missing, new Set(missing.map((image) => image.key)), manifest);
   for (const image of images) {
     const state = states.get(image.key);
-    const note = uncommitted.has(image.key) ? LISTED_WITHOUT_FILE_NOTE : state === 'missing' ? earlier.noteOf(image) : '';
+    const note = state === 'missing' ? noteOfMissingImage(image, uncommitted, earlier) : '';
     if (state !== 'ready') out(`  ${state}: ${image.request.post} › ${image.request.field} → ${image.fileName}${note}`);
   }
   if (uncommitted.size > 0) out(`  ${listedWithoutFileHint(uncommitted.size, options)}`);
