@@ -315,7 +315,7 @@ export class ComfyUIPool {
     for (const endpoint of this.#endpoints) if (endpoint.reprobe) clearTimeout(endpoint.reprobe);
     const waiting = [...this.#retries.splice(0), ...this.#pending];
     this.#pending.clear();
-    for (const job of waiting) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
+    for (const job of waiting) job.reject(closedError(job));
     await Promise.all(
       this.#endpoints.map(async (e) => {
         await e.client.close();
@@ -463,7 +463,7 @@ export class ComfyUIPool {
       job.resolve({ ...result, endpoint: endpoint.url, comfyuiVersion: endpoint.version ?? null });
     } catch (error) {
       if (isComfyUIError(error, 'WITHDRAWN')) {
-        if (this.#closed) job.reject(new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`));
+        if (this.#closed) job.reject(closedError(job));
         else {
           this.#logger.info(
             `${job.options.label ?? job.options.promptId} was still waiting in the queue of ${endpoint.url}; it moves to an endpoint that has nothing to do.`,
@@ -568,4 +568,9 @@ export class ComfyUIPool {
 
 export function createComfyUIPool(options: ComfyUIPoolOptions): ComfyUIPool {
   return new ComfyUIPool(options);
+}
+
+/** Why a job the pool still had when it closed ends. */
+function closedError(job: Job): ComfyUIError {
+  return new ComfyUIError('ABORTED', `Job ${job.options.promptId} was cancelled: the pool closed.`);
 }
