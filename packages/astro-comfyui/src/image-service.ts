@@ -48,9 +48,8 @@ const transformImage: LocalImageService<SharpImageServiceConfig>['transform'] = 
  * for any other image.
  */
 function cutShortImageError(png: Buffer): AstroComfyUIError | undefined {
-  const carried = readPngEntry(png);
-  const file = carried?.entry.file;
-  if (typeof file !== 'string' || typeof carried?.key !== 'string' || findEntryProblems(carried.key, carried.entry).length > 0) return undefined;
+  const file = generatedEntryOf(png)?.entry.file;
+  if (file === undefined) return undefined;
   // Astro folds image errors into one "Error generating image for …" line without the hint: the fix is in the message.
   const error = new AstroComfyUIError(
     'IMAGE_DAMAGED',
@@ -64,10 +63,15 @@ function cutShortImageError(png: Buffer): AstroComfyUIError | undefined {
 
 /** The provenance XMP of a PNG astro-comfyui generated, from the entry it carries; undefined for any other image. */
 function generatedImageXmp(input: Uint8Array): string | undefined {
-  const png = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const carried = generatedEntryOf(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+  return carried && provenanceXmp(carried.key, carried.entry);
+}
+
+/** The key and entry a PNG astro-comfyui generated carries; undefined for any other image. */
+function generatedEntryOf(png: Buffer): { key: string; entry: ManifestEntry } | undefined {
   if (!startsAsPng(png)) return undefined;
   const carried = readPngEntry(png);
   // Only a well-formed entry counts; a file that merely has a chunk of that name is left as it is.
   if (!carried || typeof carried.key !== 'string' || findEntryProblems(carried.key, carried.entry).length > 0) return undefined;
-  return provenanceXmp(carried.key, carried.entry as unknown as ManifestEntry);
+  return { key: carried.key, entry: carried.entry as unknown as ManifestEntry };
 }
