@@ -12,7 +12,8 @@ import type { Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedImage } from './resolve-image.js';
 import type { ResolvedOptions } from './options.js';
-import { removeLeftPostTempFiles, removeLeftTempFiles, syncImages } from './sync-images.js';
+import { removeLeftPostTempFiles, removeLeftTempFiles } from './remove-left-temp-files.js';
+import { syncImages } from './sync-images.js';
 import { IMAGE_READY_EVENT } from './dev-events.js';
 import { invalidateImagesModule } from './vite-plugin-images.js';
 

@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
@@ -18,17 +18,16 @@ import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages, listImageFiles } from './classify-images.js';
 import { preflightImages } from './preflight-images.js';
-import { findGitIgnored } from './find-git-ignored.js';
-import { gitPath } from './git-path.js';
 import { formatList } from './format-list.js';
 import { listedWithoutFile, listedWithoutFileHint, noteOfMissingImage } from './listed-without-file.js';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
-import { isCI, type ResolvedOptions } from './options.js';
-import { removeStaleTempFiles } from './remove-stale-temp-files.js';
+import type { ResolvedOptions } from './options.js';
+import { removeLeftPostTempFiles, removeLeftTempFiles } from './remove-left-temp-files.js';
 import { renderPlaceholder } from './render-placeholder.js';
 import { imagesToRestamp, restampImages } from './restamp-images.js';
+import { warnIfGitIgnores } from './warn-if-git-ignores.js';
 import { resolveImage, type ResolvedImage } from './resolve-image.js';
 import { writeImage } from './write-image.js';
 
@@ -73,47 +72,6 @@ export interface SyncSummary {
 }
 
 export { classifyImages, type ImageState } from './classify-images.js';
-
-/**
- * The temp files of images and of the manifest that a run killed while writing left among the committed
- * images are removed (outside CI), so that an author does not commit them; `files`, the folder as just
- * listed, forgets them. Called where the folder is listed, not for a listing reused from an earlier run.
- */
-export async function removeLeftTempFiles(options: ResolvedOptions, files: Set<string>, logger: Logger): Promise<void> {
-  if (options.mode === 'frozen') return;
-  const manifest = path.basename(options.manifestFile);
-  const removed = await removeStaleTempFiles(options.outDir, files, (target) => target.endsWith('.png') || target === manifest);
-  for (const name of removed) files.delete(name);
-  sayRemovedTempFiles(logger, removed, 'writing', gitPath(options.root, options.outDir));
-}
-
-/**
- * The same for posts: a run killed while it wrote a seed (`regenerate: true`) or a toolbar pin into a post
- * leaves `<post>.<pid>.<hex>.tmp` beside it, which `git add -A` would commit. Only the temp files of the
- * posts `images` come from are removed, in the folders they are in (outside CI).
- */
-export async function removeLeftPostTempFiles(images: readonly ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
-  if (options.mode === 'frozen') return;
-  const postsByFolder = new Map<string, Set<string>>();
-  for (const image of images) {
-    const post = path.join(options.root, image.request.post);
-    const folder = path.dirname(post);
-    postsByFolder.set(folder, (postsByFolder.get(folder) ?? new Set()).add(path.basename(post)));
-  }
-  for (const [folder, posts] of postsByFolder) {
-    const names = await readdir(folder).catch(() => []);
-    const removed = await removeStaleTempFiles(folder, names, (target) => posts.has(target));
-    sayRemovedTempFiles(logger, removed, 'writing a post', gitPath(options.root, folder));
-  }
-}
-
-/** What removeLeftTempFiles and removeLeftPostTempFiles removed, when they removed anything. */
-function sayRemovedTempFiles(logger: Logger, removed: string[], writing: string, folder: string): void {
-  if (removed.length === 0) return;
-  logger.info(
-    `Removed ${removed.length} temp file${removed.length > 1 ? 's' : ''} that a run killed while ${writing} left in ${folder}:\n${formatList(removed, 'all removed')}`,
-  );
-}
 
 /**
  * Makes every image exist: committed ones are used as they are; missing ones are generated through
@@ -182,29 +140,11 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   }
   // Re-read: the entries of this run, merged with what other builds committed meanwhile.
   summary.manifest = await readManifest(options.manifestFile);
-  if (summary.generated > 0) await warnIfGitIgnores(summary, options, logger);
+  if (summary.generated > 0) {
+    const made = summary.todo.find((image) => summary.manifest.images[image.key] && !summary.manifest.images[image.key]!.placeholder);
+    await warnIfGitIgnores(made, options, logger);
+  }
   return summary;
-}
-
-/** Folders already checked in this process: dev makes images in many small runs. */
-const checkedIgnored = new Set<string>();
-
-/**
- * The images are meant to be committed: a .gitignore rule that leaves them out (`generated/`, `*.png`)
- * would only show in CI, as missing images. Said once, where an author makes them (a CI machine with a
- * GPU commits nothing).
- */
-async function warnIfGitIgnores(summary: SyncSummary, options: ResolvedOptions, logger: Logger): Promise<void> {
-  if (options.mode === 'frozen' || isCI(process.env) || checkedIgnored.has(options.outDir)) return;
-  checkedIgnored.add(options.outDir);
-  const made = summary.todo.find((image) => summary.manifest.images[image.key] && !summary.manifest.images[image.key]!.placeholder);
-  const files = [options.manifestFile, ...(made ? [path.join(options.outDir, made.fileName)] : [])].map((file) => gitPath(options.root, file));
-  const ignored = await findGitIgnored(files, options.root);
-  if (ignored.length === 0) return;
-  const folder = gitPath(options.root, options.outDir);
-  logger.warn(
-    `Git ignores ${ignored.map(({ file, rule }) => `${file} (${rule})`).join(' and ')}: the images and images.lock.json are meant to be committed, and without them a build elsewhere (CI) fails or shows placeholders. Remove that rule, or add these two lines below it: !${folder}/ and !${folder}/**`,
-  );
 }
 
 /** Generates what is missing through the pool, or makes placeholders, or explains why neither. */
