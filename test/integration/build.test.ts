@@ -100,6 +100,15 @@ describe('astro build with astro-comfyui', () => {
     expect(Object.keys((await readManifest(root)).images)).toHaveLength(5);
   });
 
+  it("takes COMFYUI_URL from the site's .env file, which Astro itself reads only after the images are made", async () => {
+    const { fake, root } = await setup();
+    await writeFile(path.join(root, '.env'), `COMFYUI_URL=${fake.url}\n`);
+    const result = await runAstro(root, ['build'], { COMFYUI_URL: undefined });
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toContain('4 images: 0 committed, 4 generated');
+    expect(fake.stats.promptsQueued).toBe(4);
+  });
+
   it('in CI (frozen) fails on a missing image without contacting ComfyUI, or builds with marked placeholders', async () => {
     const { fake, root } = await setup();
     const frozen = await build(root, fake, { CI: '1' });

@@ -394,6 +394,30 @@ describe('astro-comfyui CLI', () => {
     expect(result.stderr).toContain('hint: Start ComfyUI');
   });
 
+  it("reads COMFYUI_URL from the site's .env files as Astro does (production mode), the environment first", async () => {
+    const { fake, root } = await setup();
+    const down = `http://127.0.0.1:${await findFreePort()}`;
+    // Astro's order: .env.production over .env.local over .env; .env.development is dev's alone.
+    await writeFile(path.join(root, '.env'), `COMFYUI_URL=${down}\n`);
+    await writeFile(path.join(root, '.env.local'), `# this machine's GPU box\nCOMFYUI_URL=${down}\n`);
+    await writeFile(path.join(root, '.env.production'), `COMFYUI_URL=${fake.url}\n`);
+    await writeFile(path.join(root, '.env.development'), `COMFYUI_URL=${down}\n`);
+    const generated = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], { COMFYUI_URL: undefined });
+    expect(generated.exitCode, generated.all as string).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(1);
+
+    const status = await runCli(root, ['status'], { COMFYUI_URL: down });
+    expect(status.stdout).toContain(`${down}: down`);
+    expect(status.stdout).not.toContain(fake.url);
+
+    await rm(path.join(root, '.env.production'));
+    await writeFile(path.join(root, '.env.local'), 'COMFYUI_URL=gpu-box:8188\n');
+    const bad = await runCli(root, ['status'], { COMFYUI_URL: undefined });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('Invalid ComfyUI endpoint "gpu-box:8188" in COMFYUI_URL (the environment or a .env file)');
+    expect(bad.stderr).toContain('hint: Set COMFYUI_URL to the address ComfyUI prints at start');
+  });
+
   it("refuses an outDir inside the site's publicDir, read from astro.config, before touching anything", async () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);

@@ -283,6 +283,28 @@ export async function GET() {
     await expect(fetch(`${url}/system_stats`)).rejects.toThrow();
   });
 
+  it("reads COMFYUI_URL from the site's .env files, and restarts with the URL saved into one", async () => {
+    const { fake, root } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    const envFile = path.join(root, '.env.development');
+    await writeFile(envFile, `COMFYUI_URL=http://127.0.0.1:${await findFreePort()}\n`);
+    const dev = await startAstroDev(root, await findFreePort(), { COMFYUI_URL: undefined });
+    cleanups.push(() => dev.stop());
+    const output = () => dev.output.join('');
+    await waitUntil(async () => /no ComfyUI answers/.test(output()) || undefined, 25_000, 'dev to find no ComfyUI').catch((error: Error) => {
+      throw new Error(`${error.message}\n${output()}`);
+    });
+    expect(fake.stats.promptsQueued).toBe(0);
+    // Saved whole, as an editor saves by rename.
+    await writeFile(`${envFile}.tmp`, `COMFYUI_URL=${fake.url}\n`);
+    await rename(`${envFile}.tmp`, envFile);
+    await waitUntil(async () => /Restarting[\s\S]*lighthouse\.md › image → /.test(output()) || undefined, 30_000, 'the images made with the new URL').catch(
+      (error: Error) => {
+        throw new Error(`${error.message}\n${output()}`);
+      },
+    );
+    expect(fake.stats.promptsQueued).toBe(4);
+  });
+
   it('warns about a bad prompt once when it appears, not again at every save of another post', async () => {
     const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
     await writeFile(path.join(root, 'src/content/blog/broken.md'), '---\ntitle: Broken\nimage: { prompt: "a kite", style: nosuchstyle }\n---\n');

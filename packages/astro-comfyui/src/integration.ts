@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComfyUISupervisor } from '@astro-comfyui/comfyui';
 import type { AstroIntegration } from 'astro';
@@ -9,6 +10,7 @@ import { explainNoPosts } from './explain-no-posts.js';
 import { explainNoPrompts, findOrphans } from './find-orphans.js';
 import { withProvenanceService } from './provenance-image-service.js';
 import { listImageFiles } from './classify-images.js';
+import { envFilesOf, loadComfyUIEnv } from './load-comfyui-env.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { removeUnshownImages } from './remove-unshown-images.js';
 import { syncImages } from './sync-images.js';
@@ -40,7 +42,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
     hooks: {
-      'astro:config:setup': ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, injectScript, logger }) => {
+      'astro:config:setup': async ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, injectScript, logger }) => {
         command = astroCommand;
         assetsFolder = config.build.assets;
         if (command === 'dev') {
@@ -53,7 +55,14 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
             entrypoint: fileURLToPath(new URL('./toolbar/app.js', import.meta.url)),
           });
         }
-        options = resolveOptions(userOptions, fileURLToPath(config.root), process.env, fileURLToPath(config.publicDir));
+        const root = fileURLToPath(config.root);
+        // Astro's default modes: dev reads .env.development, every other command .env.production.
+        const mode = command === 'dev' ? 'development' : 'production';
+        const envDir = config.vite.envDir ?? root;
+        const env = await loadComfyUIEnv(root, envDir, mode);
+        options = resolveOptions(userOptions, root, env, fileURLToPath(config.publicDir));
+        // A URL saved into .env restarts dev with it, as a saved astro.config does.
+        if (envDir !== false) for (const file of envFilesOf(path.resolve(root, envDir), mode)) addWatchFile(file);
         index.caption = options.disclosure.caption;
         if (options.workflow) addWatchFile(options.workflow.file);
         const service = options.disclosure.xmp ? withProvenanceService(config.image.service) : undefined;

@@ -232,6 +232,7 @@ export function resolveOptions(
     );
   }
   const o = parsed.data;
+  const fromEnv = o.endpoints === undefined && env.COMFYUI_URL !== undefined;
   const endpoints = [
     o.endpoints ??
       env.COMFYUI_URL?.split(',')
@@ -247,8 +248,8 @@ export function resolveOptions(
       } catch (error) {
         throw new AstroComfyUIError(
           'INVALID_OPTIONS',
-          `Invalid ComfyUI endpoint "${redactComfyUIUrl(url)}" in astro-comfyui options: ${(error as Error).message}`,
-          'Set endpoints (or COMFYUI_URL) to the address ComfyUI prints at start, such as http://127.0.0.1:8188.',
+          `Invalid ComfyUI endpoint "${redactComfyUIUrl(url)}" in ${fromEnv ? 'COMFYUI_URL (the environment or a .env file)' : 'astro-comfyui options'}: ${(error as Error).message}`,
+          `Set ${fromEnv ? 'COMFYUI_URL' : 'endpoints (or COMFYUI_URL)'} to the address ComfyUI prints at start, such as http://127.0.0.1:8188.`,
           { cause: error },
         );
       }

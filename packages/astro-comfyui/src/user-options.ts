@@ -8,7 +8,7 @@ import type { StartCommand } from '@astro-comfyui/comfyui';
 export interface UserOptions {
   /**
    * ComfyUI URL, or a list of URLs to spread the work over several GPU machines.
-   * @default process.env.COMFYUI_URL (comma-separated) or "http://127.0.0.1:8188"
+   * @default COMFYUI_URL (comma-separated; from the environment or the site's .env files) or "http://127.0.0.1:8188"
    */
   endpoints?: string | string[];
   /**

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { AstroComfyUIError } from '../astro-comfyui-error.js';
+import { importAstroVite } from '../import-astro-vite.js';
 import { USER_OPTIONS } from '../integration.js';
+import { loadComfyUIEnv } from '../load-comfyui-env.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from '../options.js';
 
 const CONFIG_NAMES = ['astro.config.mjs', 'astro.config.js', 'astro.config.ts', 'astro.config.mts', 'astro.config.cjs', 'astro.config.cts'];
@@ -21,17 +22,9 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
       'Run the command in the root of an Astro project, or pass --root <dir>.',
     );
   }
-  const require = createRequire(configFile);
-  let vitePath: string;
-  try {
-    const astroDir = path.dirname(require.resolve('astro/package.json'));
-    vitePath = createRequire(path.join(astroDir, 'package.json')).resolve('vite');
-  } catch (cause) {
-    throw new AstroComfyUIError('INVALID_OPTIONS', `Cannot find Astro in ${root}.`, "Install the project's dependencies first (npm install).", { cause });
-  }
-  const vite = (await import(pathToFileURL(vitePath).href)) as typeof import('vite');
+  const vite = await importAstroVite(root, configFile);
   const loaded = await vite.loadConfigFromFile({ command: 'build', mode: 'production' }, configFile, root, 'silent');
-  const config = (loaded?.config ?? {}) as { root?: string | URL; publicDir?: string | URL; integrations?: unknown[] };
+  const config = (loaded?.config ?? {}) as { root?: string | URL; publicDir?: string | URL; integrations?: unknown[]; vite?: { envDir?: string | false } };
   const integrations = (config.integrations ?? []).flat(Infinity) as Array<Record<PropertyKey, unknown> & { name?: string }>;
   const integration = integrations.find((i) => i?.name === 'astro-comfyui');
   if (!integration) {
@@ -44,5 +37,7 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
   const projectRoot = config.root ? (config.root instanceof URL ? fileURLToPath(config.root) : path.resolve(root, String(config.root))) : root;
   // Astro resolves publicDir against the project root, as it does root against the config's folder.
   const publicDir = config.publicDir instanceof URL ? fileURLToPath(config.publicDir) : path.resolve(projectRoot, String(config.publicDir ?? 'public'));
-  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, env, publicDir);
+  // The commands act as a build does, so they read the .env files of Astro's production mode.
+  const withEnvFiles = await loadComfyUIEnv(projectRoot, config.vite?.envDir ?? projectRoot, 'production', env);
+  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, withEnvFiles, publicDir);
 }
