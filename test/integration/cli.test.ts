@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
-import { copyFixture, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { childEnv, cliBin, copyFixture, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { findFreePort } from '../helpers/find-free-port.js';
@@ -416,6 +416,27 @@ describe('astro-comfyui CLI', () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('Invalid ComfyUI endpoint "gpu-box:8188" in COMFYUI_URL (the environment or a .env file)');
     expect(bad.stderr).toContain('hint: Set COMFYUI_URL to the address ComfyUI prints at start');
+  });
+
+  it('carries on and exits with its code when the reader of its output stops early (| head, a pager quit)', async () => {
+    const { fake, root, env } = await setup();
+    // `true` exits before the command writes its first line: every write meets a closed pipe.
+    const piped = (command: string) =>
+      execa('bash', ['-o', 'pipefail', '-c', `"$NODE" "$CLI" ${command} | true`], {
+        cwd: root,
+        env: childEnv({ ...env, NODE: process.execPath, CLI: cliBin }),
+        extendEnv: false,
+        reject: false,
+      });
+    const status = await piped('status');
+    // A crash on the closed pipe prints Node's "Error: write EPIPE" and its stack.
+    expect(status.stderr).not.toMatch(/EPIPE|Error/);
+    expect(status.exitCode).toBe(3);
+    const generated = await piped('generate');
+    expect(generated.stderr).not.toMatch(/EPIPE|Error/);
+    expect(generated.exitCode).toBe(0);
+    expect(fake.stats.promptsQueued).toBe(4);
+    expect(await manifestKeys(root)).toHaveLength(4);
   });
 
   it("refuses an outDir inside the site's publicDir, read from astro.config, before touching anything", async () => {

@@ -52,4 +52,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`status | head -3`, a pager quit) closes the pipe: the rest of the output goes
+// nowhere, and the command still finishes its work and exits with its code instead of crashing on EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));
