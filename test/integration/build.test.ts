@@ -109,6 +109,24 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.promptsQueued).toBe(4);
   });
 
+  it("finds the posts and commits the images in the site's own srcDir, the CLI and the build alike", async () => {
+    const { fake, root, env } = await setup();
+    await rename(path.join(root, 'src'), path.join(root, 'website'));
+    const config = path.join(root, 'astro.config.mjs');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('export default defineConfig({', "export default defineConfig({\n  srcDir: './website',"));
+    const loader = path.join(root, 'website/content.config.ts');
+    await writeFile(loader, (await readFile(loader, 'utf8')).replace("base: './src/content/blog'", "base: './website/content/blog'"));
+    const generatedNow = await runCli(root, ['generate'], env);
+    expect(generatedNow.exitCode, String(generatedNow.all)).toBe(0);
+    expect(generatedNow.stdout).toContain('4 images: 0 already generated, 4 generated now');
+    expect(await readdir(path.join(root, 'website/assets/generated'))).toContain('images.lock.json');
+    expect(await readdir(root)).not.toContain('src');
+    const ci = await runAstro(root, ['build'], { CI: '1' });
+    expect(ci.exitCode, String(ci.all)).toBe(0);
+    expect(ci.all).toContain('4 images: 4 committed, 0 generated');
+    expect(fake.stats.promptsQueued).toBe(4);
+  });
+
   it('in CI (frozen) fails on a missing image without contacting ComfyUI, or builds with marked placeholders', async () => {
     const { fake, root } = await setup();
     const frozen = await build(root, fake, { CI: '1' });

@@ -60,7 +60,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         const mode = command === 'dev' ? 'development' : 'production';
         const envDir = config.vite.envDir ?? root;
         const env = await loadComfyUIEnv(root, envDir, mode);
-        options = resolveOptions(userOptions, root, env, fileURLToPath(config.publicDir));
+        options = resolveOptions(userOptions, root, env, fileURLToPath(config.publicDir), fileURLToPath(config.srcDir));
         // A URL saved into .env restarts dev with it, as a saved astro.config does.
         if (envDir !== false) for (const file of envFilesOf(path.resolve(root, envDir), mode)) addWatchFile(file);
         index.caption = options.disclosure.caption;

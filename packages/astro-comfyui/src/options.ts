@@ -84,8 +84,8 @@ export const optionsSchema = z
     start: startSchema.optional(),
     /** Jobs queued ahead on each endpoint so the GPU never waits for the network. Default 1. */
     queueAhead: z.number().int().min(0).max(16).default(1),
-    /** Globs of posts, relative to the project root. Default `src/content/**\/*.{md,mdx}`. */
-    content: z.array(z.string().min(1)).min(1).default(['src/content/**/*.{md,mdx}']),
+    /** Globs of posts, relative to the project root. Default `<srcDir>/content/**\/*.{md,mdx}` (`src/content/…`). */
+    content: z.array(z.string().min(1)).min(1).optional(),
     /** Frontmatter field of the image prompt; `<field>s` holds a list. Default `image`. */
     field: z
       .string()
@@ -102,8 +102,8 @@ export const optionsSchema = z
     presets: z.record(z.string(), presetSchema).default({}),
     /** Format used when a post names none. Default `hero`. */
     defaultFormat: z.string().default('hero'),
-    /** Where generated images and the manifest are committed, relative to the root. Default `src/assets/generated`. */
-    outDir: z.string().min(1).default('src/assets/generated'),
+    /** Where generated images and the manifest are committed, relative to the root. Default `<srcDir>/assets/generated` (`src/assets/generated`). */
+    outDir: z.string().min(1).optional(),
     /** `generate` makes missing images; `frozen` never contacts ComfyUI; `force` runs every image again on ComfyUI, bypassing its cache. Default: `frozen` when `CI` is set, else `generate`. */
     mode: z.enum(['generate', 'frozen', 'force']).optional(),
     /** When an image cannot be made now (frozen mode, or no ComfyUI answers): `error` or a marked `placeholder`. Default `error`. */
@@ -207,14 +207,16 @@ function valueAt(input: unknown, at: PropertyKey[]): unknown {
 }
 
 /**
- * Validates what the user wrote once, at the boundary, and fills in every default. `publicDir` is
- * Astro's (default `<root>/public`).
+ * Validates what the user wrote once, at the boundary, and fills in every default. `publicDir` and
+ * `srcDir` are Astro's (default `<root>/public` and `<root>/src`): the default posts and images folders
+ * are in the site's srcDir, as Astro's own folders are.
  */
 export function resolveOptions(
   input: UserOptions | undefined,
   root: string,
   env: NodeJS.ProcessEnv = process.env,
   publicDir = path.join(root, 'public'),
+  srcDir = path.join(root, 'src'),
 ): ResolvedOptions {
   const parsed = optionsSchema.safeParse(input ?? {});
   if (!parsed.success) {
@@ -276,24 +278,29 @@ export function resolveOptions(
     check('style', preset.style, o.styles, `preset "${name}"`);
     check('format', preset.format, formats, `preset "${name}"`);
   }
-  const outDir = path.resolve(root, o.outDir);
+  // Globs and the folder are written relative to the root, with "/" (tinyglobby and the manifest's paths).
+  const src = isInside(srcDir, root) ? path.relative(root, srcDir).split(path.sep).join('/') : 'src';
+  const inSrc = (rest: string) => (src ? `${src}/${rest}` : rest);
+  const content = o.content ?? [inSrc('content/**/*.{md,mdx}')];
+  const outDirText = o.outDir ?? inSrc('assets/generated');
+  const outDir = path.resolve(root, outDirText);
   // "/src/assets/generated" reads as the project's folder to an Astro author (as in an import), but it is
   // the disk's: images would go to a new folder at / and never be committed. A folder outside the project
   // that exists already is taken as meant (a site in a subfolder of its repository, say).
   if (!isInside(outDir, root) && !existsSync(outDir)) {
-    const relative = o.outDir.replace(/^[/\\]+/, '');
+    const relative = outDirText.replace(/^[/\\]+/, '');
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',
-      `astro-comfyui: outDir "${o.outDir}" is outside the project (${path.resolve(root)}) and does not exist; images there would not be committed with the site.`,
-      path.isAbsolute(o.outDir) && relative && isInside(path.resolve(root, relative), root)
-        ? `outDir is relative to the project root: write "${relative}", without the leading "${o.outDir[0]}". For a folder outside the project, create it first.`
+      `astro-comfyui: outDir "${outDirText}" is outside the project (${path.resolve(root)}) and does not exist; images there would not be committed with the site.`,
+      path.isAbsolute(outDirText) && relative && isInside(path.resolve(root, relative), root)
+        ? `outDir is relative to the project root: write "${relative}", without the leading "${outDirText[0]}". For a folder outside the project, create it first.`
         : 'Use a folder of the project, such as src/assets/generated (the default). For a folder outside the project, create it first.',
     );
   }
   if (outDir.split(path.sep).includes('node_modules')) {
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',
-      `astro-comfyui: outDir "${o.outDir}" is inside node_modules.`,
+      `astro-comfyui: outDir "${outDirText}" is inside node_modules.`,
       'Generated images are committed with the site; use a folder such as src/assets/generated.',
     );
   }
@@ -302,7 +309,7 @@ export function resolveOptions(
     // images.lock.json (every prompt, drafts' too) would be published.
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',
-      `astro-comfyui: outDir "${o.outDir}" is inside Astro's public folder, which is published as it is: besides the optimised copies, every full-size PNG and images.lock.json, with every prompt (drafts' too), would be on the site.`,
+      `astro-comfyui: outDir "${outDirText}" is inside Astro's public folder, which is published as it is: besides the optimised copies, every full-size PNG and images.lock.json, with every prompt (drafts' too), would be on the site.`,
       'Use a folder outside it, such as src/assets/generated (the default); getPostImage() still gives pages the images.',
     );
   }
@@ -313,7 +320,7 @@ export function resolveOptions(
     // Relative to the project, like every other path here, not to wherever astro was run from.
     start: o.start && { ...o.start, cwd: path.resolve(root, o.start.cwd) },
     queueAhead: o.queueAhead,
-    content: o.content,
+    content,
     field: o.field,
     listField: `${o.field}s`,
     model: { ...o.model, checkpoint: o.model.checkpoint ?? sd35Defaults[o.model.preset].checkpoint },

@@ -25,7 +25,7 @@ export interface UserOptions {
   queueAhead?: number;
   /**
    * Globs of the posts to read, relative to the project root.
-   * @default ["src/content/**\/*.{md,mdx}"]
+   * @default ["src/content/**\/*.{md,mdx}"] (in Astro's srcDir: "<srcDir>/content/…")
    */
   content?: string[];
   /**
@@ -97,7 +97,7 @@ export interface UserOptions {
   defaultFormat?: string;
   /**
    * Where generated images and `images.lock.json` are committed, relative to the root.
-   * @default "src/assets/generated"
+   * @default "src/assets/generated" (in Astro's srcDir: "<srcDir>/assets/generated")
    */
   outDir?: string;
   /**

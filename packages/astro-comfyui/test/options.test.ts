@@ -32,6 +32,18 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ mode: 'generate' }, '/site', { CI: '1' }).mode).toBe('generate');
   });
 
+  it("puts the default posts and images folders in Astro's srcDir, and leaves written ones as they are", () => {
+    const moved = resolveOptions({}, '/site', {}, '/site/public', '/site/website');
+    expect(moved.content).toEqual(['website/content/**/*.{md,mdx}']);
+    expect(moved.outDir).toBe(path.resolve('/site/website/assets/generated'));
+    const atRoot = resolveOptions({}, '/site', {}, '/site/public', '/site');
+    expect(atRoot.content).toEqual(['content/**/*.{md,mdx}']);
+    expect(atRoot.outDir).toBe(path.resolve('/site/assets/generated'));
+    const written = resolveOptions({ content: ['posts/*.md'], outDir: 'images' }, '/site', {}, '/site/public', '/site/website');
+    expect([written.content, written.outDir]).toEqual([['posts/*.md'], path.resolve('/site/images')]);
+    expect(resolveOptions({}, '/site', {}).content).toEqual(['src/content/**/*.{md,mdx}']);
+  });
+
   it('takes the ComfyUI folder of start relative to the project root, not to where astro runs', () => {
     expect(resolveOptions({ start: { cwd: '../ComfyUI', python: 'venv/bin/python' } }, '/work/site', {}).start).toEqual({
       cwd: '/work/ComfyUI',

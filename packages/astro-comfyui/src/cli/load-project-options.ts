@@ -24,7 +24,13 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
   }
   const vite = await importAstroVite(root, configFile);
   const loaded = await vite.loadConfigFromFile({ command: 'build', mode: 'production' }, configFile, root, 'silent');
-  const config = (loaded?.config ?? {}) as { root?: string | URL; publicDir?: string | URL; integrations?: unknown[]; vite?: { envDir?: string | false } };
+  const config = (loaded?.config ?? {}) as {
+    root?: string | URL;
+    publicDir?: string | URL;
+    srcDir?: string | URL;
+    integrations?: unknown[];
+    vite?: { envDir?: string | false };
+  };
   const integrations = (config.integrations ?? []).flat(Infinity) as Array<Record<PropertyKey, unknown> & { name?: string }>;
   const integration = integrations.find((i) => i?.name === 'astro-comfyui');
   if (!integration) {
@@ -35,9 +41,11 @@ export async function loadProjectOptions(root: string, env: NodeJS.ProcessEnv = 
     );
   }
   const projectRoot = config.root ? (config.root instanceof URL ? fileURLToPath(config.root) : path.resolve(root, String(config.root))) : root;
-  // Astro resolves publicDir against the project root, as it does root against the config's folder.
-  const publicDir = config.publicDir instanceof URL ? fileURLToPath(config.publicDir) : path.resolve(projectRoot, String(config.publicDir ?? 'public'));
+  // Astro resolves publicDir and srcDir against the project root, as it does root against the config's folder.
+  const folder = (value: string | URL | undefined, fallback: string) =>
+    value instanceof URL ? fileURLToPath(value) : path.resolve(projectRoot, String(value ?? fallback));
+  const [publicDir, srcDir] = [folder(config.publicDir, 'public'), folder(config.srcDir, 'src')];
   // The commands act as a build does, so they read the .env files of Astro's production mode.
   const withEnvFiles = await loadComfyUIEnv(projectRoot, config.vite?.envDir ?? projectRoot, 'production', env);
-  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, withEnvFiles, publicDir);
+  return resolveOptions(integration[USER_OPTIONS] as UserOptions, projectRoot, withEnvFiles, publicDir, srcDir);
 }
