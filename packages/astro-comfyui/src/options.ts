@@ -234,28 +234,25 @@ export function resolveOptions(
     );
   }
   const o = parsed.data;
-  const fromEnv = o.endpoints === undefined && env.COMFYUI_URL !== undefined;
-  const endpoints = [
-    o.endpoints ??
-      env.COMFYUI_URL?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean) ??
-      'http://127.0.0.1:8188',
-  ]
-    .flat()
-    .map((url) => {
-      // The client's own rule, applied once here so a bad URL is an options error that names the option.
-      try {
-        return parseComfyUIUrl(url).href.replace(/\/$/, '');
-      } catch (error) {
-        throw new AstroComfyUIError(
-          'INVALID_OPTIONS',
-          `Invalid ComfyUI endpoint "${redactComfyUIUrl(url)}" in ${fromEnv ? 'COMFYUI_URL (the environment or a .env file)' : 'astro-comfyui options'}: ${(error as Error).message}`,
-          `Set ${fromEnv ? 'COMFYUI_URL' : 'endpoints (or COMFYUI_URL)'} to the address ComfyUI prints at start, such as http://127.0.0.1:8188.`,
-          { cause: error },
-        );
-      }
-    });
+  // An empty COMFYUI_URL (`COMFYUI_URL=` in a .env made from a template) is no URL: the default applies.
+  const envUrls = (env.COMFYUI_URL ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const fromEnv = o.endpoints === undefined && envUrls.length > 0;
+  const endpoints = [o.endpoints ?? (fromEnv ? envUrls : 'http://127.0.0.1:8188')].flat().map((url) => {
+    // The client's own rule, applied once here so a bad URL is an options error that names the option.
+    try {
+      return parseComfyUIUrl(url).href.replace(/\/$/, '');
+    } catch (error) {
+      throw new AstroComfyUIError(
+        'INVALID_OPTIONS',
+        `Invalid ComfyUI endpoint "${redactComfyUIUrl(url)}" in ${fromEnv ? 'COMFYUI_URL (the environment or a .env file)' : 'astro-comfyui options'}: ${(error as Error).message}`,
+        `Set ${fromEnv ? 'COMFYUI_URL' : 'endpoints (or COMFYUI_URL)'} to the address ComfyUI prints at start, such as http://127.0.0.1:8188.`,
+        { cause: error },
+      );
+    }
+  });
   if (o.start && endpoints.length > 1) {
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',

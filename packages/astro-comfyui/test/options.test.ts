@@ -30,6 +30,9 @@ describe('resolveOptions', () => {
     expect(o.mode).toBe('frozen');
     expect(o.concurrency).toBe(4);
     expect(resolveOptions({ mode: 'generate' }, '/site', { CI: '1' }).mode).toBe('generate');
+    // Left empty (a .env made from a template): the default, not a pool of no endpoint.
+    expect(resolveOptions({}, '/site', { COMFYUI_URL: '' }).endpoints).toEqual(['http://127.0.0.1:8188']);
+    expect(resolveOptions({}, '/site', { COMFYUI_URL: ' , ' }).endpoints).toEqual(['http://127.0.0.1:8188']);
   });
 
   it("puts the default posts and images folders in Astro's srcDir, and leaves written ones as they are", () => {
