@@ -59,7 +59,11 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         // Astro's default modes: dev reads .env.development, every other command .env.production.
         const mode = command === 'dev' ? 'development' : 'production';
         const envDir = config.vite.envDir ?? root;
-        const env = await loadComfyUIEnv(root, envDir, mode);
+        const env = await loadComfyUIEnv(root, envDir, mode).catch((error: Error) => {
+          // The site still builds, with the shell's variables, as it did before .env files were read.
+          logger.warn(`The .env files were not read for COMFYUI_URL (${error.message}); set it in the shell instead.`);
+          return process.env;
+        });
         options = resolveOptions(userOptions, root, env, fileURLToPath(config.publicDir), fileURLToPath(config.srcDir));
         // A URL saved into .env restarts dev with it, as a saved astro.config does.
         if (envDir !== false) for (const file of envFilesOf(path.resolve(root, envDir), mode)) addWatchFile(file);

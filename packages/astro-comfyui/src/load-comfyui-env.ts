@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { importAstroVite } from './import-astro-vite.js';
 
@@ -18,7 +19,10 @@ export function envFilesOf(envDir: string, mode: string): string[] {
  */
 export async function loadComfyUIEnv(root: string, envDir: string | false, mode: string, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   if (envDir === false) return env;
+  const dir = path.resolve(root, envDir);
+  // Most sites have no .env file: Vite is then not even looked for.
+  if (!envFilesOf(dir, mode).some((file) => existsSync(file))) return env;
   const vite = await importAstroVite(root);
-  const fromFiles = vite.loadEnv(mode, path.resolve(root, envDir), PREFIX);
+  const fromFiles = vite.loadEnv(mode, dir, PREFIX);
   return { ...env, ...fromFiles, ...Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith(PREFIX))) };
 }
