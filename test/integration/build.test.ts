@@ -124,6 +124,7 @@ describe('astro build with astro-comfyui', () => {
     const ci = await runAstro(root, ['build'], { CI: '1' });
     expect(ci.exitCode, String(ci.all)).toBe(0);
     expect(ci.all).toContain('4 images: 4 committed, 0 generated');
+    expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toMatch(/<source srcset="\/_astro\/lighthouse-[0-9a-f]{12}\.[\w-]+\.avif"/);
     expect(fake.stats.promptsQueued).toBe(4);
   });
 
