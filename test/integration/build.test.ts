@@ -128,6 +128,22 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.promptsQueued).toBe(4);
   });
 
+  it('on Ctrl-C takes its jobs back from ComfyUI, records the images it made and fails the build', async () => {
+    const { fake, root } = await setupBlogWithFake(cleanups, { stepDelayMs: 300 });
+    const run = build(root, fake);
+    let output = '';
+    run.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitUntil(async () => /\[1\/4\][^\n]*→/.test(output) || undefined, 60_000, 'the first image');
+    run.kill('SIGINT');
+    const stopped = await run;
+    expect(stopped.exitCode, String(stopped.all)).toBe(1);
+    expect(stopped.all).toContain('Stopped before every image was made: 1 of 4 generated and kept; the jobs sent to ComfyUI were cancelled.');
+    expect(Object.keys((await readManifest(root)).images)).toHaveLength(1);
+    const queue = async () => (await (await fetch(`${fake.url}/queue`)).json()) as { queue_running: unknown[]; queue_pending: unknown[] };
+    expect((await queue()).queue_pending).toEqual([]);
+    await waitUntil(async () => ((await queue()).queue_running.length === 0 ? true : undefined), 1000, 'the running job to stop');
+  });
+
   it('in CI (frozen) fails on a missing image without contacting ComfyUI, or builds with marked placeholders', async () => {
     const { fake, root } = await setup();
     const frozen = await build(root, fake, { CI: '1' });

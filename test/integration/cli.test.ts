@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
-import { childEnv, cliBin, copyFixture, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { childEnv, cliBin, copyFixture, runAstro, runCli, setupBlogWithFake, waitUntil } from '../helpers/fixture-site.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { findFreePort } from '../helpers/find-free-port.js';
@@ -437,6 +437,31 @@ describe('astro-comfyui CLI', () => {
     expect(generated.exitCode).toBe(0);
     expect(fake.stats.promptsQueued).toBe(4);
     expect(await manifestKeys(root)).toHaveLength(4);
+  });
+
+  it('on Ctrl-C takes its jobs back from ComfyUI, keeps what it made and exits with 130', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 300 });
+    const run = runCli(root, ['generate'], env, { buffer: true });
+    let output = '';
+    run.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitUntil(async () => /\[1\/4\][^\n]*→/.test(output) || undefined, 30_000, 'the first image');
+    run.kill('SIGINT');
+    const stopped = await run;
+    expect(stopped.exitCode, String(stopped.all)).toBe(130);
+    expect(stopped.stderr).toContain('Stopping: cancelling the jobs sent to ComfyUI');
+    expect(stopped.stderr).toContain('Stopped before every image was made: 1 of 4 generated and kept; the jobs sent to ComfyUI were cancelled.');
+    expect(stopped.stderr).not.toContain('could not be generated');
+    expect(await manifestKeys(root)).toHaveLength(1);
+    // Nothing of this run is left waiting on the GPU, and what ran stops at its next step (as ComfyUI's
+    // interrupt does), not at the end of the image.
+    const queue = async () => (await (await fetch(`${fake.url}/queue`)).json()) as { queue_running: unknown[]; queue_pending: unknown[] };
+    expect((await queue()).queue_pending).toEqual([]);
+    await waitUntil(async () => ((await queue()).queue_running.length === 0 ? true : undefined), 1000, 'the running job to stop');
+    const history = (await (await fetch(`${fake.url}/history`)).json()) as Record<string, { status: { messages: Array<[string]> } }>;
+    expect(Object.values(history).filter((entry) => entry.status.messages.some(([type]) => type === 'execution_interrupted'))).toHaveLength(1);
+    const started = fake.stats.promptsStarted;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(fake.stats.promptsStarted).toBe(started);
   });
 
   it("refuses an outDir inside the site's publicDir, read from astro.config, before touching anything", async () => {

@@ -30,6 +30,8 @@ export interface LockOptions {
   what?: string;
   /** Give up after this long, in ms. Default 10 minutes (another build may be generating). */
   timeoutMs?: number;
+  /** Stops the wait (Ctrl-C): the lock is then not taken, and the signal's reason is thrown. */
+  signal?: AbortSignal;
   /** Called once when the lock is held by someone else and we start waiting. */
   onWait?: (message: string) => void;
   /** For tests; defaults are the constants above. */
@@ -68,6 +70,7 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
       waited = true;
       options.onWait?.(describeHolder(lockFile, seen.holder));
     }
+    options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
       throw new AstroComfyUIError(
         'LOCKED',

@@ -14,7 +14,8 @@ export type AstroComfyUIErrorCode =
   | 'IMAGES_NOT_FETCHED'
   | 'IMAGE_DAMAGED'
   | 'IMAGES_ELSEWHERE'
-  | 'PRUNE_REFUSED';
+  | 'PRUNE_REFUSED'
+  | 'STOPPED';
 
 /**
  * The integration's one error class: a stable `code`, a message that says what happened and a `hint` that

@@ -13,6 +13,7 @@ import { listImageFiles } from './classify-images.js';
 import { envFilesOf, loadComfyUIEnv } from './load-comfyui-env.js';
 import { resolveOptions, type ResolvedOptions, type UserOptions } from './options.js';
 import { removeUnshownImages } from './remove-unshown-images.js';
+import { runInterruptibly } from './run-interruptibly.js';
 import { syncImages } from './sync-images.js';
 import type { ToolbarServer } from './toolbar/toolbar-server.js';
 import { vitePluginImages } from './vite-plugin-images.js';
@@ -90,7 +91,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         assertNoProblems(problems);
         // Another build in this process (Astro's build() called twice) starts with no page shown.
         shownImages().clear();
-        const summary = await syncImages(images, options, { logger });
+        const summary = await runInterruptibly(logger, (signal) => syncImages(images, options, { logger, signal }));
         logger.info(
           `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
         );

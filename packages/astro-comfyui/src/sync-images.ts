@@ -176,6 +176,13 @@ async function makeImages(
   } finally {
     await pool.close();
   }
+  if (context.signal?.aborted) {
+    throw new AstroComfyUIError(
+      'STOPPED',
+      `Stopped before every image was made: ${summary.generated} of ${summary.todo.length} generated and kept; the jobs sent to ComfyUI were cancelled.`,
+      'Run it again to make the rest: only what is missing is made.',
+    );
+  }
   if (summary.failed.length > 0) {
     const list = formatList(
       summary.failed.map(({ image, error }) => `${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`),
@@ -234,11 +241,20 @@ async function generateAll(
           return;
         }
         const lockDir = cacheDirectory(options);
-        const release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
-          what: `Generating ${image.fileName}`,
-          timeoutMs: options.imageDeadlineMs,
-          onWait: (message) => logger.info(`Waiting: ${message}.`),
-        });
+        let release: () => Promise<void>;
+        try {
+          release = await acquireLock(path.join(lockDir, `${image.key}.lock`), {
+            what: `Generating ${image.fileName}`,
+            timeoutMs: options.imageDeadlineMs,
+            signal,
+            onWait: (message) => logger.info(`Waiting: ${message}.`),
+          });
+        } catch (error) {
+          // Stopped while another build held the image: nothing was sent for it.
+          if (!signal?.aborted) throw error;
+          if (dropped()) drop();
+          return;
+        }
         try {
           // Another build may have made it while we waited for the lock: its file is there (written
           // before its manifest entry, which that build may not have flushed yet), so this run records
@@ -297,6 +313,8 @@ async function generateAll(
           await notifyReady(context, image, false);
         } catch (error) {
           if (dropped()) return drop();
+          // The whole run was stopped (Ctrl-C): not a failure of this image.
+          if (context.signal?.aborted) return;
           done++;
           summary.failed.push({ image, error: error as Error });
           logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);

@@ -103,4 +103,16 @@ describe('acquireLock', () => {
     await taker();
     await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('stops waiting when its signal aborts (Ctrl-C), leaving the holder its lock', async () => {
+    const held = await acquireLock(lock);
+    const controller = new AbortController();
+    const waiting = acquireLock(lock, { timeoutMs: 60_000, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stopped by Ctrl-C')), 100);
+    const started = Date.now();
+    await expect(waiting).rejects.toThrow('stopped by Ctrl-C');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(process.pid);
+    await held();
+  });
 });

@@ -39,7 +39,7 @@ Options:
   --help, -h    show this help
   --version     show the astro-comfyui version
 
-Exit codes: 0 success, 1 failure, 2 bad arguments, 3 (status) images missing, placeholders, cut short or not fetched from Git LFS.`;
+Exit codes: 0 success, 1 failure, 2 bad arguments, 3 (status) images missing, placeholders, cut short or not fetched from Git LFS, 130 (generate) stopped by Ctrl-C.`;
 
 const allowed: Record<CliCommand, string[]> = {
   generate: ['force', 'only', 'dry-run'],

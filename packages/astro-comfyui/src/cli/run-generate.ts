@@ -4,6 +4,7 @@ import { assertNoProblems, collectPostImages, loadTemplate } from '../collect-po
 import { EarlierImages } from '../earlier-images.js';
 import { listedWithoutFile, noteOfMissingImage } from '../listed-without-file.js';
 import type { ResolvedOptions } from '../options.js';
+import { runInterruptibly } from '../run-interruptibly.js';
 import { syncImages } from '../sync-images.js';
 import { createCliLogger } from './cli-logger.js';
 import { ProgressLine } from './progress-line.js';
@@ -28,16 +29,19 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
   }
   let done = 0;
   const total = new Set(selected.map((image) => image.key)).size;
-  const summary = await syncImages(selected, effective, {
-    logger,
-    dryRun: args.dryRun,
-    onImageReady: () => {
-      done++;
-    },
-    onProgress: (image, p) => {
-      if (p.type === 'step') progress.update(done, total, `${image.request.post} step ${p.value}/${p.max}`);
-    },
-  });
+  const summary = await runInterruptibly(logger, (signal) =>
+    syncImages(selected, effective, {
+      logger,
+      signal,
+      dryRun: args.dryRun,
+      onImageReady: () => {
+        done++;
+      },
+      onProgress: (image, p) => {
+        if (p.type === 'step') progress.update(done, total, `${image.request.post} step ${p.value}/${p.max}`);
+      },
+    }),
+  );
   progress.clear();
   if (args.dryRun) {
     if (summary.todo.length === 0) logger.info(`${summary.total === 1 ? 'The image is' : `All ${summary.total} images are`} generated; nothing to do.`);
