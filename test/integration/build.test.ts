@@ -128,7 +128,7 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.promptsQueued).toBe(4);
   });
 
-  it('on Ctrl-C takes its jobs back from ComfyUI, records the images it made and fails the build', async () => {
+  it("on Ctrl-C takes its waiting jobs back from ComfyUI's queue, records the images it made and fails the build", async () => {
     const { fake, root } = await setupBlogWithFake(cleanups, { stepDelayMs: 300 });
     const run = build(root, fake);
     let output = '';
@@ -137,11 +137,10 @@ describe('astro build with astro-comfyui', () => {
     run.kill('SIGINT');
     const stopped = await run;
     expect(stopped.exitCode, String(stopped.all)).toBe(1);
-    expect(stopped.all).toContain('Stopped before every image was made: 1 of 4 generated and kept; the jobs sent to ComfyUI were cancelled.');
+    expect(stopped.all).toContain('Stopped before every image was made: 1 of 4 generated and kept.');
     expect(Object.keys((await readManifest(root)).images)).toHaveLength(1);
-    const queue = async () => (await (await fetch(`${fake.url}/queue`)).json()) as { queue_running: unknown[]; queue_pending: unknown[] };
-    expect((await queue()).queue_pending).toEqual([]);
-    await waitUntil(async () => ((await queue()).queue_running.length === 0 ? true : undefined), 1000, 'the running job to stop');
+    const queue = (await (await fetch(`${fake.url}/queue`)).json()) as { queue_pending: unknown[] };
+    expect(queue.queue_pending).toEqual([]);
   });
 
   it('in CI (frozen) fails on a missing image without contacting ComfyUI, or builds with marked placeholders', async () => {

@@ -1,19 +1,23 @@
 import type { Logger } from '@astro-comfyui/comfyui';
+import { LeaveRunning } from '@astro-comfyui/comfyui/workflows';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
- * Runs `run` so that Ctrl-C (or SIGTERM) stops it cleanly: the first signal aborts `run`'s signal, so the
- * jobs already sent to ComfyUI are taken out of its queue or interrupted (else a shared GPU goes on making
- * images nobody collects) and the images made so far are recorded; a second one quits at once. The
- * listeners exist only while `run` runs: before and after, the signals do what they did.
+ * Runs `run` so that Ctrl-C (or SIGTERM) stops it cleanly: the first signal aborts `run`'s signal with
+ * LeaveRunning, so the jobs still waiting in ComfyUI's queue are taken back (else a shared GPU would go on
+ * making images for nobody), an image being made finishes there for the next run to collect, and the
+ * images made so far are recorded; a second signal quits at once. The listeners exist only while `run`
+ * runs: before and after, the signals do what they did.
  */
 export async function runInterruptibly<T>(logger: Logger, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    logger.warn('Stopping: cancelling the jobs sent to ComfyUI and keeping the images made so far (press Ctrl-C again to quit at once).');
-    controller.abort();
+    logger.warn(
+      "Stopping: taking back the jobs still waiting in ComfyUI's queue; an image it is making finishes there for the next run (press Ctrl-C again to quit at once).",
+    );
+    controller.abort(new LeaveRunning());
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
   try {

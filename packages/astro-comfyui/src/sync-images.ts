@@ -4,7 +4,7 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
-import { formatDuration, redactComfyUIUrl, withFreshRun, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
+import { formatDuration, isLeaveRunning, redactComfyUIUrl, withFreshRun, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
 import { findImagesElsewhere } from './find-images-elsewhere.js';
 import { warnUnboundValues } from './find-unbound-values.js';
@@ -177,9 +177,12 @@ async function makeImages(
     await pool.close();
   }
   if (context.signal?.aborted) {
+    const jobs = isLeaveRunning(context.signal.reason)
+      ? "The jobs still waiting in ComfyUI's queue were taken back; an image it was making finishes there, and the next run collects it."
+      : 'The jobs sent to ComfyUI were cancelled.';
     throw new AstroComfyUIError(
       'STOPPED',
-      `Stopped before every image was made: ${summary.generated} of ${summary.todo.length} generated and kept; the jobs sent to ComfyUI were cancelled.`,
+      `Stopped before every image was made: ${summary.generated} of ${summary.todo.length} generated and kept. ${jobs}`,
       'Run it again to make the rest: only what is missing is made.',
     );
   }

@@ -24,7 +24,9 @@ describe('runInterruptibly', () => {
     await run.seen('ready');
     run.child.kill('SIGINT');
     await run.seen('done');
-    expect(run.output()).toContain('warn: Stopping: cancelling the jobs sent to ComfyUI');
+    expect(run.output()).toContain("warn: Stopping: taking back the jobs still waiting in ComfyUI's queue");
+    // A job that runs is left to finish, for the next run to collect.
+    expect(run.output()).toContain('reason: LeaveRunning');
     expect(run.output()).toContain('stopped cleanly');
     run.child.kill('SIGINT');
     expect(await run.exited).toEqual({ code: null, signal: 'SIGINT' });

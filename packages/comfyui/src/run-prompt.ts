@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
+import { isLeaveRunning } from './leave-running.js';
 import { checkPng, type PngInfo } from './check-png.js';
 import { describeExecutionFailure } from './describe-execution-failure.js';
 import { formatDuration } from './format-duration.js';
@@ -86,7 +87,8 @@ export const DEFAULT_JOB_DEADLINE_MS = 30 * 60_000;
  * Submits a graph, or finds it when an earlier attempt with the same prompt_id is still queued or done,
  * follows its progress over the WebSocket, decides completion from `/history/{id}` (a fully cached run
  * emits no `executed`), downloads the images and deletes the history entry. On abort or deadline it
- * removes the job from the queue and interrupts it if it is running.
+ * removes the job from the queue and interrupts it if it is running (unless the abort reason is
+ * LeaveRunning: a running job then finishes, for the next run with its prompt id to collect).
  */
 export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, options: RunPromptOptions = {}): Promise<RunPromptResult> {
   const promptId = options.promptId ?? randomUUID();
@@ -141,7 +143,7 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       const queued = await client.queuePrompt(graph, { promptId: currentId, signal, extraData: options.extraData });
       if (queued.prompt_id !== currentId) {
         // Followed under our id, it would seem lost, and be submitted again and again: take it back instead.
-        await cancelOnServer(client, queued.prompt_id);
+        await cancelOnServer(client, queued.prompt_id, true);
         throw new ComfyUIError(
           'UNSUPPORTED_SERVER',
           `ComfyUI at ${client.url} queued the job as "${queued.prompt_id.slice(0, 100)}", not under the prompt id it was given (${currentId}): it does not keep the ids clients choose, which jobs are found by after a restart or a retry. Update ComfyUI (0.3.64 keeps them), or remove what rewrites the id (a proxy or a custom node).`,
@@ -280,7 +282,8 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
       };
     }
   } catch (error) {
-    if (signal.aborted) await cancelOnServer(client, promptId);
+    // Past its deadline a job is stopped; stopped by its caller, one that runs may be left to finish.
+    if (signal.aborted) await cancelOnServer(client, promptId, deadline.aborted || !isLeaveRunning(options.signal?.reason));
     return fail(error);
   } finally {
     unsubscribe();
@@ -349,11 +352,13 @@ async function locate(client: PromptClient, promptId: string, signal: AbortSigna
   return entry ? { state: 'done', entry } : { state: 'missing' };
 }
 
-async function cancelOnServer(client: PromptClient, promptId: string): Promise<void> {
+/** Deletes the job from the queue if it waits there, and interrupts it if it runs and `interrupt` says so. */
+async function cancelOnServer(client: PromptClient, promptId: string, interrupt: boolean): Promise<void> {
   const ids = [promptId, `${promptId}-resave`];
   const quick = { timeoutMs: 5000 };
   try {
     await client.deleteQueued(ids, quick);
+    if (!interrupt) return;
     const queue = await client.getQueue(quick);
     // Only interrupt when it is ours that runs: older servers ignore prompt_id and stop whatever runs.
     if (queue.queue_running.some((item) => ids.includes(item[1]))) await client.interrupt(promptId, quick);

@@ -14,7 +14,7 @@ import { startPrefixProxy } from '../../../test/helpers/prefix-proxy.js';
 import { SELF_SIGNED } from '../../../test/helpers/self-signed-cert.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
-import { ComfyUIError, createComfyUIClient, type ComfyUIClient, type PromptProgress } from '../src/index.js';
+import { ComfyUIError, createComfyUIClient, LeaveRunning, type ComfyUIClient, type PromptProgress } from '../src/index.js';
 
 let fake: FakeComfyUI | undefined;
 let client: ComfyUIClient | undefined;
@@ -302,6 +302,39 @@ describe('runPrompt', () => {
     const result = await run;
     expect(result.images).toHaveLength(1);
     expect(fake.stats.promptsQueued).toBe(1);
+  });
+
+  it('stopped with LeaveRunning, takes a waiting job out of the queue but lets a running one finish for the next run', async () => {
+    const { fake, client } = await setup({ stepDelayMs: 20 });
+    const controller = new AbortController();
+    const finished = waitForEvent<{ prompt_id: string }>(fake.events, 'done', (id) => (id as unknown) === 'kept');
+    const running = client.runPrompt(buildTestGraph({ steps: 20 }), {
+      promptId: 'kept',
+      signal: controller.signal,
+      onProgress: (p) => p.type === 'step' && controller.abort(new LeaveRunning()),
+    });
+    await expect(running).rejects.toMatchObject({ code: 'ABORTED' });
+    await finished;
+    const history = (await historyOf('kept')) as Record<string, { status: { status_str: string } }>;
+    expect(history.kept!.status.status_str).toBe('success');
+    const samplerRuns = fake.stats.samplerRuns;
+    // The next run with that prompt id collects the image; nothing is made again.
+    const collected = await client.runPrompt(buildTestGraph({ steps: 20 }), { promptId: 'kept' });
+    expect(collected.images).toHaveLength(1);
+    expect(fake.stats.samplerRuns).toBe(samplerRuns);
+    expect(fake.stats.promptsQueued).toBe(1);
+
+    fake.faults.stallExecution(true);
+    await fetch(`${fake.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: buildTestGraph({ seed: 3 }) }) });
+    const waiting = new AbortController();
+    const isQueued = waitForEvent(fake.events, 'queued', (id) => id === 'waiting');
+    const queued = client.runPrompt(buildTestGraph({ seed: 4 }), { promptId: 'waiting', signal: waiting.signal });
+    await isQueued;
+    waiting.abort(new LeaveRunning());
+    await expect(queued).rejects.toMatchObject({ code: 'ABORTED' });
+    const queue = (await (await fetch(`${fake.url}/queue`)).json()) as { queue_pending: unknown[][] };
+    expect(queue.queue_pending.map((item) => item[1])).not.toContain('waiting');
+    fake.faults.stallExecution(false);
   });
 
   it('resubmits under the same prompt_id when the server restarted and lost the job', async () => {
