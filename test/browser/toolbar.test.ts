@@ -565,6 +565,22 @@ describe('the Advanced tab with a start command', () => {
       ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand(), onMissing: 'placeholder' }),
     });
     const tab = await browser.newPage();
+    // The dev server's answers pass through here, so the test can deliver two of them out of order.
+    let holding = false;
+    const held: Array<{ text: string; state: string | undefined; send: () => void }> = [];
+    await tab.routeWebSocket(
+      (url) => url.port === new URL(server.url).port,
+      (ws) => {
+        const upstream = ws.connectToServer();
+        ws.onMessage((message) => upstream.send(message));
+        upstream.onMessage((message) => {
+          const text = String(message);
+          const parsed = JSON.parse(text) as { event?: string; data?: { endpoints?: Array<{ state: string }> } };
+          if (!holding || parsed.event !== 'astro-comfyui:status-result') return ws.send(message);
+          held.push({ text, state: parsed.data?.endpoints?.[0]?.state, send: () => ws.send(message) });
+        });
+      },
+    );
     try {
       await tab.goto(`${server.url}/harbour/`);
       await openApp(tab);
@@ -581,8 +597,19 @@ describe('the Advanced tab with a start command', () => {
         )
         .toBe('running');
       expect(await tab.getByTestId('stop').getAttribute('aria-disabled')).toBe('false');
+      // A Refresh answered after Stop (its endpoint check is slow on a busy machine) must not show the
+      // stopped ComfyUI as running: Stop's answer is delivered first, then the Refresh's.
+      holding = true;
+      await tab.getByTestId('refresh').click();
+      await waitUntil(async () => (held.some((m) => m.state === 'running') ? true : undefined), 15_000, "the Refresh's answer");
       await tab.getByTestId('stop').click();
+      await waitUntil(async () => (held.some((m) => m.state === 'stopped') ? true : undefined), 15_000, "Stop's answer");
+      holding = false;
+      for (const message of held.filter((m) => m.state === 'stopped')) message.send();
+      for (const message of held.filter((m) => m.state !== 'stopped')) message.send();
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await state()).toBe('stopped');
       await expect(fetch(`${url}/system_stats`)).rejects.toThrow();
       expect(await tab.getByTestId('comfyui-help').textContent()).toContain('Press Start ComfyUI');
       expect(await tab.getByTestId('start').getAttribute('aria-disabled')).toBe('false');

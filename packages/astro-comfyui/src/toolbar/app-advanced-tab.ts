@@ -112,7 +112,16 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
     );
   };
 
+  // Each request for the status (open, Refresh, Start, Stop) may be answered several times (an endpoint's
+  // check comes later), and a slow one after a newer one: only the newest request's answers are shown, or
+  // a Refresh checked before Stop would show a stopped ComfyUI as running.
+  let latest: string | undefined;
+  const askStatus = (event: string) => {
+    latest = newId();
+    server.send(event, { requestId: latest });
+  };
   on<{ requestId: string; endpoints: EndpointState[] }>(E.statusResult, (result) => {
+    if (result.requestId !== latest) return;
     endpoints = result.endpoints;
     if (shown >= endpoints.length) shown = 0;
     showStatus();
@@ -149,12 +158,12 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   ui.start.addEventListener('click', () => {
     if (isDisabled(ui.start)) return;
     showInfo(ui.message, 'Starting ComfyUI…');
-    server.send(E.start, { requestId: newId() });
+    askStatus(E.start);
   });
   ui.stop.addEventListener('click', () => {
-    if (!isDisabled(ui.stop)) server.send(E.stop, { requestId: newId() });
+    if (!isDisabled(ui.stop)) askStatus(E.stop);
   });
-  ui.refresh.addEventListener('click', () => server.send(E.status, { requestId: newId() }));
+  ui.refresh.addEventListener('click', () => askStatus(E.status));
 
   /**
    * Shows ComfyUI's UI and loads the graph into it once it has booted; without the relay, downloads the
@@ -181,5 +190,5 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
     }
     showInfo(ui.message, `ComfyUI's UI did not open within ${BOOT_DEADLINE_MS / 1000} s; check that ComfyUI is running.`);
   };
-  return { showFrame, openInComfyUI };
+  return { showFrame, openInComfyUI, refreshStatus: () => askStatus(E.status) };
 }

@@ -29,7 +29,7 @@ export default defineToolbarApp({
     let state: PanelState | undefined;
     let open = false;
     let clearHighlights = () => {};
-    const { showFrame, openInComfyUI } = wireAdvancedTab(advanced, server, requests, () => state);
+    const { showFrame, openInComfyUI, refreshStatus } = wireAdvancedTab(advanced, server, requests, () => state);
     const selectTab = (tab: 'simple' | 'advanced') => {
       simple.section.hidden = tab !== 'simple';
       advanced.section.hidden = tab !== 'advanced';
@@ -39,7 +39,7 @@ export default defineToolbarApp({
       advancedTab.setAttribute('aria-selected', String(tab === 'advanced'));
       if (tab === 'advanced') {
         showFrame();
-        server.send(EVENTS.status, { requestId: requests.newId() });
+        refreshStatus();
       }
     };
     simpleTab.addEventListener('click', () => selectTab('simple'));
