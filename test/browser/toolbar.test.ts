@@ -218,6 +218,39 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await readFile(post('lighthouse.md'), 'utf8')).toBe(lighthouse);
   });
 
+  it('shows the post chosen last, though the answer for the one chosen before comes after it', async () => {
+    let holding = false;
+    const held: Array<{ post: string | null; send: () => void }> = [];
+    await page.routeWebSocket(
+      (url) => url.port === new URL(dev.url).port,
+      (ws) => {
+        const upstream = ws.connectToServer();
+        ws.onMessage((message) => upstream.send(message));
+        upstream.onMessage((message) => {
+          const parsed = JSON.parse(String(message)) as { event?: string; data?: { post?: string | null } };
+          if (!holding || parsed.event !== 'astro-comfyui:state') return ws.send(message);
+          held.push({ post: parsed.data?.post ?? null, send: () => ws.send(message) });
+        });
+      },
+    );
+    await page.goto(`${dev.url}/lighthouse/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/lighthouse.md');
+    holding = true;
+    const answerFor = (name: string) => waitUntil(async () => held.find((m) => m.post === `src/content/blog/${name}`), 15_000, `the answer for ${name}`);
+    await page.getByTestId('post').selectOption('src/content/blog/harbour.md');
+    const harbour = await answerFor('harbour.md');
+    await page.getByTestId('post').selectOption('src/content/blog/gallery.md');
+    const gallery = await answerFor('gallery.md');
+    holding = false;
+    gallery.send();
+    harbour.send();
+    await expect.poll(() => page.getByTestId('prompt').inputValue()).toBe('a red fox in snow');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await page.getByTestId('post').inputValue()).toBe('src/content/blog/gallery.md');
+    expect(await page.getByTestId('prompt').inputValue()).toBe('a red fox in snow');
+  });
+
   it('pins into the chosen item of a post that has only an images list, never a new image field', async () => {
     await page.goto(`${dev.url}/gallery/`);
     await openApp();

@@ -9,6 +9,12 @@ export type On = <T extends { requestId: string }>(event: string, handler: (data
 export interface Requests {
   newId: () => string;
   on: On;
+  /**
+   * An id for a request of a kind whose answers replace each other (ComfyUI's status, the post shown): an
+   * answer to an earlier request of that kind that arrives after it is dropped by `isNewest`.
+   */
+  newestId: (kind: 'status' | 'state') => string;
+  isNewest: (kind: 'status' | 'state', requestId: string) => boolean;
 }
 
 /** Astro's toolbar select: a native <select> inside its shadow root. */
@@ -82,7 +88,13 @@ export function createRequests(server: Server): Requests {
     return id;
   };
   const on: On = (event, handler) => server.on(event, (data: { requestId: string }) => ids.has(data.requestId) && handler(data as never));
-  return { newId, on };
+  const newest = new Map<string, string>();
+  const newestId = (kind: 'status' | 'state') => {
+    const id = newId();
+    newest.set(kind, id);
+    return id;
+  };
+  return { newId, on, newestId, isNewest: (kind, requestId) => newest.get(kind) === requestId };
 }
 
 export const STYLE = `

@@ -163,12 +163,18 @@ function showTarget(ui: SimpleTab, data: PanelState, open: OpenInComfyUI): void 
 const openLabel = (data: PanelState | undefined) => (data?.comfyuiUI === false ? 'Download graph' : 'Open in ComfyUI');
 
 /** Generate, live progress, candidates, "Use this" and "Open in ComfyUI" in the Simple tab. */
-export function wireSimpleTab(ui: SimpleTab, server: Server, { newId, on }: Requests, state: () => PanelState | undefined, open: OpenInComfyUI): void {
+export function wireSimpleTab(
+  ui: SimpleTab,
+  server: Server,
+  { newId, on, newestId }: Requests,
+  state: () => PanelState | undefined,
+  open: OpenInComfyUI,
+): void {
   ui.post.element.addEventListener('change', () => {
     // Another post: its own prompt and images, never the previous post's.
     ui.candidates.replaceChildren();
     showInfo(ui.message, '');
-    if (ui.post.element.value) server.send(E.init, { requestId: newId(), pathname: location.pathname, post: ui.post.element.value });
+    if (ui.post.element.value) server.send(E.init, { requestId: newestId('state'), pathname: location.pathname, post: ui.post.element.value });
   });
   ui.target.element.addEventListener('change', () => {
     const data = state();
