@@ -465,6 +465,17 @@ describe('astro-comfyui CLI', () => {
     expect(next.stdout).toContain('4 images: 1 already generated, 3 generated now');
     // Of those three, the one that finished after Ctrl-C is collected, not made again.
     expect(fake.stats.samplerRuns).toBe(4);
+
+    // A forced run's jobs have ids of their own that no later run asks for: Ctrl-C interrupts them.
+    const forced = runCli(root, ['generate', '--force'], env, { buffer: true });
+    let forcedOutput = '';
+    forced.all?.on('data', (chunk: Buffer) => (forcedOutput += chunk.toString()));
+    await waitUntil(async () => /: step \d/.test(forcedOutput) || undefined, 30_000, 'a forced image being made');
+    forced.kill('SIGINT');
+    expect((await forced).exitCode).toBe(130);
+    await waitUntil(async () => ((await queue()).queue_running.length === 0 ? true : undefined), 1000, 'the forced job to stop');
+    const history = (await (await fetch(`${fake.url}/history`)).json()) as Record<string, { status: { messages: Array<[string]> } }>;
+    expect(Object.values(history).filter((entry) => entry.status.messages.some(([type]) => type === 'execution_interrupted'))).toHaveLength(1);
   });
 
   it("refuses an outDir inside the site's publicDir, read from astro.config, before touching anything", async () => {

@@ -26,3 +26,17 @@ export async function runInterruptibly<T>(logger: Logger, run: (signal: AbortSig
     for (const signal of SIGNALS) process.off(signal, onSignal);
   }
 }
+
+/**
+ * `signal`, but a LeaveRunning abort becomes a plain one, which interrupts the job: for a job whose prompt
+ * id no later run asks for again (a forced run's own id, a regenerated image's new random seed), a job
+ * left running would be made for nobody. `release()` drops the listener once the job settled, so a
+ * long-lived signal (dev) does not gather one per job.
+ */
+export function interruptingSignal(signal: AbortSignal): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, release: () => signal.removeEventListener('abort', onAbort) };
+}

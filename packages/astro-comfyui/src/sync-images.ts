@@ -26,6 +26,7 @@ import { readCommittedManifest } from './read-committed-manifest.js';
 import type { ResolvedOptions } from './options.js';
 import { removeLeftPostTempFiles, removeLeftTempFiles } from './remove-left-temp-files.js';
 import { renderPlaceholder } from './render-placeholder.js';
+import { interruptingSignal } from './run-interruptibly.js';
 import { imagesToRestamp, restampImages } from './restamp-images.js';
 import { warnIfGitIgnores } from './warn-if-git-ignores.js';
 import { resolveImage, type ResolvedImage } from './resolve-image.js';
@@ -258,6 +259,7 @@ async function generateAll(
           if (dropped()) drop();
           return;
         }
+        let stop: ReturnType<typeof interruptingSignal> | undefined;
         try {
           // Another build may have made it while we waited for the lock: its file is there (written
           // before its manifest entry, which that build may not have flushed yet), so this run records
@@ -274,10 +276,13 @@ async function generateAll(
           // the image's usual prompt id must not be reused.
           const fresh = options.mode === 'force';
           const nonce = randomUUID().slice(0, 8);
+          // Stopped (Ctrl-C), a job is left to finish for the next run, which asks for it by its prompt id;
+          // a forced one (its own id) or a regenerated one (a new random seed each run) is interrupted.
+          stop = signal && (fresh || image.request.regenerate) ? interruptingSignal(signal) : undefined;
           const result = await pool.run(fresh ? withFreshRun(image.buildWorkflow(), nonce) : image.buildWorkflow(), {
             promptId: `astro-comfyui-${image.key.slice(0, 40)}${fresh ? `-${nonce}` : ''}`,
             label: `${image.request.post} › ${image.request.field}`,
-            signal,
+            signal: stop?.signal ?? signal,
             ...(image.madeSize ? { expectImage: image.madeSize } : {}),
             onProgress: (progress) => {
               context.onProgress?.(image, progress);
@@ -322,6 +327,7 @@ async function generateAll(
           summary.failed.push({ image, error: error as Error });
           logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
         } finally {
+          stop?.release();
           await release();
         }
       });
