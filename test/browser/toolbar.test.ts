@@ -8,6 +8,7 @@ import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui
 import { comfyuiFrontendDirectory } from '../helpers/comfyui-frontend.js';
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
+import { holdToolbarAnswers } from '../helpers/hold-toolbar-answers.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 
@@ -219,32 +220,20 @@ describe('the ComfyUI dev toolbar app', () => {
   });
 
   it('shows the post chosen last, though the answer for the one chosen before comes after it', async () => {
-    let holding = false;
-    const held: Array<{ post: string | null; send: () => void }> = [];
-    await page.routeWebSocket(
-      (url) => url.port === new URL(dev.url).port,
-      (ws) => {
-        const upstream = ws.connectToServer();
-        ws.onMessage((message) => upstream.send(message));
-        upstream.onMessage((message) => {
-          const parsed = JSON.parse(String(message)) as { event?: string; data?: { post?: string | null } };
-          if (!holding || parsed.event !== 'astro-comfyui:state') return ws.send(message);
-          held.push({ post: parsed.data?.post ?? null, send: () => ws.send(message) });
-        });
-      },
-    );
+    const answers = await holdToolbarAnswers<{ post: string | null }>(page, dev.url, 'astro-comfyui:state');
     await page.goto(`${dev.url}/lighthouse/`);
     await openApp();
     await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/lighthouse.md');
-    holding = true;
-    const answerFor = (name: string) => waitUntil(async () => held.find((m) => m.post === `src/content/blog/${name}`), 15_000, `the answer for ${name}`);
+    answers.holding = true;
+    const answerFor = (name: string) =>
+      waitUntil(async () => answers.held.find((m) => m.data.post === `src/content/blog/${name}`), 15_000, `the answer for ${name}`);
     await page.getByTestId('post').selectOption('src/content/blog/harbour.md');
     const harbour = await answerFor('harbour.md');
     await page.getByTestId('post').selectOption('src/content/blog/gallery.md');
     const gallery = await answerFor('gallery.md');
-    holding = false;
-    gallery.send();
-    harbour.send();
+    answers.holding = false;
+    gallery.deliver();
+    harbour.deliver();
     await expect.poll(() => page.getByTestId('prompt').inputValue()).toBe('a red fox in snow');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await page.getByTestId('post').inputValue()).toBe('src/content/blog/gallery.md');
@@ -598,22 +587,9 @@ describe('the Advanced tab with a start command', () => {
       ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand(), onMissing: 'placeholder' }),
     });
     const tab = await browser.newPage();
-    // The dev server's answers pass through here, so the test can deliver two of them out of order.
-    let holding = false;
-    const held: Array<{ text: string; state: string | undefined; send: () => void }> = [];
-    await tab.routeWebSocket(
-      (url) => url.port === new URL(server.url).port,
-      (ws) => {
-        const upstream = ws.connectToServer();
-        ws.onMessage((message) => upstream.send(message));
-        upstream.onMessage((message) => {
-          const text = String(message);
-          const parsed = JSON.parse(text) as { event?: string; data?: { endpoints?: Array<{ state: string }> } };
-          if (!holding || parsed.event !== 'astro-comfyui:status-result') return ws.send(message);
-          held.push({ text, state: parsed.data?.endpoints?.[0]?.state, send: () => ws.send(message) });
-        });
-      },
-    );
+    // The dev server's answers pass through the test, which can deliver two of them out of order.
+    const answers = await holdToolbarAnswers<{ endpoints?: Array<{ state: string }> }>(tab, server.url, 'astro-comfyui:status-result');
+    const stateOf = (answer: { data: { endpoints?: Array<{ state: string }> } }) => answer.data.endpoints?.[0]?.state;
     try {
       await tab.goto(`${server.url}/harbour/`);
       await openApp(tab);
@@ -632,14 +608,14 @@ describe('the Advanced tab with a start command', () => {
       expect(await tab.getByTestId('stop').getAttribute('aria-disabled')).toBe('false');
       // A Refresh answered after Stop (its endpoint check is slow on a busy machine) must not show the
       // stopped ComfyUI as running: Stop's answer is delivered first, then the Refresh's.
-      holding = true;
+      answers.holding = true;
       await tab.getByTestId('refresh').click();
-      await waitUntil(async () => (held.some((m) => m.state === 'running') ? true : undefined), 15_000, "the Refresh's answer");
+      await waitUntil(async () => (answers.held.some((m) => stateOf(m) === 'running') ? true : undefined), 15_000, "the Refresh's answer");
       await tab.getByTestId('stop').click();
-      await waitUntil(async () => (held.some((m) => m.state === 'stopped') ? true : undefined), 15_000, "Stop's answer");
-      holding = false;
-      for (const message of held.filter((m) => m.state === 'stopped')) message.send();
-      for (const message of held.filter((m) => m.state !== 'stopped')) message.send();
+      await waitUntil(async () => (answers.held.some((m) => stateOf(m) === 'stopped') ? true : undefined), 15_000, "Stop's answer");
+      answers.holding = false;
+      for (const answer of answers.held.filter((m) => stateOf(m) === 'stopped')) answer.deliver();
+      for (const answer of answers.held.filter((m) => stateOf(m) !== 'stopped')) answer.deliver();
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await state()).toBe('stopped');

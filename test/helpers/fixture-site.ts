@@ -103,6 +103,15 @@ export async function startAstroDev(root: string, port: number, env: Record<stri
   };
 }
 
+/** Resolves once a running subprocess (started with `all: true`) has printed text matching `pattern`. */
+export function waitForOutput(child: { all?: NodeJS.ReadableStream | null }, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<string> {
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return waitUntil(async () => (pattern.test(output) ? output : undefined), timeoutMs, what).catch((error: Error) => {
+    throw new Error(`${error.message}\n${output}`);
+  });
+}
+
 /** Polls until `check` returns a value (not undefined) or the deadline passes. */
 export async function waitUntil<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

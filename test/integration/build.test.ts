@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import type { FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { runAstro, runCli, setupBlogWithFake, useMdx, waitUntil } from '../helpers/fixture-site.js';
+import { runAstro, runCli, setupBlogWithFake, useMdx, waitForOutput, waitUntil } from '../helpers/fixture-site.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
 const cleanups = useCleanups();
@@ -124,9 +124,7 @@ describe('astro build with astro-comfyui', () => {
   it("on Ctrl-C takes its waiting jobs back from ComfyUI's queue, records the images it made and fails the build", async () => {
     const { fake, root } = await setupBlogWithFake(cleanups, { stepDelayMs: 300 });
     const run = build(root, fake);
-    let output = '';
-    run.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitUntil(async () => /\[1\/4\][^\n]*→/.test(output) || undefined, 60_000, 'the first image');
+    await waitForOutput(run, /\[1\/4\][^\n]*→/, 'the first image');
     run.kill('SIGINT');
     const stopped = await run;
     expect(stopped.exitCode, String(stopped.all)).toBe(1);

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
-import { childEnv, cliBin, copyFixture, runAstro, runCli, setupBlogWithFake, waitUntil } from '../helpers/fixture-site.js';
+import { childEnv, cliBin, copyFixture, runAstro, runCli, setupBlogWithFake, waitForOutput, waitUntil } from '../helpers/fixture-site.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { findFreePort } from '../helpers/find-free-port.js';
@@ -441,11 +441,9 @@ describe('astro-comfyui CLI', () => {
 
   it('on Ctrl-C takes its waiting jobs back from ComfyUI, keeps what it made and exits with 130; the next run collects the image that was being made', async () => {
     const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 300 });
-    const run = runCli(root, ['generate'], env, { buffer: true });
-    let output = '';
-    run.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const run = runCli(root, ['generate'], env);
     // The first image made: the second is being made and the third waits in ComfyUI's queue (queueAhead 1).
-    await waitUntil(async () => /\[1\/4\][^\n]*→/.test(output) || undefined, 30_000, 'the first image');
+    await waitForOutput(run, /\[1\/4\][^\n]*→/, 'the first image');
     run.kill('SIGINT');
     const stopped = await run;
     expect(stopped.exitCode, String(stopped.all)).toBe(130);
@@ -467,10 +465,8 @@ describe('astro-comfyui CLI', () => {
     expect(fake.stats.samplerRuns).toBe(4);
 
     // A forced run's jobs have ids of their own that no later run asks for: Ctrl-C interrupts them.
-    const forced = runCli(root, ['generate', '--force'], env, { buffer: true });
-    let forcedOutput = '';
-    forced.all?.on('data', (chunk: Buffer) => (forcedOutput += chunk.toString()));
-    await waitUntil(async () => /: step \d/.test(forcedOutput) || undefined, 30_000, 'a forced image being made');
+    const forced = runCli(root, ['generate', '--force'], env);
+    await waitForOutput(forced, /: step \d/, 'a forced image being made');
     forced.kill('SIGINT');
     expect((await forced).exitCode).toBe(130);
     await waitUntil(async () => ((await queue()).queue_running.length === 0 ? true : undefined), 1000, 'the forced job to stop');
