@@ -623,6 +623,10 @@ describe('the Advanced tab with a start command', () => {
       expect(await tab.getByTestId('comfyui-help').textContent()).toContain('Press Start ComfyUI');
       expect(await tab.getByTestId('start').getAttribute('aria-disabled')).toBe('false');
       await tab.getByTestId('start').click();
+      // A Refresh while it starts answers before Start does, with what it saw then: Start's answer, seen
+      // later, is the one shown.
+      await expect.poll(state, { timeout: 15_000 }).toBe('starting');
+      await tab.getByTestId('refresh').click();
       await expect.poll(state, { timeout: 30_000 }).toBe('running');
       expect((await fetch(`${url}/system_stats`)).status).toBe(200);
     } finally {

@@ -40,7 +40,7 @@ export function buildAdvancedTab() {
 export type AdvancedTab = ReturnType<typeof buildAdvancedTab>;
 
 /** ComfyUI's status, start, stop and refresh, and loading a graph into its UI. */
-export function wireAdvancedTab(ui: AdvancedTab, server: Server, { on, newestId, isNewest }: Requests, state: () => PanelState | undefined) {
+export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: Requests, state: () => PanelState | undefined) {
   let running = false;
   /** The endpoint whose UI the frame shows (teams may have several GPU machines). */
   let shown = 0;
@@ -113,11 +113,14 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { on, newestId,
   };
 
   // Each request for the status (open, Refresh, Start, Stop) may be answered several times (an endpoint's
-  // check comes later), and a slow one after a newer one: only the newest request's answers are shown, or
-  // a Refresh checked before Stop would show a stopped ComfyUI as running.
-  const askStatus = (event: string) => server.send(event, { requestId: newestId('status') });
-  on<{ requestId: string; endpoints: EndpointState[] }>(E.statusResult, (result) => {
-    if (!isNewest('status', result.requestId)) return;
+  // check comes later), and a slow answer after a newer one: the status seen last on the server is shown,
+  // or a Refresh checked before Stop would show a stopped ComfyUI as running (and a Refresh while
+  // ComfyUI starts must not hide Start's answer that it runs).
+  let seenLast = Number.NEGATIVE_INFINITY;
+  const askStatus = (event: string) => server.send(event, { requestId: newId() });
+  on<{ requestId: string; endpoints: EndpointState[]; observedAt: number }>(E.statusResult, (result) => {
+    if (result.observedAt < seenLast) return;
+    seenLast = result.observedAt;
     endpoints = result.endpoints;
     if (shown >= endpoints.length) shown = 0;
     showStatus();

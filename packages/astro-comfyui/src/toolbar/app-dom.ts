@@ -10,11 +10,11 @@ export interface Requests {
   newId: () => string;
   on: On;
   /**
-   * An id for a request of a kind whose answers replace each other (ComfyUI's status, the post shown): an
-   * answer to an earlier request of that kind that arrives after it is dropped by `isNewest`.
+   * An id for a request of a kind whose answers replace each other (the post shown): an answer to an
+   * earlier request of that kind that arrives after it is dropped by `isNewest`.
    */
-  newestId: (kind: 'status' | 'state') => string;
-  isNewest: (kind: 'status' | 'state', requestId: string) => boolean;
+  newestId: (kind: 'state') => string;
+  isNewest: (kind: 'state', requestId: string) => boolean;
 }
 
 /** Astro's toolbar select: a native <select> inside its shadow root. */
@@ -89,7 +89,7 @@ export function createRequests(server: Server): Requests {
   };
   const on: On = (event, handler) => server.on(event, (data: { requestId: string }) => ids.has(data.requestId) && handler(data as never));
   const newest = new Map<string, string>();
-  const newestId = (kind: 'status' | 'state') => {
+  const newestId = (kind: 'state') => {
     const id = newId();
     newest.set(kind, id);
     return id;

@@ -72,7 +72,11 @@ const REQUIREMENTS_CHECK_TIMEOUT_MS = 15_000;
  * the managed one is doing (starting): that status is sent once, unchecked, so that starting does not
  * wait for the checks; the status sent once it runs checks every endpoint.
  */
-export async function readStatus({ options, logger, supervisor, signal }: ToolbarContext, show: (endpoints: EndpointState[]) => void, override?: string) {
+export async function readStatus(
+  { options, logger, supervisor, signal }: ToolbarContext,
+  show: (endpoints: EndpointState[], observedAt: number) => void,
+  override?: string,
+) {
   const pool = await createPool(options, { logger, supervisor, timeoutMs: 3000 });
   try {
     // The graph to check the running endpoints against; none while starting (see above). A workflow file
@@ -112,7 +116,10 @@ export async function readStatus({ options, logger, supervisor, signal }: Toolba
         ...unknown,
       };
     });
-    show(states);
+    // When the endpoints were seen as they are here: the later check results repeat this status, and the
+    // panel shows the status seen last, whichever answer arrives last (a Refresh checked before Stop).
+    const observedAt = performance.timeOrigin + performance.now();
+    show(states, observedAt);
     if (!toCheck) return;
     // Each endpoint's result is shown as it comes: a slow one does not hold back the others'.
     await Promise.all(
@@ -121,7 +128,7 @@ export async function readStatus({ options, logger, supervisor, signal }: Toolba
         // Aborted with the dev server, which then need not wait for a slow machine to exit.
         const check = await checkRequirements(pool, e.url, toCheck, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS, signal });
         states[i] = { ...e, checking: false, ...check };
-        show([...states]);
+        show([...states], observedAt);
       }),
     );
   } finally {

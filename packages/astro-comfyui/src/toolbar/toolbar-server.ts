@@ -75,4 +75,5 @@ function refuseRelay(server: ViteDevServer): { close(): void } {
 }
 
 /** Sends each status the Advanced tab is given as the answer to one request. */
-const show = (reply: Reply, requestId: string) => (endpoints: EndpointState[]) => reply(EVENTS.statusResult, { requestId, endpoints });
+const show = (reply: Reply, requestId: string) => (endpoints: EndpointState[], observedAt: number) =>
+  reply(EVENTS.statusResult, { requestId, endpoints, observedAt });
