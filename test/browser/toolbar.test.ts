@@ -619,6 +619,7 @@ describe('the Advanced tab with a start command', () => {
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await state()).toBe('stopped');
+      expect(server.output.join('')).toContain(`ComfyUI at ${url} was stopped from the dev toolbar; images still to be made wait until Start ComfyUI.`);
       await expect(fetch(`${url}/system_stats`)).rejects.toThrow();
       expect(await tab.getByTestId('comfyui-help').textContent()).toContain('Press Start ComfyUI');
       expect(await tab.getByTestId('start').getAttribute('aria-disabled')).toBe('false');

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { redactComfyUIUrl } from '@astro-comfyui/comfyui/workflows';
 import type { ViteDevServer } from 'vite';
 import { cacheDirectory } from '../cache-directory.js';
 import { relayComfyUI } from './relay-comfyui.js';
@@ -51,6 +52,8 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
   handle(EVENTS.stop, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor?.status().managed) throw new Error('This ComfyUI was not started by astro-comfyui, so it is left running.');
     await supervisor.stop();
+    // Images still to be made wait for it: the terminal says why, not only the panel.
+    logger.info(`ComfyUI at ${redactComfyUIUrl(supervisor.url)} was stopped from the dev toolbar; images still to be made wait until Start ComfyUI.`);
     await readStatus(context, show(reply, requestId));
   });
   servePanelImages(server, { candidates: context.candidatesDir, images: options.outDir }, rules);
