@@ -10,11 +10,11 @@ export interface Requests {
   newId: () => string;
   on: On;
   /**
-   * An id for a request of a kind whose answers replace each other (the post shown): an answer to an
-   * earlier request of that kind that arrives after it is dropped by `isNewest`.
+   * An id for a request of the post's state, whose answers replace each other: an answer to an earlier
+   * one that arrives after it is dropped by `isNewestState`.
    */
-  newestId: (kind: 'state') => string;
-  isNewest: (kind: 'state', requestId: string) => boolean;
+  newStateId: () => string;
+  isNewestState: (requestId: string) => boolean;
 }
 
 /** Astro's toolbar select: a native <select> inside its shadow root. */
@@ -88,13 +88,9 @@ export function createRequests(server: Server): Requests {
     return id;
   };
   const on: On = (event, handler) => server.on(event, (data: { requestId: string }) => ids.has(data.requestId) && handler(data as never));
-  const newest = new Map<string, string>();
-  const newestId = (kind: 'state') => {
-    const id = newId();
-    newest.set(kind, id);
-    return id;
-  };
-  return { newId, on, newestId, isNewest: (kind, requestId) => newest.get(kind) === requestId };
+  let newestState: string | undefined;
+  const newStateId = () => (newestState = newId());
+  return { newId, on, newStateId, isNewestState: (requestId) => requestId === newestState };
 }
 
 export const STYLE = `

@@ -166,7 +166,7 @@ const openLabel = (data: PanelState | undefined) => (data?.comfyuiUI === false ?
 export function wireSimpleTab(
   ui: SimpleTab,
   server: Server,
-  { newId, on, newestId }: Requests,
+  { newId, on, newStateId }: Requests,
   state: () => PanelState | undefined,
   open: OpenInComfyUI,
 ): void {
@@ -174,7 +174,7 @@ export function wireSimpleTab(
     // Another post: its own prompt and images, never the previous post's.
     ui.candidates.replaceChildren();
     showInfo(ui.message, '');
-    if (ui.post.element.value) server.send(E.init, { requestId: newestId('state'), pathname: location.pathname, post: ui.post.element.value });
+    if (ui.post.element.value) server.send(E.init, { requestId: newStateId(), pathname: location.pathname, post: ui.post.element.value });
   });
   ui.target.element.addEventListener('change', () => {
     const data = state();

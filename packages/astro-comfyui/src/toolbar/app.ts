@@ -74,7 +74,7 @@ export default defineToolbarApp({
 
     requests.on<PanelState & { requestId: string }>(EVENTS.state, (data) => {
       // Posts chosen one after the other: the last one chosen is shown, whichever answer comes last.
-      if (!requests.isNewest('state', data.requestId)) return;
+      if (!requests.isNewestState(data.requestId)) return;
       state = data;
       showSimpleState(simple, data, openGraph);
       showAttention();
@@ -83,7 +83,7 @@ export default defineToolbarApp({
     // An error shows in the tab that is open.
     requests.on<{ requestId: string; message: string }>(EVENTS.error, (e) => showError(advanced.section.hidden ? simple.message : advanced.message, e.message));
 
-    server.send(EVENTS.init, { requestId: requests.newestId('state'), pathname: location.pathname });
+    server.send(EVENTS.init, { requestId: requests.newStateId(), pathname: location.pathname });
     if (recentPin()) app.toggleState({ state: true });
   },
 });
