@@ -15,6 +15,7 @@ import { resolveOptions, type ResolvedOptions, type UserOptions } from './option
 import { removeUnshownImages } from './remove-unshown-images.js';
 import { runInterruptibly } from './run-interruptibly.js';
 import { syncImages } from './sync-images.js';
+import { toolbarRoutes } from './toolbar/toolbar-events.js';
 import type { ToolbarServer } from './toolbar/toolbar-server.js';
 import { vitePluginImages } from './vite-plugin-images.js';
 
@@ -39,6 +40,8 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let session: DevSession | undefined;
   let buildOutput: 'static' | 'server' = 'static';
   let assetsFolder = '_astro';
+  /** The path the dev server serves the site at (Astro's `base`), as Astro's dev server matches it. */
+  let devRoot = '/';
 
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
@@ -46,6 +49,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
       'astro:config:setup': async ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, injectScript, logger }) => {
         command = astroCommand;
         assetsFolder = config.build.assets;
+        devRoot = new URL(config.base, config.site ?? 'http://localhost').pathname;
         if (command === 'dev') {
           // Newly generated images reach open pages in place.
           injectScript('page', `import ${JSON.stringify(fileURLToPath(new URL('./dev-client.js', import.meta.url)))};`);
@@ -132,6 +136,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         dev = startDevGeneration(server, index, options, logger, supervisor);
         toolbarServer = setupToolbarServer(server, {
           options,
+          routes: toolbarRoutes(devRoot),
           logger,
           supervisor,
           refreshImages: (post) => dev!.reindex(post),
