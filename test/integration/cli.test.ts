@@ -384,6 +384,16 @@ describe('astro-comfyui CLI', () => {
     expect(String(version.stdout).trim()).toBe(
       JSON.parse(await readFile(new URL('../../packages/astro-comfyui/package.json', import.meta.url), 'utf8')).version,
     );
+    // On a Node older than Astro 7 needs (it says 20.19.0 here), the reason, not a dependency's stack trace.
+    const older = "data:text/javascript,Object.defineProperty(process.versions, 'node', { value: '20.19.0' });";
+    for (const args of [['status'], ['--version']]) {
+      const old = await execa(process.execPath, ['--import', older, cliBin, ...args], { cwd: root, env: childEnv(env), extendEnv: false, reject: false });
+      expect(old.exitCode, args.join(' ')).toBe(1);
+      expect(old.stderr).toBe(
+        'error: astro-comfyui needs Node.js 22.12 or newer, as Astro 7 does; this is Node.js 20.19.0.\nhint: install Node.js 22 or newer (e.g. `nvm install 22`) and run it again.',
+      );
+      expect(old.stdout).toBe('');
+    }
   });
 
   it('fails with exit code 1 and a hint when ComfyUI is down', async () => {
