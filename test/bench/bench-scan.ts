@@ -18,6 +18,8 @@ export interface ScanResult {
   msRange: [number, number];
   /** Peak RSS of the median run's process. */
   maxRssMb: number;
+  /** Median of the floor (scan-floor-child.mjs: the file system work alone), run alternately with the scan. */
+  floorMs: number;
 }
 
 /** Writes the site and a manifest in which every image is already generated; returns the site root. */
@@ -38,22 +40,35 @@ export async function prepareCachedSite(posts: number, site: { renderImages?: bo
 
 /**
  * Time and peak memory of scan + key + manifest check for `posts` posts whose images are all cached:
- * `runs` fresh processes (one run is at the mercy of whatever else the machine does), the median.
+ * `runs` fresh processes (one run is at the mercy of whatever else the machine does), the median; each
+ * followed by a process that does only the file system work, so that the two can be compared.
  */
 export async function benchScan(posts: number, runs = 5): Promise<ScanResult> {
   const root = await prepareCachedSite(posts);
   try {
     const child = fileURLToPath(new URL('./scan-child.mjs', import.meta.url));
+    const floorChild = fileURLToPath(new URL('./scan-floor-child.mjs', import.meta.url));
     const results: Array<{ ms: number; maxRssMb: number }> = [];
+    const floors: number[] = [];
     for (let run = 0; run < runs; run++) {
       const { stdout } = await execa(process.execPath, [child, root]);
       const result = JSON.parse(stdout) as { ms: number; maxRssMb: number; ready: number; images: number };
       if (result.ready !== posts) throw new Error(`expected ${posts} cached images, found ${result.ready}`);
       results.push(result);
+      const floor = JSON.parse((await execa(process.execPath, [floorChild, root])).stdout) as { ms: number; posts: number; entries: number };
+      if (floor.posts !== posts || floor.entries !== posts) throw new Error(`the floor read ${floor.posts} posts and ${floor.entries} entries, not ${posts}`);
+      floors.push(floor.ms);
     }
     results.sort((a, b) => a.ms - b.ms);
+    floors.sort((a, b) => a - b);
     const median = results[Math.floor(results.length / 2)]!;
-    return { posts, ms: median.ms, msRange: [results[0]!.ms, results.at(-1)!.ms], maxRssMb: median.maxRssMb };
+    return {
+      posts,
+      ms: median.ms,
+      msRange: [results[0]!.ms, results.at(-1)!.ms],
+      maxRssMb: median.maxRssMb,
+      floorMs: floors[Math.floor(floors.length / 2)]!,
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
