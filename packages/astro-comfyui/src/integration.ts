@@ -15,8 +15,8 @@ import { resolveOptions, type ResolvedOptions, type UserOptions } from './option
 import { removeUnshownImages } from './remove-unshown-images.js';
 import { runInterruptibly } from './run-interruptibly.js';
 import { syncImages } from './sync-images.js';
-import { toolbarRoutes } from './toolbar/toolbar-events.js';
 import type { ToolbarServer } from './toolbar/toolbar-server.js';
+import { vitePluginToolbarRoutes } from './toolbar/vite-plugin-toolbar-routes.js';
 import { vitePluginImages } from './vite-plugin-images.js';
 
 /** The virtual module's type for the user's project; the element type is the page helper's own. */
@@ -40,8 +40,6 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let session: DevSession | undefined;
   let buildOutput: 'static' | 'server' = 'static';
   let assetsFolder = '_astro';
-  /** The path the dev server serves the site at (Astro's `base`), as Astro's dev server matches it. */
-  let devRoot = '/';
 
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
@@ -49,7 +47,6 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
       'astro:config:setup': async ({ config, command: astroCommand, updateConfig, addWatchFile, addDevToolbarApp, injectScript, logger }) => {
         command = astroCommand;
         assetsFolder = config.build.assets;
-        devRoot = new URL(config.base, config.site ?? 'http://localhost').pathname;
         if (command === 'dev') {
           // Newly generated images reach open pages in place.
           injectScript('page', `import ${JSON.stringify(fileURLToPath(new URL('./dev-client.js', import.meta.url)))};`);
@@ -76,7 +73,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         if (options.workflow) addWatchFile(options.workflow.file);
         const service = options.disclosure.xmp ? withProvenanceService(config.image.service) : undefined;
         updateConfig({
-          vite: { plugins: [vitePluginImages(() => index, options, { dev: command === 'dev' })] },
+          vite: { plugins: [vitePluginImages(() => index, options, { dev: command === 'dev' }), ...(command === 'dev' ? [vitePluginToolbarRoutes()] : [])] },
           ...(service?.setting ? { image: { service: service.setting } } : {}),
         });
         for (const other of service?.others ?? []) logger.warn(other);
@@ -136,7 +133,6 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         dev = startDevGeneration(server, index, options, logger, supervisor);
         toolbarServer = setupToolbarServer(server, {
           options,
-          routes: toolbarRoutes(devRoot),
           logger,
           supervisor,
           refreshImages: (post) => dev!.reindex(post),

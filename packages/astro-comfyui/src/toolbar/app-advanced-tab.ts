@@ -45,8 +45,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   /** The endpoint whose UI the frame shows (teams may have several GPU machines). */
   let shown = 0;
   let endpoints: EndpointState[] = [];
-  // Under the site's base path, which the server knows.
-  const relayUrl = () => `${state()?.comfyuiRoute ?? COMFYUI_ROUTE}${shown}/`;
+  const relayUrl = () => `${COMFYUI_ROUTE}${shown}/`;
   const showFrame = () => {
     const data = state();
     if (!data || ui.section.hidden) return;

@@ -5,6 +5,7 @@ import { slugText } from '../resolve-image.js';
 import { listPosts, scanPost } from '../scan-posts.js';
 import type { ToolbarAccess } from './toolbar-access.js';
 import type { ToolbarContext } from './toolbar-actions.js';
+import { IMAGE_ROUTE } from './toolbar-events.js';
 
 /** One image of the post in the panel: its prompt as the post has it, and what the site has for it. */
 export interface PanelImage {
@@ -43,8 +44,6 @@ export async function readPanelState(context: ToolbarContext, request: { request
     canStart: context.supervisor !== undefined,
     /** Whether the Advanced tab shows ComfyUI's web UI through the dev server (`toolbar.comfyuiUI`). */
     comfyuiUI: options.toolbar.comfyuiUI,
-    /** Where the dev server relays it: `<route><endpoint index>/`. */
-    comfyuiRoute: context.routes.comfyui,
     posts,
     post,
     images,
@@ -59,7 +58,7 @@ export async function readPanelState(context: ToolbarContext, request: { request
 }
 
 /** The images of one post with their state, and its problems, from that post's file only. */
-async function readPostImages({ options, routes, shownImage, changesOf }: ToolbarContext, post: string) {
+async function readPostImages({ options, shownImage, changesOf }: ToolbarContext, post: string) {
   const scan = scanPost(options.root, post, options.field, options.listField);
   const resolved = resolveRequests(scan.requests, options, await loadTemplate(options));
   const images: PanelImage[] = await Promise.all(
@@ -82,7 +81,7 @@ async function readPostImages({ options, routes, shownImage, changesOf }: Toolba
         changes: state === 'missing' ? (changesOf(image) ?? null) : null,
         // The committed file (it may be named after another post), or the name it will get.
         file: file ?? image.fileName,
-        url: file === null ? null : `${routes.image}${encodeURIComponent(file)}`,
+        url: file === null ? null : `${IMAGE_ROUTE}${encodeURIComponent(file)}`,
         ...size,
         workflow: image.buildWorkflow(),
       };

@@ -22,15 +22,14 @@ export interface ComfyUIRelay {
 }
 
 /**
- * Relays ComfyUI's web UI, API and WebSocket through the dev server at `<base>/_astro-comfyui/comfyui/<n>/`
- * (`route`, under the site's base path).
+ * Relays ComfyUI's web UI, API and WebSocket through the dev server at `/_astro-comfyui/comfyui/<n>/`.
  * Framed from another site (localhost:4321 framing 127.0.0.1:8188) the UI gets no storage and never
  * boots; through the dev server it is the panel's own origin. The relay opens nothing new: it answers
  * only the dev server's own pages in a browser that may write with the toolbar (the author's, on this
  * machine unless `toolbar.allowNetwork`), refuses other sites and DNS rebinding exactly as the toolbar
  * does, and only then presents ComfyUI's own origin to ComfyUI, whose origin check stays as it is.
  */
-export function relayComfyUI(server: ViteDevServer, route: string, endpoints: readonly string[], rules: ToolbarAccessRules, logger: Logger): ComfyUIRelay {
+export function relayComfyUI(server: ViteDevServer, endpoints: readonly string[], rules: ToolbarAccessRules, logger: Logger): ComfyUIRelay {
   // The sign-in of a proxy in front of ComfyUI goes to ComfyUI only, never to the browser.
   const addresses = endpoints.map(splitComfyUIUrl);
   const sockets = new Set<Duplex>();
@@ -43,19 +42,16 @@ export function relayComfyUI(server: ViteDevServer, route: string, endpoints: re
     const target = targetOf(req.url ?? '/', addresses);
     if (!target) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('No such ComfyUI endpoint.');
     if (target.outside) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not under the address of this ComfyUI.');
-    // Relative asset paths in ComfyUI's page need the trailing slash; relative, it keeps the base path
-    // that Astro took off the URL before this handler.
-    if (target.path === '') return void res.writeHead(308, { Location: `${target.index}/` }).end();
+    // Relative asset paths in ComfyUI's page need the trailing slash.
+    if (target.path === '') return void res.writeHead(308, { Location: `${COMFYUI_ROUTE}${target.index}/` }).end();
     const refused = refusalOf(req, rules);
     if (refused) return void res.writeHead(403, { 'Content-Type': 'text/plain' }).end(`Refused: ${refused}.`);
     relayRequest(req, res, target.url, addresses[target.index]!);
   });
 
   server.httpServer?.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Upgrades do not go through Astro's middleware: the base path is still on the URL.
-    const prefix = [route, COMFYUI_ROUTE].find((p) => req.url?.startsWith(p));
-    if (!req.url || !prefix) return;
-    const target = targetOf(req.url.slice(prefix.length - 1), addresses);
+    if (!req.url?.startsWith(COMFYUI_ROUTE)) return;
+    const target = targetOf(req.url.slice(COMFYUI_ROUTE.length - 1), addresses);
     const refused = !target ? 'no such ComfyUI endpoint' : target.outside ? 'not under the address of this ComfyUI' : refusalOf(req, rules);
     if (!target || refused) {
       logger.warn(`Refused a ComfyUI WebSocket through the dev server: ${refused}.`);

@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../write-file-atomic.js';
 import { writeImage } from '../write-image.js';
 import type { Reply } from './toolbar-channel.js';
 import { pruneCandidates } from './prune-candidates.js';
-import { EVENTS, type ToolbarRoutes } from './toolbar-events.js';
+import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
 import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
 
 /** What the toolbar's actions work with, for the whole dev session. */
@@ -25,8 +25,6 @@ export interface ToolbarContext {
   logger: Logger;
   supervisor: ComfyUISupervisor | undefined;
   candidatesDir: string;
-  /** The panel's routes under the site's base path. */
-  routes: ToolbarRoutes;
   /** Aborted when the dev server stops. */
   signal: AbortSignal;
   /** Re-reads a post the toolbar wrote and refreshes the page's images. */
@@ -157,7 +155,7 @@ export interface EndpointState {
 
 /** Makes `message.count` candidates with consecutive seeds, reporting progress and each candidate as it comes. */
 export async function generateCandidates(context: ToolbarContext, message: GenerateMessage, reply: Reply): Promise<void> {
-  const { options, logger, supervisor, candidatesDir, routes, signal } = context;
+  const { options, logger, supervisor, candidatesDir, signal } = context;
   const { requestId } = message;
   const template = await loadTemplate(options);
   if (template && message.count > 1 && !template.bindings.seed?.length) {
@@ -198,7 +196,7 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
           key: image.key,
           seed: image.seed,
           ...pngSize(png),
-          url: `${routes.candidate}${image.key}.png`,
+          url: `${CANDIDATE_ROUTE}${image.key}.png`,
           settings: { style: image.request.style ?? null, format: image.request.format ?? options.defaultFormat, preset: image.request.preset ?? null },
           workflow: image.buildWorkflow(),
         });

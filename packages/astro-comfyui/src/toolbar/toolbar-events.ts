@@ -16,21 +16,11 @@ export const EVENTS = {
   error: 'astro-comfyui:error',
 } as const;
 
+/** Where every route of the dev server's below starts: answered before Astro's own handling of a request. */
+export const ROUTES_PREFIX = '/_astro-comfyui/';
 /** Where the dev server serves candidate previews. */
 export const CANDIDATE_ROUTE = '/_astro-comfyui/candidate/';
 /** Where the dev server serves the committed images, for the panel. */
 export const IMAGE_ROUTE = '/_astro-comfyui/image/';
 /** Where the dev server relays ComfyUI's web UI and API: `<route><endpoint index>/`. */
 export const COMFYUI_ROUTE = '/_astro-comfyui/comfyui/';
-
-export type ToolbarRoutes = ReturnType<typeof toolbarRoutes>;
-
-/**
- * The routes as the browser asks for them, under the path the dev server serves the site at (Astro's
- * `base`, e.g. `/blog`): Astro answers a page request outside it with its own 404, and strips it before
- * the routes' handlers see a request inside it.
- */
-export function toolbarRoutes(devRoot: string) {
-  const root = devRoot.replace(/\/+$/, '');
-  return { candidate: `${root}${CANDIDATE_ROUTE}`, image: `${root}${IMAGE_ROUTE}`, comfyui: `${root}${COMFYUI_ROUTE}` };
-}

@@ -57,7 +57,7 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
     await readStatus(context, show(reply, requestId));
   });
   servePanelImages(server, { candidates: context.candidatesDir, images: options.outDir }, rules);
-  const relay = options.toolbar.comfyuiUI ? relayComfyUI(server, context.routes.comfyui, options.endpoints, rules, logger) : refuseRelay(server);
+  const relay = options.toolbar.comfyuiUI ? relayComfyUI(server, options.endpoints, rules, logger) : refuseRelay(server);
 
   return {
     async dispose() {
