@@ -535,13 +535,8 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
     const server = await startAstroDev(own.root, await findFreePort(), { COMFYUI_URL: `${first.url},${second.url}` });
     const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
-      await waitUntil(async () => (server.output.join('').includes('[4/4]') ? true : undefined), 60_000, 'the initial generation');
       await tab.goto(`${server.url}/docs/harbour/`);
       await openApp(tab);
-      // The post's committed image, served to the panel.
-      await expect.poll(() => tab.getByTestId('current-state').textContent(), { timeout: 30_000 }).toBe('ready');
-      const current = tab.locator('[data-testid="current"] img');
-      await expect.poll(() => current.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBe(256);
       await tab.getByTestId('tab-advanced').click();
       await expect
         .poll(() => tab.getByTestId('endpoint-state').evaluateAll((dds) => dds.map((dd) => dd.getAttribute('data-state'))), { timeout: 15_000 })
