@@ -16,7 +16,7 @@ export const EVENTS = {
   error: 'astro-comfyui:error',
 } as const;
 
-/** Where every route of the dev server's below starts: answered before Astro's own handling of a request. */
+/** The start of every route below: vite-plugin-toolbar-routes.ts has them answered before Astro's own handling. */
 export const ROUTES_PREFIX = '/_astro-comfyui/';
 /** Where the dev server serves candidate previews. */
 export const CANDIDATE_ROUTE = '/_astro-comfyui/candidate/';
