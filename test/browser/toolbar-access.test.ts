@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -131,6 +131,28 @@ describe('who can use the dev toolbar', () => {
     // A program on this machine (no Origin, no Sec-Fetch-Site) is the author's, like the toolbar's own page.
     expect((await fetch(`${relay}api/system_stats`)).status).toBe(200);
     expect(fake.stats.httpRequests).toBe(requests + 1);
+  });
+
+  it('refuses a DNS-rebinding page (another Host name) on every route of its own, before ComfyUI is asked', async () => {
+    // These routes are answered before Vite's own Host check (vite-plugin-toolbar-routes.ts), so their own check is the one.
+    const image = (await readdir(path.join(site.root, 'src/assets/generated'))).find((name) => name.endsWith('.png'));
+    const requests = fake.stats.httpRequests;
+    const { port } = new URL(dev.url);
+    for (const route of ['/_astro-comfyui/comfyui/0/', '/_astro-comfyui/comfyui/0/api/system_stats', `/_astro-comfyui/image/${image}`]) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest({ host: '127.0.0.1', port, path: route, headers: { host: `rebound.example:${port}` } }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        request.on('error', reject).end();
+      });
+      expect(answer.status, route).toBe(403);
+      expect(answer.body, route).not.toContain('0.3.64');
+    }
+    expect(fake.stats.httpRequests).toBe(requests);
+    // The same routes answer the dev server's own name.
+    expect((await fetch(`${dev.url}/_astro-comfyui/image/${image}`)).status).toBe(200);
   });
 
   it("serves candidate previews to the dev server's own pages only", async () => {
