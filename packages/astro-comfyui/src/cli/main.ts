@@ -44,14 +44,12 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   } catch (error) {
-    // Ctrl-C: what was made is kept, so this is no error of the command; 130 is a shell's code for it.
-    if (error instanceof AstroComfyUIError && error.code === 'STOPPED') {
-      process.stderr.write(`${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
-      return 130;
-    }
     if (error instanceof AstroComfyUIError || isComfyUIError(error)) {
-      process.stderr.write(`error: ${error.message}\n${(error as { hint?: string }).hint ? `hint: ${(error as { hint?: string }).hint}\n` : ''}`);
-      return 1;
+      // Ctrl-C: what was made is kept, so this is no error of the command; 130 is a shell's code for it.
+      const stopped = error instanceof AstroComfyUIError && error.code === 'STOPPED';
+      const { hint } = error as { hint?: string };
+      process.stderr.write(`${stopped ? '' : 'error: '}${error.message}\n${hint ? `hint: ${hint}\n` : ''}`);
+      return stopped ? 130 : 1;
     }
     throw error;
   }
