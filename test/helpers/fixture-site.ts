@@ -91,6 +91,12 @@ export async function startAstroDev(root: string, port: number, env: Record<stri
     url,
     child,
     output,
+    /** waitUntil, with what the server printed in the error when the deadline passes. */
+    until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+      return waitUntil(check, timeoutMs, what).catch((error: Error) => {
+        throw new Error(`${error.message}\n${output.join('')}`);
+      });
+    },
     /** Asks the server to stop and resolves with its result; fails if it does not exit within 15 s. */
     async stop() {
       child.kill('SIGTERM');

@@ -55,9 +55,7 @@ describe('astro dev with astro-comfyui', () => {
       const html = await (await fetch(`${dev.url}${route}`)).text();
       return /<img[^>]+src="([^"]+)"/.exec(html)?.[1];
     };
-    await waitUntil(() => imageOf('/lighthouse/'), 30_000, 'the lighthouse image').catch((error: Error) => {
-      throw new Error(`${error.message}\n${dev.output.join('')}`);
-    });
+    await dev.until(() => imageOf('/lighthouse/'), 30_000, 'the lighthouse image');
 
     await writeFile(
       path.join(site.root, 'src/content/blog/new-post.md'),
@@ -119,10 +117,7 @@ describe('astro dev with astro-comfyui', () => {
     const dev = await startAstroDev(root, await findFreePort(), env);
     cleanups.push(() => dev.stop());
     const output = () => dev.output.join('');
-    const see = (text: string, what: string) =>
-      waitUntil(async () => output().includes(text) || undefined, 30_000, what).catch((error: Error) => {
-        throw new Error(`${error.message}\n${output()}`);
-      });
+    const see = (text: string, what: string) => dev.until(async () => output().includes(text) || undefined, 30_000, what);
     const edit = async (name: string, from: string, to: string) => {
       const post = path.join(root, 'src/content/blog', name);
       await writeFile(post, (await readFile(post, 'utf8')).replace(from, to));
@@ -260,10 +255,7 @@ export async function GET() {
     });
     cleanups.push(() => dev.stop());
     const output = () => dev.output.join('');
-    const see = (pattern: RegExp, what: string) =>
-      waitUntil(async () => pattern.test(output()) || undefined, 25_000, what).catch((error: Error) => {
-        throw new Error(`${error.message}\n${output()}`);
-      });
+    const see = (pattern: RegExp, what: string) => dev.until(async () => pattern.test(output()) || undefined, 25_000, what);
     await see(/lighthouse\.md › image → /, 'the first images');
     // A new style prefix: Astro restarts dev, and the images in that style are made again. Saved whole,
     // as an editor saves by rename: Astro can restart from a file caught half-written (no integrations
@@ -290,18 +282,12 @@ export async function GET() {
     const dev = await startAstroDev(root, await findFreePort(), { COMFYUI_URL: undefined });
     cleanups.push(() => dev.stop());
     const output = () => dev.output.join('');
-    await waitUntil(async () => /no ComfyUI answers/.test(output()) || undefined, 25_000, 'dev to find no ComfyUI').catch((error: Error) => {
-      throw new Error(`${error.message}\n${output()}`);
-    });
+    await dev.until(async () => /no ComfyUI answers/.test(output()) || undefined, 25_000, 'dev to find no ComfyUI');
     expect(fake.stats.promptsQueued).toBe(0);
     // Saved whole, as an editor saves by rename.
     await writeFile(`${envFile}.tmp`, `COMFYUI_URL=${fake.url}\n`);
     await rename(`${envFile}.tmp`, envFile);
-    await waitUntil(async () => /Restarting[\s\S]*lighthouse\.md › image → /.test(output()) || undefined, 30_000, 'the images made with the new URL').catch(
-      (error: Error) => {
-        throw new Error(`${error.message}\n${output()}`);
-      },
-    );
+    await dev.until(async () => /Restarting[\s\S]*lighthouse\.md › image → /.test(output()) || undefined, 30_000, 'the images made with the new URL');
     expect(fake.stats.promptsQueued).toBe(4);
   });
 
@@ -349,9 +335,7 @@ export async function GET() {
       const html = await (await fetch(`${dev.url}/lighthouse/`)).text();
       return /<img[^>]+data-placeholder="false"/.test(html) ? true : undefined;
     };
-    await waitUntil(real, 30_000, 'the real lighthouse image').catch((error: Error) => {
-      throw new Error(`${error.message}\n${dev.output.join('')}`);
-    });
+    await dev.until(real, 30_000, 'the real lighthouse image');
     expect(dev.output.join('')).toContain('ComfyUI answers now: making the images that are missing.');
   });
 
@@ -387,9 +371,7 @@ export async function GET() {
     const file = (await readdir(folder)).find((name) => name.startsWith('lighthouse-') && name.endsWith('.png'))!;
     await rm(path.join(folder, file));
     // Every page imports the images module: with the deleted file still in it, all of them failed.
-    await waitUntil(async () => ((await page('/harbour/')).status === 200 ? true : undefined), 10_000, 'the harbour page to work').catch((error: Error) => {
-      throw new Error(`${error.message}\n${dev.output.join('')}`);
-    });
+    await dev.until(async () => ((await page('/harbour/')).status === 200 ? true : undefined), 10_000, 'the harbour page to work');
     await waitUntil(async () => (existsSync(path.join(folder, file)) ? true : undefined), 30_000, `${file} made again`);
     const again = await waitUntil(
       async () => {

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { findFreePort } from '../helpers/find-free-port.js';
-import { runAstro, runCli, setupBlogWithFake, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { runAstro, runCli, setupBlogWithFake, startAstroDev } from '../helpers/fixture-site.js';
 
 const cleanups = useCleanups();
 const manifestPath = 'src/assets/generated/images.lock.json';
@@ -76,10 +76,7 @@ describe("two authors' branches", () => {
       const html = await (await fetch(`${dev.url}${route}`)).text();
       return /<img[^>]+src="([^"]+)"/.exec(html)?.[1];
     };
-    const shown = (route: string) =>
-      waitUntil(() => imageOf(route), 30_000, `the image of ${route}`).catch((error: Error) => {
-        throw new Error(`${error.message}\n${dev.output.join('')}`);
-      });
+    const shown = (route: string) => dev.until(() => imageOf(route), 30_000, `the image of ${route}`);
     await shown('/left1/');
     await shown('/right3/');
     expect(dev.output.join('')).toContain('Merged the git conflict in src/assets/generated/images.lock.json');
