@@ -13,9 +13,19 @@ export interface PostImages {
 
 /** Scans the posts and resolves every prompt; problems of every post are collected, none hides another. */
 export async function collectPostImages(options: ResolvedOptions, template?: WorkflowTemplate): Promise<PostImages> {
-  const scan = await scanPosts(options.root, options.content, options.field, options.listField);
-  const resolved = resolveRequests(scan.requests, options, template);
-  return { posts: scan.posts, images: resolved.images, problems: [...scan.problems, ...resolved.problems] };
+  const found: PostImages = { posts: 0, images: [], problems: [] };
+  const unresolved: ScanProblem[] = [];
+  // Each batch is resolved while the next one is read, instead of waiting for it.
+  for await (const scan of scanPosts(options.root, options.content, options.field, options.listField)) {
+    found.posts += scan.posts;
+    found.problems.push(...scan.problems);
+    const resolved = resolveRequests(scan.requests, options, template);
+    found.images.push(...resolved.images);
+    unresolved.push(...resolved.problems);
+  }
+  // The posts' own problems first, then those of the options they name.
+  found.problems.push(...unresolved);
+  return found;
 }
 
 export function resolveRequests(requests: ImageRequest[], options: ResolvedOptions, template?: WorkflowTemplate) {

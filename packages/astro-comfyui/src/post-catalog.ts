@@ -5,7 +5,8 @@ import type { WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
 import { resolveRequests } from './collect-post-images.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
-import { listPosts, postMatcher, type ScanProblem, scanPost } from './scan-posts.js';
+import { type PostRead, readPost, readPosts } from './read-posts.js';
+import { listPosts, postMatcher, type ScanProblem, scanPostRead } from './scan-posts.js';
 
 /**
  * The resolved images and problems of every post, kept up to date one post at a time: in dev, saving a
@@ -30,7 +31,8 @@ export class PostCatalog {
   /** Reads every post matched by the content globs. */
   async loadAll(): Promise<void> {
     const byPost = new Map<string, PostEntry>();
-    for (const post of await listPosts(this.#options.root, this.#options.content)) byPost.set(post, this.#read(post));
+    const { root, content } = this.#options;
+    for await (const batch of readPosts(root, await listPosts(root, content))) for (const read of batch) byPost.set(read.file, this.#entryOf(read));
     this.#byPost = byPost;
     this.#wanted = new Map();
     for (const entry of byPost.values()) this.#count(entry, 1);
@@ -42,7 +44,7 @@ export class PostCatalog {
     const post = this.#postOf(file);
     if (!post) return false;
     const before = this.#byPost.get(post);
-    const after = existsSync(path.join(this.#options.root, post)) ? this.#read(post) : undefined;
+    const after = existsSync(path.join(this.#options.root, post)) ? this.#entryOf(readPost(this.#options.root, post)) : undefined;
     if (before) this.#count(before, -1);
     if (after) {
       this.#byPost.set(post, after);
@@ -110,8 +112,8 @@ export class PostCatalog {
     return !post.startsWith('../') && this.#isPost(post) ? post : undefined;
   }
 
-  #read(post: string): PostEntry {
-    const scanned = scanPost(this.#options.root, post, this.#options.field, this.#options.listField);
+  #entryOf(read: PostRead): PostEntry {
+    const scanned = scanPostRead(read, this.#options.field, this.#options.listField);
     const resolved = resolveRequests(scanned.requests, this.#options, this.#template);
     return { images: resolved.images, problems: [...scanned.problems, ...resolved.problems], slug: scanned.slug };
   }

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject, PROMPT_LIMITS } from './frontmatter-schema.js';
 import { describeValue, describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import { FrontmatterSyntaxError, readFrontmatter } from './read-frontmatter.js';
+import { type PostRead, readPost, readPosts } from './read-posts.js';
 
 /** One image prompt found in a post, with where it came from. */
 export interface ImageRequest extends ImagePromptObject {
@@ -29,16 +29,16 @@ export interface ScanResult {
 }
 
 /**
- * Reads every post matched by the content globs and collects its image prompts. A bad post adds to
+ * Reads every post matched by the content globs and collects its image prompts, a batch of posts at a
+ * time (readPosts), so that the caller can work on one batch while the next is read. A bad post adds to
  * `problems` and never stops the others from being read.
  */
-export async function scanPosts(root: string, globs: string[], field: string, listField: string): Promise<ScanResult> {
-  const files = await listPosts(root, globs);
-  const found: Omit<ScanResult, 'posts'> = { requests: [], problems: [] };
-  // Synchronous reads: for thousands of small posts they are several times faster than fs/promises
-  // (one syscall chain per file, no promise per step), and the scan blocks for well under a second.
-  for (const file of files) scanPostInto(found, root, file, field, listField);
-  return { posts: files.length, ...found };
+export async function* scanPosts(root: string, globs: string[], field: string, listField: string): AsyncGenerator<ScanResult> {
+  for await (const batch of readPosts(root, await listPosts(root, globs))) {
+    const found: ScanResult = { posts: batch.length, requests: [], problems: [] };
+    for (const read of batch) scanPostInto(found, read, field, listField);
+    yield found;
+  }
 }
 
 /** Posts are never read from here (listPosts ignores it too). */
@@ -71,8 +71,13 @@ export async function listPosts(root: string, globs: string[]): Promise<string[]
 
 /** One post's image prompts and problems, and the `slug` its frontmatter gives it, if any. */
 export function scanPost(root: string, file: string, field: string, listField: string): Omit<ScanResult, 'posts'> & { slug?: string } {
+  return scanPostRead(readPost(root, file), field, listField);
+}
+
+/** scanPost of a post already read (readPosts). */
+export function scanPostRead(read: PostRead, field: string, listField: string): Omit<ScanResult, 'posts'> & { slug?: string } {
   const found: Omit<ScanResult, 'posts'> = { requests: [], problems: [] };
-  const slug = scanPostInto(found, root, file, field, listField);
+  const slug = scanPostInto(found, read, field, listField);
   return slug === undefined ? found : { ...found, slug };
 }
 
@@ -81,18 +86,17 @@ export function scanPost(root: string, file: string, field: string, listField: s
  * the frontmatter's `slug`, which Astro's glob() loader takes as the entry's id (so the page's URL) instead
  * of the file's name.
  */
-function scanPostInto(found: Omit<ScanResult, 'posts'>, root: string, file: string, field: string, listField: string): string | undefined {
-  const post = path.sep === '/' ? file : toPosix(file);
+function scanPostInto(found: Omit<ScanResult, 'posts'>, read: PostRead, field: string, listField: string): string | undefined {
+  const post = path.sep === '/' ? read.file : toPosix(read.file);
   const { requests, problems } = found;
+  if ('code' in read) {
+    problems.push({ post, field: 'file', message: `cannot be read (${read.code}). Check the file's permissions.` });
+    return;
+  }
   let data: Record<string, unknown>;
   try {
-    data = readFrontmatter(readFileSync(path.join(root, file), 'utf8')).data;
+    data = readFrontmatter(read.text).data;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code) {
-      problems.push({ post, field: 'file', message: `cannot be read (${code}). Check the file's permissions.` });
-      return;
-    }
     if (!(error instanceof FrontmatterSyntaxError)) throw error;
     problems.push({
       post,

@@ -9,6 +9,7 @@ import { assertNoProblems, collectPostImages, loadTemplate } from '../src/collec
 import { imagePromptListSchema } from '../src/frontmatter-schema.js';
 import { resolveOptions } from '../src/options.js';
 import { slugify } from '../src/resolve-image.js';
+import { scanPost } from '../src/scan-posts.js';
 
 let root: string;
 beforeEach(async () => {
@@ -273,6 +274,17 @@ describe('collectPostImages', () => {
     expect(changed[0]!.buildWorkflow()['8']!.inputs.sampler_name).toBe('dpmpp_2m');
     expect(changed[0]!.key).not.toBe(fox!.key);
     expect(changed[1]!.key).not.toBe(owl!.key);
+  });
+
+  it('reports a post that cannot be read (deleted after it was listed, a folder) with the reason', async () => {
+    await post('fine.md', 'image: "a heron"');
+    await mkdir(path.join(root, 'src/content/blog/folder.md'));
+    const scan = (file: string) => scanPost(root, `src/content/blog/${file}`, 'image', 'images');
+    expect(scan('gone.md').problems).toEqual([
+      { post: 'src/content/blog/gone.md', field: 'file', message: "cannot be read (ENOENT). Check the file's permissions." },
+    ]);
+    expect(scan('folder.md').problems.map((p) => p.message)).toEqual(["cannot be read (EISDIR). Check the file's permissions."]);
+    expect(scan('fine.md').requests.map((r) => r.prompt)).toEqual(['a heron']);
   });
 
   it('slugifies paths with spaces and unicode', () => {

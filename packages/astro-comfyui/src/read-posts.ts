@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { on } from 'node:events';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/** A post's text, or the error code (EACCES, EISDIR, …) that kept it from being read. */
+export type PostRead = { file: string; text: string } | { file: string; code: string };
+
+/**
+ * Reads one post (a root-relative path). Synchronously: for thousands of small posts that is several
+ * times faster than fs/promises (one system call chain per file, no promise per step).
+ */
+export function readPost(root: string, file: string): PostRead {
+  try {
+    return { file, text: readFileSync(path.join(root, file), 'utf8') };
+  } catch (error) {
+    return { file, code: String((error as NodeJS.ErrnoException).code ?? (error as Error).message) };
+  }
+}
+
+/**
+ * From this many posts on, a thread reads them. Measured on a 2-core machine: it takes ~50 ms to start
+ * and send its first batch, which made a scan of 2,000 posts 45 ms slower, of 10,000 as fast, and of
+ * 50,000 posts 300 ms faster.
+ */
+const THREAD_FROM = 10_000;
+const BATCH = 500;
+
+/**
+ * The thread's whole program, plain JavaScript with nothing to resolve, so it runs the same from the
+ * built package and from the sources under test, as a script or a module: read the posts in order, a
+ * batch per message.
+ */
+const READER = `
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { join } = process.getBuiltinModule('node:path');
+const { root, files, batch } = workerData;
+for (let start = 0; start < files.length; start += batch) {
+  const texts = files.slice(start, start + batch).map((file) => {
+    try {
+      return readFileSync(join(root, file), 'utf8');
+    } catch (error) {
+      return { code: String(error.code ?? error.message) };
+    }
+  });
+  parentPort.postMessage(texts);
+}
+`;
+
+/**
+ * The posts' texts in the order of `files`, a batch at a time. For a big site a worker thread reads
+ * while the caller parses what came before: reading is half of a cached scan's time and parsing the
+ * other half, and each waits on a different thing (the disk, the CPU). Where no thread may be started
+ * (Node's permission model without --allow-worker), the posts are read here.
+ */
+export async function* readPosts(root: string, files: string[], { threadFrom = THREAD_FROM } = {}): AsyncGenerator<PostRead[]> {
+  let next = 0;
+  const worker = files.length >= threadFrom ? startReader(root, files) : undefined;
+  if (worker) {
+    try {
+      // 'exit' ends the iteration, so a thread that stopped early is not waited on; 'error' throws.
+      for await (const [texts] of on(worker, 'message', { close: ['exit'] }) as AsyncIterableIterator<[Array<string | { code: string }>]>) {
+        yield texts.map((text, i) => (typeof text === 'string' ? { file: files[next + i]!, text } : { file: files[next + i]!, code: text.code }));
+        next += texts.length;
+        if (next === files.length) break;
+      }
+    } finally {
+      await worker.terminate();
+    }
+  }
+  for (; next < files.length; next += BATCH) yield files.slice(next, next + BATCH).map((file) => readPost(root, file));
+}
+
+function startReader(root: string, files: string[]): Worker | undefined {
+  try {
+    // Without the process's flags: its loaders (tsx, a test runner's) would only slow the thread's start.
+    return new Worker(READER, { eval: true, execArgv: [], workerData: { root, files, batch: BATCH } });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_ACCESS_DENIED') return undefined;
+    throw error;
+  }
+}
