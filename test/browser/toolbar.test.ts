@@ -522,21 +522,28 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
       models: { text_encoders: ['clip_g.safetensors', 'clip_l.safetensors'] },
     });
     const own = await copyFixture('blog');
-    // A project site on GitHub Pages: Astro's dev server serves the site under /docs, answers every other
-    // page request with its 404, and refuses a path of the site without its trailing slash.
+    // A project site on GitHub Pages, named like one of its posts: Astro's dev server serves the site
+    // under /harbour, answers every other page request with its 404, and refuses a path of the site
+    // without its trailing slash.
     const config = path.join(own.root, 'astro.config.mjs');
     await writeFile(
       config,
       (await readFile(config, 'utf8')).replace(
         'export default defineConfig({\n',
-        "export default defineConfig({\n  base: '/docs',\n  trailingSlash: 'always',\n",
+        "export default defineConfig({\n  base: '/harbour',\n  trailingSlash: 'always',\n",
       ),
     );
     const server = await startAstroDev(own.root, await findFreePort(), { COMFYUI_URL: `${first.url},${second.url}` });
     const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
-      await tab.goto(`${server.url}/docs/harbour/`);
+      // The home page is no post's, though its path is the harbour post's name; the post's page is.
+      await tab.goto(`${server.url}/harbour/`);
       await openApp(tab);
+      await expect.poll(() => tab.getByTestId('post').locator('option').count(), { timeout: 15_000 }).toBeGreaterThan(3);
+      expect(await tab.getByTestId('post').inputValue()).toBe('');
+      await tab.goto(`${server.url}/harbour/harbour/`);
+      await openApp(tab);
+      await expect.poll(() => tab.getByTestId('post').inputValue(), { timeout: 15_000 }).toBe('src/content/blog/harbour.md');
       await tab.getByTestId('tab-advanced').click();
       await expect
         .poll(() => tab.getByTestId('endpoint-state').evaluateAll((dds) => dds.map((dd) => dd.getAttribute('data-state'))), { timeout: 15_000 })

@@ -40,6 +40,8 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
   let session: DevSession | undefined;
   let buildOutput: 'static' | 'server' = 'static';
   let assetsFolder = '_astro';
+  /** The site's `base`, as final after every integration's setup. */
+  let base = '/';
 
   const integration: AstroIntegration = {
     name: 'astro-comfyui',
@@ -78,8 +80,9 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         });
         for (const other of service?.others ?? []) logger.warn(other);
       },
-      'astro:config:done': async ({ injectTypes, buildOutput: output }) => {
+      'astro:config:done': async ({ config, injectTypes, buildOutput: output }) => {
         buildOutput = output;
+        base = config.base;
         injectTypes({ filename: 'types.d.ts', content: VIRTUAL_TYPES });
         // Validate every post before Astro's content sync, which stops at the first schema error.
         if (command === 'build') {
@@ -138,6 +141,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           refreshImages: (post) => dev!.reindex(post),
           generateMissing: () => void dev!.refresh(),
           shownImage: (image) => index.shownFor(image),
+          base,
           slugOf: (post) => dev!.slugOf(post),
           changesOf: (image) => dev!.changesOf(image),
         });

@@ -519,6 +519,15 @@ describe('postOfPage', () => {
     expect(postOfPage(posts, '/notes/')).toBe('src/content/blog/notes/index.md');
     expect(postOfPage(posts, '/ete-a-brest/')).toBe('src/content/blog/Été à Brest.md');
   });
+  it("leaves the site's base out of the page's path: under base '/harbour' the home page is no post's", () => {
+    expect(postOfPage(posts, '/harbour/', undefined, '/harbour')).toBeNull();
+    expect(postOfPage(posts, '/harbour', undefined, '/harbour/')).toBeNull();
+    expect(postOfPage(posts, '/harbour/fr/harbour/', undefined, '/harbour')).toBe('src/content/blog/fr/harbour.md');
+    expect(postOfPage(posts, '/harbour/harbour/', undefined, '/harbour/')).toBe('src/content/blog/harbour.md');
+    // Only whole segments are the base: /en/harbour/ is not under /e.
+    expect(postOfPage(posts, '/en/harbour/', undefined, '/e')).toBe('src/content/blog/en/harbour.md');
+    expect(postOfPage(posts, '/notes/', undefined, '/harbour')).toBe('src/content/blog/notes/index.md');
+  });
   it('gives no answer rather than a guess', () => {
     expect(postOfPage(posts, '/')).toBeNull();
     expect(postOfPage(posts, '/about/')).toBeNull();

@@ -35,7 +35,8 @@ export interface PanelImage {
 export async function readPanelState(context: ToolbarContext, request: { requestId: string; pathname: string; post?: string }, access: ToolbarAccess) {
   const { options } = context;
   const posts = await listPosts(options.root, options.content);
-  const post = request.post !== undefined ? (posts.includes(request.post) ? request.post : null) : postOfPage(posts, request.pathname, context.slugOf);
+  const post =
+    request.post !== undefined ? (posts.includes(request.post) ? request.post : null) : postOfPage(posts, request.pathname, context.slugOf, context.base);
   const { images, problems } = post ? await readPostImages(context, post) : { images: [], problems: [] };
   return {
     requestId: request.requestId,
@@ -95,10 +96,11 @@ async function readPostImages({ options, shownImage, changesOf }: ToolbarContext
  * extension or a trailing `index`, or by the `slug` of its frontmatter when it has one (Astro's entry id
  * either way); the page's path must end with that name. A name matched whole beats a partial match, and a
  * longer match beats a shorter one: `/fr/harbour/` is `fr/harbour.md`, `/harbour/` is `harbour.md`, not
- * `en/harbour.md`. A tie is no answer, so the author chooses instead of the panel guessing.
+ * `en/harbour.md`. A tie is no answer, so the author chooses instead of the panel guessing. The site's
+ * `base` is no part of any post's name: under `base: '/harbour'` the home page is no post's.
  */
-export function postOfPage(posts: string[], pathname: string, slugOf: (post: string) => string | undefined = () => undefined): string | null {
-  const page = pathname.split('/').filter(Boolean).map(slugSegment);
+export function postOfPage(posts: string[], pathname: string, slugOf: (post: string) => string | undefined = () => undefined, base = '/'): string | null {
+  const page = withoutBase(pathname, base).split('/').filter(Boolean).map(slugSegment);
   const folders = posts.map((post) => post.split('/').slice(0, -1));
   let shared = folders[0]?.length ?? 0;
   for (const folder of folders) while (shared > 0 && folder.slice(0, shared).join('/') !== folders[0]!.slice(0, shared).join('/')) shared--;
@@ -125,6 +127,12 @@ export function postOfPage(posts: string[], pathname: string, slugOf: (post: str
     else if (score === bestScore && score > 0) tie = true;
   }
   return tie ? null : best;
+}
+
+/** A page's path without the site's `base` (`/docs`, `/docs/`), when it starts with it. */
+function withoutBase(pathname: string, base: string): string {
+  const prefix = base.replace(/\/+$/, '');
+  return prefix && (pathname === prefix || pathname.startsWith(`${prefix}/`)) ? pathname.slice(prefix.length) : pathname;
 }
 
 /** A path segment of a page (URL-encoded) or a post, compared as a slug. */

@@ -33,6 +33,8 @@ export interface ToolbarContext {
   generateMissing: () => void;
   /** What the dev server shows for an image now (its image index), without reading the manifest. */
   shownImage: (image: ResolvedImage) => { state: ImageState; file: string | null };
+  /** The site's `base` (Astro's config), which starts every page's path and names no post. */
+  base: string;
   /** The `slug` a post's frontmatter gives it (Astro's id for it, so its page's name), if known. */
   slugOf: (post: string) => string | undefined;
   /** What changed since the committed image of a missing image's place, e.g. `["steps 4 → 6"]`. */
