@@ -50,9 +50,9 @@ for (let start = 0; start < files.length; start += batch) {
 
 /**
  * The posts' texts in the order of `files`, a batch at a time. For a big site a worker thread reads
- * while the caller parses what came before: reading is half of a cached scan's time and parsing the
- * other half, and each waits on a different thing (the disk, the CPU). Where no thread may be started
- * (Node's permission model without --allow-worker), the posts are read here.
+ * while the caller parses what came before: the file system calls are half of a cached scan's time and
+ * the parsing the other half, and on two cores they need not wait for each other. Where no thread may
+ * be started (Node's permission model without --allow-worker), the posts are read in this one.
  */
 export async function* readPosts(root: string, files: string[], { threadFrom = THREAD_FROM } = {}): AsyncGenerator<PostRead[]> {
   let next = 0;
