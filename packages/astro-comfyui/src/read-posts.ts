@@ -51,12 +51,17 @@ for (let start = 0; start < files.length; start += batch) {
 /**
  * The posts' texts in the order of `files`, a batch at a time. For a big site a worker thread reads
  * while the caller parses what came before: the file system calls are half of a cached scan's time and
- * the parsing the other half, and on two cores they need not wait for each other. Where no thread may
- * be started (Node's permission model without --allow-worker), the posts are read in this one.
+ * the parsing the other half, and on two cores they need not wait for each other. Where no thread can
+ * be started (Node's permission model without --allow-worker, a runtime without eval workers) or the
+ * thread fails, the posts it did not send are read in this one: a thread only ever makes it faster.
  */
-export async function* readPosts(root: string, files: string[], { threadFrom = THREAD_FROM } = {}): AsyncGenerator<PostRead[]> {
+export async function* readPosts(
+  root: string,
+  files: string[],
+  { threadFrom = THREAD_FROM, program = READER }: { threadFrom?: number /** The thread's program; tests give one that fails. */; program?: string } = {},
+): AsyncGenerator<PostRead[]> {
   let next = 0;
-  const worker = files.length >= threadFrom ? startReader(root, files) : undefined;
+  const worker = files.length >= threadFrom ? startReader(program, root, files) : undefined;
   if (worker) {
     try {
       // 'exit' ends the iteration, so a thread that stopped early is not waited on; 'error' throws.
@@ -65,6 +70,8 @@ export async function* readPosts(root: string, files: string[], { threadFrom = T
         next += texts.length;
         if (next === files.length) break;
       }
+    } catch {
+      // Read below from where the thread stopped.
     } finally {
       await worker.terminate();
     }
@@ -72,12 +79,11 @@ export async function* readPosts(root: string, files: string[], { threadFrom = T
   for (; next < files.length; next += BATCH) yield files.slice(next, next + BATCH).map((file) => readPost(root, file));
 }
 
-function startReader(root: string, files: string[]): Worker | undefined {
+function startReader(program: string, root: string, files: string[]): Worker | undefined {
   try {
     // Without the process's flags: its loaders (tsx, a test runner's) would only slow the thread's start.
-    return new Worker(READER, { eval: true, execArgv: [], workerData: { root, files, batch: BATCH } });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_ACCESS_DENIED') return undefined;
-    throw error;
+    return new Worker(program, { eval: true, execArgv: [], workerData: { root, files, batch: BATCH } });
+  } catch {
+    return undefined;
   }
 }

@@ -82,6 +82,36 @@ describe('readPosts', () => {
     expect(threads()).toBe(before);
   });
 
+  it('reads the posts the thread did not send itself when the thread fails, at once or midway', async () => {
+    const expected = await readOneByOne();
+    const failing = `
+      const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+      const { readFileSync } = process.getBuiltinModule('node:fs');
+      const { join } = process.getBuiltinModule('node:path');
+      if (workerData.files.length > 1000) throw new Error('the thread fails at once');
+      parentPort.postMessage(workerData.files.slice(0, workerData.batch).map((file) => readFileSync(join(workerData.root, file), 'utf8')));
+      throw new Error('the thread fails midway');
+    `;
+    const before = messagePorts();
+    const read = async (list: string[]) => {
+      const batches: PostRead[][] = [];
+      // Whether the thread was still there when each batch came: the first one midway comes from it.
+      const fromThread: boolean[] = [];
+      for await (const batch of readPosts(root, list, { threadFrom: 0, program: failing })) {
+        fromThread.push(messagePorts() > before);
+        batches.push(batch);
+      }
+      return { batches, fromThread };
+    };
+    const atOnce = await read(files);
+    expect(atOnce.batches.flat()).toEqual(expected);
+    expect(atOnce.fromThread.some(Boolean)).toBe(false);
+    const midway = await read(files.slice(0, 1000));
+    expect(midway.fromThread).toEqual([true, false]);
+    expect(midway.batches.flat()).toEqual(expected.slice(0, 1000));
+    expect(messagePorts()).toBe(before);
+  });
+
   it('reads the posts itself where Node does not allow threads (its permission model)', async () => {
     const dist = new URL('../dist/read-posts.js', import.meta.url).href;
     const script = `
