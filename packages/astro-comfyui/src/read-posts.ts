@@ -48,6 +48,13 @@ for (let start = 0; start < files.length; start += batch) {
 }
 `;
 
+export interface ReadPostsOptions {
+  /** From how many posts on a thread reads them. */
+  threadFrom?: number;
+  /** The thread's program; tests give one that fails. */
+  program?: string;
+}
+
 /**
  * The posts' texts in the order of `files`, a batch at a time. For a big site a worker thread reads
  * while the caller parses what came before: the file system calls are half of a cached scan's time and
@@ -58,7 +65,7 @@ for (let start = 0; start < files.length; start += batch) {
 export async function* readPosts(
   root: string,
   files: string[],
-  { threadFrom = THREAD_FROM, program = READER }: { threadFrom?: number /** The thread's program; tests give one that fails. */; program?: string } = {},
+  { threadFrom = THREAD_FROM, program = READER }: ReadPostsOptions = {},
 ): AsyncGenerator<PostRead[]> {
   let next = 0;
   const worker = files.length >= threadFrom ? startReader(program, root, files) : undefined;
