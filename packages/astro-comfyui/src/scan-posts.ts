@@ -90,7 +90,11 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, read: PostRead, field: s
   const post = path.sep === '/' ? read.file : toPosix(read.file);
   const { requests, problems } = found;
   if ('code' in read) {
-    problems.push({ post, field: 'file', message: `cannot be read (${read.code}). Check the file's permissions.` });
+    problems.push({
+      post,
+      field: 'file',
+      message: `cannot be read (${read.code}). ${UNREADABLE_FIX.get(read.code) ?? 'Check that it is a file you can read.'}`,
+    });
     return;
   }
   let data: Record<string, unknown>;
@@ -175,6 +179,14 @@ function scanPostInto(found: Omit<ScanResult, 'posts'>, read: PostRead, field: s
 }
 
 const toPosix = (file: string) => file.split(path.sep).join('/');
+
+/** What to do about a post that cannot be read, by the error's code. */
+const UNREADABLE_FIX = new Map([
+  ['EACCES', "Check the file's permissions."],
+  ['EPERM', "Check the file's permissions."],
+  ['ENOENT', 'It was moved or deleted while the posts were read; run again.'],
+  ['EISDIR', 'It is a folder named like a post; rename the folder.'],
+]);
 
 /** The problem of one field of the object form, as a sentence with the fix. */
 function describeIssue(issue: ZodIssueLike, value: Record<string, unknown>, field: string, listField: string): string {

@@ -281,9 +281,9 @@ describe('collectPostImages', () => {
     await mkdir(path.join(root, 'src/content/blog/folder.md'));
     const scan = (file: string) => scanPost(root, `src/content/blog/${file}`, 'image', 'images');
     expect(scan('gone.md').problems).toEqual([
-      { post: 'src/content/blog/gone.md', field: 'file', message: "cannot be read (ENOENT). Check the file's permissions." },
+      { post: 'src/content/blog/gone.md', field: 'file', message: 'cannot be read (ENOENT). It was moved or deleted while the posts were read; run again.' },
     ]);
-    expect(scan('folder.md').problems.map((p) => p.message)).toEqual(["cannot be read (EISDIR). Check the file's permissions."]);
+    expect(scan('folder.md').problems.map((p) => p.message)).toEqual(['cannot be read (EISDIR). It is a folder named like a post; rename the folder.']);
     expect(scan('fine.md').requests.map((r) => r.prompt)).toEqual(['a heron']);
   });
 
