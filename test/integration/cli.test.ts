@@ -1,4 +1,5 @@
-import { mkdir, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -393,6 +394,22 @@ describe('astro-comfyui CLI', () => {
         'error: astro-comfyui needs Node.js 22.12 or newer, as Astro 7 does; this is Node.js 20.19.0.\nhint: install Node.js 22 or newer (e.g. `nvm install 22`) and run it again.',
       );
       expect(old.stdout).toBe('');
+    }
+  });
+
+  it("keeps V8's compiled code of its modules for the next run, as Astro's command does, except in CI", async () => {
+    for (const ci of [undefined, 'true']) {
+      const tmp = await mkdtemp(path.join(tmpdir(), 'compile-cache-'));
+      try {
+        const run = await runCli(tmp, ['--version'], { TMPDIR: tmp, NODE_COMPILE_CACHE: undefined, CI: ci });
+        expect(run.exitCode).toBe(0);
+        // Node writes it into the temporary folder, one file per compiled module.
+        const cached = await readdir(path.join(tmp, 'node-compile-cache'), { recursive: true }).catch(() => []);
+        if (ci) expect(cached).toEqual([]);
+        else expect(cached.length).toBeGreaterThan(0);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
     }
   });
 
