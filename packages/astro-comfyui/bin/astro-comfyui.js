@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The command npm links at install time. It exists before `dist/` is built (npm links bins on `npm ci`,
 // before any build), and loads the CLI from `dist/` when it runs.
+import module from 'node:module';
+
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
   // On an older Node the CLI stops inside a dependency (undici) with a stack trace that does not say why.
@@ -11,11 +13,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
 } else {
   // As Astro's own command does: a run after the first loads its modules from V8's cache of compiled
   // code instead of compiling them again. Not in CI, where a cache is written and never read again.
-  if (!process.env.CI) {
-    try {
-      (await import('node:module')).enableCompileCache?.();
-    } catch {}
-  }
+  // (A cache that cannot be written is reported in the returned status, never thrown.)
+  if (!process.env.CI) module.enableCompileCache();
   try {
     await import('../dist/cli/main.js');
   } catch (error) {
