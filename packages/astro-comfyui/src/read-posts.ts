@@ -79,7 +79,8 @@ export async function* readPosts(
     // 'exit' ends the iteration, so a thread that stopped early is not waited on; 'error' throws.
     const batches = on(worker, 'message', { close: ['exit'] }) as AsyncIterableIterator<[Array<string | { code: string }>]>;
     try {
-      for (; next < HEAD; next += BATCH) yield files.slice(next, Math.min(next + BATCH, HEAD)).map((file) => readPost(root, file));
+      yield* readHere(root, files, 0, HEAD);
+      next = HEAD;
       for await (const [texts] of batches) {
         yield texts.map((text, i) => (typeof text === 'string' ? { file: files[next + i]!, text } : { file: files[next + i]!, code: text.code }));
         next += texts.length;
@@ -91,7 +92,12 @@ export async function* readPosts(
       await worker.terminate();
     }
   }
-  for (; next < files.length; next += BATCH) yield files.slice(next, next + BATCH).map((file) => readPost(root, file));
+  yield* readHere(root, files, next, files.length);
+}
+
+/** Reads `files[from…to)` in this thread, a batch at a time. */
+function* readHere(root: string, files: string[], from: number, to: number): Generator<PostRead[]> {
+  for (let start = from; start < to; start += BATCH) yield files.slice(start, Math.min(start + BATCH, to)).map((file) => readPost(root, file));
 }
 
 function startReader(program: string, root: string, files: string[]): Worker | undefined {
