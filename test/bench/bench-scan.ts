@@ -20,6 +20,12 @@ export interface ScanResult {
   maxRssMb: number;
   /** Median of the floor (scan-floor-child.mjs: the file system work alone), run alternately with the scan. */
   floorMs: number;
+  /** Median CPU time of all the scan's threads, user + system: the least wall time it can take is this over the cores. */
+  cpuMs: number;
+  /** The same for the floor. */
+  floorCpuMs: number;
+  /** Median CPU time of the scan's main thread (undefined before Node 22.19): with the work divided as it is, more cores do not make the scan shorter than this. */
+  mainCpuMs: number | undefined;
 }
 
 /** Writes the site and a manifest in which every image is already generated; returns the site root. */
@@ -48,28 +54,40 @@ export async function benchScan(posts: number, runs = 5): Promise<ScanResult> {
   try {
     const child = fileURLToPath(new URL('./scan-child.mjs', import.meta.url));
     const floorChild = fileURLToPath(new URL('./scan-floor-child.mjs', import.meta.url));
-    const results: Array<{ ms: number; maxRssMb: number }> = [];
+    const results: Array<{ ms: number; cpuMs: number; mainCpuMs: number | null; maxRssMb: number }> = [];
     const floors: number[] = [];
+    const cpus: number[] = [];
+    const mainCpus: number[] = [];
+    const floorCpus: number[] = [];
     for (let run = 0; run < runs; run++) {
       const { stdout } = await execa(process.execPath, [child, root]);
-      const result = JSON.parse(stdout) as { ms: number; maxRssMb: number; ready: number; images: number };
+      const result = JSON.parse(stdout) as { ms: number; cpuMs: number; mainCpuMs: number | null; maxRssMb: number; ready: number; images: number };
       if (result.ready !== posts) throw new Error(`expected ${posts} cached images, found ${result.ready}`);
       results.push(result);
-      const floor = JSON.parse((await execa(process.execPath, [floorChild, root])).stdout) as { ms: number; posts: number; entries: number };
+      cpus.push(result.cpuMs);
+      if (result.mainCpuMs !== null) mainCpus.push(result.mainCpuMs);
+      const floor = JSON.parse((await execa(process.execPath, [floorChild, root])).stdout) as { ms: number; cpuMs: number; posts: number; entries: number };
       if (floor.posts !== posts || floor.entries !== posts) throw new Error(`the floor read ${floor.posts} posts and ${floor.entries} entries, not ${posts}`);
       floors.push(floor.ms);
+      floorCpus.push(floor.cpuMs);
     }
     results.sort((a, b) => a.ms - b.ms);
-    floors.sort((a, b) => a - b);
     const median = results[Math.floor(results.length / 2)]!;
     return {
       posts,
       ms: median.ms,
       msRange: [results[0]!.ms, results.at(-1)!.ms],
       maxRssMb: median.maxRssMb,
-      floorMs: floors[Math.floor(floors.length / 2)]!,
+      floorMs: medianOf(floors),
+      cpuMs: medianOf(cpus),
+      floorCpuMs: medianOf(floorCpus),
+      mainCpuMs: mainCpus.length > 0 ? medianOf(mainCpus) : undefined,
     };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+function medianOf(values: number[]): number {
+  return values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
