@@ -82,7 +82,7 @@ if (all || which.has('scan')) {
     const target = targets[posts];
     row(
       `Cache-hit scan + key + manifest check, ${posts.toLocaleString('en')} posts`,
-      `${r.ms.toFixed(0)} ms (median of 5 processes; ${r.msRange.map((ms) => ms.toFixed(0)).join('–')} ms), peak RSS ${r.maxRssMb.toFixed(0)} MB; ${(r.ms / r.floorMs).toFixed(2)}× the file system work alone (${r.floorMs.toFixed(0)} ms, alternate processes); CPU time of all threads ${r.cpuMs.toFixed(0)} ms (floor ${r.floorCpuMs.toFixed(0)} ms), so at least ${(r.cpuMs / cpus().length).toFixed(0)} ms on ${cpus().length} cores${r.mainCpuMs === undefined ? '' : `; main thread ${r.mainCpuMs.toFixed(0)} ms, a floor for any number of cores`}`,
+      `${r.ms.toFixed(0)} ms (median of 5 processes; ${r.msRange.map((ms) => ms.toFixed(0)).join('–')} ms), peak RSS ${r.maxRssMb.toFixed(0)} MB; ${(r.ms / r.floorMs).toFixed(2)}× the file system work alone (${r.floorMs.toFixed(0)} ms, alternate processes); CPU time of all threads ${r.cpuMs.toFixed(0)} ms (floor ${r.floorCpuMs.toFixed(0)} ms), so at least ${(r.cpuMs / cpus().length).toFixed(0)} ms on ${cpus().length} cores${r.mainCpuMs === undefined ? '' : `; main thread ${r.mainCpuMs.toFixed(0)} ms, which more cores would not shorten`}`,
       target ? `< ${target[0] / 1000} s, < ${target[1]} MB` : '—',
       !target || (r.ms < target[0] && r.maxRssMb < target[1]),
       'npm run bench -- scan',
