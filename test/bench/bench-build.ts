@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from '../helpers/fixture-site.js';
 import { prepareCachedSite } from './bench-scan.js';
+import { median } from './median.js';
 
 const child = fileURLToPath(new URL('./build-child.mjs', import.meta.url));
 
@@ -29,8 +30,6 @@ async function timeBuild(root: string, withIntegration: boolean): Promise<{ wall
   if (result.exitCode !== 0) throw new Error(String(result.all).slice(-2000));
   return JSON.parse(String(result.stdout).trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** `astro build` of a site with `posts` cached posts, with and without astro-comfyui, median of `runs`. */
 export async function benchBuild(posts: number, runs = 3): Promise<BuildResult> {

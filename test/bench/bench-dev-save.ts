@@ -7,6 +7,7 @@ import { startDevGeneration } from '../../packages/astro-comfyui/src/dev-generat
 import { ImageIndex } from '../../packages/astro-comfyui/src/image-index.js';
 import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
 import { prepareCachedSite } from './bench-scan.js';
+import { median } from './median.js';
 
 export interface DevSaveResult {
   posts: number;
@@ -15,8 +16,6 @@ export interface DevSaveResult {
   /** The same after a save that changes that post's alt text. */
   altCpuMs: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * The integration's own work after a save in `astro dev`, without Astro's: the dev generation runs on a

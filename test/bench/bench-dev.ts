@@ -5,6 +5,7 @@ import path from 'node:path';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { startAstroDev } from '../helpers/fixture-site.js';
 import { prepareCachedSite } from './bench-scan.js';
+import { median } from './median.js';
 
 export interface DevResult {
   posts: number;
@@ -19,8 +20,6 @@ export interface DevResult {
   /** CPU time of the dev server in the 3 s after a save of a post's text only, no page loaded: median. */
   textSaveCpuMs: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * `astro dev` on a site of `posts` posts whose images are all committed and shown by their pages (the

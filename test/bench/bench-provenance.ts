@@ -10,6 +10,7 @@ import { resolveOptions } from '../../packages/astro-comfyui/src/options.js';
 import { withPngEntry } from '../../packages/astro-comfyui/src/png-entry.js';
 import { childEnv } from '../helpers/fixture-site.js';
 import { prepareCachedSite } from './bench-scan.js';
+import { median } from './median.js';
 
 const child = fileURLToPath(new URL('./build-child.mjs', import.meta.url));
 
@@ -22,8 +23,6 @@ export interface ProvenanceResult {
   warmOnMs: number;
   warmOffMs: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * A site whose `posts` pages each render their committed image (a real 256×144 PNG carrying its entry) as

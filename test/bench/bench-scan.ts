@@ -10,6 +10,7 @@ import { cacheDirectory } from '../../packages/astro-comfyui/src/cache-directory
 import { manifestEntryFor } from '../../packages/astro-comfyui/src/write-image.js';
 import { TINY_PNG } from '../helpers/tiny-png.js';
 import { generateSite } from './generate-site.js';
+import { median } from './median.js';
 
 export interface ScanResult {
   posts: number;
@@ -72,22 +73,18 @@ export async function benchScan(posts: number, runs = 5): Promise<ScanResult> {
       floorCpus.push(floor.cpuMs);
     }
     results.sort((a, b) => a.ms - b.ms);
-    const median = results[Math.floor(results.length / 2)]!;
+    const middle = results[Math.floor(results.length / 2)]!;
     return {
       posts,
-      ms: median.ms,
+      ms: middle.ms,
       msRange: [results[0]!.ms, results.at(-1)!.ms],
-      maxRssMb: median.maxRssMb,
-      floorMs: medianOf(floors),
-      cpuMs: medianOf(cpus),
-      floorCpuMs: medianOf(floorCpus),
-      mainCpuMs: mainCpus.length > 0 ? medianOf(mainCpus) : undefined,
+      maxRssMb: middle.maxRssMb,
+      floorMs: median(floors),
+      cpuMs: median(cpus),
+      floorCpuMs: median(floorCpus),
+      mainCpuMs: mainCpus.length > 0 ? median(mainCpus) : undefined,
     };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-}
-
-function medianOf(values: number[]): number {
-  return values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
