@@ -18,11 +18,11 @@ export function encodePng(width: number, height: number, rgb: Uint8Array, text: 
     // Each scanline starts with filter type 0 (none).
     raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  const chunks = [chunk('IHDR', header)];
+  const chunks = [pngChunk('IHDR', header)];
   for (const [keyword, value] of Object.entries(text)) {
-    chunks.push(chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')])));
+    chunks.push(pngChunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')])));
   }
-  chunks.push(chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', Buffer.alloc(0)));
+  chunks.push(pngChunk('IDAT', deflateSync(raw, { level: 1 })), pngChunk('IEND', Buffer.alloc(0)));
   return Buffer.concat([SIGNATURE, ...chunks]);
 }
 
@@ -48,7 +48,8 @@ export function readPngInfo(png: Buffer): { width: number; height: number; text:
   return { width, height, text };
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: its length, type, data and CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, 'latin1');
