@@ -12,9 +12,10 @@ import { startFakeComfyUI, type FakeComfyUI, type FakeComfyUIOptions } from '../
 import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
 import { startPrefixProxy } from '../../../test/helpers/prefix-proxy.js';
 import { SELF_SIGNED } from '../../../test/helpers/self-signed-cert.js';
+import { waitUntil } from '../../../test/helpers/fixture-site.js';
 import { buildTestGraph } from '../../../test/helpers/sd35-graph.js';
 import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
-import { ComfyUIError, createComfyUIClient, LeaveRunning, type ComfyUIClient, type PromptProgress } from '../src/index.js';
+import { ComfyUIError, createComfyUIClient, LeaveRunning, type ComfyUIClient, type ComfyUIMessage, type PromptProgress } from '../src/index.js';
 
 let fake: FakeComfyUI | undefined;
 let client: ComfyUIClient | undefined;
@@ -505,6 +506,26 @@ describe('ComfyUIClient', () => {
       await new Promise((resolve) => server.close(resolve));
       await rm(folder, { recursive: true, force: true });
     }
+  });
+
+  it("events.subscribeAll hears ComfyUI's queue status and every prompt's messages, until it unsubscribes", async () => {
+    const { client } = await setup();
+    const heard: ComfyUIMessage[] = [];
+    const unsubscribe = client.events.subscribeAll((message) => heard.push(message));
+    // ComfyUI greets every socket with the queue's status and the session id.
+    await waitUntil(async () => heard.find((m) => m.type === 'status' && typeof m.data.sid === 'string'), 5_000, 'the status greeting');
+    await client.runPrompt(buildTestGraph({ steps: 3 }), { promptId: 'heard' });
+    const ofHeard = heard.filter((m) => m.data.prompt_id === 'heard').map((m) => m.type);
+    expect(ofHeard).toEqual(expect.arrayContaining(['execution_start', 'executing', 'progress', 'executed', 'execution_success']));
+    expect(heard.filter((m) => m.type === 'progress' && m.data.prompt_id === 'heard').map((m) => m.data.value)).toEqual([1, 2, 3]);
+    // The queue's status between jobs, which no prompt's own listener gets: it carries no prompt_id.
+    expect(heard.some((m) => m.type === 'status' && (m.data.status as { exec_info?: { queue_remaining?: number } })?.exec_info?.queue_remaining === 1)).toBe(
+      true,
+    );
+    unsubscribe();
+    const count = heard.length;
+    await client.runPrompt(buildTestGraph({ steps: 3 }), { promptId: 'unheard' });
+    expect(heard.length).toBe(count);
   });
 
   it('leaves nothing open after close(): a script using it exits by itself', async () => {
