@@ -15,14 +15,14 @@ export interface ComfyUIEventsOptions {
 
 type Listener = (message: ComfyUIMessage) => void;
 
+/** How long the socket stays open after its last listener left, for the next job. */
+const IDLE_LINGER_MS = 2_000;
+
 /**
  * The `/ws` event stream of one client id. It connects while someone listens, reconnects with backoff
  * after a drop (ComfyUI keeps routing a returning clientId's messages to the new socket), and never
  * treats silence as death: loading a checkpoint can be silent for minutes.
  */
-/** How long the socket stays open after its last listener left, for the next job. */
-const IDLE_LINGER_MS = 2_000;
-
 export class ComfyUIEvents {
   readonly #options: ComfyUIEventsOptions;
   readonly #byPrompt = new Map<string, Set<Listener>>();
