@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseFrontmatter } from 'astro/markdown';
 import { buildSd35Workflow } from '../../packages/comfyui/src/index.js';
@@ -79,6 +79,33 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
     expect(result.all).toContain(`images[1]: recorded seed ${images[1]!.seed} in place of regenerate: true`);
     expect(after.replace(/^ {2}- \{ prompt: "an owl.*\n/m, '')).toBe(text.replace(owl, ''));
     expect(Object.keys(parseFrontmatter(after).frontmatter)).not.toContain('image');
+  });
+
+  it('regenerate: true in a read-only post keeps the new image, leaves the post as it was and says which seed to write', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups);
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    const text = (await readFile(post, 'utf8')).replace(/^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }');
+    await writeFile(post, text);
+    await chmod(post, 0o444);
+
+    const runs = fake.stats.samplerRuns;
+    const result = await runCli(root, ['generate'], env);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(fake.stats.samplerRuns - runs).toBe(1);
+    expect(await readFile(post, 'utf8')).toBe(text);
+    const seed = Number(/image was regenerated with seed (\d+), but the post could not be updated/.exec(String(result.all))?.[1]);
+    expect(String(result.all)).toContain('it is read-only (mode 444); make it writable (chmod u+w) first');
+    expect(String(result.all)).toContain(`write seed: ${seed} there and remove regenerate: true to keep this image`);
+    const made = Object.values(await manifestOf(root)).filter((e) => e.posts.includes('src/content/blog/harbour.md') && e.seed === seed);
+    expect(made).toHaveLength(1);
+
+    // The advice, followed: the image just made is the post's, and nothing is generated again.
+    await chmod(post, 0o644);
+    await writeFile(post, text.replace('regenerate: true', `seed: ${seed}`));
+    const again = await runCli(root, ['generate'], env);
+    expect(again.exitCode, String(again.all)).toBe(0);
+    expect(fake.stats.samplerRuns - runs).toBe(1);
   });
 
   it('regenerate: true is ignored, with a warning, in CI', async () => {
