@@ -514,6 +514,7 @@ describe('ComfyUIClient', () => {
     const unsubscribe = client.events.subscribeAll((message) => heard.push(message));
     // ComfyUI greets every socket with the queue's status and the session id.
     await waitUntil(async () => heard.find((m) => m.type === 'status' && typeof m.data.sid === 'string'), 5_000, 'the status greeting');
+    expect(client.events.connected).toBe(true);
     await client.runPrompt(buildTestGraph({ steps: 3 }), { promptId: 'heard' });
     const ofHeard = heard.filter((m) => m.data.prompt_id === 'heard').map((m) => m.type);
     expect(ofHeard).toEqual(expect.arrayContaining(['execution_start', 'executing', 'progress', 'executed', 'execution_success']));
@@ -523,6 +524,8 @@ describe('ComfyUIClient', () => {
       true,
     );
     unsubscribe();
+    // With no listener left, the socket is kept a moment for a next job, then closed.
+    await waitUntil(async () => !client.events.connected || undefined, 10_000, 'the idle socket to close');
     const count = heard.length;
     await client.runPrompt(buildTestGraph({ steps: 3 }), { promptId: 'unheard' });
     expect(heard.length).toBe(count);
