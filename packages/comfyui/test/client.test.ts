@@ -508,6 +508,50 @@ describe('ComfyUIClient', () => {
     }
   });
 
+  it('listModels names the files of one model folder, and says so when ComfyUI has no such folder', async () => {
+    const { client } = await setup();
+    expect(await client.listModels('text_encoders')).toEqual(expect.arrayContaining(['clip_g.safetensors', 't5xxl_fp16.safetensors']));
+    expect(await client.listModels('checkpoints')).toContain('sd3.5_large_turbo.safetensors');
+    const missing = await client.listModels('no such/folder').catch((e: unknown) => e);
+    expect(missing).toMatchObject({
+      code: 'HTTP_ERROR',
+      message: expect.stringMatching(/^ComfyUI at http:\/\/127\.0\.0\.1:\d+ answered GET \/models\/no%20such%2Ffolder with HTTP 404\./),
+    });
+  });
+
+  it('listModels and freeMemory send what ComfyUI reads, and refuse an answer that is not a list of names', async () => {
+    const requests: Array<{ method?: string; url?: string; body: string }> = [];
+    let answer = '["a.safetensors", 7]';
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk));
+      req.on('end', () => {
+        requests.push({ method: req.method, url: req.url, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(req.url?.startsWith('/models/') ? answer : '');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      client = createComfyUIClient({ url });
+      await expect(client.listModels('loras')).rejects.toThrow(
+        `ComfyUI at ${url} answered GET /models/loras with JSON that ComfyUI does not send (it is not a list of file names). Check that the URL points at ComfyUI.`,
+      );
+      answer = '["a.safetensors"]';
+      expect(await client.listModels('loras')).toEqual(['a.safetensors']);
+      await client.freeMemory();
+      await client.freeMemory({ unloadModels: false });
+      const frees = requests.filter((r) => r.url === '/free');
+      expect(frees.map((r) => [r.method, JSON.parse(r.body)])).toEqual([
+        ['POST', { unload_models: true, free_memory: true }],
+        ['POST', { unload_models: false, free_memory: true }],
+      ]);
+    } finally {
+      await client?.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("events.subscribeAll hears ComfyUI's queue status and every prompt's messages, until it unsubscribes", async () => {
     const { client } = await setup();
     const heard: ComfyUIMessage[] = [];
