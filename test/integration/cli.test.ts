@@ -588,6 +588,21 @@ describe('astro-comfyui CLI', () => {
     expect((await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"mode":"frozen"}' })).stdout).not.toContain('No file matches');
   });
 
+  it('start: leaves a ComfyUI that already answers alone, and without a start command says how to add one', async () => {
+    const { fake, root, env } = await setup();
+    const options = JSON.stringify({ start: fakeStartCommand() });
+    const running = await runCli(root, ['start'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: options });
+    expect(running.exitCode, String(running.all)).toBe(0);
+    expect(running.stdout).toContain(`ComfyUI was already running at ${fake.url}; leaving it alone.`);
+    expect(running.stdout).not.toContain('[comfyui]');
+    expect((await fetch(`${fake.url}/system_stats`)).status).toBe(200);
+
+    const none = await runCli(root, ['start'], env);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain('No start command is configured.');
+    expect(none.stderr).toContain('Add start: { cwd: "/path/to/ComfyUI", python: "/path/to/venv/bin/python" } to the astro-comfyui options.');
+  });
+
   it('start: supervises ComfyUI in the foreground and stops it on Ctrl-C', async () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);
