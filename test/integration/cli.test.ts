@@ -588,6 +588,24 @@ describe('astro-comfyui CLI', () => {
     expect((await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"mode":"frozen"}' })).stdout).not.toContain('No file matches');
   });
 
+  it('run outside the project, or in one without the integration, says where it looked and what to do', async () => {
+    const { root, env } = await setup();
+    const inside = path.join(root, 'src');
+    const lost = await runCli(inside, ['status'], env);
+    expect(lost.exitCode).toBe(1);
+    expect(lost.stderr).toBe(`error: No astro.config file in ${inside}.\nhint: Run the command in the root of an Astro project, or pass --root <dir>.`);
+    // The advice, followed, from the same folder.
+    const found = await runCli(inside, ['status', '--root', '..'], env);
+    expect(found.stdout).toContain('src/content/blog/lighthouse.md');
+
+    await writeFile(path.join(root, 'astro.config.mjs'), "import { defineConfig } from 'astro/config';\nexport default defineConfig({});\n");
+    const without = await runCli(root, ['status'], env);
+    expect(without.exitCode).toBe(1);
+    expect(without.stderr).toBe(
+      'error: astro.config.mjs does not use the astro-comfyui integration.\nhint: Add comfyui() to integrations in astro.config (see the README).',
+    );
+  });
+
   it('start: leaves a ComfyUI that already answers alone, and without a start command says how to add one', async () => {
     const { fake, root, env } = await setup();
     const options = JSON.stringify({ start: fakeStartCommand() });
