@@ -588,6 +588,30 @@ describe('astro-comfyui CLI', () => {
     expect((await runCli(site.root, ['status'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"mode":"frozen"}' })).stdout).not.toContain('No file matches');
   });
 
+  it.each([
+    ['a terminal of 50 columns', 'stty cols 50 rows 20; ', 49],
+    ['a terminal whose size was never set (0 columns)', '', 99],
+  ])('generate on %s keeps one progress line that fits, cleared before each log line', async (_, setSize, fits) => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 30 });
+    // `script` gives the command a pseudo-terminal, as a user's shell does; its output is what they see.
+    const command = [process.execPath, cliBin, 'generate'].map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(' ');
+    const result = await execa('script', ['-qefc', `${setSize}${command}`, '/dev/null'], { cwd: root, env: childEnv(env), extendEnv: false, reject: false });
+    expect(result.exitCode, result.stdout).toBe(0);
+    const screen = result.stdout.replaceAll('\r\n', '\n');
+    // What follows each erase of the line (carriage return, then ESC [2K) up to the next one or a line end.
+    const bars = screen
+      .split('\r\u001b[2K')
+      .slice(1)
+      .map((drawn) => drawn.split(/[\r\n]/)[0]!)
+      .filter((drawn) => /^\[[#-]{24}\]/.test(drawn));
+    expect(bars.length).toBeGreaterThan(3);
+    expect(Math.max(...bars.map((bar) => bar.length))).toBeLessThanOrEqual(fits);
+    if (fits > 80) expect(bars).toContainEqual(expect.stringMatching(/^\[[#-]{24}\] [0-3]\/4 src\/content\/blog\/[a-z]+\.md step [1-4]\/4$/));
+    // A bar is never left in front of a log line: each one is erased first.
+    for (const line of screen.split('\n')) expect(line, JSON.stringify(line)).not.toMatch(/\[[#-]{24}\] \d\/4 [^\r]*$/);
+    expect(screen.trimEnd().split('\n').at(-1)).toBe('4 images: 0 already generated, 4 generated now.');
+  });
+
   it('run outside the project, or in one without the integration, says where it looked and what to do', async () => {
     const { root, env } = await setup();
     const inside = path.join(root, 'src');

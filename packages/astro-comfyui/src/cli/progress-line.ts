@@ -16,7 +16,9 @@ export class ProgressLine {
     if (!this.#enabled) return;
     const width = 24;
     const filled = total === 0 ? width : Math.round((done / total) * width);
-    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${detail}`.slice(0, (this.#stream.columns ?? 100) - 1);
+    // A pseudo-terminal whose size was never set (script, some container and editor consoles) has 0 columns.
+    const columns = this.#stream.columns || 100;
+    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${detail}`.slice(0, columns - 1);
     if (line === this.#last) return;
     this.#last = line;
     this.#stream.write(`\r\x1b[2K${line}`);
