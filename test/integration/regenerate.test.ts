@@ -13,6 +13,16 @@ const manifestOf = async (root: string) =>
     { file: string; seed: number; posts: string[] }
   >;
 
+/** The blog with every image generated, then its harbour post's prompt given `regenerate: true`. */
+async function harbourAskingToRegenerate() {
+  const { fake, root, env } = await setupBlogWithFake(cleanups);
+  expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+  const post = path.join(root, 'src/content/blog/harbour.md');
+  const text = (await readFile(post, 'utf8')).replace(/^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }');
+  await writeFile(post, text);
+  return { fake, root, env, post, text };
+}
+
 describe('what --force and regenerate: true promise, against a ComfyUI that caches', () => {
   it('--force runs every node again on ComfyUI (no answer from its cache) and keeps the seeds', async () => {
     const { fake, root, env } = await setupBlogWithFake(cleanups);
@@ -82,11 +92,7 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
   });
 
   it('regenerate: true in a read-only post keeps the new image, leaves the post as it was and says which seed to write', async () => {
-    const { fake, root, env } = await setupBlogWithFake(cleanups);
-    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
-    const post = path.join(root, 'src/content/blog/harbour.md');
-    const text = (await readFile(post, 'utf8')).replace(/^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }');
-    await writeFile(post, text);
+    const { fake, root, env, post, text } = await harbourAskingToRegenerate();
     await chmod(post, 0o444);
 
     const runs = fake.stats.samplerRuns;
@@ -109,11 +115,7 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
   });
 
   it('regenerate: true is ignored, with a warning, in CI', async () => {
-    const { fake, root, env } = await setupBlogWithFake(cleanups);
-    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
-    const post = path.join(root, 'src/content/blog/harbour.md');
-    const text = (await readFile(post, 'utf8')).replace(/^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }');
-    await writeFile(post, text);
+    const { fake, root, env, post, text } = await harbourAskingToRegenerate();
     const queued = fake.stats.promptsQueued;
     const build = await runAstro(root, ['build'], { ...env, CI: '1' });
     expect(build.exitCode, String(build.all)).toBe(0);
