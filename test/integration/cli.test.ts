@@ -595,7 +595,13 @@ describe('astro-comfyui CLI', () => {
     const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 30 });
     // `script` gives the command a pseudo-terminal, as a user's shell does; its output is what they see.
     const command = [process.execPath, cliBin, 'generate'].map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(' ');
-    const result = await execa('script', ['-qefc', `${setSize}${command}`, '/dev/null'], { cwd: root, env: childEnv(env), extendEnv: false, reject: false });
+    const result = await execa('script', ['-qefc', `${setSize}${command}`, '/dev/null'], {
+      cwd: root,
+      env: childEnv(env),
+      extendEnv: false,
+      reject: false,
+      timeout: 120_000,
+    });
     expect(result.exitCode, result.stdout).toBe(0);
     const screen = result.stdout.replaceAll('\r\n', '\n');
     // What follows each erase of the line (carriage return, then ESC [2K) up to the next one or a line end.
