@@ -56,22 +56,18 @@ export async function benchScan(posts: number, runs = 5): Promise<ScanResult> {
     const child = fileURLToPath(new URL('./scan-child.mjs', import.meta.url));
     const floorChild = fileURLToPath(new URL('./scan-floor-child.mjs', import.meta.url));
     const results: Array<{ ms: number; cpuMs: number; mainCpuMs: number | null; maxRssMb: number }> = [];
-    const floors: number[] = [];
-    const cpus: number[] = [];
-    const mainCpus: number[] = [];
-    const floorCpus: number[] = [];
+    const floors: Array<{ ms: number; cpuMs: number }> = [];
     for (let run = 0; run < runs; run++) {
       const { stdout } = await execa(process.execPath, [child, root]);
       const result = JSON.parse(stdout) as { ms: number; cpuMs: number; mainCpuMs: number | null; maxRssMb: number; ready: number; images: number };
       if (result.ready !== posts) throw new Error(`expected ${posts} cached images, found ${result.ready}`);
       results.push(result);
-      cpus.push(result.cpuMs);
-      if (result.mainCpuMs !== null) mainCpus.push(result.mainCpuMs);
       const floor = JSON.parse((await execa(process.execPath, [floorChild, root])).stdout) as { ms: number; cpuMs: number; posts: number; entries: number };
       if (floor.posts !== posts || floor.entries !== posts) throw new Error(`the floor read ${floor.posts} posts and ${floor.entries} entries, not ${posts}`);
-      floors.push(floor.ms);
-      floorCpus.push(floor.cpuMs);
+      floors.push(floor);
     }
+    const mainCpus = results.flatMap((result) => (result.mainCpuMs === null ? [] : [result.mainCpuMs]));
+    // The median run by wall time, whose peak RSS goes with it: a median of pairs, not of numbers.
     results.sort((a, b) => a.ms - b.ms);
     const middle = results[Math.floor(results.length / 2)]!;
     return {
@@ -79,9 +75,9 @@ export async function benchScan(posts: number, runs = 5): Promise<ScanResult> {
       ms: middle.ms,
       msRange: [results[0]!.ms, results.at(-1)!.ms],
       maxRssMb: middle.maxRssMb,
-      floorMs: median(floors),
-      cpuMs: median(cpus),
-      floorCpuMs: median(floorCpus),
+      floorMs: median(floors.map((floor) => floor.ms)),
+      cpuMs: median(results.map((result) => result.cpuMs)),
+      floorCpuMs: median(floors.map((floor) => floor.cpuMs)),
       mainCpuMs: mainCpus.length > 0 ? median(mainCpus) : undefined,
     };
   } finally {
