@@ -1,13 +1,14 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
-import { copyFixture, runCli, startAstroDev } from '../helpers/fixture-site.js';
+import { copyFixture, runAstro, runCli, startAstroDev } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { startPrefixProxy } from '../helpers/prefix-proxy.js';
+import { fakeStartCommand } from '../helpers/fake-launcher.js';
 
 const cleanups = useCleanups();
 
@@ -82,5 +83,40 @@ describe('a team ComfyUI behind a proxy, under a path and with a sign-in', () =>
     expect(proxy.requests.slice(seenBefore)).toEqual([]);
 
     for (const output of [String(generated.all), String(status.all), dev.output.join('')]) expect(output).not.toContain('gpu-s3cret');
+  });
+});
+
+describe('a machine whose COMFYUI_URL points at another machine, with a shared config that starts ComfyUI', () => {
+  it('uses that machine as it is, says the start command is not used, and generates in dev, build and the CLI', async () => {
+    // 127.0.0.2 is this machine's loopback too, but not an address a start command serves: the other machine.
+    const fake = await startFakeComfyUI({ host: '127.0.0.2' });
+    cleanups.push(() => fake.close());
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const env = { COMFYUI_URL: fake.url, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand() }) };
+    const notUsed = `COMFYUI_URL points at ${fake.url}, another machine: the start command in astro.config, which starts ComfyUI on this machine, is not used.`;
+
+    const dev = await startAstroDev(site.root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    await dev.until(async () => (fake.stats.promptsQueued === 4 ? true : undefined), 30_000, 'the images made in dev');
+    expect(dev.output.join('')).toContain(notUsed);
+    expect(dev.output.join('')).not.toContain('Starting ComfyUI');
+    await dev.stop();
+
+    const started = await runCli(site.root, ['start'], env);
+    expect(started.exitCode, String(started.all)).toBe(1);
+    expect(String(started.all)).toContain(notUsed);
+
+    await rm(path.join(site.root, 'src/assets/generated'), { recursive: true });
+    const built = await runAstro(site.root, ['build'], env);
+    expect(built.exitCode, String(built.all)).toBe(0);
+    expect(String(built.all)).toContain(notUsed);
+    expect(fake.stats.promptsQueued).toBe(8);
+
+    await rm(path.join(site.root, 'src/assets/generated'), { recursive: true });
+    const generated = await runCli(site.root, ['generate'], env);
+    expect(generated.exitCode, String(generated.all)).toBe(0);
+    expect(String(generated.all)).toContain(notUsed);
+    expect(fake.stats.promptsQueued).toBe(12);
   });
 });

@@ -69,6 +69,8 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           return process.env;
         });
         options = resolveOptions(userOptions, root, env, fileURLToPath(config.publicDir), fileURLToPath(config.srcDir));
+        // Said where ComfyUI could be started for the command: dev and build, not preview or sync.
+        if (options.startNotUsed && command !== 'preview' && command !== 'sync') logger.info(options.startNotUsed);
         // A URL saved into .env restarts dev with it, as a saved astro.config does.
         if (envDir !== false) for (const file of envFilesOf(path.resolve(root, envDir), mode)) addWatchFile(file);
         index.caption = options.disclosure.caption;

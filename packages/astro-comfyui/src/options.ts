@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'astro/zod';
-import { DEFAULT_JOB_DEADLINE_MS, parseComfyUIUrl, redactComfyUIUrl, sd35Defaults } from '@astro-comfyui/comfyui/workflows';
+import { DEFAULT_JOB_DEADLINE_MS, isLocalComfyUIUrl, parseComfyUIUrl, redactComfyUIUrl, sd35Defaults } from '@astro-comfyui/comfyui/workflows';
 import type { StartCommand } from '@astro-comfyui/comfyui';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
@@ -181,6 +181,8 @@ export interface ResolvedOptions {
   root: string;
   endpoints: string[];
   start: StartCommand | undefined;
+  /** Why the configured start command is not used (COMFYUI_URL points at other machines), to say once. */
+  startNotUsed: string | undefined;
   queueAhead: number;
   content: string[];
   field: string;
@@ -253,12 +255,27 @@ export function resolveOptions(
       );
     }
   });
-  if (o.start && endpoints.length > 1) {
-    throw new AstroComfyUIError(
-      'INVALID_OPTIONS',
-      'astro-comfyui: "start" works with a single endpoint.',
-      'Remove "start" or list one endpoint; remote GPU machines run their own ComfyUI.',
-    );
+  // A start command starts ComfyUI on this machine. COMFYUI_URL is a machine's own setting (its shell or
+  // .env): pointed at other machines it says "use those", so a shared config's start is set aside, and
+  // said so. Written in the options themselves, the two contradict each other: that is the config's error.
+  let startNotUsed: string | undefined;
+  if (o.start && (endpoints.length > 1 || !isLocalComfyUIUrl(endpoints[0]!))) {
+    const shown = endpoints.map(redactComfyUIUrl).join(', ');
+    if (fromEnv) {
+      startNotUsed = `COMFYUI_URL points at ${shown}, ${endpoints.length > 1 ? 'several machines' : 'another machine'}: the start command in astro.config, which starts ComfyUI on this machine, is not used.`;
+    } else if (endpoints.length > 1) {
+      throw new AstroComfyUIError(
+        'INVALID_OPTIONS',
+        'astro-comfyui: "start" works with a single endpoint.',
+        'Remove "start" or list one endpoint; remote GPU machines run their own ComfyUI.',
+      );
+    } else {
+      throw new AstroComfyUIError(
+        'INVALID_OPTIONS',
+        `astro-comfyui: "start" starts ComfyUI on this machine, but endpoints is ${shown}, another machine.`,
+        'Remove "start" to use that machine\'s ComfyUI as it is (it runs its own), or set endpoints to a local address such as http://127.0.0.1:8188.',
+      );
+    }
   }
   const formats = { ...defaultFormats, ...o.formats };
   const check = (kind: string, name: string | undefined, known: Record<string, unknown>, where: string) => {
@@ -315,7 +332,8 @@ export function resolveOptions(
     root,
     endpoints,
     // Relative to the project, like every other path here, not to wherever astro was run from.
-    start: o.start && { ...o.start, cwd: path.resolve(root, o.start.cwd) },
+    start: o.start && !startNotUsed ? { ...o.start, cwd: path.resolve(root, o.start.cwd) } : undefined,
+    startNotUsed,
     queueAhead: o.queueAhead,
     content,
     field: o.field,

@@ -55,6 +55,28 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ start: { cwd: '/opt/ComfyUI' } }, '/work/site', {}).start?.cwd).toBe('/opt/ComfyUI');
   });
 
+  it("sets a shared config's start aside when this machine's COMFYUI_URL points elsewhere, and refuses the two together in the options", () => {
+    const start = { cwd: '/opt/ComfyUI' };
+    // A local address, from the options or from COMFYUI_URL: started there.
+    for (const url of ['http://127.0.0.1:8189', 'http://localhost:8188', 'http://[::1]:8188', 'http://0.0.0.0:8188']) {
+      expect(resolveOptions({ start }, '/s', { COMFYUI_URL: url }), url).toMatchObject({ start, startNotUsed: undefined });
+      expect(resolveOptions({ endpoints: url, start }, '/s', {}), url).toMatchObject({ start, startNotUsed: undefined });
+    }
+    const remote = resolveOptions({ start }, '/s', { COMFYUI_URL: 'https://ann:s3cret@gpu-box.lan/comfyui' });
+    expect(remote).toMatchObject({ endpoints: ['https://ann:s3cret@gpu-box.lan/comfyui'], start: undefined });
+    expect(remote.startNotUsed).toBe(
+      'COMFYUI_URL points at https://gpu-box.lan/comfyui, another machine: the start command in astro.config, which starts ComfyUI on this machine, is not used.',
+    );
+    const several = resolveOptions({ start }, '/s', { COMFYUI_URL: 'http://127.0.0.1:8188,http://gpu2:8188' });
+    expect(several.start).toBeUndefined();
+    expect(several.startNotUsed).toMatch(/^COMFYUI_URL points at http:\/\/127\.0\.0\.1:8188, http:\/\/gpu2:8188, several machines: /);
+    // Written in the options, the endpoint wins over COMFYUI_URL, and a remote one with start is the config's mistake.
+    expect(() => resolveOptions({ endpoints: 'http://gpu-box.lan:8188', start }, '/s', { COMFYUI_URL: 'http://127.0.0.1:8188' })).toThrow(
+      '"start" starts ComfyUI on this machine, but endpoints is http://gpu-box.lan:8188, another machine.',
+    );
+    expect(resolveOptions({ endpoints: 'http://127.0.0.1:8188', start }, '/s', { COMFYUI_URL: 'http://gpu-box.lan:8188' }).start).toEqual(start);
+  });
+
   it("refuses an outDir inside Astro's public folder, which would publish every full-size PNG and prompt", () => {
     // Folders whose names start with two dots are still inside.
     for (const outDir of ['public', 'public/generated', './public/ai/images', 'public/..drafts', 'public/...'])

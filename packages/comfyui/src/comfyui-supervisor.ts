@@ -4,7 +4,7 @@ import { checkStartCommand } from './check-start-command.js';
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { formatDuration } from './format-duration.js';
-import { splitComfyUIUrl } from './parse-comfyui-url.js';
+import { isLocalComfyUIUrl, splitComfyUIUrl } from './parse-comfyui-url.js';
 import { WATCHDOG_SCRIPT } from './comfyui-watchdog.js';
 import { stopOnParentExit } from './stop-on-parent-exit.js';
 import type { Logger } from './types.js';
@@ -60,7 +60,6 @@ const LOG_LINES_KEPT = 40;
 export const DEFAULT_START_TIMEOUT_MS = 10 * 60_000;
 /** Restarts after crashes allowed in a supervisor's lifetime, by default. */
 export const DEFAULT_MAX_RESTARTS = 3;
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
 
 /**
  * Owns the relationship with one ComfyUI: uses it if it already answers, otherwise starts it with execa,
@@ -89,7 +88,7 @@ export class ComfyUISupervisor {
   constructor(options: EnsureComfyUIOptions) {
     const url = new URL(splitComfyUIUrl(options.url).url);
     if (options.start) {
-      if (!LOCAL_HOSTS.has(url.hostname)) {
+      if (!isLocalComfyUIUrl(options.url)) {
         throw new ComfyUIError(
           'INVALID_OPTIONS',
           `Cannot start ComfyUI for ${url.href}: a start command only works for a local address such as http://127.0.0.1:8188. Remove "start" to use the remote server as it is.`,

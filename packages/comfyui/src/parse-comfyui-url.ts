@@ -25,6 +25,14 @@ export function parseComfyUIUrl(input: string): URL {
   return url;
 }
 
+/** Host names only this machine reaches (URL's form: IPv6 in brackets): where a start command can serve ComfyUI. */
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '0.0.0.0']);
+
+/** Whether a ComfyUI URL is on this machine, so that a start command can start ComfyUI for it. */
+export function isLocalComfyUIUrl(input: string): boolean {
+  return LOCAL_HOSTS.has(parseComfyUIUrl(input).hostname);
+}
+
 /** A ComfyUI base URL as it may be shown (no credentials, no trailing slash), and how to sign in to it. */
 export interface ComfyUIAddress {
   url: string;

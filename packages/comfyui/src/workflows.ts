@@ -34,4 +34,4 @@ export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';
 export { FRESH_RUN_INPUT, withFreshRun } from './with-fresh-run.js';
 export { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
 export { isLeaveRunning, LeaveRunning } from './leave-running.js';
-export { parseComfyUIUrl, redactComfyUIUrl, splitComfyUIUrl, type ComfyUIAddress } from './parse-comfyui-url.js';
+export { isLocalComfyUIUrl, parseComfyUIUrl, redactComfyUIUrl, splitComfyUIUrl, type ComfyUIAddress } from './parse-comfyui-url.js';

@@ -15,6 +15,7 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
   const logger = createCliLogger(progress);
   // Asking for generation means generating, even where CI would default to frozen.
   const effective: ResolvedOptions = { ...options, mode: args.force ? 'force' : 'generate' };
+  if (options.startNotUsed) logger.info(options.startNotUsed);
   const { images, problems } = await collectPostImages(effective, await loadTemplate(effective));
   const isSelected = args.only ? picomatch(args.only, { dot: true }) : () => true;
   const selected = images.filter((image) => isSelected(image.request.post) || isSelected(path.join(options.root, image.request.post)));

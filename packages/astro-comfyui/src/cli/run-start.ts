@@ -5,6 +5,12 @@ import { createCliLogger } from './cli-logger.js';
 
 /** `astro-comfyui start`: starts ComfyUI with the configured command and supervises it until Ctrl-C. */
 export async function runStart(options: ResolvedOptions, signal: AbortSignal): Promise<number> {
+  if (options.startNotUsed)
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      options.startNotUsed,
+      "To start ComfyUI here, take COMFYUI_URL out of the shell and the site's .env files, or set it to a local address such as http://127.0.0.1:8188.",
+    );
   if (!options.start) {
     throw new AstroComfyUIError(
       'INVALID_OPTIONS',
