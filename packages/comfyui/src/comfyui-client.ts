@@ -30,6 +30,8 @@ interface CallOptions {
 export const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
 /** Largest JSON answer accepted (a big `/object_info` is a few MB). */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/** How many of ComfyUI's model folders a message names (ComfyUI 0.3.64 has about 25). */
+const MODEL_FOLDERS_SHOWN = 40;
 
 /** A typed HTTP + WebSocket client of one ComfyUI server. `close()` releases every socket and timer. */
 export class ComfyUIClient {
@@ -65,8 +67,24 @@ export class ComfyUIClient {
     return this.#json('/object_info', readObjectInfo, options);
   }
 
-  listModels(folder: string, options?: CallOptions): Promise<string[]> {
-    return this.#json(`/models/${encodeURIComponent(folder)}`, readModelList, options);
+  /** The file names in one of ComfyUI's model folders (`checkpoints`, `text_encoders`, …). */
+  async listModels(folder: string, options?: CallOptions): Promise<string[]> {
+    try {
+      return await this.#json(`/models/${encodeURIComponent(folder)}`, readModelList, options);
+    } catch (error) {
+      // ComfyUI answers a folder it does not know with a bare 404; its list of folders tells a misspelt
+      // folder from a server that is not ComfyUI at all (which keeps the generic 404 message).
+      if (!isComfyUIError(error) || error.details.status !== 404) throw error;
+      const folders = await this.#json('/models', readModelList, options).catch(() => undefined);
+      if (!folders) throw error;
+      // Quoted as JSON: names from the server are shown with their control characters escaped, and only so many.
+      const shown = folders.slice(0, MODEL_FOLDERS_SHOWN).map((name) => JSON.stringify(name.slice(0, 100)));
+      throw new ComfyUIError(
+        'HTTP_ERROR',
+        `ComfyUI at ${this.url} has no model folder ${JSON.stringify(folder)}. Its folders: ${shown.join(', ')}${folders.length > shown.length ? ', …' : ''}.`,
+        { url: this.url, details: { ...error.details, folders }, cause: error },
+      );
+    }
   }
 
   /** Queues a graph. A client-chosen `promptId` is taken as is; ComfyUI does not deduplicate ids. */

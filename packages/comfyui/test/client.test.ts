@@ -508,26 +508,36 @@ describe('ComfyUIClient', () => {
     }
   });
 
-  it('listModels names the files of one model folder, and says so when ComfyUI has no such folder', async () => {
+  it('listModels names the files of one model folder, and names the folders ComfyUI has when it has no such folder', async () => {
     const { client } = await setup();
     expect(await client.listModels('text_encoders')).toEqual(expect.arrayContaining(['clip_g.safetensors', 't5xxl_fp16.safetensors']));
     expect(await client.listModels('checkpoints')).toContain('sd3.5_large_turbo.safetensors');
-    const missing = await client.listModels('no such/folder').catch((e: unknown) => e);
-    expect(missing).toMatchObject({
-      code: 'HTTP_ERROR',
-      message: expect.stringMatching(/^ComfyUI at http:\/\/127\.0\.0\.1:\d+ answered GET \/models\/no%20such%2Ffolder with HTTP 404\./),
-    });
+    for (const folder of ['checkpoint', 'no such/folder']) {
+      const missing = await client.listModels(folder).catch((e: unknown) => e);
+      expect(missing).toMatchObject({
+        code: 'HTTP_ERROR',
+        message: expect.stringMatching(
+          new RegExp(
+            `^ComfyUI at http://127\\.0\\.0\\.1:\\d+ has no model folder ${JSON.stringify(folder)}\\. Its folders: .*"checkpoints", .*"text_encoders"`,
+          ),
+        ),
+        details: { status: 404, path: `/models/${encodeURIComponent(folder)}` },
+      });
+    }
   });
 
   it('listModels and freeMemory send what ComfyUI reads, and refuse an answer that is not a list of names', async () => {
     const requests: Array<{ method?: string; url?: string; body: string }> = [];
     let answer = '["a.safetensors", 7]';
+    let folders = 'not json';
     const server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk));
       req.on('end', () => {
         requests.push({ method: req.method, url: req.url, body });
-        res.writeHead(200, { 'content-type': 'application/json' }).end(req.url?.startsWith('/models/') ? answer : '');
+        if (req.url === '/models/nope') res.writeHead(404).end();
+        else if (req.url === '/models') res.writeHead(200, { 'content-type': 'application/json' }).end(folders);
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(req.url?.startsWith('/models/') ? answer : '');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -539,6 +549,15 @@ describe('ComfyUIClient', () => {
       );
       answer = '["a.safetensors"]';
       expect(await client.listModels('loras')).toEqual(['a.safetensors']);
+      // A server whose list of folders is not ComfyUI's may not be ComfyUI: the generic 404 message stays.
+      await expect(client.listModels('nope')).rejects.toThrow(
+        `ComfyUI at ${url} answered GET /models/nope with HTTP 404. This ComfyUI may be too old or the URL may not point at ComfyUI.`,
+      );
+      // Folder names come from the server: shown escaped, and only so many.
+      folders = JSON.stringify(['loras\u001b[2J', ...Array.from({ length: 59 }, (_, i) => `f${i}`)]);
+      const missing = await client.listModels('nope').catch((e: Error) => e.message);
+      expect(missing).toMatch(/^ComfyUI at http:\S+ has no model folder "nope"\. Its folders: "loras\\u001b\[2J", "f0", .*"f38", …\.$/);
+      expect(missing).not.toContain('\u001b');
       await client.freeMemory();
       await client.freeMemory({ unloadModels: false });
       const frees = requests.filter((r) => r.url === '/free');
