@@ -515,6 +515,7 @@ describe('problems and placeholders on the page', () => {
 
 describe('the Advanced tab with several ComfyUI endpoints, on a site under a base path', () => {
   it("shows each running endpoint's own web UI on request, and what each one lacks to make the site's images", async () => {
+    const { fakeStartCommand } = await import('../helpers/fake-launcher.js');
     const first = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
     // The second GPU machine has no T5 text encoder.
     const second = await startFakeComfyUI({
@@ -533,7 +534,11 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
         "export default defineConfig({\n  base: '/harbour',\n  trailingSlash: 'always',\n",
       ),
     );
-    const server = await startAstroDev(own.root, await findFreePort(), { COMFYUI_URL: `${first.url},${second.url}` });
+    // The team's shared config starts ComfyUI on its owner's machine; this machine's COMFYUI_URL sets that aside.
+    const server = await startAstroDev(own.root, await findFreePort(), {
+      COMFYUI_URL: `${first.url},${second.url}`,
+      ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ start: fakeStartCommand() }),
+    });
     const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       // The home page is no post's, though its path is the harbour post's name; the post's page is.
@@ -554,6 +559,9 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
         .toEqual(['t5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3).']);
       await expect.poll(() => tab.getByTestId('endpoint-checking').count(), { timeout: 15_000 }).toBe(0);
       expect(await dds.nth(0).getByTestId('endpoint-missing').count()).toBe(0);
+      expect(await tab.getByTestId('start-why').textContent()).toBe(
+        `COMFYUI_URL points at ${first.url}, ${second.url}, several machines: the start command in astro.config, which starts ComfyUI on this machine, is not used.`,
+      );
       expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');
       expect(await tab.getByTestId('show-ui-0').getAttribute('aria-disabled')).toBe('true');
       const before = second.stats.httpRequests;
@@ -593,6 +601,12 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
       expect(await dds.nth(1).getByTestId('endpoint-checking').count()).toBe(0);
       expect(await dds.nth(1).getByTestId('endpoint-missing').count()).toBe(0);
       expect(await dds.nth(0).getByTestId('endpoint-unchecked').count()).toBe(0);
+      // The frame showed the second machine's UI: once Refresh finds it down, the help says where to start
+      // it, not to set a start option.
+      await tab.getByTestId('refresh').click();
+      await expect
+        .poll(() => tab.getByTestId('comfyui-help').textContent(), { timeout: 15_000 })
+        .toBe(`ComfyUI at ${second.url} is not running. Start it on that machine (python main.py --listen 0.0.0.0 in its ComfyUI folder), then Refresh.`);
     } finally {
       await tab.close();
       await server.stop();

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
-import { copyFixture, runAstro, runCli, startAstroDev } from '../helpers/fixture-site.js';
+import { copyFixture, runAstro, runCli, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { startPrefixProxy } from '../helpers/prefix-proxy.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
@@ -101,6 +102,12 @@ describe('a machine whose COMFYUI_URL points at another machine, with a shared c
     await dev.until(async () => (fake.stats.promptsQueued === 4 ? true : undefined), 30_000, 'the images made in dev');
     expect(dev.output.join('')).toContain(notUsed);
     expect(dev.output.join('')).not.toContain('Starting ComfyUI');
+    // The Advanced tab's Start says why it cannot start ComfyUI here.
+    const hmr = await connectViteHmr(dev.url);
+    cleanups.push(async () => hmr.close());
+    hmr.send('astro-comfyui:start', { requestId: 'start-here' });
+    const answer = await waitUntil(async () => hmr.received.find((m) => m.data.requestId === 'start-here'), 15_000, 'the answer to Start');
+    expect(answer).toMatchObject({ event: 'astro-comfyui:error', data: { message: notUsed } });
     await dev.stop();
 
     const started = await runCli(site.root, ['start'], env);
@@ -118,5 +125,14 @@ describe('a machine whose COMFYUI_URL points at another machine, with a shared c
     expect(generated.exitCode, String(generated.all)).toBe(0);
     expect(String(generated.all)).toContain(notUsed);
     expect(fake.stats.promptsQueued).toBe(12);
+
+    // That machine down: the advice is to start ComfyUI there, not to configure a start command.
+    await fake.close();
+    await rm(path.join(site.root, 'src/assets/generated'), { recursive: true });
+    const unreachable = await runCli(site.root, ['generate'], env);
+    expect(unreachable.exitCode).toBe(1);
+    expect(unreachable.stderr).toContain(
+      'hint: Start ComfyUI on the machine COMFYUI_URL points at (the start command in astro.config is for this one), check COMFYUI_URL, or set onMissing: "placeholder".',
+    );
   });
 });

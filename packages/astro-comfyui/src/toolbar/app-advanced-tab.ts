@@ -137,7 +137,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
             ? 'ComfyUI is starting.'
             : data?.canStart
               ? 'ComfyUI is already running.'
-              : 'Starting ComfyUI from here needs the start option: comfyui({ start: { cwd: "/path/to/ComfyUI" } }) in astro.config.'),
+              : (data?.startNotUsed ?? 'Starting ComfyUI from here needs the start option: comfyui({ start: { cwd: "/path/to/ComfyUI" } }) in astro.config.')),
       ui.why,
     );
     setDisabled(
@@ -151,7 +151,9 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
         : ''
       : data?.canStart
         ? `ComfyUI at ${address} is not running. Press Start ComfyUI, or start it yourself (python main.py in your ComfyUI folder), then Refresh.`
-        : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
+        : data?.startNotUsed
+          ? `ComfyUI at ${address} is not running. Start it on that machine (python main.py --listen 0.0.0.0 in its ComfyUI folder), then Refresh.`
+          : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
     showFrame();
   });
   ui.start.addEventListener('click', () => {

@@ -43,6 +43,8 @@ export async function readPanelState(context: ToolbarContext, request: { request
     // A read-only panel says why instead of offering buttons that would be refused.
     readOnly: access.level === 'read' ? access.reason : null,
     canStart: context.supervisor !== undefined,
+    /** Why the configured start command is set aside (COMFYUI_URL points at other machines); null when it is not. */
+    startNotUsed: options.startNotUsed ?? null,
     /** Whether the Advanced tab shows ComfyUI's web UI through the dev server (`toolbar.comfyuiUI`). */
     comfyuiUI: options.toolbar.comfyuiUI,
     posts,

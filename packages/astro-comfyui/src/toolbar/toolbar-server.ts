@@ -42,7 +42,10 @@ export function setupToolbarServer(server: ViteDevServer, session: Omit<ToolbarC
   });
   handle(EVENTS.start, statusMessage, 'write', async ({ requestId }, reply) => {
     if (!supervisor)
-      throw new Error('No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.');
+      throw new Error(
+        options.startNotUsed ??
+          'No start command is configured. Add start: { cwd: "/path/to/ComfyUI" } to the astro-comfyui options, or start ComfyUI yourself.',
+      );
     await readStatus(context, show(reply, requestId), 'starting');
     await supervisor.ensureRunning();
     await readStatus(context, show(reply, requestId));
