@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,7 +125,9 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   const definitions = createNodeDefinitions(models);
   const comboFormat = options.comboFormat ?? 'recorded';
   const ownsOutput = !options.outputDirectory;
-  const outputDirectory = path.resolve(options.outputDirectory ?? (await mkdtemp(path.join(tmpdir(), 'fake-comfyui-'))));
+  // Made when the first image is saved, as the temp and input folders are: a fake that is killed before
+  // that (the supervisor tests kill theirs) leaves nothing in the system's temporary folder.
+  const outputDirectory = path.resolve(options.outputDirectory ?? path.join(tmpdir(), `fake-comfyui-${randomUUID()}`));
   const tempDirectory = path.join(outputDirectory, '..', `${path.basename(outputDirectory)}-temp`);
   const inputDirectory = path.join(outputDirectory, '..', `${path.basename(outputDirectory)}-input`);
   const log = options.log ?? (() => {});
