@@ -36,6 +36,14 @@ describe('provenance of generated images', () => {
       path.join(root, 'src/pages/og.astro'),
       "---\nimport { getCollection } from 'astro:content';\nimport { getImage } from 'astro:assets';\nimport { getPostImage } from 'astro-comfyui/images';\nconst post = (await getCollection('blog')).find((p) => p.id === 'lighthouse');\nconst og = await getImage({ src: getPostImage(post).src, format: 'png', width: 128 });\n---\n<html><head><meta property=\"og:image\" content={og.src} /></head><body></body></html>\n",
     );
+    // The site's own encoder options (here lossless WebP) apply to generated images as to its own.
+    const config = path.join(root, 'astro.config.mjs');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8'))
+        .replace("import { defineConfig } from 'astro/config';", "import { defineConfig, sharpImageService } from 'astro/config';")
+        .replace('export default defineConfig({\n', 'export default defineConfig({\n  image: { service: sharpImageService({ webp: { lossless: true } }) },\n'),
+    );
     const caption = 'AI-generated with Stable Diffusion 3.5';
     const build = await runAstro(root, ['build'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ disclosure: { caption } }) });
     expect(build.exitCode, String(build.all)).toBe(0);
@@ -73,11 +81,14 @@ describe('provenance of generated images', () => {
       expect(tags['XMP-iptcExt:DigitalSourceType'], file).toBe(TRAINED);
       expect(tags['XMP-acui:Prompt'], file).toBe(entry.prompt);
       expect(tags['XMP-acui:ImageKey'], file).toBe(key);
+      // A lossless WebP's image data is a VP8L chunk, a lossy one's a "VP8 " chunk.
+      if (file.endsWith('.webp')) expect((await readFile(path.join(root, 'dist/_astro', file))).includes('VP8L'), file).toBe(true);
     }
 
     // The author's photo is optimised as Astro always does: no provenance added, its own metadata stripped.
     const photos = files.filter((f) => f.startsWith('photo.') && f.endsWith('.webp'));
     expect(photos).toHaveLength(1);
+    expect((await readFile(path.join(root, 'dist/_astro', photos[0]!))).includes('VP8L')).toBe(true);
     const photo = await exiftool(path.join(root, 'dist/_astro', photos[0]!));
     expect(Object.keys(photo).filter((tag) => tag.startsWith('XMP'))).toEqual([]);
   });
