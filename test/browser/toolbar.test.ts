@@ -560,7 +560,7 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
       await expect.poll(() => tab.getByTestId('endpoint-checking').count(), { timeout: 15_000 }).toBe(0);
       expect(await dds.nth(0).getByTestId('endpoint-missing').count()).toBe(0);
       expect(await tab.getByTestId('start-why').textContent()).toBe(
-        `COMFYUI_URL points at ${first.url}, ${second.url}, several machines: the start command in astro.config, which starts ComfyUI on this machine, is not used.`,
+        `COMFYUI_URL points at ${first.url}, ${second.url}, several ComfyUIs: the start command in astro.config, which starts ComfyUI on this machine, is not used.`,
       );
       expect(await tab.getByTestId('comfyui-frame').getAttribute('src')).toBe('/_astro-comfyui/comfyui/0/');
       expect(await tab.getByTestId('show-ui-0').getAttribute('aria-disabled')).toBe('true');

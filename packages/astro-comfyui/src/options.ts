@@ -256,13 +256,13 @@ export function resolveOptions(
     }
   });
   // A start command starts ComfyUI on this machine. COMFYUI_URL is a machine's own setting (its shell or
-  // .env): pointed at other machines it says "use those", so a shared config's start is set aside, and
-  // said so. Written in the options themselves, the two contradict each other: that is the config's error.
+  // .env): pointed at another machine, or at several ComfyUIs, it says "use those", so a shared config's
+  // start (one local ComfyUI) is set aside, and said so. Written in the options themselves, the two contradict each other: that is the config's error.
   let startNotUsed: string | undefined;
   if (o.start && (endpoints.length > 1 || !isLocalComfyUIUrl(endpoints[0]!))) {
     const shown = endpoints.map(redactComfyUIUrl).join(', ');
     if (fromEnv) {
-      startNotUsed = `COMFYUI_URL points at ${shown}, ${endpoints.length > 1 ? 'several machines' : 'another machine'}: the start command in astro.config, which starts ComfyUI on this machine, is not used.`;
+      startNotUsed = `COMFYUI_URL points at ${shown}, ${endpoints.length > 1 ? 'several ComfyUIs' : 'another machine'}: the start command in astro.config, which starts ComfyUI on this machine, is not used.`;
     } else if (endpoints.length > 1) {
       throw new AstroComfyUIError(
         'INVALID_OPTIONS',

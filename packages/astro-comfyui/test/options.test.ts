@@ -69,7 +69,7 @@ describe('resolveOptions', () => {
     );
     const several = resolveOptions({ start }, '/s', { COMFYUI_URL: 'http://127.0.0.1:8188,http://gpu2:8188' });
     expect(several.start).toBeUndefined();
-    expect(several.startNotUsed).toMatch(/^COMFYUI_URL points at http:\/\/127\.0\.0\.1:8188, http:\/\/gpu2:8188, several machines: /);
+    expect(several.startNotUsed).toMatch(/^COMFYUI_URL points at http:\/\/127\.0\.0\.1:8188, http:\/\/gpu2:8188, several ComfyUIs: /);
     // Written in the options, the endpoint wins over COMFYUI_URL, and a remote one with start is the config's mistake.
     expect(() => resolveOptions({ endpoints: 'http://gpu-box.lan:8188', start }, '/s', { COMFYUI_URL: 'http://127.0.0.1:8188' })).toThrow(
       '"start" starts ComfyUI on this machine, but endpoints is http://gpu-box.lan:8188, another machine.',
