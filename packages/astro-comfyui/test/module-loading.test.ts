@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const comfyuiDist = fileURLToPath(new URL('../../comfyui/dist/', import.meta.url));
 
-// Every Astro command loads the integration (astro check, astro sync, a CI build that never calls ComfyUI):
-// the HTTP client and the process supervisor are loaded only when ComfyUI is to be reached.
-it('loads neither undici nor execa when astro.config imports the integration', async () => {
+/** Runs an ES module script in a new Node process; what it printed, with a line for each undici or execa module loaded. */
+async function runWatchingLoads(script: string): Promise<{ stderr: string; status: number | null }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'loading-'));
   try {
     await writeFile(
@@ -21,11 +21,38 @@ it('loads neither undici nor execa when astro.config imports the integration', a
 }`,
     );
     await writeFile(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n");
-    const script = `const { default: comfyui } = await import(${JSON.stringify(path.join(dist, 'index.js'))}); comfyui({}); process.stderr.write('imported\\n');`;
-    const result = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), '--input-type=module', '-e', script], { encoding: 'utf8' });
-    expect(result.stderr).toBe('imported\n');
-    expect(result.status).toBe(0);
+    const result = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
+    return { stderr: result.stderr, status: result.status };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+// Every Astro command loads the integration (astro check, astro sync, a CI build that never calls ComfyUI):
+// the HTTP client and the process supervisor are loaded only when ComfyUI is to be reached.
+it('loads neither undici nor execa when astro.config imports the integration', async () => {
+  const script = `const { default: comfyui } = await import(${JSON.stringify(path.join(dist, 'index.js'))}); comfyui({}); process.stderr.write('imported\\n');`;
+  const result = await runWatchingLoads(script);
+  expect(result.stderr).toBe('imported\n');
+  expect(result.status).toBe(0);
+});
+
+// Most runs that reach ComfyUI never start one (a GPU machine on the network, a ComfyUI already running):
+// they load the HTTP client, and execa only once a start command is run.
+it('loads execa only when it starts ComfyUI, not to reach one', async () => {
+  const script = `const { ensureComfyUI } = await import(${JSON.stringify(path.join(comfyuiDist, 'index.js'))});
+const tryIt = (options) => ensureComfyUI({ url: 'http://127.0.0.1:9', ...options }).then((s) => s.dispose(), (error) => process.stderr.write(error.code + '\\n'));
+await tryIt({});
+process.stderr.write('reached\\n');
+await tryIt({ start: { cwd: process.cwd(), python: process.execPath, args: ['-e', 'process.exit(3)'] } });`;
+  const result = await runWatchingLoads(script);
+  const [reaching = '', starting = ''] = result.stderr.split('reached\n');
+  expect(reaching).toMatch(/^loaded \S+\/node_modules\/undici\//);
+  expect(reaching).toContain('UNREACHABLE\n');
+  expect(reaching).not.toContain('/execa/');
+  expect(starting).toMatch(/^loaded \S+\/node_modules\/execa\/index\.js from \S+\/comfyui-supervisor\.js$/m);
+  expect(result.status).toBe(0);
 });

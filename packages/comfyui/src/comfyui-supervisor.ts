@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { checkStartCommand } from './check-start-command.js';
 import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
@@ -189,6 +189,9 @@ export class ComfyUISupervisor {
     const args = [...(start.args ?? ['main.py']), '--listen', host, '--port', port, '--disable-auto-launch', ...(start.extraArgs ?? [])];
     const python = start.python ?? 'python';
     await checkStartCommand(start, this.url);
+    // Loaded here, not at the top: most runs never start ComfyUI (a remote GPU machine, a ComfyUI that
+    // already answers, a CI build), and execa's ~300 modules cost every CLI run and build ~0.1 s.
+    const { execa } = await import('execa');
     this.#log = [];
     this.#error = undefined;
     this.#setState('starting');
