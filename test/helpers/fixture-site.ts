@@ -19,6 +19,16 @@ export async function copyFixture(name: string): Promise<{ root: string; cleanup
   return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
+/** Replaces `from` with `to` in a file; throws when `from` is not there, so that a test never edits nothing. */
+export async function replaceInFile(file: string, from: string, to: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
+  await writeFile(file, text.replace(from, to));
+}
+
+/** The image service of the blog fixture's astro.config.mjs, for tests that replace it. */
+export const fixtureImageService = 'image: { service: sharpImageService({ avif: { effort: 2 } }) },';
+
 /** Adds @astrojs/mdx to a copied blog fixture, as a site with MDX posts has it, and a components folder. */
 export async function useMdx(root: string): Promise<void> {
   const config = path.join(root, 'astro.config.mjs');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import type { FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { runAstro, runCli, setupBlogWithFake, useMdx, waitForOutput, waitUntil } from '../helpers/fixture-site.js';
+import { fixtureImageService, replaceInFile, runAstro, runCli, setupBlogWithFake, useMdx, waitForOutput, waitUntil } from '../helpers/fixture-site.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 
 const cleanups = useCleanups();
@@ -18,13 +18,13 @@ const build = (root: string, fake: FakeComfyUI | undefined, env: Record<string, 
   runAstro(root, ['build'], { COMFYUI_URL: fake?.url ?? 'http://127.0.0.1:9', ...env });
 
 /** Makes the fixture an on-demand site (output: server, @astrojs/node) whose post pages are rendered per request. */
-async function makeOnDemand(root: string, extraConfig = ''): Promise<void> {
+async function makeOnDemand(root: string): Promise<void> {
   const config = path.join(root, 'astro.config.mjs');
   await writeFile(
     config,
     (await readFile(config, 'utf8'))
       .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport node from '@astrojs/node';")
-      .replace('export default defineConfig({', `export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),${extraConfig}`),
+      .replace('export default defineConfig({', `export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),`),
   );
   // Rendered per request: the post comes from the URL, not from getStaticPaths.
   await writeFile(
@@ -246,7 +246,8 @@ describe('astro build with astro-comfyui', () => {
     const { fake, root } = await setup();
     const service = (entrypoint: string) => `{ entrypoint: ${JSON.stringify(entrypoint)} }`;
     const sharp = service('astro/assets/services/sharp');
-    await makeOnDemand(root, `image: { service: { build: ${sharp}, runtime: ${sharp} } },`);
+    await makeOnDemand(root);
+    await replaceInFile(path.join(root, 'astro.config.mjs'), fixtureImageService, `image: { service: { build: ${sharp}, runtime: ${sharp} } },`);
     // A prerendered page beside the on-demand ones: its copies are made by the build service.
     await writeFile(
       path.join(root, 'src/pages/cover.astro'),
@@ -274,7 +275,7 @@ const image = getPostImage((await getEntry('blog', 'lighthouse'))!)!;
 
     // A runtime service of another kind is left as it is, and the build says what that costs.
     const config = path.join(root, 'astro.config.mjs');
-    await writeFile(config, (await readFile(config, 'utf8')).replace(`runtime: ${sharp}`, `runtime: ${service('astro/assets/services/noop')}`));
+    await replaceInFile(config, `runtime: ${sharp}`, `runtime: ${service('astro/assets/services/noop')}`);
     const other = await build(root, fake);
     expect(other.exitCode, String(other.all)).toBe(0);
     expect(other.all).toMatch(

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
-import { runAstro, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { fixtureImageService, replaceInFile, runAstro, setupBlogWithFake } from '../helpers/fixture-site.js';
 
 const cleanups = useCleanups();
 const TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
@@ -38,12 +38,7 @@ describe('provenance of generated images', () => {
     );
     // The site's own encoder options (here lossless WebP) apply to generated images as to its own.
     const config = path.join(root, 'astro.config.mjs');
-    await writeFile(
-      config,
-      (await readFile(config, 'utf8'))
-        .replace("import { defineConfig } from 'astro/config';", "import { defineConfig, sharpImageService } from 'astro/config';")
-        .replace('export default defineConfig({\n', 'export default defineConfig({\n  image: { service: sharpImageService({ webp: { lossless: true } }) },\n'),
-    );
+    await replaceInFile(config, fixtureImageService, 'image: { service: sharpImageService({ webp: { lossless: true } }) },');
     const caption = 'AI-generated with Stable Diffusion 3.5';
     const build = await runAstro(root, ['build'], { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ disclosure: { caption } }) });
     expect(build.exitCode, String(build.all)).toBe(0);
