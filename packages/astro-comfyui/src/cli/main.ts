@@ -1,12 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { isComfyUIError } from '@astro-comfyui/comfyui';
+import { isComfyUIError } from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from '../astro-comfyui-error.js';
-import { loadProjectOptions } from './load-project-options.js';
 import { parseCliArgs, usage, UsageError } from './parse-cli-args.js';
-import { runGenerate } from './run-generate.js';
-import { runPrune } from './run-prune.js';
-import { runStart } from './run-start.js';
-import { runStatus } from './run-status.js';
 
 async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseCliArgs>;
@@ -27,20 +22,23 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // The commands are loaded when run, so --help, --version and a mistyped flag answer at once, without
+    // Vite, the HTTP client and the rest.
+    const { loadProjectOptions } = await import('./load-project-options.js');
     const options = await loadProjectOptions(args.root);
     switch (args.command) {
       case 'generate':
-        return await runGenerate(options, args);
+        return await (await import('./run-generate.js')).runGenerate(options, args);
       case 'status':
-        return await runStatus(options);
+        return await (await import('./run-status.js')).runStatus(options);
       case 'prune':
-        return await runPrune(options, args);
+        return await (await import('./run-prune.js')).runPrune(options, args);
       case 'start': {
         const controller = new AbortController();
         // Persistent listeners: the supervisor's own signal hook then knows someone handles the signal.
         process.on('SIGINT', () => controller.abort());
         process.on('SIGTERM', () => controller.abort());
-        return await runStart(options, controller.signal);
+        return await (await import('./run-start.js')).runStart(options, controller.signal);
       }
     }
   } catch (error) {
