@@ -255,12 +255,23 @@ export function resolveOptions(
       );
     }
   });
+  // Two endpoints at one address (once with a trailing slash, or with another sign-in) are one ComfyUI
+  // counted twice: its queue would be filled twice over, and status and the toolbar would list it twice.
+  const shownEndpoints = endpoints.map(redactComfyUIUrl);
+  const twice = shownEndpoints.find((url, i) => shownEndpoints.indexOf(url) !== i);
+  if (twice) {
+    throw new AstroComfyUIError(
+      'INVALID_OPTIONS',
+      `${fromEnv ? 'COMFYUI_URL' : 'endpoints'} lists ${twice} twice; each endpoint is one ComfyUI.`,
+      `List each ComfyUI once. To keep more jobs waiting in one ComfyUI's queue, raise queueAhead (${o.queueAhead} now).`,
+    );
+  }
   // A start command starts ComfyUI on this machine. COMFYUI_URL is a machine's own setting (its shell or
   // .env): pointed at another machine, or at several ComfyUIs, it says "use those", so a shared config's
   // start (one local ComfyUI) is set aside, and said so. Written in the options themselves, the two contradict each other: that is the config's error.
   let startNotUsed: string | undefined;
   if (o.start && (endpoints.length > 1 || !isLocalComfyUIUrl(endpoints[0]!))) {
-    const shown = endpoints.map(redactComfyUIUrl).join(', ');
+    const shown = shownEndpoints.join(', ');
     if (fromEnv) {
       startNotUsed = `COMFYUI_URL points at ${shown}, ${endpoints.length > 1 ? 'several ComfyUIs' : 'another machine'}: the start command in astro.config, which starts ComfyUI on this machine, is not used.`;
     } else if (endpoints.length > 1) {

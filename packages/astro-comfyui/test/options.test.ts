@@ -116,6 +116,16 @@ describe('resolveOptions', () => {
       /- queueAhead must be a number, got the text "two"\.\n- mode must be one of: "generate", "frozen", "force"; got the text "fast"\./,
     );
     expect(() => resolveOptions({ endpoints: 'gpu:8188' }, '/s', {})).toThrow(/Invalid ComfyUI endpoint "gpu:8188"/);
+    // One ComfyUI listed twice, however it is written: named once, without its password, and what to do instead.
+    expect(() => resolveOptions({}, '/s', { COMFYUI_URL: 'http://GPU-box:8188/,http://ann:s3cret@gpu-box:8188' })).toThrow(
+      'COMFYUI_URL lists http://gpu-box:8188 twice; each endpoint is one ComfyUI.',
+    );
+    expect(() => resolveOptions({ endpoints: ['http://a:1', 'http://b:1', 'http://a:1/'], queueAhead: 2 }, '/s', {})).toThrow(
+      expect.objectContaining({
+        message: expect.stringContaining('endpoints lists http://a:1 twice'),
+        hint: expect.stringContaining('raise queueAhead (2 now)'),
+      }),
+    );
     expect(() => resolveOptions({ defaultFormat: 'toString' }, '/s', {})).toThrow('defaultFormat uses unknown format "toString"');
     expect(() => resolveOptions({ presets: { cover: { style: 'nope' } } }, '/s', {})).toThrow(/preset "cover" uses unknown style "nope"/);
     expect(() => resolveOptions({ defaultFormat: 'huge' }, '/s', {})).toThrow(/unknown format "huge"/);
