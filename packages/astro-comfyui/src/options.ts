@@ -256,7 +256,7 @@ export function resolveOptions(
     }
   });
   // Two endpoints at one address (once with a trailing slash, or with another sign-in) are one ComfyUI
-  // counted twice: its queue would be filled twice over, and status and the toolbar would list it twice.
+  // written twice. The pool refuses them too, but only once images are to be made, naming no option.
   const shownEndpoints = endpoints.map(redactComfyUIUrl);
   const twice = shownEndpoints.find((url, i) => shownEndpoints.indexOf(url) !== i);
   if (twice) {
