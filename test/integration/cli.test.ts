@@ -552,6 +552,45 @@ describe('astro-comfyui CLI', () => {
     expect(ci.all).not.toContain('Git ignores');
   });
 
+  it('in a monorepo, gives "!" lines from the .gitignore\'s own folder, and says to change a rule that leaves out a folder above the images', async () => {
+    const { root: repository, env } = await setup();
+    // The repository holds the site in apps/blog; its .gitignore is at the top.
+    const root = path.join(repository, 'apps/blog');
+    await mkdir(root, { recursive: true });
+    for (const entry of await readdir(repository)) if (entry !== 'apps') await rename(path.join(repository, entry), path.join(root, entry));
+    const git = (...args: string[]) => execa('git', args, { cwd: repository, reject: false });
+    await git('init', '-q');
+    const rules = (...lines: string[]) => writeFile(path.join(repository, '.gitignore'), ['node_modules/', '.astro/', ...lines, ''].join('\n'));
+    const generate = async () => {
+      await rm(path.join(root, 'src/assets/generated'), { recursive: true, force: true });
+      const run = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+      expect(run.exitCode, String(run.all)).toBe(0);
+      return String(run.stderr);
+    };
+
+    await rules('*.png');
+    const png = await generate();
+    expect(png).toMatch(/Git ignores src\/assets\/generated\/harbour-[0-9a-f]{12}\.png \(\.\.\/\.\.\/\.gitignore:3: \*\.png\):/);
+    expect(png).toContain('add these two lines below it: !apps/blog/src/assets/generated/ and !apps/blog/src/assets/generated/**');
+    // Following the advice keeps the images.
+    await rules('*.png', '!apps/blog/src/assets/generated/', '!apps/blog/src/assets/generated/**');
+    expect(await generate()).not.toContain('Git ignores');
+    expect((await git('status', '--porcelain', '--untracked-files=all')).stdout).toMatch(/apps\/blog\/src\/assets\/generated\/harbour-[0-9a-f]{12}\.png/);
+
+    // A folder above the images left out: "!" lines would not take them back, so none are offered.
+    await rules('assets/', '!apps/blog/src/assets/generated/', '!apps/blog/src/assets/generated/**');
+    const folder = await generate();
+    expect(folder).toMatch(
+      /Git ignores src\/assets\/generated\/images\.lock\.json and src\/assets\/generated\/harbour-[0-9a-f]{12}\.png: they are in src\/assets\/, a folder git leaves out \(\.\.\/\.\.\/\.gitignore:3: assets\/\)\./,
+    );
+    expect(folder).toContain('A "!" line cannot take back a file in a folder that git leaves out: change that rule, or set outDir to a folder that git keeps.');
+    expect(folder).not.toContain('add these two lines');
+    expect((await git('status', '--porcelain', '--untracked-files=all')).stdout).not.toContain('generated');
+    // The whole site left out: the folder is named from the disk, not as "./".
+    await rules('apps/blog/');
+    expect(await generate()).toContain(`they are in ${root}/, a folder git leaves out (../../.gitignore:3: apps/blog/).`);
+  });
+
   it('removes the temp file a killed run left beside a post, and no other', async () => {
     const { root, env } = await setupBlogWithFake(cleanups);
     const blog = path.join(root, 'src/content/blog');
