@@ -657,6 +657,35 @@ describe('astro-comfyui CLI', () => {
     expect(screen.trimEnd().split('\n').at(-1)).toBe('4 images: 0 already generated, 4 generated now.');
   });
 
+  it('reads an astro.config.ts that imports a TypeScript module, as Astro does', async () => {
+    const { root, env } = await setup();
+    const config = path.join(root, 'astro.config.mjs');
+    // TypeScript only (types, `satisfies`), and options from a .ts module beside it.
+    await writeFile(
+      path.join(root, 'image-formats.ts'),
+      'export const formats: Record<string, { width: number; height: number }> = { hero: { width: 192, height: 96 } };\n',
+    );
+    await writeFile(
+      path.join(root, 'astro.config.ts'),
+      (await readFile(config, 'utf8'))
+        .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport { formats } from './image-formats.ts';")
+        .replace(
+          /formats: \{[\s\S]*?\n {6}\},\n/,
+          'formats: { ...formats, square: { width: 128, height: 128 } } satisfies Record<string, { width: number; height: number }>,\n',
+        ),
+    );
+    await rm(config);
+    const generated = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
+    expect(generated.exitCode, String(generated.all)).toBe(0);
+    expect(generated.stdout).toContain('1 generated now');
+    const [harbour] = (await readdir(path.join(root, 'src/assets/generated'))).filter((f) => f.startsWith('harbour-'));
+    expect(readPngInfo(await readFile(path.join(root, 'src/assets/generated', harbour!)))).toMatchObject({ width: 192, height: 96 });
+    // The build reads the same file: the image it finds committed is the one it would make.
+    const built = await runAstro(root, ['build'], { ...env, CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(built.exitCode, String(built.all)).toBe(0);
+    expect(built.all).toContain('4 images: 1 committed, 0 generated, 3 PLACEHOLDERS');
+  });
+
   it('run outside the project, or in one without the integration, says where it looked and what to do', async () => {
     const { root, env } = await setup();
     const inside = path.join(root, 'src');
