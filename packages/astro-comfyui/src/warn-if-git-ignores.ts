@@ -32,7 +32,7 @@ export async function warnIfGitIgnores(made: ResolvedImage | undefined, options:
   for (let dir = path.dirname(outDir); dir !== repository && isInside(dir, repository); dir = path.dirname(dir)) {
     folders.unshift(`${gitPath(root, dir)}/`);
   }
-  const [holder] = await findGitIgnored(folders, root);
+  const [holder] = folders.length > 0 ? await findGitIgnored(folders, root) : [];
   if (holder) {
     // A folder above the project is named whole: "../" would say little.
     const folder = holder.file === './' || holder.file.startsWith('../') ? `${path.resolve(root, holder.file)}/` : holder.file;
