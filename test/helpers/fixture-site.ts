@@ -3,6 +3,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeComfyUI, type FakeComfyUIOptions } from '../fake-comfyui/fake-comfyui.js';
+import { trackCommand } from './unfinished-commands.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const astroBin = path.join(repoRoot, 'node_modules/astro/bin/astro.mjs');
@@ -56,15 +57,17 @@ export function childEnv(extra: Record<string, string | undefined>): Record<stri
 
 /** Runs the Astro CLI as a real subprocess; the test sees its exit code and output. */
 export function runAstro(root: string, args: string[], env: Record<string, string | undefined> = {}, options: Options = {}) {
-  return execa(process.execPath, [astroBin, ...args, '--root', root], {
-    cwd: root,
-    env: childEnv(env),
-    extendEnv: false,
-    reject: false,
-    all: true,
-    timeout: 180_000,
-    ...options,
-  });
+  return trackCommand(
+    execa(process.execPath, [astroBin, ...args, '--root', root], {
+      cwd: root,
+      env: childEnv(env),
+      extendEnv: false,
+      reject: false,
+      all: true,
+      timeout: 180_000,
+      ...options,
+    }),
+  );
 }
 
 /** Starts `astro dev` on a free port as a subprocess and resolves once it answers. */
@@ -144,15 +147,17 @@ export const cliBin = path.join(repoRoot, 'packages/astro-comfyui/bin/astro-comf
 
 /** Runs `astro-comfyui <args>` in a site as a real subprocess. */
 export function runCli(root: string, args: string[], env: Record<string, string | undefined> = {}, options: Options = {}) {
-  return execa(process.execPath, [cliBin, ...args], {
-    cwd: root,
-    env: childEnv(env),
-    extendEnv: false,
-    reject: false,
-    all: true,
-    timeout: 120_000,
-    ...options,
-  });
+  return trackCommand(
+    execa(process.execPath, [cliBin, ...args], {
+      cwd: root,
+      env: childEnv(env),
+      extendEnv: false,
+      reject: false,
+      all: true,
+      timeout: 120_000,
+      ...options,
+    }),
+  );
 }
 
 /** A fake ComfyUI and a fresh copy of the blog fixture, both cleaned up after the test. */
