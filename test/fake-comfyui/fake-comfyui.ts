@@ -438,8 +438,19 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     };
   }
 
+  // A stopped server ends its waits at once: close() must not wait out a long simulated image.
+  const sleepers = new Set<() => void>();
   const sleep = async (ms: number) => {
-    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    if (ms <= 0 || closed) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
   };
   const checkpoint = async () => {
     while (stallGate) await stallGate;
@@ -548,6 +559,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     stopped ??= (async () => {
       closed = true;
       queue.wake();
+      for (const wake of sleepers) wake();
       faults.stallExecution(false);
       for (const ws of wss.clients) graceful ? ws.close(1001) : ws.terminate();
       for (const socket of connections) socket.destroy();
