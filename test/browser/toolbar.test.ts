@@ -6,6 +6,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { comfyuiFrontendDirectory } from '../helpers/comfyui-frontend.js';
+import { fakeStartCommand } from '../helpers/fake-launcher.js';
 import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { holdToolbarAnswers } from '../helpers/hold-toolbar-answers.js';
@@ -515,7 +516,6 @@ describe('problems and placeholders on the page', () => {
 
 describe('the Advanced tab with several ComfyUI endpoints, on a site under a base path', () => {
   it("shows each running endpoint's own web UI on request, and what each one lacks to make the site's images", async () => {
-    const { fakeStartCommand } = await import('../helpers/fake-launcher.js');
     const first = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
     // The second GPU machine has no T5 text encoder.
     const second = await startFakeComfyUI({
@@ -619,7 +619,6 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
 
 describe('the Advanced tab with a start command', () => {
   it('shows the ComfyUI that dev started, stops it and starts it again', async () => {
-    const { fakeStartCommand } = await import('../helpers/fake-launcher.js');
     const own = await copyFixture('blog');
     const url = `http://127.0.0.1:${await findFreePort()}`;
     const server = await startAstroDev(own.root, await findFreePort(), {
@@ -677,7 +676,6 @@ describe('the Advanced tab with a start command', () => {
     }
   });
   it('makes the images that failed while ComfyUI could not start once Start ComfyUI succeeds, without a save', async () => {
-    const { fakeStartCommand } = await import('../helpers/fake-launcher.js');
     const own = await copyFixture('blog');
     const broken = path.join(own.root, 'comfyui-is-broken');
     await writeFile(broken, '');
