@@ -346,6 +346,55 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('candidates').locator('figure').count()).toBe(0);
   });
 
+  it('works from the keyboard alone, and names every control and says what happened to a screen reader', async () => {
+    await page.goto(`${dev.url}/harbour/`);
+    await openApp();
+    const panel = (name: string) => page.getByRole('tabpanel', { name, exact: true });
+    const simple = panel('Simple');
+    // Every field has its name, the selects inside the shadow root of Astro's toolbar element too.
+    await expect.poll(() => simple.getByRole('combobox', { name: 'Post', exact: true }).inputValue()).toBe('src/content/blog/harbour.md');
+    for (const name of ['Image', 'Style', 'Format', 'Preset']) expect(await simple.getByRole('combobox', { name, exact: true }).count()).toBe(1);
+    for (const name of ['Prompt', 'Negative prompt', 'Alt text']) expect(await simple.getByRole('textbox', { name, exact: true }).count()).toBe(1);
+
+    // The two tabs are tabs: the selected one is said, and the arrow keys move between them.
+    const simpleTab = page.getByRole('tab', { name: 'Simple', exact: true });
+    const advancedTab = page.getByRole('tab', { name: 'Advanced', exact: true });
+    expect(await simpleTab.getAttribute('aria-selected')).toBe('true');
+    await simpleTab.focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await advancedTab.getAttribute('aria-selected')).toBe('true');
+    expect(await panel('Advanced').isVisible()).toBe(true);
+    expect(await simple.isVisible()).toBe(false);
+    await page.keyboard.press('ArrowLeft');
+    expect(await simpleTab.getAttribute('aria-selected')).toBe('true');
+    expect(await simple.isVisible()).toBe(true);
+
+    // Two candidates with the keyboard: type the number, Tab past Random seed to Generate, Enter.
+    const announced = (text: string) => simple.getByRole('status').filter({ hasText: text }).count();
+    fake.faults.stallExecution(true);
+    try {
+      await simple.getByRole('spinbutton', { name: 'Candidates (1–4)' }).focus();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type('2');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => announced('Generating 2 candidates…')).toBe(1);
+      // While ComfyUI works, Generate is said to be unavailable.
+      expect(await simple.getByRole('button', { name: 'Generate', exact: true, disabled: true }).count()).toBe(1);
+    } finally {
+      fake.faults.stallExecution(false);
+    }
+    await expect.poll(() => announced('Done: 2 candidates. Pick one to use it in the post.'), { timeout: 30_000 }).toBe(1);
+    // Each candidate's buttons say which candidate they act on.
+    for (const i of [0, 1]) {
+      const seed = await page.getByTestId(`candidate-${i}`).getAttribute('data-seed');
+      for (const action of ['Use this', 'Open in ComfyUI']) {
+        expect(await simple.getByRole('button', { name: `${action} (candidate ${i + 1}, seed ${seed})`, exact: true }).count()).toBe(1);
+      }
+    }
+  });
+
   it('keeps only the newest candidates in its cache, however many generations the author runs', async () => {
     // As if the studio had been used for weeks: a full cache of candidates, all older than the new ones.
     const cache = path.join(site.root, 'node_modules/.cache/astro-comfyui/candidates');
@@ -462,6 +511,8 @@ describe('the ComfyUI dev toolbar app', () => {
     await page.getByTestId('generate').click();
     await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 15_000 }).toContain('ComfyUI is not running');
     expect(await page.getByTestId('message').getAttribute('class')).toContain('error');
+    // A screen reader says it too: the message is a live region.
+    expect(await page.getByRole('status').filter({ hasText: 'ComfyUI is not running' }).count()).toBe(1);
     await page.getByTestId('tab-advanced').click();
     await expect.poll(() => page.getByTestId('endpoint-state').first().getAttribute('data-state'), { timeout: 10_000 }).toBe('stopped');
     expect(await page.getByTestId('comfyui-help').textContent()).toMatch(/is not running\. Start it \(python main\.py --port 8188 in your ComfyUI folder\)/);
@@ -658,6 +709,9 @@ describe('the Advanced tab with a start command', () => {
       await expect.poll(state, { timeout: 15_000 }).toBe('stopped');
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await state()).toBe('stopped');
+      // What Stop did is said in a live region, not only shown in the list of endpoints.
+      const said = () => tab.getByRole('tabpanel', { name: 'Advanced' }).getByRole('status').textContent();
+      expect(await said()).toBe(`ComfyUI at ${url} is stopped; images still to be made wait until Start ComfyUI.`);
       expect(server.output.join('')).toContain(`ComfyUI at ${url} was stopped from the dev toolbar; images still to be made wait until Start ComfyUI.`);
       await expect(fetch(`${url}/system_stats`)).rejects.toThrow();
       expect(await tab.getByTestId('comfyui-help').textContent()).toContain('Press Start ComfyUI');
@@ -669,6 +723,7 @@ describe('the Advanced tab with a start command', () => {
       await tab.getByTestId('refresh').click();
       await expect.poll(state, { timeout: 30_000 }).toBe('running');
       expect((await fetch(`${url}/system_stats`)).status).toBe(200);
+      await expect.poll(said).toBe(`ComfyUI is running at ${url}.`);
     } finally {
       await tab.close();
       await server.stop();
@@ -738,8 +793,8 @@ describe('the Advanced tab with toolbar.comfyuiUI: false', () => {
       await tab.getByTestId('count').fill('1');
       await tab.getByTestId('generate').click();
       await tab.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
-      expect(await tab.getByTestId('open-0').textContent()).toBe('Download graph');
-      expect(await tab.getByTestId('open-current').textContent()).toBe('Download graph');
+      expect(await tab.getByRole('button', { name: 'Download graph (candidate 1, seed 11)', exact: true }).count()).toBe(1);
+      expect(await tab.getByRole('button', { name: 'Download graph (the image now in the post)', exact: true }).count()).toBe(1);
       const [download] = await Promise.all([tab.waitForEvent('download'), tab.getByTestId('open-0').click()]);
       expect(download.suggestedFilename()).toBe('candidate-seed-11.json');
       const text = await readFile((await download.path())!, 'utf8');

@@ -22,7 +22,7 @@ export function buildAdvancedTab() {
     why: el('div', { class: 'hint', 'data-testid': 'start-why' }),
     help: el('div', { class: 'message', 'data-testid': 'comfyui-help', hidden: '' }),
     frame: el('iframe', { 'data-testid': 'comfyui-frame', title: 'ComfyUI' }),
-    message: el('div', { class: 'message', 'data-testid': 'advanced-message' }),
+    message: el('div', { class: 'message', role: 'status', 'data-testid': 'advanced-message' }),
   };
   const section = el(
     'section',
@@ -67,7 +67,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   const showStatus = () => {
     ui.status.replaceChildren(
       ...endpoints.flatMap((e, i) => {
-        const choose = button(`show-ui-${i}`, i === shown ? 'Shown below' : 'Show its UI', 'outline');
+        const choose = button(`show-ui-${i}`, i === shown ? 'Shown below' : 'Show its UI', 'outline', `(${e.url})`);
         setDisabled(choose, i === shown ? 'Its web UI is the one below.' : null);
         choose.addEventListener('click', () => {
           if (isDisabled(choose)) return;
@@ -117,11 +117,29 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
   // or a Refresh checked before Stop would show a stopped ComfyUI as running (and a Refresh while
   // ComfyUI starts must not hide Start's answer that it runs).
   let seenLast = Number.NEGATIVE_INFINITY;
-  const askStatus = (event: string) => server.send(event, { requestId: newId() });
+  /** The Start and Stop requests whose outcome the message (a live region) has yet to say. */
+  const actions = new Map<string, 'start' | 'stop'>();
+  const askStatus = (event: string, action?: 'start' | 'stop') => {
+    const requestId = newId();
+    if (action) actions.set(requestId, action);
+    server.send(event, { requestId });
+  };
   on<{ requestId: string; endpoints: EndpointState[]; observedAt: number }>(E.statusResult, (result) => {
     if (result.observedAt < seenLast) return;
     seenLast = result.observedAt;
     endpoints = result.endpoints;
+    // The ComfyUI that dev starts and stops is the first endpoint's. Start is answered "starting" first.
+    const action = actions.get(result.requestId);
+    const managedUp = endpoints[0]?.state === 'running';
+    if ((action === 'start' && managedUp) || (action === 'stop' && !managedUp)) {
+      actions.delete(result.requestId);
+      showInfo(
+        ui.message,
+        managedUp
+          ? `ComfyUI is running at ${endpoints[0]!.url}.`
+          : `ComfyUI at ${endpoints[0]!.url} is stopped; images still to be made wait until Start ComfyUI.`,
+      );
+    }
     if (shown >= endpoints.length) shown = 0;
     showStatus();
     const data = state();
@@ -156,13 +174,17 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
           : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
     showFrame();
   });
+  // A Start or Stop that failed is said by the error (app.ts), not here.
+  on<{ requestId: string }>(E.error, ({ requestId }) => actions.delete(requestId));
   ui.start.addEventListener('click', () => {
     if (isDisabled(ui.start)) return;
     showInfo(ui.message, 'Starting ComfyUI…');
-    askStatus(E.start);
+    askStatus(E.start, 'start');
   });
   ui.stop.addEventListener('click', () => {
-    if (!isDisabled(ui.stop)) askStatus(E.stop);
+    if (isDisabled(ui.stop)) return;
+    showInfo(ui.message, 'Stopping ComfyUI…');
+    askStatus(E.stop, 'stop');
   });
   ui.refresh.addEventListener('click', () => askStatus(E.status));
 

@@ -31,14 +31,23 @@ export function el(tag: string, attrs: Record<string, string> = {}, ...children:
   return node;
 }
 
-export function button(testId: string, text: string, style: ButtonStyle = 'gray'): HTMLElement {
-  return el('astro-dev-toolbar-button', { 'data-testid': testId, 'button-style': style, size: 'small', role: 'button' }, text);
+/**
+ * An Astro toolbar button. Its native <button> is inside the element's shadow root and takes its name
+ * from the text: `more` adds words that only a screen reader says ("Use this" of which candidate).
+ */
+export function button(testId: string, text: string, style: ButtonStyle = 'gray', more?: string): HTMLElement {
+  const extra = more ? [el('span', { class: 'visually-hidden' }, ` ${more}`)] : [];
+  return el('astro-dev-toolbar-button', { 'data-testid': testId, 'button-style': style, size: 'small' }, text, ...extra);
 }
 
-/** An Astro toolbar select whose native <select> carries the test id. */
-export function select(testId: string): ToolbarSelect {
+/**
+ * An Astro toolbar select whose native <select> carries the test id and the name screen readers say: a
+ * <label> around the element cannot name a select inside its shadow root.
+ */
+export function select(testId: string, name: string): ToolbarSelect {
   const wrapper = document.createElement('astro-dev-toolbar-select') as ToolbarSelect;
   wrapper.element.dataset.testid = testId;
+  wrapper.element.setAttribute('aria-label', name);
   // The native select lives in the element's shadow root: size it to its column from here.
   Object.assign(wrapper.element.style, { width: '100%', textAlignLast: 'left', textOverflow: 'ellipsis' });
   return wrapper;
@@ -124,5 +133,9 @@ export const STYLE = `
   iframe { width: 100%; height: min(60vh, 520px); border: 1px solid #343841; border-radius: 4px; background: #202020; margin-top: 8px; }
   .body { overflow-y: auto; max-height: calc(min(84vh, 780px) - 110px); padding-right: 4px; }
   [aria-disabled="true"] { opacity: 0.5; cursor: not-allowed; }
+  [role="tab"] { font: inherit; font-size: 12px; padding: 4px 8px; border-radius: 4px; cursor: pointer; color: #fff; background: rgba(52, 56, 65, 1); border: 1px solid rgba(71, 78, 94, 1); }
+  [role="tab"][aria-selected="true"] { background: rgba(113, 24, 226, 1); border-color: rgba(224, 204, 250, 0.33); }
+  [role="tab"]:focus-visible { outline: 2px solid #fff; outline-offset: 1px; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   [hidden] { display: none !important; }
 `;

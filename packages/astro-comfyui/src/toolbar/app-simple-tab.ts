@@ -50,22 +50,24 @@ export function recentPin(): string | undefined {
 export function buildSimpleTab() {
   const ui = {
     problems: el('astro-dev-toolbar-card', { 'card-style': 'red', class: 'problems', 'data-testid': 'problems', hidden: '' }),
-    post: select('post'),
-    target: select('target'),
+    post: select('post', 'Post'),
+    target: select('target', 'Image'),
     current: el('figure', { class: 'current', 'data-testid': 'current' }),
     prompt: el('textarea', { 'data-testid': 'prompt', placeholder: 'a lighthouse at dusk', maxlength: '2000' }),
     negative: el('input', { 'data-testid': 'negative', placeholder: 'what to avoid' }),
     alt: el('input', { 'data-testid': 'alt', placeholder: 'what the image shows, for readers who cannot see it' }),
-    style: select('style'),
-    format: select('format'),
-    preset: select('preset'),
+    style: select('style', 'Style'),
+    format: select('format', 'Format'),
+    preset: select('preset', 'Preset'),
     seed: el('input', { 'data-testid': 'seed', type: 'number', min: '0', step: '1' }),
     randomSeed: button('random-seed', 'Random seed', 'outline'),
     count: el('input', { 'data-testid': 'count', type: 'number', min: '1', max: String(MAX_CANDIDATES), value: '2' }),
     generate: button('generate', 'Generate', 'purple'),
     generateWhy: el('span', { class: 'hint', 'data-testid': 'generate-why' }),
+    // Each sampler step shows here; a screen reader is told only of each candidate made (`announce`).
     progress: el('div', { class: 'message', 'data-testid': 'progress' }),
-    message: el('div', { class: 'message', 'data-testid': 'message' }),
+    announce: el('div', { class: 'visually-hidden', role: 'status', 'data-testid': 'announce' }),
+    message: el('div', { class: 'message', role: 'status', 'data-testid': 'message' }),
     candidates: el('div', { class: 'candidates', 'data-testid': 'candidates' }),
   };
   const section = el(
@@ -92,6 +94,7 @@ export function buildSimpleTab() {
         ),
         el('div', { class: 'row' }, ui.generate, ui.generateWhy),
         ui.progress,
+        ui.announce,
         ui.message,
       ),
       el('div', {}, ui.current, ui.candidates),
@@ -110,7 +113,7 @@ function showCurrent(ui: SimpleTab, image: PanelImage | undefined, open: OpenInC
   }
   const style = { ready: 'green', placeholder: 'yellow', missing: 'red' }[image.state];
   const badge = el('astro-dev-toolbar-badge', { 'badge-style': style, size: 'small', 'data-testid': 'current-state' }, image.state);
-  const openButton = button('open-current', openLabel(data), 'outline');
+  const openButton = button('open-current', openLabel(data), 'outline', '(the image now in the post)');
   openButton.addEventListener('click', () => open(image.workflow, image.file));
   ui.current.replaceChildren(
     ...(image.url ? [el('img', { src: image.url, alt: image.alt ?? '', width: String(image.width), height: String(image.height) })] : []),
@@ -209,6 +212,7 @@ export function wireSimpleTab(
     ui.candidates.replaceChildren();
     showInfo(ui.message, '');
     showInfo(ui.progress, 'Queued…');
+    showInfo(ui.announce, `Generating ${count} candidate${count > 1 ? 's' : ''}…`);
     setDisabled(ui.generate, 'Generating…', ui.generateWhy);
     server.send(E.generate, { requestId: newId(), ...request(), count });
   });
@@ -229,8 +233,9 @@ export function wireSimpleTab(
 
   on<Candidate>(E.candidate, (c) => {
     const { style, format, preset } = c.settings;
-    const use = button(`use-${c.index}`, 'Use this', 'green');
-    const openButton = button(`open-${c.index}`, openLabel(state()), 'outline');
+    const which = `(candidate ${c.index + 1}, seed ${c.seed})`;
+    const use = button(`use-${c.index}`, 'Use this', 'green', which);
+    const openButton = button(`open-${c.index}`, openLabel(state()), 'outline', which);
     const figure = el(
       'figure',
       { class: 'candidate', 'data-testid': `candidate-${c.index}`, 'data-seed': String(c.seed) },
@@ -247,11 +252,13 @@ export function wireSimpleTab(
     openButton.addEventListener('click', () => open(c.workflow, `candidate-seed-${c.seed}`));
     const figures = [...ui.candidates.children, figure].sort((a, b) => a.getAttribute('data-testid')!.localeCompare(b.getAttribute('data-testid')!));
     ui.candidates.replaceChildren(...figures);
+    showInfo(ui.announce, `${figures.length} of ${pending} candidate${pending > 1 ? 's' : ''} ready.`);
   });
 
   on<{ requestId: string }>(E.done, () => {
     setDisabled(ui.generate, state()?.readOnly ?? null, ui.generateWhy);
     showInfo(ui.progress, `Done: ${pending} candidate${pending > 1 ? 's' : ''}. Pick one to use it in the post.`);
+    showInfo(ui.announce, ui.progress.textContent ?? '');
     steps.clear();
   });
 
@@ -267,6 +274,7 @@ export function wireSimpleTab(
     setDisabled(ui.generate, state()?.readOnly ?? null, ui.generateWhy);
     for (const use of ui.candidates.querySelectorAll<HTMLElement>('[data-testid^="use-"]')) setDisabled(use, null);
     showInfo(ui.progress, '');
+    showInfo(ui.announce, '');
     steps.clear();
   });
 }

@@ -1,7 +1,7 @@
 // Runs in the browser: the toolbar app. It imports the event names and its own browser files, nothing else.
 import { defineToolbarApp } from 'astro/toolbar';
 import { buildAdvancedTab, wireAdvancedTab } from './app-advanced-tab.js';
-import { button, createRequests, el, type PanelState, STYLE, showError } from './app-dom.js';
+import { createRequests, el, type PanelState, STYLE, showError } from './app-dom.js';
 import { highlightPlaceholders } from './app-highlights.js';
 import { buildSimpleTab, recentPin, showSimpleState, wireSimpleTab } from './app-simple-tab.js';
 import { EVENTS } from './toolbar-events.js';
@@ -11,15 +11,30 @@ export default defineToolbarApp({
     const requests = createRequests(server);
     const simple = buildSimpleTab();
     const advanced = buildAdvancedTab();
-    const simpleTab = button('tab-simple', 'Simple', 'purple');
-    const advancedTab = button('tab-advanced', 'Advanced', 'gray');
+    // Tabs as screen readers know them (role, selected, the panel each controls), moved between with the arrow keys.
+    const simpleTab = tabButton('simple', 'Simple');
+    const advancedTab = tabButton('advanced', 'Advanced');
+    for (const [section, name] of [
+      [simple.section, 'simple'],
+      [advanced.section, 'advanced'],
+    ] as const) {
+      section.id = `astro-comfyui-panel-${name}`;
+      section.setAttribute('role', 'tabpanel');
+      section.setAttribute('aria-labelledby', `astro-comfyui-tab-${name}`);
+    }
     const badge = el('astro-dev-toolbar-badge', { 'badge-style': 'gray', size: 'small', 'data-testid': 'badge' }, '…');
     const win = document.createElement('astro-dev-toolbar-window');
     // Astro's window is 640 x 480 at most: a studio with previews and ComfyUI's own UI needs more room.
     Object.assign(win.style, { width: 'min(1080px, 100%)', maxHeight: 'min(84vh, 780px)' });
     win.append(
       el('style', {}, STYLE),
-      el('header', {}, el('h1', {}, 'ComfyUI images'), badge, el('div', { class: 'tabs' }, simpleTab, advancedTab)),
+      el(
+        'header',
+        {},
+        el('h1', {}, 'ComfyUI images'),
+        badge,
+        el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'ComfyUI images' }, simpleTab, advancedTab),
+      ),
       el('hr'),
       // The window has a fixed height: the tab contents scroll inside it.
       el('div', { class: 'body' }, simple.section, advanced.section),
@@ -33,10 +48,14 @@ export default defineToolbarApp({
     const selectTab = (tab: 'simple' | 'advanced') => {
       simple.section.hidden = tab !== 'simple';
       advanced.section.hidden = tab !== 'advanced';
-      simpleTab.setAttribute('button-style', tab === 'simple' ? 'purple' : 'gray');
-      advancedTab.setAttribute('button-style', tab === 'advanced' ? 'purple' : 'gray');
-      simpleTab.setAttribute('aria-selected', String(tab === 'simple'));
-      advancedTab.setAttribute('aria-selected', String(tab === 'advanced'));
+      for (const [button, name] of [
+        [simpleTab, 'simple'],
+        [advancedTab, 'advanced'],
+      ] as const) {
+        button.setAttribute('aria-selected', String(tab === name));
+        // Tab moves into the panel, not to the other tab: the arrow keys go there.
+        button.tabIndex = tab === name ? 0 : -1;
+      }
       if (tab === 'advanced') {
         showFrame();
         refreshStatus();
@@ -44,6 +63,17 @@ export default defineToolbarApp({
     };
     simpleTab.addEventListener('click', () => selectTab('simple'));
     advancedTab.addEventListener('click', () => selectTab('advanced'));
+    for (const button of [simpleTab, advancedTab]) {
+      button.addEventListener('keydown', (event) => {
+        if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return;
+        event.preventDefault();
+        // Two tabs: every one of these keys goes to the other one, or stays (Home on the first, End on the last).
+        const next = event.key === 'Home' ? simpleTab : event.key === 'End' ? advancedTab : button === simpleTab ? advancedTab : simpleTab;
+        selectTab(next === simpleTab ? 'simple' : 'advanced');
+        next.focus();
+      });
+    }
+    selectTab('simple');
     const openGraph = (graph: Record<string, unknown>, name: string) => {
       selectTab('advanced');
       void openInComfyUI(graph, name);
@@ -87,3 +117,12 @@ export default defineToolbarApp({
     if (recentPin()) app.toggleState({ state: true });
   },
 });
+
+/** A tab of the panel: a native button, so the keyboard and screen readers use it as any tab. */
+function tabButton(name: 'simple' | 'advanced', text: string): HTMLButtonElement {
+  return el(
+    'button',
+    { type: 'button', role: 'tab', id: `astro-comfyui-tab-${name}`, 'aria-controls': `astro-comfyui-panel-${name}`, 'data-testid': `tab-${name}` },
+    text,
+  );
+}
