@@ -137,7 +137,14 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('badge').textContent()).toBe('images ready');
 
     await page.getByTestId('prompt').fill('a lighthouse in a storm, "huge" waves 🌊');
+    // The alt text written for the old prompt would describe another picture: the field says so.
+    const altHint = 'The prompt changed since this alt text was written: check that it still describes the new image.';
+    const altField = page.getByRole('textbox', { name: 'Alt text', exact: true });
+    expect(await page.getByTestId('alt-hint').textContent()).toBe(altHint);
+    // A screen reader says it with the field (its description).
+    expect(await altField.getAttribute('aria-describedby')).toBe(await page.getByTestId('alt-hint').getAttribute('id'));
     await page.getByTestId('alt').fill('A lighthouse in a storm');
+    expect(await page.getByTestId('alt-hint').textContent()).toBe('');
     await page.getByTestId('style').selectOption('ink');
     await page.getByTestId('random-seed').click();
     expect(Number(await page.getByTestId('seed').inputValue())).toBeGreaterThanOrEqual(0);

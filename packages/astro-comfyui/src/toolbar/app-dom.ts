@@ -116,6 +116,7 @@ export const STYLE = `
   .fields { display: grid; gap: var(--gap); }
   .row { display: flex; gap: var(--gap); align-items: end; flex-wrap: wrap; margin-top: var(--gap); }
   .hint { font-size: 12px; color: #9ca0ab; }
+  .hint:empty { display: none; }
   .studio { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.2fr); gap: 16px; }
   .current img, .candidate img { display: block; width: 100%; height: auto; object-fit: contain; border-radius: 4px; background: #16171c; }
   .current figcaption, .candidate figcaption { font-size: 12px; color: #bfc1c9; margin: 4px 0; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }

@@ -55,7 +55,12 @@ export function buildSimpleTab() {
     current: el('figure', { class: 'current', 'data-testid': 'current' }),
     prompt: el('textarea', { 'data-testid': 'prompt', placeholder: 'a lighthouse at dusk', maxlength: '2000' }),
     negative: el('input', { 'data-testid': 'negative', placeholder: 'what to avoid' }),
-    alt: el('input', { 'data-testid': 'alt', placeholder: 'what the image shows, for readers who cannot see it' }),
+    alt: el('input', {
+      'data-testid': 'alt',
+      placeholder: 'what the image shows, for readers who cannot see it',
+      'aria-describedby': 'astro-comfyui-alt-hint',
+    }),
+    altHint: el('span', { class: 'hint', id: 'astro-comfyui-alt-hint', 'data-testid': 'alt-hint' }),
     style: select('style', 'Style'),
     format: select('format', 'Format'),
     preset: select('preset', 'Preset'),
@@ -83,7 +88,8 @@ export function buildSimpleTab() {
         el('div', { class: 'grid', style: 'grid-template-columns: 2fr 1fr' }, el('label', {}, 'Post', ui.post), el('label', {}, 'Image', ui.target)),
         el('label', {}, 'Prompt', ui.prompt),
         el('label', {}, 'Negative prompt', ui.negative),
-        el('label', {}, 'Alt text', ui.alt),
+        // The hint is outside the label, which names the field: it is the field's description.
+        el('div', { class: 'fields' }, el('label', {}, 'Alt text', ui.alt), ui.altHint),
         el('div', { class: 'grid' }, el('label', {}, 'Style', ui.style), el('label', {}, 'Format', ui.format), el('label', {}, 'Preset', ui.preset)),
         el(
           'div',
@@ -160,6 +166,17 @@ function showTarget(ui: SimpleTab, data: PanelState, open: OpenInComfyUI): void 
   ui.preset.element.value = image?.preset ?? '';
   ui.seed.value = image ? String(image.seed) : String(Math.floor(Math.random() * 2 ** 32));
   showCurrent(ui, image, open, data);
+  checkAlt(ui, data);
+}
+
+/**
+ * An alt text written for the image's prompt, kept while the prompt is changed, would describe the old
+ * picture to the readers who cannot see the new one: say so next to it until either changes.
+ */
+function checkAlt(ui: SimpleTab, data: PanelState | undefined): void {
+  const image = data?.images.find((i) => i.target === ui.target.element.value);
+  const stale = Boolean(image?.alt) && ui.alt.value === image!.alt && ui.prompt.value.trim() !== image!.prompt;
+  ui.altHint.textContent = stale ? 'The prompt changed since this alt text was written: check that it still describes the new image.' : '';
 }
 
 /** What a graph's button does: open it in the relayed UI, or download it when `toolbar.comfyuiUI` is false. */
@@ -184,6 +201,7 @@ export function wireSimpleTab(
     if (data) showTarget(ui, data, open);
     ui.candidates.replaceChildren();
   });
+  for (const field of [ui.prompt, ui.alt]) field.addEventListener('input', () => checkAlt(ui, state()));
   ui.randomSeed.addEventListener('click', () => {
     ui.seed.value = String(Math.floor(Math.random() * 2 ** 32));
   });
