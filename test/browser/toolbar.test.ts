@@ -355,7 +355,12 @@ describe('the ComfyUI dev toolbar app', () => {
 
   it('works from the keyboard alone, and names every control and says what happened to a screen reader', async () => {
     await page.goto(`${dev.url}/harbour/`);
-    await openApp();
+    // Opened from the keyboard: the app's button in Astro's toolbar, then Enter.
+    const appButton = page.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
+    await appButton.waitFor({ state: 'attached' });
+    await appButton.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('prompt').waitFor({ state: 'visible' });
     const panel = (name: string) => page.getByRole('tabpanel', { name, exact: true });
     const simple = panel('Simple');
     // Every field has its name, the selects inside the shadow root of Astro's toolbar element too.
@@ -367,14 +372,26 @@ describe('the ComfyUI dev toolbar app', () => {
     const simpleTab = page.getByRole('tab', { name: 'Simple', exact: true });
     const advancedTab = page.getByRole('tab', { name: 'Advanced', exact: true });
     expect(await simpleTab.getAttribute('aria-selected')).toBe('true');
-    await simpleTab.focus();
+    // Tab goes from the toolbar into the panel, to its selected tab (past the toolbar's last buttons).
+    const focused = (target: typeof simpleTab) =>
+      target.evaluate((element) => {
+        let active = document.activeElement;
+        while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+        return active === element;
+      });
+    for (let presses = 0; presses < 5 && !(await focused(simpleTab)); presses++) await page.keyboard.press('Tab');
+    expect(await focused(simpleTab)).toBe(true);
     await page.keyboard.press('ArrowRight');
     expect(await advancedTab.getAttribute('aria-selected')).toBe('true');
     expect(await panel('Advanced').isVisible()).toBe(true);
     expect(await simple.isVisible()).toBe(false);
+    expect(await focused(advancedTab)).toBe(true);
     await page.keyboard.press('ArrowLeft');
     expect(await simpleTab.getAttribute('aria-selected')).toBe('true');
     expect(await simple.isVisible()).toBe(true);
+    // From the selected tab, Tab goes into its panel, not to the other tab.
+    await page.keyboard.press('Tab');
+    expect(await focused(simple.getByRole('combobox', { name: 'Post', exact: true }))).toBe(true);
 
     // Two candidates with the keyboard: type the number, Tab past Random seed to Generate, Enter.
     const announced = (text: string) => simple.getByRole('status').filter({ hasText: text }).count();
