@@ -419,6 +419,37 @@ describe('the ComfyUI dev toolbar app', () => {
     }
   });
 
+  it('fits a narrow or zoomed-in window: one column, nothing cut off, its top in view (400 % of 1280 × 1024 is 320 × 256)', async () => {
+    for (const [width, height] of [
+      [640, 450],
+      [320, 256],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await page.goto(`${dev.url}/harbour/`);
+      await openApp();
+      const win = page.locator('astro-dev-toolbar-app-canvas[data-app-id="astro-comfyui"] astro-dev-toolbar-window');
+      const box = (await win.boundingBox())!;
+      expect(box.y, `${width}×${height}: the panel's top`).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width, `${width}×${height}: the panel's right edge`).toBeLessThanOrEqual(width);
+      // Every field and button lies inside the panel, none cut off at its side.
+      const simple = page.getByRole('tabpanel', { name: 'Simple', exact: true });
+      const controls = simple.locator('select, textarea, input, astro-dev-toolbar-button');
+      expect(await controls.count()).toBeGreaterThanOrEqual(10);
+      for (const control of await controls.all()) {
+        const own = (await control.boundingBox())!;
+        const name = `${width}×${height}: ${await control.getAttribute('data-testid')}`;
+        expect(own.x, name).toBeGreaterThanOrEqual(box.x);
+        expect(own.x + own.width, name).toBeLessThanOrEqual(box.x + box.width);
+        // A field wide enough to read what is chosen or typed.
+        if ((await control.evaluate((element) => element.tagName)) !== 'ASTRO-DEV-TOOLBAR-BUTTON') expect(own.width, name).toBeGreaterThanOrEqual(120);
+      }
+      // The panel scrolls to Generate, which works there.
+      await page.getByTestId('count').fill('1');
+      await page.getByTestId('generate').click();
+      await page.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
+    }
+  });
+
   it('keeps only the newest candidates in its cache, however many generations the author runs', async () => {
     // As if the studio had been used for weeks: a full cache of candidates, all older than the new ones.
     const cache = path.join(site.root, 'node_modules/.cache/astro-comfyui/candidates');

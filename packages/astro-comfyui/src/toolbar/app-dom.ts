@@ -102,6 +102,12 @@ export function createRequests(server: Server): Requests {
   return { newId, on, newStateId, isNewestState: (requestId) => requestId === newestState };
 }
 
+/**
+ * The panel's height: Astro sets its window 72 px above the bottom of the page, so on a low (or zoomed-in)
+ * page it is kept short enough that its top stays in view.
+ */
+export const WINDOW_HEIGHT = 'min(84vh, calc(100vh - 88px), 780px)';
+
 export const STYLE = `
   :host { --gap: 8px; }
   header { display: flex; align-items: center; gap: 12px; margin-bottom: 10px; }
@@ -132,11 +138,21 @@ export const STYLE = `
   .message.error { color: #f87171; }
   .status dt { color: #9ca0ab; font-size: 12px; } .status dd { margin: 0 0 6px; }
   iframe { width: 100%; height: min(60vh, 520px); border: 1px solid #343841; border-radius: 4px; background: #202020; margin-top: 8px; }
-  .body { overflow-y: auto; max-height: calc(min(84vh, 780px) - 110px); padding-right: 4px; }
+  .body { overflow-y: auto; max-height: calc(${WINDOW_HEIGHT} - 110px); padding-right: 4px; }
   [aria-disabled="true"] { opacity: 0.5; cursor: not-allowed; }
   [role="tab"] { font: inherit; font-size: 12px; padding: 4px 8px; border-radius: 4px; cursor: pointer; color: #fff; background: rgba(52, 56, 65, 1); border: 1px solid rgba(71, 78, 94, 1); }
   [role="tab"][aria-selected="true"] { background: rgba(113, 24, 226, 1); border-color: rgba(224, 204, 250, 0.33); }
   [role="tab"]:focus-visible { outline: 2px solid #fff; outline-offset: 1px; }
   .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   [hidden] { display: none !important; }
+  .grid.pair { grid-template-columns: 2fr 1fr; }
+  /* A narrow window, or a page zoomed in (200 % of 1280 px is 640 px): one column, nothing cut off. */
+  @media (max-width: 760px) { .studio { grid-template-columns: minmax(0, 1fr); } }
+  @media (max-width: 480px) {
+    .grid, .grid.pair { grid-template-columns: minmax(0, 1fr); }
+    header { flex-wrap: wrap; }
+    header .tabs { margin-left: 0; }
+  }
+  /* Too low for a fixed header above a scrolling body: the whole window scrolls instead. */
+  @media (max-height: 480px) { .body { max-height: none; overflow-y: visible; } }
 `;

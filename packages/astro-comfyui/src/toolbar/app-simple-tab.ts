@@ -85,7 +85,7 @@ export function buildSimpleTab() {
       el(
         'div',
         { class: 'fields' },
-        el('div', { class: 'grid', style: 'grid-template-columns: 2fr 1fr' }, el('label', {}, 'Post', ui.post), el('label', {}, 'Image', ui.target)),
+        el('div', { class: 'grid pair' }, el('label', {}, 'Post', ui.post), el('label', {}, 'Image', ui.target)),
         el('label', {}, 'Prompt', ui.prompt),
         el('label', {}, 'Negative prompt', ui.negative),
         // The hint is outside the label, which names the field: it is the field's description.

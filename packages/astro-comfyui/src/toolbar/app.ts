@@ -1,7 +1,7 @@
 // Runs in the browser: the toolbar app. It imports the event names and its own browser files, nothing else.
 import { defineToolbarApp } from 'astro/toolbar';
 import { buildAdvancedTab, wireAdvancedTab } from './app-advanced-tab.js';
-import { createRequests, el, type PanelState, STYLE, showError } from './app-dom.js';
+import { createRequests, el, type PanelState, STYLE, showError, WINDOW_HEIGHT } from './app-dom.js';
 import { highlightPlaceholders } from './app-highlights.js';
 import { buildSimpleTab, recentPin, showSimpleState, wireSimpleTab } from './app-simple-tab.js';
 import { EVENTS } from './toolbar-events.js';
@@ -25,7 +25,8 @@ export default defineToolbarApp({
     const badge = el('astro-dev-toolbar-badge', { 'badge-style': 'gray', size: 'small', 'data-testid': 'badge' }, '…');
     const win = document.createElement('astro-dev-toolbar-window');
     // Astro's window is 640 x 480 at most: a studio with previews and ComfyUI's own UI needs more room.
-    Object.assign(win.style, { width: 'min(1080px, 100%)', maxHeight: 'min(84vh, 780px)' });
+    // It scrolls as a whole only where its body cannot (a low or zoomed-in window: STYLE).
+    Object.assign(win.style, { width: 'min(1080px, 100%)', maxHeight: WINDOW_HEIGHT, overflowY: 'auto' });
     win.append(
       el('style', {}, STYLE),
       el(
