@@ -392,6 +392,11 @@ describe('the ComfyUI dev toolbar app', () => {
     // From the selected tab, Tab goes into its panel, not to the other tab.
     await page.keyboard.press('Tab');
     expect(await focused(simple.getByRole('combobox', { name: 'Post', exact: true }))).toBe(true);
+    // In a high-contrast mode, which replaces its colours, the selected tab is still told apart.
+    await page.emulateMedia({ forcedColors: 'active' });
+    const underline = (tab: typeof simpleTab) => tab.evaluate((element) => getComputedStyle(element).textDecorationLine);
+    expect([await underline(simpleTab), await underline(advancedTab)]).toEqual(['underline', 'none']);
+    await page.emulateMedia({ forcedColors: 'none' });
 
     // Two candidates with the keyboard: type the number, Tab past Random seed to Generate, Enter.
     const announced = (text: string) => simple.getByRole('status').filter({ hasText: text }).count();

@@ -143,6 +143,8 @@ export const STYLE = `
   [role="tab"] { font: inherit; font-size: 12px; padding: 4px 8px; border-radius: 4px; cursor: pointer; color: #fff; background: rgba(52, 56, 65, 1); border: 1px solid rgba(71, 78, 94, 1); }
   [role="tab"][aria-selected="true"] { background: rgba(113, 24, 226, 1); border-color: rgba(224, 204, 250, 0.33); }
   [role="tab"]:focus-visible { outline: 2px solid #fff; outline-offset: 1px; }
+  /* High-contrast modes replace the colours that mark the selected tab: mark it by more than colour. */
+  @media (forced-colors: active) { [role="tab"][aria-selected="true"] { text-decoration: underline 2px; border-width: 2px; } }
   .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   [hidden] { display: none !important; }
   .grid.pair { grid-template-columns: 2fr 1fr; }
