@@ -149,7 +149,11 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.httpRequests).toBe(0);
     const manifest = await readManifest(root);
     expect(Object.values(manifest.images).every((e) => (e as { placeholder: boolean }).placeholder)).toBe(true);
-    expect(await readFile(path.join(root, 'dist/harbour/index.html'), 'utf8')).toContain('data-placeholder="true"');
+    const placeholderPage = await readFile(path.join(root, 'dist/harbour/index.html'), 'utf8');
+    expect(placeholderPage).toContain('data-placeholder="true"');
+    // Read aloud, it is a placeholder too: its alt does not describe a picture that is not there.
+    expect(placeholderPage).toContain('alt="Placeholder, not generated yet: a small harbour with fishing boats"');
+    expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('alt="Placeholder, not generated yet: A lighthouse at dusk"');
     // Committed placeholders are never counted as real images.
     const again = await build(root, fake, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
     expect(again.exitCode, String(again.all)).toBe(0);
@@ -161,6 +165,7 @@ describe('astro build with astro-comfyui', () => {
     expect(fake.stats.promptsQueued).toBe(4);
     const after = await readManifest(root);
     expect(Object.values(after.images).some((e) => (e as { placeholder: boolean }).placeholder)).toBe(false);
+    expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('alt="A lighthouse at dusk"');
 
     // The commonest CI failure: the manifest was committed, an image file was not (a .gitignore rule, a
     // `git add` of the manifest alone). CI says so, instead of only "generate them".

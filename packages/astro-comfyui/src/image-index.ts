@@ -183,5 +183,14 @@ function sameImages(a: IndexedImage[] | undefined, b: IndexedImage[]): boolean {
 }
 
 function indexed(image: ResolvedImage, file: string, placeholder: boolean): IndexedImage {
-  return { key: image.key, file, alt: image.request.alt ?? image.request.prompt, prompt: image.request.prompt, index: image.request.index, placeholder };
+  const alt = image.request.alt ?? image.request.prompt;
+  // A placeholder shows the word PLACEHOLDER over the prompt: its alt says so too, not what is not drawn yet.
+  return {
+    key: image.key,
+    file,
+    alt: placeholder ? `Placeholder, not generated yet: ${alt}` : alt,
+    prompt: image.request.prompt,
+    index: image.request.index,
+    placeholder,
+  };
 }
