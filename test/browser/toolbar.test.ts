@@ -400,6 +400,12 @@ describe('the ComfyUI dev toolbar app', () => {
 
     // Two candidates with the keyboard: type the number, Tab past Random seed to Generate, Enter.
     const announced = (text: string) => simple.getByRole('status').filter({ hasText: text }).count();
+    // Every text the progress shows, however briefly.
+    await page.getByTestId('progress').evaluate((element) => {
+      const seen: string[] = [];
+      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      new MutationObserver(() => seen.push(element.textContent ?? '')).observe(element, { childList: true, characterData: true, subtree: true });
+    });
     fake.faults.stallExecution(true);
     try {
       await simple.getByRole('spinbutton', { name: 'Candidates (1–4)' }).focus();
@@ -415,6 +421,10 @@ describe('the ComfyUI dev toolbar app', () => {
       fake.faults.stallExecution(false);
     }
     await expect.poll(() => announced('Done: 2 candidates. Pick one to use it in the post.'), { timeout: 30_000 }).toBe(1);
+    // Between the steps, the progress says what ComfyUI is doing.
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen.join('\n'));
+    expect(seen).toMatch(/Candidate \d: decoding the image/);
+    expect(seen).toMatch(/Candidate \d: step 4\/4/);
     // Each candidate's buttons say which candidate they act on.
     for (const i of [0, 1]) {
       const seed = await page.getByTestId(`candidate-${i}`).getAttribute('data-seed');

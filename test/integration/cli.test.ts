@@ -651,7 +651,11 @@ describe('astro-comfyui CLI', () => {
       .filter((drawn) => /^\[[#-]{24}\]/.test(drawn));
     expect(bars.length).toBeGreaterThan(3);
     expect(Math.max(...bars.map((bar) => bar.length))).toBeLessThanOrEqual(fits);
-    if (fits > 80) expect(bars).toContainEqual(expect.stringMatching(/^\[[#-]{24}\] [0-3]\/4 src\/content\/blog\/[a-z]+\.md step [1-4]\/4$/));
+    if (fits > 80) {
+      expect(bars).toContainEqual(expect.stringMatching(/^\[[#-]{24}\] [0-3]\/4 src\/content\/blog\/[a-z]+\.md step [1-4]\/4$/));
+      // Before its first step, the first image waits for ComfyUI to load the model files: the line says so.
+      expect(bars).toContainEqual(expect.stringMatching(/^\[-{24}\] 0\/4 src\/content\/blog\/[a-z]+\.md loading the model files$/));
+    }
     // A bar is never left in front of a log line: each one is erased first.
     for (const line of screen.split('\n')) expect(line, JSON.stringify(line)).not.toMatch(/\[[#-]{24}\] \d\/4 [^\r]*$/);
     expect(screen.trimEnd().split('\n').at(-1)).toBe('4 images: 0 already generated, 4 generated now.');

@@ -221,6 +221,18 @@ describe('fault suite', () => {
     server.faults.stallExecution(false);
   });
 
+  it('says what a job does while ComfyUI is quiet about it: the first image waits while the model files load', async () => {
+    const root = await site();
+    // One loader (a checkpoint that holds its text encoders), as long as a cold SD3.5 load is quiet.
+    const server = await fake({ loadDelayMs: 10_500 });
+    const model = { checkpoint: 'sd3.5_large_fp8_scaled.safetensors', textEncoders: 'embedded' };
+    const result = await build(root, { COMFYUI_URL: server.url, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ model }) });
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toMatch(/\[1\/4\] src\/content\/blog\/\w+\.md › images?(\[\d\])?: loading the model files \(10\.\d s so far\)\n/);
+    // Once loaded, ComfyUI keeps them: no other image waits for them, nor says so.
+    expect(String(result.all).match(/loading the model files/g)).toHaveLength(1);
+  });
+
   it('an execution_error names post, prompt and node, and the other images are kept', async () => {
     const root = await site();
     const server = await fake();

@@ -16,6 +16,7 @@ async function openToolbarChannel(base: string) {
   const { socket, events, send } = await connectToolbar(base);
   cleanups.push(async () => socket.close());
   return {
+    events,
     /** Sends a request and resolves with the answer `event` to it. */
     async ask(event: string, data: Record<string, unknown>, answer: string): Promise<Record<string, unknown>> {
       send(event, data);
@@ -68,6 +69,11 @@ describe("the dev toolbar with an author's own workflow", () => {
     const prompt = { post: 'src/content/blog/lighthouse.md', target: 'image', prompt: 'a lighthouse at dusk', style: 'watercolor', format: 'hero', seed: 70 };
     const candidate = await channel.ask('astro-comfyui:generate', { requestId: 'generate-0001', ...prompt, count: 1 }, 'astro-comfyui:candidate');
     expect(candidate).toMatchObject({ seed: 70, width: 384, height: 216 });
+    // While no step comes, the panel is told what runs: the workflow's own upscaler by its class.
+    const phases = channel.events
+      .filter((e) => e.event === 'astro-comfyui:progress' && e.data.requestId === 'generate-0001' && e.data.type === 'executing')
+      .map((e) => e.data.phase);
+    expect(phases).toEqual(expect.arrayContaining(['sampling', 'decoding the image', 'running ImageScaleBy', 'saving the image']));
     const pinned = await channel.ask('astro-comfyui:pin', { requestId: 'pin-00000001', ...prompt, key: candidate.key }, 'astro-comfyui:pinned');
     const entry = JSON.parse(await readFile(manifestFile, 'utf8')).images[candidate.key as string];
     expect(entry).toMatchObject({ file: pinned.file, seed: 70, width: 384, height: 216 });

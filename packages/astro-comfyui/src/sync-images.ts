@@ -31,6 +31,7 @@ import { imagesToRestamp, restampImages } from './restamp-images.js';
 import { warnIfGitIgnores } from './warn-if-git-ignores.js';
 import { resolveImage, type ResolvedImage } from './resolve-image.js';
 import { writeImage } from './write-image.js';
+import { QuietJobReporter } from './quiet-job-reporter.js';
 
 export interface SyncContext {
   logger: Logger;
@@ -260,6 +261,11 @@ async function generateAll(
           return;
         }
         let stop: ReturnType<typeof interruptingSignal> | undefined;
+        // A job ComfyUI is quiet about (loading the model files, decoding) still shows in the log.
+        const quiet = new QuietJobReporter(
+          () => `[${done + 1}/${total}] ${image.request.post} › ${image.request.field}`,
+          (line) => logger.info(line),
+        );
         try {
           // Another build may have made it while we waited for the lock: its file is there (written
           // before its manifest entry, which that build may not have flushed yet), so this run records
@@ -286,6 +292,7 @@ async function generateAll(
             ...(image.madeSize ? { expectImage: image.madeSize } : {}),
             onProgress: (progress) => {
               context.onProgress?.(image, progress);
+              quiet.onProgress(progress);
               if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {
                 lastStepLog = Date.now();
                 logger.info(`[${done + 1}/${total}] ${image.request.post} › ${image.request.field}: step ${progress.value}/${progress.max}`);
@@ -327,6 +334,7 @@ async function generateAll(
           summary.failed.push({ image, error: error as Error });
           logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
         } finally {
+          quiet.stop();
           stop?.release();
           await release();
         }

@@ -30,7 +30,11 @@ export type PromptProgress =
   | { type: 'queued'; promptId: string; position: number }
   | { type: 'started'; promptId: string }
   | { type: 'cached'; promptId: string; nodes: string[] }
-  | { type: 'executing'; promptId: string; node: string }
+  /**
+   * ComfyUI began a node: `classType` is its class_type in the graph (absent for a node ComfyUI made
+   * from another), so a caller can say what runs (loading the model files can take minutes).
+   */
+  | { type: 'executing'; promptId: string; node: string; classType?: string }
   | { type: 'step'; promptId: string; node: string; value: number; max: number }
   | { type: 'resubmitted'; promptId: string; reason: string }
   | { type: 'downloading'; promptId: string; count: number };
@@ -97,7 +101,11 @@ export async function runPrompt(client: PromptClient, prompt: ApiWorkflow, optio
   const graceMs = options.unreachableGraceMs ?? 60_000;
   const deadline = AbortSignal.timeout(Math.max(1, (options.queuedAt ?? started) + deadlineMs - started));
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-  const report = (progress: PromptProgress) => options.onProgress?.(progress);
+  const report = (progress: PromptProgress) =>
+    options.onProgress?.(
+      // The node id comes from ComfyUI: only a node of this graph (its own key, never a prototype's) names a class.
+      progress.type === 'executing' && Object.hasOwn(prompt, progress.node) ? { ...progress, classType: prompt[progress.node]!.class_type } : progress,
+    );
 
   let wake: (() => void) | null = null;
   const progress = new PromptProgressTracker(promptId, report, () => wake?.());

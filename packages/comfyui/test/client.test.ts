@@ -48,6 +48,12 @@ describe('runPrompt', () => {
     const info = readPngInfo(result.images[0]!.data);
     expect([info.width, info.height]).toEqual([80, 48]);
     expect(progress.filter((p) => p.type === 'step').map((p) => (p as { value: number }).value)).toEqual([1, 2, 3, 4]);
+    // Each node begun is named by its class in the graph: a caller can say what runs meanwhile.
+    const graph = buildTestGraph({ width: 80, height: 48, steps: 4 });
+    const begun = progress.flatMap((p) => (p.type === 'executing' ? [[p.node, p.classType]] : []));
+    expect(begun.length).toBeGreaterThan(3);
+    expect(begun).toEqual(begun.map(([node]) => [node, graph[node!]!.class_type]));
+    expect(begun.map(([, classType]) => classType)).toEqual(expect.arrayContaining(['CheckpointLoaderSimple', 'KSampler', 'VAEDecode', 'SaveImage']));
     expect(await historyOf('job-1')).toEqual({});
   });
 

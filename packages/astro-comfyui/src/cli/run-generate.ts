@@ -8,6 +8,7 @@ import { runInterruptibly } from '../run-interruptibly.js';
 import { syncImages } from '../sync-images.js';
 import { createCliLogger } from './cli-logger.js';
 import { ProgressLine } from './progress-line.js';
+import { describeJobPhase } from '../describe-job-phase.js';
 
 /** `astro-comfyui generate`: make missing images outside a build (e.g. on the GPU box before committing). */
 export async function runGenerate(options: ResolvedOptions, args: { force: boolean; only?: string; dryRun: boolean }): Promise<number> {
@@ -40,6 +41,8 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
       },
       onProgress: (image, p) => {
         if (p.type === 'step') progress.update(done, total, `${image.request.post} step ${p.value}/${p.max}`);
+        // Between steps' runs: what ComfyUI is doing, loading the model files above all (minutes, once).
+        else if (p.type === 'executing') progress.update(done, total, `${image.request.post} ${describeJobPhase(p.classType)}`);
       },
     }),
   );

@@ -236,8 +236,10 @@ export function wireSimpleTab(
   });
 
   const steps = new Map<number, string>();
-  on<{ requestId: string; index: number; type: string; value?: number; max?: number; position?: number }>(E.progress, (p) => {
+  on<{ requestId: string; index: number; type: string; value?: number; max?: number; position?: number; phase?: string }>(E.progress, (p) => {
     if (p.type === 'step') steps.set(p.index, `step ${p.value}/${p.max}`);
+    // Loading the model files, decoding…: the stretches without steps say what runs.
+    else if (p.type === 'executing' && typeof p.phase === 'string') steps.set(p.index, p.phase.slice(0, 120));
     else if (p.type === 'queued' && (p.position ?? 0) > 0) steps.set(p.index, `queued (position ${p.position})`);
     else if (p.type === 'started') steps.set(p.index, 'started');
     showInfo(

@@ -18,6 +18,7 @@ import type { Reply } from './toolbar-channel.js';
 import { pruneCandidates } from './prune-candidates.js';
 import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
 import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
+import { describeJobPhase } from '../describe-job-phase.js';
 
 /** What the toolbar's actions work with, for the whole dev session. */
 export interface ToolbarContext {
@@ -188,7 +189,8 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
           label: `candidate ${index + 1} for ${image.request.post} › ${image.request.field}`,
           signal,
           ...(image.madeSize ? { expectImage: image.madeSize } : {}),
-          onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p }),
+          // What a node ComfyUI began does, in words: the panel shows it while no step comes.
+          onProgress: (p) => reply(EVENTS.progress, { requestId, index, ...p, ...(p.type === 'executing' ? { phase: describeJobPhase(p.classType) } : {}) }),
         });
         const png = result.images[0]!.data;
         await writeFileAtomic(path.join(candidatesDir, `${image.key}.png`), png);
