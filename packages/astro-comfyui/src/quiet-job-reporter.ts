@@ -33,8 +33,10 @@ export class QuietJobReporter {
 
   readonly onProgress = (progress: PromptProgress): void => {
     if (progress.type === 'started') this.#enter('starting');
-    else if (progress.type === 'executing') this.#enter(describeJobPhase(progress.classType));
-    else if (progress.type === 'step') this.#enter('sampling', `step ${progress.value}/${progress.max}`);
+    else if (progress.type === 'executing') {
+      const phase = describeJobPhase(progress.classType);
+      if (phase) this.#enter(phase);
+    } else if (progress.type === 'step') this.#enter('sampling', `step ${progress.value}/${progress.max}`);
     else if (progress.type === 'downloading') this.#enter('downloading the image');
     else if (progress.type === 'resubmitted') {
       // Sent again (ComfyUI restarted): it waits in a queue, which the queue lines report.
@@ -49,8 +51,15 @@ export class QuietJobReporter {
   }
 
   #enter(phase: string, detail?: string): void {
-    if (phase !== this.#phase) [this.#phase, this.#phaseSince] = [phase, Date.now()];
-    this.#arm(this.#timing.firstMs, detail);
+    if (phase !== this.#phase) {
+      [this.#phase, this.#phaseSince] = [phase, Date.now()];
+      this.#arm(this.#timing.firstMs, detail);
+    } else if (detail !== undefined) {
+      // A step is news the step lines report: quiet counts from it.
+      this.#arm(this.#timing.firstMs, detail);
+    }
+    // Another node of the same phase (the text encoders' loader after the checkpoint's) is no news: a
+    // cold load of several files is one wait, said 10 s after it began.
   }
 
   #arm(delayMs: number, detail: string | undefined): void {

@@ -28,14 +28,19 @@ describe('QuietJobReporter', () => {
     expect(lines).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(lines).toEqual(['[1/2] post.md › image: loading the model files (10.0 s so far)']);
-    // Another loader of the same phase is activity, but the phase's time goes on.
-    vi.advanceTimersByTime(5_000);
-    reporter.onProgress({ type: 'executing', promptId, node: '2', classType: 'TripleCLIPLoader' });
-    vi.advanceTimersByTime(10_000);
-    expect(lines.at(-1)).toBe('[1/2] post.md › image: loading the model files (25.0 s so far)');
     vi.advanceTimersByTime(30_000);
-    expect(lines.at(-1)).toBe('[1/2] post.md › image: loading the model files (55.0 s so far)');
-    expect(lines).toHaveLength(3);
+    expect(lines.at(-1)).toBe('[1/2] post.md › image: loading the model files (40.0 s so far)');
+    expect(lines).toHaveLength(2);
+  });
+
+  it('takes the loaders of one cold load as one wait, said 10 s after it began', () => {
+    // In ComfyUI's order: the checkpoint's loader, ModelSamplingSD3 (no time), the text encoders' loader.
+    reporter.onProgress({ type: 'executing', promptId, node: '1', classType: 'CheckpointLoaderSimple' });
+    vi.advanceTimersByTime(6_000);
+    reporter.onProgress({ type: 'executing', promptId, node: '6', classType: 'ModelSamplingSD3' });
+    reporter.onProgress({ type: 'executing', promptId, node: '2', classType: 'TripleCLIPLoader' });
+    vi.advanceTimersByTime(4_000);
+    expect(lines).toEqual(['[1/2] post.md › image: loading the model files (10.0 s so far)']);
   });
 
   it('stays silent while steps come, and names the step a slow one is at', () => {
@@ -64,9 +69,20 @@ describe('QuietJobReporter', () => {
 describe('describeJobPhase', () => {
   it("names the SD3.5 graphs' nodes by what they do, and an author's own by its class", () => {
     expect(
-      ['CheckpointLoaderSimple', 'TripleCLIPLoader', 'CLIPLoader', 'CLIPTextEncode', 'KSampler', 'VAEDecode', 'SaveImage', 'ImageScaleBy', undefined].map(
-        describeJobPhase,
-      ),
+      [
+        'CheckpointLoaderSimple',
+        'TripleCLIPLoader',
+        'CLIPLoader',
+        'CLIPTextEncode',
+        'KSampler',
+        'VAEDecode',
+        'SaveImage',
+        'ImageScaleBy',
+        undefined,
+        'ModelSamplingSD3',
+        'EmptySD3LatentImage',
+        'ConditioningZeroOut',
+      ].map(describeJobPhase),
     ).toEqual([
       'loading the model files',
       'loading the model files',
@@ -77,6 +93,9 @@ describe('describeJobPhase', () => {
       'saving the image',
       'running ImageScaleBy',
       'running',
+      undefined,
+      undefined,
+      undefined,
     ]);
   });
 });

@@ -42,7 +42,10 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
       onProgress: (image, p) => {
         if (p.type === 'step') progress.update(done, total, `${image.request.post} step ${p.value}/${p.max}`);
         // Where no step comes, what ComfyUI is doing: loading the model files above all (minutes, once).
-        else if (p.type === 'executing') progress.update(done, total, `${image.request.post} ${describeJobPhase(p.classType)}`);
+        else if (p.type === 'executing') {
+          const phase = describeJobPhase(p.classType);
+          if (phase) progress.update(done, total, `${image.request.post} ${phase}`);
+        }
       },
     }),
   );
