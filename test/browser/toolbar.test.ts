@@ -111,6 +111,14 @@ async function pin(index: number, file: string) {
   return result;
 }
 
+/** What the tests read of ComfyUI's own UI (frontend 1.x): its app, graph and workspace store. */
+interface ComfyUIWindow {
+  app?: {
+    graph?: { _nodes: Array<{ type: string; widgets?: Array<{ name: string; value: unknown }> }> };
+    extensionManager?: { workflow?: { activeWorkflow?: unknown } };
+  };
+}
+
 /** The frame of ComfyUI's own UI in the Advanced tab. */
 async function comfyuiFrame(): Promise<Frame> {
   return waitUntil(async () => page.frames().find((f) => f.url().includes('/_astro-comfyui/comfyui/0/')), 20_000, "ComfyUI's frame");
@@ -830,6 +838,47 @@ describe('the Advanced tab with a start command', () => {
   });
 });
 
+describe("Open in ComfyUI before ComfyUI's UI has booted", () => {
+  it('loads the graph once ComfyUI has restored its own workflow, which would otherwise replace it', async () => {
+    // A ComfyUI whose UI was never opened: on its first boot it makes a blank workflow for the new user,
+    // after it is set up, and only once the server has saved that the tutorial was seen.
+    const fresh = await startFakeComfyUI({ stepDelayMs: 5, frontendDirectory: comfyuiFrontendDirectory() });
+    const own = await copyFixture('blog');
+    const server = await startAstroDev(own.root, await findFreePort(), { COMFYUI_URL: fresh.url });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(`${server.url}/harbour/`);
+      await openApp(tab);
+      await tab.getByTestId('seed').fill('11');
+      await tab.getByTestId('count').fill('1');
+      await tab.getByTestId('generate').click();
+      await tab.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
+      // The restore waits on the server: the panel's graph must wait for it too.
+      fresh.faults.stallHttp('/settings/Comfy.TutorialCompleted');
+      await tab.getByTestId('open-0').click();
+      const frame = await waitUntil(async () => tab.frames().find((f) => f.url().includes('/_astro-comfyui/comfyui/0/')), 20_000, "ComfyUI's frame");
+      await frame.waitForFunction(() => (window as unknown as ComfyUIWindow).app?.graph, undefined, { timeout: 30_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      fresh.faults.stallHttp(false);
+      await expect.poll(() => tab.getByTestId('advanced-message').textContent(), { timeout: 30_000 }).toContain('Loaded the graph of candidate-seed-11');
+      const seed = () =>
+        frame.evaluate(
+          () => (window as unknown as ComfyUIWindow).app?.graph?._nodes.find((n) => n.type === 'KSampler')?.widgets?.find((w) => w.name === 'seed')?.value,
+        );
+      await expect.poll(seed, { timeout: 10_000 }).toBe(11);
+      // And it stays: nothing restored after it.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await seed()).toBe(11);
+    } finally {
+      fresh.faults.stallHttp(false);
+      await tab.close();
+      await server.stop();
+      await own.cleanup();
+      await fresh.close();
+    }
+  });
+});
+
 describe('the Advanced tab with toolbar.comfyuiUI: false', () => {
   it("links to ComfyUI's own address instead of relaying its UI, and downloads a graph that ComfyUI's own page opens", async () => {
     // Its own ComfyUI: the file's shared one is stopped by an earlier test.
@@ -874,7 +923,10 @@ describe('the Advanced tab with toolbar.comfyuiUI: false', () => {
 
       // ComfyUI's real page, at its own address, opens the file the way it opens one dropped on it.
       await comfyuiPage.goto(`${comfyuiServer.url}/`);
-      await comfyuiPage.waitForFunction(() => (window as unknown as { app?: { graph?: unknown } }).app?.graph, undefined, { timeout: 30_000 });
+      // Booted, and done restoring its own workflow (a blank one on a first visit), which would replace a file opened before.
+      await comfyuiPage.waitForFunction(() => (window as unknown as ComfyUIWindow).app?.extensionManager?.workflow?.activeWorkflow, undefined, {
+        timeout: 30_000,
+      });
       await comfyuiPage.evaluate(
         (json) =>
           (window as unknown as { app: { handleFile(file: File): Promise<void> } }).app.handleFile(

@@ -9,8 +9,19 @@ const BOOT_DEADLINE_MS = 30_000;
 
 /** What ComfyUI's UI exposes on its window once booted (frontend 1.x). */
 interface ComfyWindow extends Window {
-  app?: { loadApiJson(graph: Record<string, unknown>, name: string): Promise<void> | void; graph?: unknown };
+  app?: {
+    loadApiJson(graph: Record<string, unknown>, name: string): Promise<void> | void;
+    graph?: unknown;
+    /** Its workspace store: the workflow shown, once ComfyUI has restored one (or made a blank one). */
+    extensionManager?: { workflow?: { activeWorkflow?: unknown } };
+  };
 }
+
+/**
+ * How long after ComfyUI's UI is set up a graph waits for it to restore its own workflow. With workflow
+ * persistence off (a setting) nothing is restored and no workflow becomes active.
+ */
+const RESTORE_GRACE_MS = 5_000;
 
 export function buildAdvancedTab() {
   const ui = {
@@ -203,9 +214,13 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
     if (!ui.frame.getAttribute('src')) ui.frame.src = relayUrl();
     ui.frame.hidden = false;
     const deadline = Date.now() + BOOT_DEADLINE_MS;
+    let setUpAt: number | undefined;
     while (Date.now() < deadline) {
+      // ComfyUI's UI sets window.app once set up, and then restores the workflow it showed last (a blank
+      // one and its template gallery for a new user): a graph loaded before that would be replaced.
       const app = (ui.frame.contentWindow as ComfyWindow | null)?.app;
-      if (app?.graph) {
+      if (app?.graph) setUpAt ??= Date.now();
+      if (app?.graph && (app.extensionManager?.workflow?.activeWorkflow || Date.now() - setUpAt! > RESTORE_GRACE_MS)) {
         await app.loadApiJson(structuredClone(graph), name);
         return showInfo(ui.message, `Loaded the graph of ${name} into ComfyUI. Queue it there to refine it.`);
       }
