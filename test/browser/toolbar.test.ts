@@ -119,6 +119,12 @@ interface ComfyUIWindow {
   };
 }
 
+/** The seed of the KSampler in the graph that ComfyUI's UI shows, in its page or frame. */
+const seedShownIn = (target: Page | Frame) =>
+  target.evaluate(
+    () => (window as unknown as ComfyUIWindow).app?.graph?._nodes.find((n) => n.type === 'KSampler')?.widgets?.find((w) => w.name === 'seed')?.value,
+  );
+
 /** The frame of ComfyUI's own UI in the Advanced tab. */
 async function comfyuiFrame(): Promise<Frame> {
   return waitUntil(async () => page.frames().find((f) => f.url().includes('/_astro-comfyui/comfyui/0/')), 20_000, "ComfyUI's frame");
@@ -861,14 +867,10 @@ describe("Open in ComfyUI before ComfyUI's UI has booted", () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       fresh.faults.stallHttp(false);
       await expect.poll(() => tab.getByTestId('advanced-message').textContent(), { timeout: 30_000 }).toContain('Loaded the graph of candidate-seed-11');
-      const seed = () =>
-        frame.evaluate(
-          () => (window as unknown as ComfyUIWindow).app?.graph?._nodes.find((n) => n.type === 'KSampler')?.widgets?.find((w) => w.name === 'seed')?.value,
-        );
-      await expect.poll(seed, { timeout: 10_000 }).toBe(11);
+      await expect.poll(() => seedShownIn(frame), { timeout: 10_000 }).toBe(11);
       // And it stays: nothing restored after it.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      expect(await seed()).toBe(11);
+      expect(await seedShownIn(frame)).toBe(11);
     } finally {
       fresh.faults.stallHttp(false);
       await tab.close();
@@ -934,14 +936,7 @@ describe('the Advanced tab with toolbar.comfyuiUI: false', () => {
           ),
         text,
       );
-      const seedInUI = () =>
-        comfyuiPage.evaluate(
-          () =>
-            (window as unknown as { app: { graph: { _nodes: Array<{ type: string; widgets?: Array<{ name: string; value: unknown }> }> } } }).app.graph._nodes
-              .find((n) => n.type === 'KSampler')
-              ?.widgets?.find((w) => w.name === 'seed')?.value,
-        );
-      await expect.poll(seedInUI, { timeout: 15_000 }).toBe(11);
+      await expect.poll(() => seedShownIn(comfyuiPage), { timeout: 15_000 }).toBe(11);
     } finally {
       await comfyuiPage.close();
       await tab.close();
