@@ -261,11 +261,10 @@ async function generateAll(
           return;
         }
         let stop: ReturnType<typeof interruptingSignal> | undefined;
+        /** How the log names this image while it runs: `[3/8] src/content/blog/harbour.md › image`. */
+        const running = () => `[${done + 1}/${total}] ${image.request.post} › ${image.request.field}`;
         // A job ComfyUI is quiet about (loading the model files, decoding) still shows in the log.
-        const quiet = new QuietJobReporter(
-          () => `[${done + 1}/${total}] ${image.request.post} › ${image.request.field}`,
-          (line) => logger.info(line),
-        );
+        const quiet = new QuietJobReporter(running, (line) => logger.info(line));
         try {
           // Another build may have made it while we waited for the lock: its file is there (written
           // before its manifest entry, which that build may not have flushed yet), so this run records
@@ -295,7 +294,7 @@ async function generateAll(
               quiet.onProgress(progress);
               if (progress.type === 'step' && Date.now() - lastStepLog > 5000) {
                 lastStepLog = Date.now();
-                logger.info(`[${done + 1}/${total}] ${image.request.post} › ${image.request.field}: step ${progress.value}/${progress.max}`);
+                logger.info(`${running()}: step ${progress.value}/${progress.max}`);
               }
               // More jobs ahead than this run keeps queued there: a shared ComfyUI is busy with other
               // people's work, which can take long; say so instead of going silent.
