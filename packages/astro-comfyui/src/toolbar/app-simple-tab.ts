@@ -157,7 +157,7 @@ export function showSimpleState(ui: SimpleTab, data: PanelState, open: OpenInCom
 
 /** The fields of the chosen target's image, or empty ones for a new image. */
 function showTarget(ui: SimpleTab, data: PanelState, open: OpenInComfyUI): void {
-  const image = data.images.find((i) => i.target === ui.target.element.value);
+  const image = chosenImage(ui, data);
   ui.prompt.value = image?.prompt ?? '';
   ui.negative.value = image?.negative ?? '';
   ui.alt.value = image?.alt ?? '';
@@ -169,12 +169,15 @@ function showTarget(ui: SimpleTab, data: PanelState, open: OpenInComfyUI): void 
   checkAlt(ui, data);
 }
 
+/** The post's image that the Image menu has chosen; undefined for a new one. */
+const chosenImage = (ui: SimpleTab, data: PanelState | undefined) => data?.images.find((i) => i.target === ui.target.element.value);
+
 /**
  * An alt text written for the image's prompt, kept while the prompt is changed, would describe the old
  * picture to the readers who cannot see the new one: say so next to it until either changes.
  */
 function checkAlt(ui: SimpleTab, data: PanelState | undefined): void {
-  const image = data?.images.find((i) => i.target === ui.target.element.value);
+  const image = chosenImage(ui, data);
   const stale = Boolean(image?.alt) && ui.alt.value === image!.alt && ui.prompt.value.trim() !== image!.prompt;
   ui.altHint.textContent = stale ? 'The prompt changed since this alt text was written: check that it still describes the new image.' : '';
 }

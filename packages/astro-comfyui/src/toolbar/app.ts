@@ -12,16 +12,8 @@ export default defineToolbarApp({
     const simple = buildSimpleTab();
     const advanced = buildAdvancedTab();
     // Tabs as screen readers know them (role, selected, the panel each controls), moved between with the arrow keys.
-    const simpleTab = tabButton('simple', 'Simple');
-    const advancedTab = tabButton('advanced', 'Advanced');
-    for (const [section, name] of [
-      [simple.section, 'simple'],
-      [advanced.section, 'advanced'],
-    ] as const) {
-      section.id = `astro-comfyui-panel-${name}`;
-      section.setAttribute('role', 'tabpanel');
-      section.setAttribute('aria-labelledby', `astro-comfyui-tab-${name}`);
-    }
+    const sections = { simple: simple.section, advanced: advanced.section };
+    const tabs = { simple: makeTab('simple', 'Simple', sections.simple), advanced: makeTab('advanced', 'Advanced', sections.advanced) };
     const badge = el('astro-dev-toolbar-badge', { 'badge-style': 'gray', size: 'small', 'data-testid': 'badge' }, '…');
     const win = document.createElement('astro-dev-toolbar-window');
     // Astro's window is 640 x 480 at most: a studio with previews and ComfyUI's own UI needs more room.
@@ -34,7 +26,7 @@ export default defineToolbarApp({
         {},
         el('h1', {}, 'ComfyUI images'),
         badge,
-        el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'ComfyUI images' }, simpleTab, advancedTab),
+        el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'ComfyUI images' }, tabs.simple, tabs.advanced),
       ),
       el('hr'),
       // The window has a fixed height: the tab contents scroll inside it.
@@ -46,32 +38,27 @@ export default defineToolbarApp({
     let open = false;
     let clearHighlights = () => {};
     const { showFrame, openInComfyUI, refreshStatus } = wireAdvancedTab(advanced, server, requests, () => state);
-    const selectTab = (tab: 'simple' | 'advanced') => {
-      simple.section.hidden = tab !== 'simple';
-      advanced.section.hidden = tab !== 'advanced';
-      for (const [button, name] of [
-        [simpleTab, 'simple'],
-        [advancedTab, 'advanced'],
-      ] as const) {
-        button.setAttribute('aria-selected', String(tab === name));
+    const selectTab = (tab: TabName) => {
+      for (const name of TAB_NAMES) {
+        sections[name].hidden = tab !== name;
+        tabs[name].setAttribute('aria-selected', String(tab === name));
         // Tab moves into the panel, not to the other tab: the arrow keys go there.
-        button.tabIndex = tab === name ? 0 : -1;
+        tabs[name].tabIndex = tab === name ? 0 : -1;
       }
       if (tab === 'advanced') {
         showFrame();
         refreshStatus();
       }
     };
-    simpleTab.addEventListener('click', () => selectTab('simple'));
-    advancedTab.addEventListener('click', () => selectTab('advanced'));
-    for (const button of [simpleTab, advancedTab]) {
-      button.addEventListener('keydown', (event) => {
+    for (const name of TAB_NAMES) {
+      tabs[name].addEventListener('click', () => selectTab(name));
+      tabs[name].addEventListener('keydown', (event) => {
         if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return;
         event.preventDefault();
         // Two tabs: every one of these keys goes to the other one, or stays (Home on the first, End on the last).
-        const next = event.key === 'Home' ? simpleTab : event.key === 'End' ? advancedTab : button === simpleTab ? advancedTab : simpleTab;
-        selectTab(next === simpleTab ? 'simple' : 'advanced');
-        next.focus();
+        const next: TabName = event.key === 'Home' ? 'simple' : event.key === 'End' ? 'advanced' : name === 'simple' ? 'advanced' : 'simple';
+        selectTab(next);
+        tabs[next].focus();
       });
     }
     selectTab('simple');
@@ -119,11 +106,16 @@ export default defineToolbarApp({
   },
 });
 
-/** A tab of the panel: a native button, so the keyboard and screen readers use it as any tab. */
-function tabButton(name: 'simple' | 'advanced', text: string): HTMLButtonElement {
-  return el(
-    'button',
-    { type: 'button', role: 'tab', id: `astro-comfyui-tab-${name}`, 'aria-controls': `astro-comfyui-panel-${name}`, 'data-testid': `tab-${name}` },
-    text,
-  );
+const TAB_NAMES = ['simple', 'advanced'] as const;
+type TabName = (typeof TAB_NAMES)[number];
+
+/**
+ * A tab of the panel, a native button (so the keyboard and screen readers use it as any tab), and its
+ * section made the tab panel it controls.
+ */
+function makeTab(name: TabName, text: string, section: HTMLElement): HTMLButtonElement {
+  section.id = `astro-comfyui-panel-${name}`;
+  section.setAttribute('role', 'tabpanel');
+  section.setAttribute('aria-labelledby', `astro-comfyui-tab-${name}`);
+  return el('button', { type: 'button', role: 'tab', id: `astro-comfyui-tab-${name}`, 'aria-controls': section.id, 'data-testid': `tab-${name}` }, text);
 }
