@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import semver from 'semver';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readFakeUrl } from '../helpers/start-fake-process.js';
@@ -38,100 +39,203 @@ describe('shipping', () => {
   }, 60_000);
 
   it('npm pack makes what a registry release would, and a site outside the repository installs and builds with it', async () => {
-    const packs = await mkdtemp(path.join(tmpdir(), 'astro-comfyui-packs-'));
-    const site = await mkdtemp(path.join(tmpdir(), 'astro-comfyui-site-'));
-    cleanups.push(
-      () => rm(packs, { recursive: true, force: true }),
-      () => rm(site, { recursive: true, force: true }),
-    );
-    const pack = await execa(
-      'npm',
-      ['pack', '--workspace', 'packages/comfyui', '--workspace', 'packages/astro-comfyui', '--pack-destination', packs, '--json'],
-      {
-        cwd: repoRoot,
-        env: env(),
-        extendEnv: false,
-      },
-    );
-    const [comfyui, integration] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-    for (const tarball of [comfyui!, integration!]) {
+    const { packs, comfyui, integration } = await packTarballs();
+    for (const tarball of [comfyui, integration]) {
       const files = tarball.files.map((f) => f.path);
       expect(files, tarball.filename).toEqual(
         expect.arrayContaining(['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']),
       );
     }
-    expect(integration!.files.map((f) => f.path)).toEqual(expect.arrayContaining(['bin/astro-comfyui.js', 'dist/cli/main.js', 'dist/user-options.d.ts']));
+    expect(integration.files.map((f) => f.path)).toEqual(expect.arrayContaining(['bin/astro-comfyui.js', 'dist/cli/main.js', 'dist/user-options.d.ts']));
     // The workspace is left as it was: the copied README and LICENSE are removed again.
     expect(await readdir(path.join(repoRoot, 'packages/comfyui'))).not.toContain('LICENSE');
 
-    const { version: astroVersion } = JSON.parse(await readFile(path.join(repoRoot, 'node_modules/astro/package.json'), 'utf8')) as { version: string };
-    await writeFile(path.join(site, 'package.json'), JSON.stringify({ name: 'outside-site', private: true, type: 'module' }));
-    await mkdir(path.join(site, 'src/content/blog'), { recursive: true });
-    await mkdir(path.join(site, 'src/pages'), { recursive: true });
-    await writeFile(
-      path.join(site, 'astro.config.mjs'),
-      "import { defineConfig } from 'astro/config';\nimport comfyui from 'astro-comfyui';\nexport default defineConfig({ integrations: [comfyui({ formats: { hero: { width: 256, height: 144 } }, pollIntervalMs: 50 })] });\n",
-    );
-    await writeFile(
-      path.join(site, 'src/content.config.ts'),
-      [
-        "import { defineCollection } from 'astro:content';",
-        "import { glob } from 'astro/loaders';",
-        "import { z } from 'astro/zod';",
-        "import { imagePromptSchema } from 'astro-comfyui/schema';",
-        "export const collections = { blog: defineCollection({ loader: glob({ pattern: '*.md', base: './src/content/blog' }), schema: z.object({ title: z.string(), image: imagePromptSchema.optional() }) }) };",
-      ].join('\n'),
-    );
-    await writeFile(path.join(site, 'src/content/blog/harbour.md'), '---\ntitle: Harbour\nimage: "a small harbour at dawn"\n---\nBody\n');
-    await writeFile(
-      path.join(site, 'src/pages/index.astro'),
-      [
-        '---',
-        "import { getCollection } from 'astro:content';",
-        "import { Picture } from 'astro:assets';",
-        "import { getPostImage } from 'astro-comfyui/images';",
-        "const posts = await getCollection('blog');",
-        '---',
-        "{posts.map((post) => { const image = getPostImage(post); return image && <Picture src={image.src} alt={image.alt} formats={['avif', 'webp']} />; })}",
-      ].join('\n'),
-    );
-    const install = await execa(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--prefer-offline',
-        path.join(packs, comfyui!.filename),
-        path.join(packs, integration!.filename),
-        `astro@${astroVersion}`,
-      ],
-      {
-        cwd: site,
-        env: env(),
-        extendEnv: false,
-        reject: false,
-        all: true,
-        timeout: 240_000,
-      },
-    );
-    expect(install.exitCode, String(install.all)).toBe(0);
+    const { version: astroVersion } = await readPackage('node_modules/astro');
+    const site = await makeOutsideSite();
+    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    await expectToBuild(site, process.execPath);
+    const version = await execa('npx', ['--no-install', 'astro-comfyui', '--version'], { cwd: site, env: env(), extendEnv: false });
+    expect(version.stdout.trim()).toBe((await readPackage('packages/astro-comfyui')).version);
+  }, 300_000);
 
-    const fake = await startFakeComfyUI();
-    cleanups.push(() => fake.close());
-    const build = await execa(process.execPath, [path.join(site, 'node_modules/astro/bin/astro.mjs'), 'build'], {
+  it('no runtime dependency of the published packages needs a newer Node than the packages declare', async () => {
+    // A dependency that needs a newer Node fails at import on the older ones the packages accept, with
+    // its own TypeError (undici 8 did on Node 22.12–22.18, where Astro 7.0–7.3 run).
+    const tooNew: string[] = [];
+    for (const name of ['packages/comfyui', 'packages/astro-comfyui']) {
+      const declared = (await readPackage(name)).engines!.node!;
+      for (const dependency of await runtimeDependencies(path.join(repoRoot, name))) {
+        const needs = dependency.engines?.node;
+        if (needs && !semver.subset(declared, needs)) tooNew.push(`${dependency.name}@${dependency.version} needs Node ${needs}; ${name} declares ${declared}`);
+      }
+    }
+    expect(tooNew).toEqual([]);
+  });
+
+  it('a site on the oldest Node and Astro the packages declare installs the tarballs, builds and reports', async () => {
+    const integrationPackage = await readPackage('packages/astro-comfyui');
+    const oldestNode = semver.minVersion(integrationPackage.engines!.node!)!.version;
+    const oldestAstro = semver.minVersion(integrationPackage.peerDependencies!.astro!)!.version;
+    expect(semver.minVersion((await readPackage('packages/comfyui')).engines!.node!)!.version).toBe(oldestNode);
+
+    // Node itself is on the npm registry, as .ci/node22.sh fetches it.
+    const nodeHome = await temporaryFolder('astro-comfyui-node-');
+    const nodeBinary = `node-${process.platform}-${process.arch}`;
+    await installInto(nodeHome, [`${nodeBinary}@${oldestNode}`]);
+    const node = path.join(nodeHome, 'node_modules', nodeBinary, 'bin/node');
+    expect((await execa(node, ['--version'])).stdout.trim()).toBe(`v${oldestNode}`);
+
+    const { packs, comfyui, integration } = await packTarballs();
+    const site = await makeOutsideSite();
+    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${oldestAstro}`]);
+    expect((await readPackage(path.join(site, 'node_modules/astro'))).version).toBe(oldestAstro);
+    await expectToBuild(site, node);
+    const status = await execa(node, [path.join(site, 'node_modules/astro-comfyui/bin/astro-comfyui.js'), 'status'], {
       cwd: site,
-      env: env({ COMFYUI_URL: fake.url, ASTRO_TELEMETRY_DISABLED: '1' }),
+      env: env({ PATH: `${path.dirname(node)}:${process.env.PATH}` }),
       extendEnv: false,
       reject: false,
       all: true,
-      timeout: 120_000,
     });
-    expect(build.exitCode, String(build.all)).toBe(0);
-    expect(build.all).not.toMatch(/[Ss]ourcemap/);
-    expect(fake.stats.promptsQueued).toBe(1);
-    expect(await readFile(path.join(site, 'dist/index.html'), 'utf8')).toMatch(/<source srcset="[^"]+\.avif/);
-    const version = await execa('npx', ['--no-install', 'astro-comfyui', '--version'], { cwd: site, env: env(), extendEnv: false });
-    expect(version.stdout.trim()).toBe(JSON.parse(await readFile(path.join(repoRoot, 'packages/astro-comfyui/package.json'), 'utf8')).version);
+    expect(status.exitCode, String(status.all)).toBe(0);
+    expect(status.all).toMatch(/images: 1 \(1 generated/);
   }, 300_000);
 });
+
+interface Tarball {
+  filename: string;
+  files: Array<{ path: string }>;
+}
+
+let packed: Promise<{ packs: string; comfyui: Tarball; integration: Tarball }> | undefined;
+let packsFolder: string | undefined;
+afterAll(() => packsFolder && rm(packsFolder, { recursive: true, force: true }));
+
+/** Packs both packages once for the file, as a registry release would hold them. */
+function packTarballs() {
+  packed ??= (async () => {
+    const packs = await mkdtemp(path.join(tmpdir(), 'astro-comfyui-packs-'));
+    packsFolder = packs;
+    const pack = await execa(
+      'npm',
+      ['pack', '--workspace', 'packages/comfyui', '--workspace', 'packages/astro-comfyui', '--pack-destination', packs, '--json'],
+      { cwd: repoRoot, env: env(), extendEnv: false },
+    );
+    const [comfyui, integration] = JSON.parse(pack.stdout) as Tarball[];
+    return { packs, comfyui: comfyui!, integration: integration! };
+  })();
+  return packed;
+}
+
+interface PackageJson {
+  name: string;
+  version: string;
+  engines?: { node?: string };
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/** A package.json, from a folder relative to the repository (or absolute). */
+async function readPackage(folder: string): Promise<PackageJson> {
+  return JSON.parse(await readFile(path.resolve(repoRoot, folder, 'package.json'), 'utf8')) as PackageJson;
+}
+
+/** Every package a user's install brings with `folder`'s package (its peers excluded), as installed here. */
+async function runtimeDependencies(folder: string): Promise<PackageJson[]> {
+  const found = new Map<string, PackageJson>();
+  const visit = async (from: string) => {
+    const own = await readPackage(from);
+    for (const name of Object.keys({ ...own.dependencies, ...own.optionalDependencies })) {
+      const installed = await findInstalled(name, from);
+      // An optional dependency for another platform is not installed.
+      if (!installed || found.has(installed)) continue;
+      found.set(installed, await readPackage(installed));
+      await visit(installed);
+    }
+  };
+  await visit(folder);
+  return [...found.values()];
+}
+
+/** The folder Node's resolution would take `name` from, starting in `from` (a workspace link resolved). */
+async function findInstalled(name: string, from: string): Promise<string | undefined> {
+  for (let folder = from; ; folder = path.dirname(folder)) {
+    const candidate = path.join(folder, 'node_modules', name);
+    const real = await realpath(candidate).catch(() => undefined);
+    if (real) return real;
+    if (path.dirname(folder) === folder) return undefined;
+  }
+}
+
+async function temporaryFolder(prefix: string): Promise<string> {
+  const folder = await mkdtemp(path.join(tmpdir(), prefix));
+  cleanups.push(() => rm(folder, { recursive: true, force: true }));
+  return folder;
+}
+
+/** A small site outside the repository: one post with an image prompt, one page that shows it. */
+async function makeOutsideSite(): Promise<string> {
+  const site = await temporaryFolder('astro-comfyui-site-');
+  await writeFile(path.join(site, 'package.json'), JSON.stringify({ name: 'outside-site', private: true, type: 'module' }));
+  await mkdir(path.join(site, 'src/content/blog'), { recursive: true });
+  await mkdir(path.join(site, 'src/pages'), { recursive: true });
+  await writeFile(
+    path.join(site, 'astro.config.mjs'),
+    "import { defineConfig } from 'astro/config';\nimport comfyui from 'astro-comfyui';\nexport default defineConfig({ integrations: [comfyui({ formats: { hero: { width: 256, height: 144 } }, pollIntervalMs: 50 })] });\n",
+  );
+  await writeFile(
+    path.join(site, 'src/content.config.ts'),
+    [
+      "import { defineCollection } from 'astro:content';",
+      "import { glob } from 'astro/loaders';",
+      "import { z } from 'astro/zod';",
+      "import { imagePromptSchema } from 'astro-comfyui/schema';",
+      "export const collections = { blog: defineCollection({ loader: glob({ pattern: '*.md', base: './src/content/blog' }), schema: z.object({ title: z.string(), image: imagePromptSchema.optional() }) }) };",
+    ].join('\n'),
+  );
+  await writeFile(path.join(site, 'src/content/blog/harbour.md'), '---\ntitle: Harbour\nimage: "a small harbour at dawn"\n---\nBody\n');
+  await writeFile(
+    path.join(site, 'src/pages/index.astro'),
+    [
+      '---',
+      "import { getCollection } from 'astro:content';",
+      "import { Picture } from 'astro:assets';",
+      "import { getPostImage } from 'astro-comfyui/images';",
+      "const posts = await getCollection('blog');",
+      '---',
+      "{posts.map((post) => { const image = getPostImage(post); return image && <Picture src={image.src} alt={image.alt} formats={['avif', 'webp']} />; })}",
+    ].join('\n'),
+  );
+  return site;
+}
+
+async function installInto(folder: string, specs: string[]): Promise<void> {
+  const install = await execa('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], {
+    cwd: folder,
+    env: env(),
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 240_000,
+  });
+  expect(install.exitCode, String(install.all)).toBe(0);
+}
+
+/** `astro build` with `node` against a fake ComfyUI: the post's image is made and the page shows it. */
+async function expectToBuild(site: string, node: string): Promise<void> {
+  const fake = await startFakeComfyUI();
+  cleanups.push(() => fake.close());
+  const build = await execa(node, [path.join(site, 'node_modules/astro/bin/astro.mjs'), 'build'], {
+    cwd: site,
+    env: env({ COMFYUI_URL: fake.url, PATH: `${path.dirname(node)}:${process.env.PATH}` }),
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 120_000,
+  });
+  expect(build.exitCode, String(build.all)).toBe(0);
+  expect(build.all).not.toMatch(/[Ss]ourcemap/);
+  expect(fake.stats.promptsQueued).toBe(1);
+  expect(await readFile(path.join(site, 'dist/index.html'), 'utf8')).toMatch(/<source srcset="[^"]+\.avif/);
+}
