@@ -1,7 +1,8 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Manifest } from './manifest.js';
+import { endsWhole } from './png-text.js';
 import type { ResolvedOptions } from './options.js';
 import type { ResolvedImage } from './resolve-image.js';
 
@@ -9,9 +10,10 @@ import type { ResolvedImage } from './resolve-image.js';
 const IEND = Buffer.from('0000000049454e44ae426082', 'hex');
 
 /**
- * The committed images whose files do not end with a PNG's last chunk: cut short by a copy or a merge
- * tool. A decoder draws such a file grey from where it stops, without an error; the build refuses the
- * ones pages show (image-service), and `status` lists them all. Reads 12 bytes a file.
+ * The committed images whose chunks stop before a PNG's last one: cut short by a copy or a merge tool. A
+ * decoder draws such a file grey from where it stops, without an error; the build refuses the ones pages
+ * show (image-service), and `status` lists them all, by the same rule (`endsWhole`). Reads 12 bytes of a
+ * file that ends with IEND, the whole of any other.
  */
 export async function findCutShortImages(
   images: readonly ResolvedImage[],
@@ -20,13 +22,13 @@ export async function findCutShortImages(
 ): Promise<ResolvedImage[]> {
   const limit = pLimit(16);
   const unique = [...new Map(images.filter((image) => manifest.images[image.key]).map((image) => [image.key, image])).values()];
-  const whole = await Promise.all(unique.map((image) => limit(() => endsWithIend(path.join(options.outDir, manifest.images[image.key]!.file)))));
+  const whole = await Promise.all(unique.map((image) => limit(() => isWhole(path.join(options.outDir, manifest.images[image.key]!.file)))));
   const cut = new Set(unique.filter((_, i) => whole[i] === false).map((image) => image.key));
   return images.filter((image) => cut.has(image.key));
 }
 
-/** Whether the file ends with IEND; undefined when it cannot be read (missing: another state says so). */
-async function endsWithIend(file: string): Promise<boolean | undefined> {
+/** Whether the file's chunks run whole up to IEND; undefined when it cannot be read (missing: another state says so). */
+async function isWhole(file: string): Promise<boolean | undefined> {
   const handle = await open(file, 'r').catch(() => undefined);
   if (!handle) return undefined;
   try {
@@ -34,7 +36,8 @@ async function endsWithIend(file: string): Promise<boolean | undefined> {
     if (size < IEND.length) return false;
     const tail = Buffer.alloc(IEND.length);
     await handle.read(tail, 0, IEND.length, size - IEND.length);
-    return tail.equals(IEND);
+    // Bytes after IEND (some tools append data) leave the image whole, as the build sees it.
+    return tail.equals(IEND) || endsWhole(await readFile(file));
   } finally {
     await handle.close();
   }
