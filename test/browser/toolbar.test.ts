@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { comfyuiFrontendDirectory } from '../helpers/comfyui-frontend.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
-import { copyFixture, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { copyFixture, replaceInFile, replaceOnce, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { holdToolbarAnswers } from '../helpers/hold-toolbar-answers.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
@@ -336,7 +336,7 @@ describe('the ComfyUI dev toolbar app', () => {
     // The GPU is busy: the image of the edited prompt stays missing while the panel is read.
     fake.faults.stallExecution(true);
     try {
-      await writeFile(file, before.replace('un port breton au matin', 'un port breton au soir'));
+      await writeFile(file, replaceOnce(before, 'un port breton au matin', 'un port breton au soir', file));
       await waitUntil(async () => (dev.output.join('').includes('replaces a committed image') ? true : undefined), 20_000, 'the new image to be asked for');
       await page.goto(`${dev.url}/fr/harbour/`);
       await openApp();
@@ -662,13 +662,7 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
     // under /harbour, answers every other page request with its 404, and refuses a path of the site
     // without its trailing slash.
     const config = path.join(own.root, 'astro.config.mjs');
-    await writeFile(
-      config,
-      (await readFile(config, 'utf8')).replace(
-        'export default defineConfig({\n',
-        "export default defineConfig({\n  base: '/harbour',\n  trailingSlash: 'always',\n",
-      ),
-    );
+    await replaceInFile(config, 'export default defineConfig({\n', "export default defineConfig({\n  base: '/harbour',\n  trailingSlash: 'always',\n");
     // The team's shared config starts ComfyUI on its owner's machine; this machine's COMFYUI_URL sets that aside.
     const server = await startAstroDev(own.root, await findFreePort(), {
       COMFYUI_URL: `${first.url},${second.url}`,

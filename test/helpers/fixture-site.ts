@@ -20,11 +20,16 @@ export async function copyFixture(name: string): Promise<{ root: string; cleanup
   return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
+/** `text` (of `where`) with `from` replaced by `to`; throws when `from` is not there, so that a test never edits nothing. */
+export function replaceOnce(text: string, from: string | RegExp, to: string, where: string): string {
+  if (typeof from === 'string' ? !text.includes(from) : text.search(from) === -1)
+    throw new Error(`${where} does not contain ${typeof from === 'string' ? JSON.stringify(from) : from}`);
+  return text.replace(from, to);
+}
+
 /** Replaces `from` with `to` in a file; throws when `from` is not there, so that a test never edits nothing. */
-export async function replaceInFile(file: string, from: string, to: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
-  await writeFile(file, text.replace(from, to));
+export async function replaceInFile(file: string, from: string | RegExp, to: string): Promise<void> {
+  await writeFile(file, replaceOnce(await readFile(file, 'utf8'), from, to, file));
 }
 
 /** The image service of the blog fixture's astro.config.mjs, for tests that replace it. */
@@ -33,13 +38,8 @@ export const fixtureImageService = 'image: { service: sharpImageService({ avif: 
 /** Adds @astrojs/mdx to a copied blog fixture, as a site with MDX posts has it, and a components folder. */
 export async function useMdx(root: string): Promise<void> {
   const config = path.join(root, 'astro.config.mjs');
-  const text = await readFile(config, 'utf8');
-  await writeFile(
-    config,
-    text
-      .replace("import comfyui from 'astro-comfyui';", "import mdx from '@astrojs/mdx';\nimport comfyui from 'astro-comfyui';")
-      .replace('integrations: [', 'integrations: [\n    mdx(),'),
-  );
+  await replaceInFile(config, "import comfyui from 'astro-comfyui';", "import mdx from '@astrojs/mdx';\nimport comfyui from 'astro-comfyui';");
+  await replaceInFile(config, 'integrations: [', 'integrations: [\n    mdx(),');
   await mkdir(path.join(root, 'src/components'), { recursive: true });
 }
 

@@ -20,12 +20,8 @@ const build = (root: string, fake: FakeComfyUI | undefined, env: Record<string, 
 /** Makes the fixture an on-demand site (output: server, @astrojs/node) whose post pages are rendered per request. */
 async function makeOnDemand(root: string): Promise<void> {
   const config = path.join(root, 'astro.config.mjs');
-  await writeFile(
-    config,
-    (await readFile(config, 'utf8'))
-      .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport node from '@astrojs/node';")
-      .replace('export default defineConfig({', `export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),`),
-  );
+  await replaceInFile(config, "import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport node from '@astrojs/node';");
+  await replaceInFile(config, 'export default defineConfig({', `export default defineConfig({\n  output: 'server',\n  adapter: node({ mode: 'standalone' }),`);
   // Rendered per request: the post comes from the URL, not from getStaticPaths.
   await writeFile(
     path.join(root, 'src/pages/[...slug].astro'),
@@ -90,7 +86,7 @@ describe('astro build with astro-comfyui', () => {
     expect(second.all).toContain('4 images: 4 committed, 0 generated');
 
     const post = path.join(root, 'src/content/blog/harbour.md');
-    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'sailing boats'));
+    await replaceInFile(post, 'fishing boats', 'sailing boats');
     const third = await build(root, fake);
     expect(third.exitCode, String(third.all)).toBe(0);
     expect(fake.stats.promptsQueued).toBe(5);
@@ -104,9 +100,9 @@ describe('astro build with astro-comfyui', () => {
     const { fake, root } = await setup();
     await rename(path.join(root, 'src'), path.join(root, 'website'));
     const config = path.join(root, 'astro.config.mjs');
-    await writeFile(config, (await readFile(config, 'utf8')).replace('export default defineConfig({', "export default defineConfig({\n  srcDir: './website',"));
+    await replaceInFile(config, 'export default defineConfig({', "export default defineConfig({\n  srcDir: './website',");
     const loader = path.join(root, 'website/content.config.ts');
-    await writeFile(loader, (await readFile(loader, 'utf8')).replace("base: './src/content/blog'", "base: './website/content/blog'"));
+    await replaceInFile(loader, "base: './src/content/blog'", "base: './website/content/blog'");
     // Astro itself fills process.env from .env only after the images are made.
     await writeFile(path.join(root, '.env'), `COMFYUI_URL=${fake.url}\n`);
     const built = await runAstro(root, ['build'], { COMFYUI_URL: undefined });
@@ -208,7 +204,7 @@ describe('astro build with astro-comfyui', () => {
     // Astro's loaders read posts from any folder; the integration reads the `content` globs.
     await rename(path.join(root, 'src/content/blog'), path.join(root, 'src/data'));
     const config = path.join(root, 'src/content.config.ts');
-    await writeFile(config, (await readFile(config, 'utf8')).replace("base: './src/content/blog'", "base: './src/data'"));
+    await replaceInFile(config, "base: './src/content/blog'", "base: './src/data'");
 
     const unread = await build(root, fake);
     expect(unread.exitCode, String(unread.all)).toBe(0);
@@ -425,7 +421,7 @@ document.getElementById('out').textContent = getPostImages({ filePath: 'src/cont
     await writeFile(path.join(root, 'src/content/blog/secret.md'), '---\ntitle: Secret\nimage: "a secret prototype under a tarp"\n---\nDraft.\n');
     const pages = path.join(root, 'src/pages');
     const postPage = path.join(pages, '[...slug].astro');
-    await writeFile(postPage, (await readFile(postPage, 'utf8')).replace('return posts.map', "return posts.filter((post) => post.id !== 'secret').map"));
+    await replaceInFile(postPage, 'return posts.map', "return posts.filter((post) => post.id !== 'secret').map");
     await writeFile(
       path.join(pages, 'raw.astro'),
       `---

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
-import { childEnv, cliBin, copyFixture, runAstro, runCli, setupBlogWithFake, waitForOutput, waitUntil } from '../helpers/fixture-site.js';
+import { childEnv, cliBin, copyFixture, replaceInFile, runAstro, runCli, setupBlogWithFake, waitForOutput, waitUntil } from '../helpers/fixture-site.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
 import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { findFreePort } from '../helpers/find-free-port.js';
@@ -168,7 +168,7 @@ describe('astro-comfyui CLI', () => {
     const { root, env } = await setup();
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
     const post = path.join(root, 'src/content/blog/harbour.md');
-    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'rowing boats'));
+    await replaceInFile(post, 'fishing boats', 'rowing boats');
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
     expect(await manifestKeys(root)).toHaveLength(5);
 
@@ -274,7 +274,7 @@ describe('astro-comfyui CLI', () => {
     const old = made!.replace('trip-', 'index-');
     await rename(path.join(folder, made!), path.join(folder, old));
     const manifestFile = path.join(folder, 'images.lock.json');
-    await writeFile(manifestFile, (await readFile(manifestFile, 'utf8')).replace(made!, old));
+    await replaceInFile(manifestFile, made!, old);
 
     const status = await runCli(root, ['status'], env);
     expect(status.exitCode, status.all as string).toBe(0);
@@ -292,7 +292,7 @@ describe('astro-comfyui CLI', () => {
     for (const name of own) await writeFile(path.join(folder, name), TINY_PNG);
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
     const post = path.join(root, 'src/content/blog/harbour.md');
-    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'rowing boats'));
+    await replaceInFile(post, 'fishing boats', 'rowing boats');
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
     // The old harbour image, taken out of the manifest by hand: only its file says it was made here.
     const manifestFile = path.join(folder, 'images.lock.json');
@@ -505,10 +505,7 @@ describe('astro-comfyui CLI', () => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);
     const config = path.join(site.root, 'astro.config.mjs');
-    await writeFile(
-      config,
-      (await readFile(config, 'utf8')).replace('export default defineConfig({', "export default defineConfig({\n  publicDir: './static',"),
-    );
+    await replaceInFile(config, 'export default defineConfig({', "export default defineConfig({\n  publicDir: './static',");
     const result = await runCli(site.root, ['generate'], { ASTRO_COMFYUI_TEST_OPTIONS: '{"outDir":"static/ai"}' });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`outDir "static/ai" is inside Astro's public folder, which is published as it is`);
@@ -669,16 +666,13 @@ describe('astro-comfyui CLI', () => {
       path.join(root, 'image-formats.ts'),
       'export const formats: Record<string, { width: number; height: number }> = { hero: { width: 192, height: 96 } };\n',
     );
-    await writeFile(
-      path.join(root, 'astro.config.ts'),
-      (await readFile(config, 'utf8'))
-        .replace("import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport { formats } from './image-formats.ts';")
-        .replace(
-          /formats: \{[\s\S]*?\n {6}\},\n/,
-          'formats: { ...formats, square: { width: 128, height: 128 } } satisfies Record<string, { width: number; height: number }>,\n',
-        ),
+    await replaceInFile(config, "import comfyui from 'astro-comfyui';", "import comfyui from 'astro-comfyui';\nimport { formats } from './image-formats.ts';");
+    await replaceInFile(
+      config,
+      /formats: \{[\s\S]*?\n {6}\},\n/,
+      'formats: { ...formats, square: { width: 128, height: 128 } } satisfies Record<string, { width: number; height: number }>,\n',
     );
-    await rm(config);
+    await rename(config, path.join(root, 'astro.config.ts'));
     const generated = await runCli(root, ['generate', '--only', 'src/content/blog/harbour.md'], env);
     expect(generated.exitCode, String(generated.all)).toBe(0);
     expect(generated.stdout).toContain('1 generated now');

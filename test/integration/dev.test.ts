@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
-import { copyFixture, runCli, setupBlogWithFake, startAstroDev, useMdx, waitUntil } from '../helpers/fixture-site.js';
+import { copyFixture, replaceInFile, replaceOnce, runCli, setupBlogWithFake, startAstroDev, useMdx, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 import { encodePng } from '../fake-comfyui/encode-png.js';
@@ -97,7 +97,7 @@ describe('astro dev with astro-comfyui', () => {
     expect((await fetch(new URL(first, dev.url))).status).toBe(200);
     expect(dev.output.join('')).toContain('reef.mdx › image → reef-');
 
-    await writeFile(post, (await readFile(post, 'utf8')).replace('a coral reef', 'a coral reef with a turtle'));
+    await replaceInFile(post, 'a coral reef', 'a coral reef with a turtle');
     const second = await waitUntil(
       async () => {
         const src = await shown();
@@ -118,10 +118,7 @@ describe('astro dev with astro-comfyui', () => {
     cleanups.push(() => dev.stop());
     const output = () => dev.output.join('');
     const see = (text: string, what: string) => dev.until(async () => output().includes(text) || undefined, 30_000, what);
-    const edit = async (name: string, from: string, to: string) => {
-      const post = path.join(root, 'src/content/blog', name);
-      await writeFile(post, (await readFile(post, 'utf8')).replace(from, to));
-    };
+    const edit = (name: string, from: string, to: string) => replaceInFile(path.join(root, 'src/content/blog', name), from, to);
     // The first run makes four images, two at a time on ComfyUI. Held while the fox runs: the owl waits
     // in ComfyUI's queue, the harbour and the lighthouse in dev's. An editor's autosave in the middle of
     // typing changes the owl's and the lighthouse's prompts then.
@@ -260,7 +257,7 @@ export async function GET() {
     // A new style prefix: Astro restarts dev, and the images in that style are made again. Saved whole,
     // as an editor saves by rename: Astro can restart from a file caught half-written (no integrations
     // then, so no astro:server:setup at all; seen under load in 1 of 8 in-place writes).
-    const edited = (await readFile(config, 'utf8')).replace("prefix: 'an ink drawing of'", "prefix: 'a fine ink drawing of'");
+    const edited = replaceOnce(await readFile(config, 'utf8'), "prefix: 'an ink drawing of'", "prefix: 'a fine ink drawing of'", config);
     await writeFile(`${config}.tmp`, edited);
     await rename(`${config}.tmp`, config);
     await see(/Restarting[\s\S]*gallery\.md › images\[0\] → /, 'the image in the changed style');
@@ -344,7 +341,7 @@ export async function GET() {
     const harbour = await waitUntil(async () => (await shown('/harbour/')).src && shown('/harbour/'), 30_000, 'the harbour image');
     const lighthouse = await shown('/lighthouse/');
     const post = path.join(root, 'src/content/blog/lighthouse.md');
-    const edit = async (from: string, to: string) => writeFile(post, (await readFile(post, 'utf8')).replace(from, to));
+    const edit = (from: string, to: string) => replaceInFile(post, from, to);
 
     await edit('alt: "A lighthouse at dusk"', 'alt: "The lighthouse, at dusk"');
     await waitUntil(async () => ((await shown('/lighthouse/')).alt === 'The lighthouse, at dusk' ? true : undefined), 30_000, 'the new alt');

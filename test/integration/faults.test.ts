@@ -7,7 +7,7 @@ import { readPngInfo } from '../fake-comfyui/encode-png.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { fakeStartCommand } from '../helpers/fake-launcher.js';
 import { acquireLock } from '../../packages/astro-comfyui/src/acquire-lock.js';
-import { copyFixture, runAstro, runCli, waitUntil } from '../helpers/fixture-site.js';
+import { copyFixture, replaceInFile, runAstro, runCli, waitUntil } from '../helpers/fixture-site.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { waitForEvent } from '../helpers/wait-for-event.js';
 import { buildTestGraph } from '../helpers/sd35-graph.js';
@@ -199,7 +199,7 @@ describe('fault suite', () => {
     await expectConsistent(root, 4);
 
     const post = path.join(root, 'src/content/blog/harbour.md');
-    await writeFile(post, (await readFile(post, 'utf8')).replace('fishing boats', 'a ferry'));
+    await replaceInFile(post, 'fishing boats', 'a ferry');
     server.faults.refuseWebSockets(false);
     const dropped = waitForEvent(server.events, 'progress').then(() => server.faults.dropWebSockets());
     const result = await build(root, { COMFYUI_URL: server.url });

@@ -4,7 +4,7 @@ import { parseFrontmatter } from 'astro/markdown';
 import { buildSd35Workflow } from '../../packages/comfyui/src/index.js';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../helpers/cleanups.js';
-import { runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
+import { replaceOnce, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 
 const cleanups = useCleanups();
 const manifestOf = async (root: string) =>
@@ -18,7 +18,7 @@ async function harbourAskingToRegenerate() {
   const { fake, root, env } = await setupBlogWithFake(cleanups);
   expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
   const post = path.join(root, 'src/content/blog/harbour.md');
-  const text = (await readFile(post, 'utf8')).replace(/^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }');
+  const text = replaceOnce(await readFile(post, 'utf8'), /^image: (.*)$/m, 'image: { prompt: $1, regenerate: true }', post);
   await writeFile(post, text);
   return { fake, root, env, post, text };
 }
@@ -51,7 +51,10 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
     const oldKeys = Object.entries(await manifestOf(root))
       .filter(([, e]) => e.posts.includes('src/content/blog/harbour.md'))
       .map(([k]) => k);
-    await writeFile(post, text.replace(/^image:.*(\n[ \t]+.*)*$/m, `image: { prompt: ${JSON.stringify(prompt)}, alt: "The harbour", regenerate: true }`));
+    await writeFile(
+      post,
+      replaceOnce(text, /^image:.*(\n[ \t]+.*)*$/m, `image: { prompt: ${JSON.stringify(prompt)}, alt: "The harbour", regenerate: true }`, post),
+    );
 
     const runs = fake.stats.samplerRuns;
     const result = await runCli(root, ['generate'], env);
@@ -76,8 +79,7 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
     const post = path.join(root, 'src/content/blog/gallery.md');
     const text = await readFile(post, 'utf8');
     const owl = '  - prompt: "an owl on a branch"\n    format: square\n    alt: An owl\n';
-    expect(text).toContain(owl);
-    await writeFile(post, text.replace(owl, '  - { prompt: "an owl on a branch", format: square, alt: An owl, regenerate: true }\n'));
+    await writeFile(post, replaceOnce(text, owl, '  - { prompt: "an owl on a branch", format: square, alt: An owl, regenerate: true }\n', post));
 
     const runs = fake.stats.samplerRuns;
     const result = await runCli(root, ['generate'], env);
@@ -108,7 +110,7 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
 
     // The advice, followed: the image just made is the post's, and nothing is generated again.
     await chmod(post, 0o644);
-    await writeFile(post, text.replace('regenerate: true', `seed: ${seed}`));
+    await writeFile(post, replaceOnce(text, 'regenerate: true', `seed: ${seed}`, post));
     const again = await runCli(root, ['generate'], env);
     expect(again.exitCode, String(again.all)).toBe(0);
     expect(fake.stats.samplerRuns - runs).toBe(1);
