@@ -12,15 +12,19 @@ const comfyuiDist = fileURLToPath(new URL('../../comfyui/dist/', import.meta.url
 async function runWatchingLoads(args: string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'loading-'));
   try {
+    // Synchronous hooks on the main thread (module.register() is deprecated from Node 26 and says so on stderr).
     await writeFile(
-      path.join(dir, 'hook.mjs'),
-      `export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  if (/node_modules\\/(undici|execa|vite)\\//.test(resolved.url)) process.stderr.write(\`loaded \${resolved.url} from \${context.parentURL}\\n\`);
-  return resolved;
-}`,
+      path.join(dir, 'register.mjs'),
+      `import { registerHooks } from 'node:module';
+registerHooks({
+  resolve(specifier, context, next) {
+    const resolved = next(specifier, context);
+    if (/node_modules\\/(undici|execa|vite)\\//.test(resolved.url)) process.stderr.write(\`loaded \${resolved.url} from \${context.parentURL}\\n\`);
+    return resolved;
+  },
+});
+`,
     );
-    await writeFile(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n");
     const result = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), ...args], { encoding: 'utf8', cwd: dir });
     return { stdout: result.stdout, stderr: result.stderr, status: result.status };
   } finally {
