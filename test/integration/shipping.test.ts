@@ -12,7 +12,9 @@ import { childEnv } from '../helpers/fixture-site.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups = useCleanups();
-const env = (extra: Record<string, string | undefined> = {}) => childEnv({ PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, ...extra });
+/** A child's environment with `node` first on its PATH (this process's Node unless told). */
+const envWith = (node: string, extra: Record<string, string | undefined> = {}) => childEnv({ PATH: `${path.dirname(node)}:${process.env.PATH}`, ...extra });
+const env = (extra: Record<string, string | undefined> = {}) => envWith(process.execPath, extra);
 
 describe('shipping', () => {
   it('npm run fake-comfyui, as the README documents it, serves a fake ComfyUI', async () => {
@@ -80,6 +82,8 @@ describe('shipping', () => {
 
     // Node itself is on the npm registry, as .ci/node22.sh fetches it.
     const nodeHome = await temporaryFolder('astro-comfyui-node-');
+    // Its own package.json, or npm would install into a folder above with one (or a node_modules).
+    await writeFile(path.join(nodeHome, 'package.json'), JSON.stringify({ private: true }));
     const nodeBinary = `node-${process.platform}-${process.arch}`;
     await installInto(nodeHome, [`${nodeBinary}@${oldestNode}`]);
     const node = path.join(nodeHome, 'node_modules', nodeBinary, 'bin/node');
@@ -92,7 +96,7 @@ describe('shipping', () => {
     await expectToBuild(site, node);
     const status = await execa(node, [path.join(site, 'node_modules/astro-comfyui/bin/astro-comfyui.js'), 'status'], {
       cwd: site,
-      env: env({ PATH: `${path.dirname(node)}:${process.env.PATH}` }),
+      env: envWith(node),
       extendEnv: false,
       reject: false,
       all: true,
@@ -228,7 +232,7 @@ async function expectToBuild(site: string, node: string): Promise<void> {
   cleanups.push(() => fake.close());
   const build = await execa(node, [path.join(site, 'node_modules/astro/bin/astro.mjs'), 'build'], {
     cwd: site,
-    env: env({ COMFYUI_URL: fake.url, PATH: `${path.dirname(node)}:${process.env.PATH}` }),
+    env: envWith(node, { COMFYUI_URL: fake.url }),
     extendEnv: false,
     reject: false,
     all: true,
