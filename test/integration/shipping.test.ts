@@ -104,6 +104,20 @@ describe('shipping', () => {
     expect(status.exitCode, String(status.all)).toBe(0);
     expect(status.all).toMatch(/images: 1 \(1 generated/);
   }, 300_000);
+
+  it("a site run by Bun's runtime (bun --bun astro build) makes its image, builds and exits", async () => {
+    // Bun comes from the npm registry too; its runtime stands in for undici with its own module.
+    const bunHome = await temporaryFolder('astro-comfyui-bun-');
+    await writeFile(path.join(bunHome, 'package.json'), JSON.stringify({ private: true }));
+    await installInto(bunHome, ['bun@1']);
+    const bun = path.join(bunHome, 'node_modules/.bin/bun');
+
+    const { packs, comfyui, integration } = await packTarballs();
+    const { version: astroVersion } = await readPackage('node_modules/astro');
+    const site = await makeOutsideSite();
+    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    await expectToBuild(site, bun, ['--bun']);
+  }, 300_000);
 });
 
 interface Tarball {
@@ -226,13 +240,13 @@ async function installInto(folder: string, specs: string[]): Promise<void> {
   expect(install.exitCode, String(install.all)).toBe(0);
 }
 
-/** `astro build` with `node` against a fake ComfyUI: the post's image is made and the page shows it. */
-async function expectToBuild(site: string, node: string): Promise<void> {
+/** `astro build` run by `runtime` against a fake ComfyUI: the post's image is made and the page shows it. */
+async function expectToBuild(site: string, runtime: string, runtimeArgs: string[] = []): Promise<void> {
   const fake = await startFakeComfyUI();
   cleanups.push(() => fake.close());
-  const build = await execa(node, [path.join(site, 'node_modules/astro/bin/astro.mjs'), 'build'], {
+  const build = await execa(runtime, [...runtimeArgs, path.join(site, 'node_modules/astro/bin/astro.mjs'), 'build'], {
     cwd: site,
-    env: envWith(node, { COMFYUI_URL: fake.url }),
+    env: envWith(runtime, { COMFYUI_URL: fake.url }),
     extendEnv: false,
     reject: false,
     all: true,

@@ -158,7 +158,9 @@ export class ComfyUIClient {
     if (this.#closed) return;
     this.#closed = true;
     this.events.close();
-    await this.#agent.destroy();
+    // Bun's runtime answers `import 'undici'` with its own stand-in, whose Agent has no methods (its
+    // requests go through fetch and the per-call signal, and hold no sockets of ours to destroy).
+    if (typeof this.#agent.destroy === 'function') await this.#agent.destroy();
   }
 
   /** A GET whose JSON answer `read` checks. */
