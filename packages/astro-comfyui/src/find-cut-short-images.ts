@@ -9,6 +9,9 @@ import type { ResolvedImage } from './resolve-image.js';
 /** The chunk every whole PNG ends with: length 0, "IEND", its CRC. */
 const IEND = Buffer.from('0000000049454e44ae426082', 'hex');
 
+/** The client's limit on a download from ComfyUI (`MAX_DOWNLOAD_BYTES` of @astro-comfyui/comfyui). */
+const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+
 /**
  * The committed images whose chunks stop before a PNG's last one: cut short by a copy or a merge tool. A
  * decoder draws such a file grey from where it stops, without an error; the build refuses the ones pages
@@ -36,8 +39,10 @@ async function isWhole(file: string): Promise<boolean | undefined> {
     if (size < IEND.length) return false;
     const tail = Buffer.alloc(IEND.length);
     await handle.read(tail, 0, IEND.length, size - IEND.length);
-    // Bytes after IEND (some tools append data) leave the image whole, as the build sees it.
-    return tail.equals(IEND) || endsWhole(await readFile(file));
+    if (tail.equals(IEND)) return true;
+    // Bytes after IEND (some tools append data) leave the image whole, as the build sees it. A file larger
+    // than any image astro-comfyui takes from ComfyUI is not read into memory to find out.
+    return size <= MAX_IMAGE_BYTES && endsWhole(await readFile(file));
   } finally {
     await handle.close();
   }
