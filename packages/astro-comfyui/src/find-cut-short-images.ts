@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Manifest } from './manifest.js';
@@ -41,8 +41,12 @@ async function isWhole(file: string): Promise<boolean | undefined> {
     await handle.read(tail, 0, IEND.length, size - IEND.length);
     if (tail.equals(IEND)) return true;
     // Bytes after IEND (some tools append data) leave the image whole, as the build sees it. A file larger
-    // than any image astro-comfyui takes from ComfyUI is not read into memory to find out.
-    return size <= MAX_IMAGE_BYTES && endsWhole(await readFile(file));
+    // than any image astro-comfyui takes from ComfyUI is not read into memory to find out. Read through the
+    // open handle: the bytes checked are those of the file whose size was.
+    if (size > MAX_IMAGE_BYTES) return false;
+    const png = Buffer.alloc(size);
+    await handle.read(png, 0, size, 0);
+    return endsWhole(png);
   } finally {
     await handle.close();
   }
