@@ -2,13 +2,15 @@ import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
 import semver from 'semver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readFakeUrl } from '../helpers/start-fake-process.js';
-import { childEnv } from '../helpers/fixture-site.js';
+import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
+import { findFreePort } from '../helpers/find-free-port.js';
+import { childEnv, replaceInFile } from '../helpers/fixture-site.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups = useCleanups();
@@ -81,12 +83,8 @@ describe('shipping', () => {
     expect(semver.minVersion((await readPackage('packages/comfyui')).engines!.node!)!.version).toBe(oldestNode);
 
     // Node itself is on the npm registry, as .ci/node22.sh fetches it.
-    const nodeHome = await temporaryFolder('astro-comfyui-node-');
-    // Its own package.json, or npm would install into a folder above with one (or a node_modules).
-    await writeFile(path.join(nodeHome, 'package.json'), JSON.stringify({ private: true }));
     const nodeBinary = `node-${process.platform}-${process.arch}`;
-    await installInto(nodeHome, [`${nodeBinary}@${oldestNode}`]);
-    const node = path.join(nodeHome, 'node_modules', nodeBinary, 'bin/node');
+    const node = await installRuntime(`${nodeBinary}@${oldestNode}`, `${nodeBinary}/bin/node`);
     expect((await execa(node, ['--version'])).stdout.trim()).toBe(`v${oldestNode}`);
 
     const { packs, comfyui, integration } = await packTarballs();
@@ -106,17 +104,55 @@ describe('shipping', () => {
   }, 300_000);
 
   it("a site run by Bun's runtime (bun --bun astro build) makes its image, builds and exits", async () => {
-    // Bun comes from the npm registry too; its runtime stands in for undici with its own module.
-    const bunHome = await temporaryFolder('astro-comfyui-bun-');
-    await writeFile(path.join(bunHome, 'package.json'), JSON.stringify({ private: true }));
-    await installInto(bunHome, ['bun@1']);
-    const bun = path.join(bunHome, 'node_modules/.bin/bun');
+    // Its runtime stands in for undici with its own module.
+    const bun = await installRuntime('bun@1', '.bin/bun');
 
     const { packs, comfyui, integration } = await packTarballs();
     const { version: astroVersion } = await readPackage('node_modules/astro');
     const site = await makeOutsideSite();
     await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
     await expectToBuild(site, bun, ['--bun']);
+  }, 300_000);
+
+  it('a site run by Deno makes its image, and the CLI reports and supervises ComfyUI under Deno', async () => {
+    // Deno runs a package.json script's `astro` as `deno run -A node_modules/astro/bin/astro.mjs`. Its
+    // node:module has no compile cache, and `deno -e` puts a script name first in process.argv.
+    const deno = await installRuntime('deno@2', '.bin/deno');
+    const denoHome = await temporaryFolder('astro-comfyui-deno-dir-');
+    const denoEnv = (extra: Record<string, string> = {}) => ({ DENO_DIR: denoHome, DENO_NO_UPDATE_CHECK: '1', ...extra });
+    const { packs, comfyui, integration } = await packTarballs();
+    const { version: astroVersion } = await readPackage('node_modules/astro');
+    const site = await makeOutsideSite();
+    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    await expectToBuild(site, deno, ['run', '-A'], denoEnv());
+
+    const cli = path.join(site, 'node_modules/astro-comfyui/bin/astro-comfyui.js');
+    const runCli = (args: string[], extra: Record<string, string> = {}, options: Options = {}) =>
+      execa(deno, ['run', '-A', cli, ...args], { cwd: site, env: envWith(deno, denoEnv(extra)), extendEnv: false, reject: false, all: true, ...options });
+    const status = await runCli(['status']);
+    expect(status.exitCode, String(status.all)).toBe(0);
+    expect(status.all).toMatch(/images: 1 \(1 generated/);
+
+    // `start` runs ComfyUI (here the fake's launcher) through its watchdog, in the foreground, until Ctrl-C.
+    await replaceInFile(path.join(site, 'astro.config.mjs'), 'comfyui({', `comfyui({ start: ${JSON.stringify(fakeStartCommand())},`);
+    const url = `http://127.0.0.1:${await findFreePort()}`;
+    const start = runCli(['start'], { COMFYUI_URL: url }, { buffer: false });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let output = '';
+      start.all!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /\(pid (\d+)\)/.exec(output);
+        if (match) resolve(Number(match[1]));
+      });
+      start.then(() => reject(new Error(`start exited early:\n${output}`)), reject);
+    });
+    cleanups.push(async () => {
+      if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    expect((await fetch(`${url}/system_stats`)).status).toBe(200);
+    start.kill('SIGINT');
+    expect((await start).exitCode).toBe(0);
+    expect(isProcessAlive(pid)).toBe(false);
   }, 300_000);
 });
 
@@ -186,6 +222,15 @@ async function findInstalled(name: string, from: string): Promise<string | undef
   }
 }
 
+/** A runtime from the npm registry (`spec`, e.g. `bun@1`), installed in a folder of its own; its binary's path. */
+async function installRuntime(spec: string, binary: string): Promise<string> {
+  const home = await temporaryFolder(`astro-comfyui-${spec.replace(/@.*/, '')}-`);
+  // Its own package.json, or npm would install into a folder above with one (or a node_modules).
+  await writeFile(path.join(home, 'package.json'), JSON.stringify({ private: true }));
+  await installInto(home, [spec]);
+  return path.join(home, 'node_modules', binary);
+}
+
 async function temporaryFolder(prefix: string): Promise<string> {
   const folder = await mkdtemp(path.join(tmpdir(), prefix));
   cleanups.push(() => rm(folder, { recursive: true, force: true }));
@@ -241,12 +286,12 @@ async function installInto(folder: string, specs: string[]): Promise<void> {
 }
 
 /** `astro build` run by `runtime` against a fake ComfyUI: the post's image is made and the page shows it. */
-async function expectToBuild(site: string, runtime: string, runtimeArgs: string[] = []): Promise<void> {
+async function expectToBuild(site: string, runtime: string, runtimeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<void> {
   const fake = await startFakeComfyUI();
   cleanups.push(() => fake.close());
   const build = await execa(runtime, [...runtimeArgs, path.join(site, 'node_modules/astro/bin/astro.mjs'), 'build'], {
     cwd: site,
-    env: envWith(runtime, { COMFYUI_URL: fake.url }),
+    env: envWith(runtime, { COMFYUI_URL: fake.url, ...extraEnv }),
     extendEnv: false,
     reject: false,
     all: true,

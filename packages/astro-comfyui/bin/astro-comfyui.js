@@ -13,8 +13,9 @@ if (major < 22 || (major === 22 && minor < 12)) {
 } else {
   // As Astro's own command does: a run after the first loads its modules from V8's cache of compiled
   // code instead of compiling them again. Not in CI, where a cache is written and never read again.
-  // (A cache that cannot be written is reported in the returned status, never thrown.)
-  if (!process.env.CI) module.enableCompileCache();
+  // (A cache that cannot be written is reported in the returned status, never thrown.) Deno's node:module
+  // has no compile cache: the CLI then runs without one.
+  if (!process.env.CI) module.enableCompileCache?.();
   try {
     await import('../dist/cli/main.js');
   } catch (error) {

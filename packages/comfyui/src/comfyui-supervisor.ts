@@ -5,7 +5,7 @@ import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { formatDuration } from './format-duration.js';
 import { isLocalComfyUIUrl, splitComfyUIUrl } from './parse-comfyui-url.js';
-import { WATCHDOG_SCRIPT } from './comfyui-watchdog.js';
+import { watchdogScript } from './comfyui-watchdog.js';
 import { stopOnParentExit } from './stop-on-parent-exit.js';
 import type { Logger } from './types.js';
 import { silentLogger } from './types.js';
@@ -198,7 +198,7 @@ export class ComfyUISupervisor {
     this.#logger.info(`Starting ComfyUI: ${python} ${args.join(' ')} (in ${start.cwd})`);
     // Through the watchdog, in its own process group: stopping the group stops ComfyUI and its workers,
     // and the watchdog stops them when this process dies without running any handler (SIGKILL, OOM).
-    const child = execa(process.execPath, ['-e', WATCHDOG_SCRIPT, '--', python, ...args], {
+    const child = execa(process.execPath, ['-e', watchdogScript(python, args)], {
       cwd: start.cwd,
       env: start.env,
       detached: true,

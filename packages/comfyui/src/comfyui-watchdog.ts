@@ -1,16 +1,20 @@
 /**
- * A tiny Node program that runs ComfyUI for the supervisor (`node -e WATCHDOG_SCRIPT -- python main.py …`)
- * so that ComfyUI never outlives the process that started it, however that process dies. The supervisor
- * holds the write end of the watchdog's stdin; the kernel closes it when the supervisor exits, even by
- * SIGKILL or the OOM killer, which run no handler. On that end of input the watchdog stops its process
- * group (it is the group leader; ComfyUI and its workers are members): SIGTERM, then SIGKILL after 5 s.
- * It reports ComfyUI's pid on fd 3 and exits with ComfyUI's exit code or signal.
- * Inline rather than a file so it runs the same from the sources and from the published package.
+ * A tiny Node program that runs ComfyUI for the supervisor (`node -e <script>`, the script made by
+ * `watchdogScript(python, ['main.py', …])`) so that ComfyUI never outlives the process that started it,
+ * however that process dies. The supervisor holds the write end of the watchdog's stdin; the kernel closes
+ * it when the supervisor exits, even by SIGKILL or the OOM killer, which run no handler. On that end of
+ * input the watchdog stops its process group (it is the group leader; ComfyUI and its workers are
+ * members): SIGTERM, then SIGKILL after 5 s. It reports ComfyUI's pid on fd 3 and exits with ComfyUI's
+ * exit code or signal.
+ * Inline rather than a file so it runs the same from the sources and from the published package. The
+ * command is written into the script, not read from `process.argv`, whose layout after `-e` differs
+ * between runtimes (Deno puts a script name first).
  */
-export const WATCHDOG_SCRIPT = `
+export function watchdogScript(command: string, args: readonly string[]): string {
+  return `
 const { spawn } = require('node:child_process');
 const { writeSync } = require('node:fs');
-const [command, ...args] = process.argv.slice(1);
+const [command, ...args] = ${JSON.stringify([command, ...args])};
 const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 child.on('error', (error) => { process.stderr.write(error.message + '\\n'); process.exit(127); });
 if (child.pid) try { writeSync(3, child.pid + '\\n'); } catch {}
@@ -31,3 +35,4 @@ child.on('exit', (code, signal) => {
   process.kill(process.pid, signal);
 });
 `;
+}
