@@ -219,10 +219,12 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
       // ComfyUI's UI sets window.app once set up, and then restores the workflow it showed last (a blank
       // one and its template gallery for a new user): a graph loaded before that would be replaced.
       const app = (ui.frame.contentWindow as ComfyWindow | null)?.app;
-      if (app?.graph) setUpAt ??= Date.now();
-      if (app?.graph && (app.extensionManager?.workflow?.activeWorkflow || Date.now() - setUpAt! > RESTORE_GRACE_MS)) {
-        await app.loadApiJson(structuredClone(graph), name);
-        return showInfo(ui.message, `Loaded the graph of ${name} into ComfyUI. Queue it there to refine it.`);
+      if (app?.graph) {
+        setUpAt ??= Date.now();
+        if (app.extensionManager?.workflow?.activeWorkflow || Date.now() - setUpAt > RESTORE_GRACE_MS) {
+          await app.loadApiJson(structuredClone(graph), name);
+          return showInfo(ui.message, `Loaded the graph of ${name} into ComfyUI. Queue it there to refine it.`);
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
