@@ -137,6 +137,11 @@ describe('shipping', () => {
     await replaceInFile(path.join(site, 'astro.config.mjs'), 'comfyui({', `comfyui({ start: ${JSON.stringify(fakeStartCommand())},`);
     const url = `http://127.0.0.1:${await findFreePort()}`;
     const start = runCli(['start'], { COMFYUI_URL: url }, { buffer: false });
+    // Should the test stop early: killing the CLI closes its watchdog's stdin, which stops ComfyUI.
+    cleanups.push(async () => {
+      start.kill('SIGKILL');
+      await start;
+    });
     const pid = await new Promise<number>((resolve, reject) => {
       let output = '';
       start.all!.on('data', (chunk: Buffer) => {
@@ -145,9 +150,6 @@ describe('shipping', () => {
         if (match) resolve(Number(match[1]));
       });
       start.then(() => reject(new Error(`start exited early:\n${output}`)), reject);
-    });
-    cleanups.push(async () => {
-      if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
     });
     expect((await fetch(`${url}/system_stats`)).status).toBe(200);
     start.kill('SIGINT');
