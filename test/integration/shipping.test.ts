@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
 import { readFakeUrl } from '../helpers/start-fake-process.js';
+import { trackCommand } from '../helpers/unfinished-commands.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { childEnv, replaceInFile } from '../helpers/fixture-site.js';
@@ -136,12 +137,8 @@ describe('shipping', () => {
     // `start` runs ComfyUI (here the fake's launcher) through its watchdog, in the foreground, until Ctrl-C.
     await replaceInFile(path.join(site, 'astro.config.mjs'), 'comfyui({', `comfyui({ start: ${JSON.stringify(fakeStartCommand())},`);
     const url = `http://127.0.0.1:${await findFreePort()}`;
-    const start = runCli(['start'], { COMFYUI_URL: url }, { buffer: false });
-    // Should the test stop early: killing the CLI closes its watchdog's stdin, which stops ComfyUI.
-    cleanups.push(async () => {
-      start.kill('SIGKILL');
-      await start;
-    });
+    // Tracked: should the test stop early, the CLI is killed, which closes its watchdog's stdin and so stops ComfyUI.
+    const start = trackCommand(runCli(['start'], { COMFYUI_URL: url }, { buffer: false }));
     const pid = await new Promise<number>((resolve, reject) => {
       let output = '';
       start.all!.on('data', (chunk: Buffer) => {
