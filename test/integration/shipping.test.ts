@@ -104,7 +104,7 @@ describe('shipping', () => {
     expect(status.all).toMatch(/images: 1 \(1 generated/);
   }, 300_000);
 
-  it("a site run by Bun's runtime (bun --bun astro build) makes its image, builds and exits", async () => {
+  it("a site run by Bun's runtime (bun --bun astro build) makes its image, and the CLI reports and supervises ComfyUI under it", async () => {
     // Its runtime stands in for undici with its own module.
     const bun = await installRuntime('bun@1', '.bin/bun');
 
@@ -113,6 +113,7 @@ describe('shipping', () => {
     const site = await makeOutsideSite();
     await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
     await expectToBuild(site, bun, ['--bun']);
+    await expectCliToWork(site, bun, ['--bun']);
   }, 300_000);
 
   it('a site run by Deno makes its image, and the CLI reports and supervises ComfyUI under Deno', async () => {
@@ -120,38 +121,13 @@ describe('shipping', () => {
     // node:module has no compile cache, and `deno -e` puts a script name first in process.argv.
     const deno = await installRuntime('deno@2', '.bin/deno');
     const denoHome = await temporaryFolder('astro-comfyui-deno-dir-');
-    const denoEnv = (extra: Record<string, string> = {}) => ({ DENO_DIR: denoHome, DENO_NO_UPDATE_CHECK: '1', ...extra });
+    const denoEnv = { DENO_DIR: denoHome, DENO_NO_UPDATE_CHECK: '1' };
     const { packs, comfyui, integration } = await packTarballs();
     const { version: astroVersion } = await readPackage('node_modules/astro');
     const site = await makeOutsideSite();
     await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
-    await expectToBuild(site, deno, ['run', '-A'], denoEnv());
-
-    const cli = path.join(site, 'node_modules/astro-comfyui/bin/astro-comfyui.js');
-    const runCli = (args: string[], extra: Record<string, string> = {}, options: Options = {}) =>
-      execa(deno, ['run', '-A', cli, ...args], { cwd: site, env: envWith(deno, denoEnv(extra)), extendEnv: false, reject: false, all: true, ...options });
-    const status = await runCli(['status']);
-    expect(status.exitCode, String(status.all)).toBe(0);
-    expect(status.all).toMatch(/images: 1 \(1 generated/);
-
-    // `start` runs ComfyUI (here the fake's launcher) through its watchdog, in the foreground, until Ctrl-C.
-    await replaceInFile(path.join(site, 'astro.config.mjs'), 'comfyui({', `comfyui({ start: ${JSON.stringify(fakeStartCommand())},`);
-    const url = `http://127.0.0.1:${await findFreePort()}`;
-    // Tracked: should the test stop early, the CLI is killed, which closes its watchdog's stdin and so stops ComfyUI.
-    const start = trackCommand(runCli(['start'], { COMFYUI_URL: url }, { buffer: false }));
-    const pid = await new Promise<number>((resolve, reject) => {
-      let output = '';
-      start.all!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /\(pid (\d+)\)/.exec(output);
-        if (match) resolve(Number(match[1]));
-      });
-      start.then(() => reject(new Error(`start exited early:\n${output}`)), reject);
-    });
-    expect((await fetch(`${url}/system_stats`)).status).toBe(200);
-    start.kill('SIGINT');
-    expect((await start).exitCode).toBe(0);
-    expect(isProcessAlive(pid)).toBe(false);
+    await expectToBuild(site, deno, ['run', '-A'], denoEnv);
+    await expectCliToWork(site, deno, ['run', '-A'], denoEnv);
   }, 300_000);
 });
 
@@ -300,4 +276,42 @@ async function expectToBuild(site: string, runtime: string, runtimeArgs: string[
   expect(build.all).not.toMatch(/[Ss]ourcemap/);
   expect(fake.stats.promptsQueued).toBe(1);
   expect(await readFile(path.join(site, 'dist/index.html'), 'utf8')).toMatch(/<source srcset="[^"]+\.avif/);
+}
+
+/**
+ * The CLI run by `runtime` in a site that `expectToBuild` built: `status` reports its image, and `start`
+ * runs ComfyUI (the fake's launcher) through its watchdog in the foreground until Ctrl-C stops both.
+ */
+async function expectCliToWork(site: string, runtime: string, runtimeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<void> {
+  const cli = path.join(site, 'node_modules/astro-comfyui/bin/astro-comfyui.js');
+  const runCli = (args: string[], extra: Record<string, string> = {}, options: Options = {}) =>
+    execa(runtime, [...runtimeArgs, cli, ...args], {
+      cwd: site,
+      env: envWith(runtime, { ...extraEnv, ...extra }),
+      extendEnv: false,
+      reject: false,
+      all: true,
+      ...options,
+    });
+  const status = await runCli(['status']);
+  expect(status.exitCode, String(status.all)).toBe(0);
+  expect(status.all).toMatch(/images: 1 \(1 generated/);
+
+  await replaceInFile(path.join(site, 'astro.config.mjs'), 'comfyui({', `comfyui({ start: ${JSON.stringify(fakeStartCommand())},`);
+  const url = `http://127.0.0.1:${await findFreePort()}`;
+  // Tracked: should the test stop early, the CLI is killed, which closes its watchdog's stdin and so stops ComfyUI.
+  const start = trackCommand(runCli(['start'], { COMFYUI_URL: url }, { buffer: false }));
+  const pid = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    start.all!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /\(pid (\d+)\)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    start.then(() => reject(new Error(`start exited early:\n${output}`)), reject);
+  });
+  expect((await fetch(`${url}/system_stats`)).status).toBe(200);
+  start.kill('SIGINT');
+  expect((await start).exitCode).toBe(0);
+  expect(isProcessAlive(pid)).toBe(false);
 }
