@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { MAX_DOWNLOAD_BYTES } from '@astro-comfyui/comfyui/workflows';
 import type { Manifest } from './manifest.js';
 import { endsWhole } from './png-text.js';
 import type { ResolvedOptions } from './options.js';
@@ -8,9 +9,6 @@ import type { ResolvedImage } from './resolve-image.js';
 
 /** The chunk every whole PNG ends with: length 0, "IEND", its CRC. */
 const IEND = Buffer.from('0000000049454e44ae426082', 'hex');
-
-/** The client's limit on a download from ComfyUI (`MAX_DOWNLOAD_BYTES` of @astro-comfyui/comfyui). */
-const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 
 /**
  * The committed images whose chunks stop before a PNG's last one: cut short by a copy or a merge tool. A
@@ -43,7 +41,7 @@ async function isWhole(file: string): Promise<boolean | undefined> {
     // Bytes after IEND (some tools append data) leave the image whole, as the build sees it. A file larger
     // than any image astro-comfyui takes from ComfyUI is not read into memory to find out. Read through the
     // open handle: the bytes checked are those of the file whose size was.
-    if (size > MAX_IMAGE_BYTES) return false;
+    if (size > MAX_DOWNLOAD_BYTES) return false;
     const png = Buffer.alloc(size);
     await handle.read(png, 0, size, 0);
     return endsWhole(png);

@@ -5,6 +5,8 @@ const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 /** Larger than any image SD3.5 makes (about 4 MP); a header claiming more is refused before inflating. */
 export const MAX_PNG_PIXELS = 64 * 1024 * 1024;
+/** Largest image file taken from ComfyUI (a `/view` body): far above any SD3.5 PNG, far below what could exhaust memory. */
+export const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
 
 export interface PngInfo {
   width: number;

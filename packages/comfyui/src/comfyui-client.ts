@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { type AnswerReader, readHistory, readModelList, readObjectInfo, readQueuedPrompt, readQueueState, readSystemStats } from './comfyui-answers.js';
+import { MAX_DOWNLOAD_BYTES } from './check-png.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { ComfyUIEvents } from './comfyui-events.js';
 import { describeValidationError } from './describe-validation-error.js';
@@ -26,8 +27,6 @@ interface CallOptions {
   timeoutMs?: number;
 }
 
-/** Largest `/view` body accepted: far above any SD3.5 PNG, far below what could exhaust memory. */
-export const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
 /** Largest JSON answer accepted (a big `/object_info` is a few MB). */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 /** How many of ComfyUI's model folders a message names (ComfyUI 0.3.64 has about 25). */

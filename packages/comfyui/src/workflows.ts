@@ -30,7 +30,7 @@ export {
 } from './check-workflow-requirements.js';
 export { folderForModelInput } from './model-folders.js';
 export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
-export { checkPng, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';
+export { checkPng, MAX_DOWNLOAD_BYTES, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';
 export { FRESH_RUN_INPUT, withFreshRun } from './with-fresh-run.js';
 export { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
 export { isLeaveRunning, LeaveRunning } from './leave-running.js';
