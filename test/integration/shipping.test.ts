@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ describe('shipping', () => {
   }, 60_000);
 
   it('npm pack makes what a registry release would, and a site outside the repository installs and builds with it', async () => {
-    const { packs, comfyui, integration } = await packTarballs();
+    const { comfyui, integration } = await packTarballs();
     for (const tarball of [comfyui, integration]) {
       const files = tarball.files.map((f) => f.path);
       expect(files, tarball.filename).toEqual(
@@ -55,9 +55,7 @@ describe('shipping', () => {
     // The workspace is left as it was: the copied README and LICENSE are removed again.
     expect(await readdir(path.join(repoRoot, 'packages/comfyui'))).not.toContain('LICENSE');
 
-    const { version: astroVersion } = await readPackage('node_modules/astro');
-    const site = await makeOutsideSite();
-    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    const site = await copyInstalledSite();
     await expectToBuild(site, process.execPath);
     const version = await execa('npx', ['--no-install', 'astro-comfyui', '--version'], { cwd: site, env: env(), extendEnv: false });
     expect(version.stdout.trim()).toBe((await readPackage('packages/astro-comfyui')).version);
@@ -108,10 +106,7 @@ describe('shipping', () => {
     // Its runtime stands in for undici with its own module.
     const bun = await installRuntime('bun@1', '.bin/bun');
 
-    const { packs, comfyui, integration } = await packTarballs();
-    const { version: astroVersion } = await readPackage('node_modules/astro');
-    const site = await makeOutsideSite();
-    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    const site = await copyInstalledSite();
     await expectToBuild(site, bun, ['--bun']);
     await expectCliToWork(site, bun, ['--bun']);
   }, 300_000);
@@ -122,10 +117,7 @@ describe('shipping', () => {
     const deno = await installRuntime('deno@2', '.bin/deno');
     const denoHome = await temporaryFolder('astro-comfyui-deno-dir-');
     const denoEnv = { DENO_DIR: denoHome, DENO_NO_UPDATE_CHECK: '1' };
-    const { packs, comfyui, integration } = await packTarballs();
-    const { version: astroVersion } = await readPackage('node_modules/astro');
-    const site = await makeOutsideSite();
-    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    const site = await copyInstalledSite();
     await expectToBuild(site, deno, ['run', '-A'], denoEnv);
     await expectCliToWork(site, deno, ['run', '-A'], denoEnv);
   }, 300_000);
@@ -154,6 +146,29 @@ function packTarballs() {
     return { packs, comfyui: comfyui!, integration: integration! };
   })();
   return packed;
+}
+
+let installed: Promise<string> | undefined;
+
+/**
+ * A fresh copy of one outside site that npm installed the tarballs and this workspace's Astro into, once
+ * for the file: the runtimes' tests then build and run the same install, without paying for it again.
+ */
+async function copyInstalledSite(): Promise<string> {
+  installed ??= (async () => {
+    const { packs, comfyui, integration } = await packTarballs();
+    const { version: astroVersion } = await readPackage('node_modules/astro');
+    // Beside the tarballs, which stay until the file's last test.
+    const site = path.join(packs, 'site');
+    await mkdir(site);
+    await makeOutsideSite(site);
+    await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
+    return site;
+  })();
+  const copy = await temporaryFolder('astro-comfyui-site-');
+  // Symlinks as they are (node_modules/.bin's are relative), so the copy does not reach into the original.
+  await cp(await installed, copy, { recursive: true, verbatimSymlinks: true });
+  return copy;
 }
 
 interface PackageJson {
@@ -212,9 +227,9 @@ async function temporaryFolder(prefix: string): Promise<string> {
   return folder;
 }
 
-/** A small site outside the repository: one post with an image prompt, one page that shows it. */
-async function makeOutsideSite(): Promise<string> {
-  const site = await temporaryFolder('astro-comfyui-site-');
+/** A small site outside the repository (in `site`, a new folder unless given): one post with an image prompt, one page that shows it. */
+async function makeOutsideSite(site?: string): Promise<string> {
+  site ??= await temporaryFolder('astro-comfyui-site-');
   await writeFile(path.join(site, 'package.json'), JSON.stringify({ name: 'outside-site', private: true, type: 'module' }));
   await mkdir(path.join(site, 'src/content/blog'), { recursive: true });
   await mkdir(path.join(site, 'src/pages'), { recursive: true });
