@@ -224,7 +224,9 @@ describe('astro build with astro-comfyui', () => {
   it('an on-demand site (output: server, @astrojs/node) serves each post with its image through /_image, provenance included, in CI too', async () => {
     const { fake, root } = await setup();
     await makeOnDemand(root);
-    expect((await build(root, fake)).exitCode).toBe(0);
+    // Made by the CLI (an on-demand build that generates is the next test's).
+    const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
+    expect(made.exitCode, String(made.all)).toBe(0);
     // The CI build of the same commit: frozen, no ComfyUI, the committed images.
     const ci = await build(root, undefined, { CI: '1' });
     expect(ci.exitCode, String(ci.all)).toBe(0);
@@ -285,7 +287,7 @@ const image = getPostImage((await getEntry('blog', 'lighthouse'))!)!;
     expect(other.all).not.toContain('image.service.build is');
   });
 
-  it('an MDX post (with @astrojs/mdx) gets its image beside its components, and a CI build has it too', async () => {
+  it("an MDX post (with @astrojs/mdx) gets its image beside its components, a Markdown or MDX page in src/pages in its layout from the layout's Astro.props, and a CI build has them too", async () => {
     const { fake, root } = await setup();
     await useMdx(root);
     await writeFile(path.join(root, 'src/components/Note.astro'), '<aside class="note"><slot /></aside>\n');
@@ -302,27 +304,6 @@ Fish counted: {3 * 4}.
 <Note>Snorkel at low tide.</Note>
 `,
     );
-    const first = await build(root, fake);
-    expect(first.exitCode, String(first.all)).toBe(0);
-    expect(first.all).toContain('src/content/blog/reef.mdx › image → reef-');
-    expect(fake.stats.promptsQueued).toBe(5);
-    const html = await readFile(path.join(root, 'dist/reef/index.html'), 'utf8');
-    expect(html).toMatch(/<source srcset="\/_astro\/reef-[0-9a-f]{12}\.[\w-]+\.avif" type="image\/avif">/);
-    expect(html).toContain('alt="A coral reef"');
-    expect(html).toContain('Fish counted: 12.');
-    expect(html).toContain('<aside class="note">Snorkel at low tide.</aside>');
-    const entry = Object.values((await readManifest(root)).images).find((e) => (e as { file: string }).file.startsWith('reef-'));
-    expect(entry).toMatchObject({ prompt: 'a coral reef', posts: ['src/content/blog/reef.mdx'], width: 256, height: 144 });
-
-    const ci = await build(root, undefined, { CI: '1' });
-    expect(ci.exitCode, String(ci.all)).toBe(0);
-    expect(ci.all).toContain('5 images: 5 committed, 0 generated.');
-    expect(await readFile(path.join(root, 'dist/reef/index.html'), 'utf8')).toContain('alt="A coral reef"');
-  });
-
-  it("a Markdown or MDX page in src/pages gets its image in its layout, from the layout's Astro.props", async () => {
-    const { fake, root } = await setup();
-    await useMdx(root);
     await mkdir(path.join(root, 'src/layouts'), { recursive: true });
     await mkdir(path.join(root, 'src/pages/notes'), { recursive: true });
     // Astro hands a Markdown page's layout the page's frontmatter and its absolute `file`, not an entry.
@@ -344,26 +325,36 @@ const image = getPostImage(Astro.props);
 
     const first = await build(root, fake, { ASTRO_COMFYUI_TEST_OPTIONS: content });
     expect(first.exitCode, String(first.all)).toBe(0);
-    expect(fake.stats.promptsQueued).toBe(6);
+    expect(first.all).toContain('src/content/blog/reef.mdx › image → reef-');
+    expect(fake.stats.promptsQueued).toBe(7);
     expect(first.all).not.toContain('getPostImage() was given');
     expect(first.all).not.toContain('no page shows');
+    const html = await readFile(path.join(root, 'dist/reef/index.html'), 'utf8');
+    expect(html).toMatch(/<source srcset="\/_astro\/reef-[0-9a-f]{12}\.[\w-]+\.avif" type="image\/avif">/);
+    expect(html).toContain('alt="A coral reef"');
+    expect(html).toContain('Fish counted: 12.');
+    expect(html).toContain('<aside class="note">Snorkel at low tide.</aside>');
+    const entry = Object.values((await readManifest(root)).images).find((e) => (e as { file: string }).file.startsWith('reef-'));
+    expect(entry).toMatchObject({ prompt: 'a coral reef', posts: ['src/content/blog/reef.mdx'], width: 256, height: 144 });
     for (const [name, title] of [
       ['lamp', 'Lamp'],
       ['kettle', 'Kettle'],
     ]) {
-      const html = await readFile(path.join(root, `dist/notes/${name}/index.html`), 'utf8');
-      expect(html).toMatch(new RegExp(`<img src="/_astro/${name}-[0-9a-f]{12}\\.[\\w-]+\\.webp" [^>]*alt="${title} drawn"`));
+      const note = await readFile(path.join(root, `dist/notes/${name}/index.html`), 'utf8');
+      expect(note).toMatch(new RegExp(`<img src="/_astro/${name}-[0-9a-f]{12}\\.[\\w-]+\\.webp" [^>]*alt="${title} drawn"`));
     }
 
     const ci = await build(root, undefined, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: content });
     expect(ci.exitCode, String(ci.all)).toBe(0);
-    expect(ci.all).toContain('6 images: 6 committed, 0 generated.');
+    expect(ci.all).toContain('7 images: 7 committed, 0 generated.');
+    expect(await readFile(path.join(root, 'dist/reef/index.html'), 'utf8')).toContain('alt="A coral reef"');
     expect(await readFile(path.join(root, 'dist/notes/kettle/index.html'), 'utf8')).toContain('alt="Kettle drawn"');
   });
 
   it('says why committed images are made again after the options changed: in CI (failing, or with placeholders), status, dry-run and the build log', async () => {
     const { fake, root } = await setup();
-    expect((await build(root, fake)).exitCode).toBe(0);
+    const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
+    expect(made.exitCode, String(made.all)).toBe(0);
     const changed = JSON.stringify({
       model: { preset: 'large-turbo', steps: 6 },
       styles: { watercolor: { prefix: 'a loose watercolour of', negative: 'photo, text' }, ink: { prefix: 'an ink drawing of', suffix: ', crosshatched' } },
