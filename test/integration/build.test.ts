@@ -162,6 +162,12 @@ describe('astro build with astro-comfyui', () => {
     const after = await readManifest(root);
     expect(Object.values(after.images).some((e) => (e as { placeholder: boolean }).placeholder)).toBe(false);
     expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('alt="A lighthouse at dusk"');
+  });
+
+  it('in CI names a committed image whose file is missing, and one cut short, in the build, status and dry-run', async () => {
+    const { fake, root } = await setup();
+    const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
+    expect(made.exitCode, String(made.all)).toBe(0);
 
     // The commonest CI failure: the manifest was committed, an image file was not (a .gitignore rule, a
     // `git add` of the manifest alone). CI says so, instead of only "generate them".
