@@ -159,9 +159,7 @@ async function copyInstalledSite(): Promise<string> {
     const { packs, comfyui, integration } = await packTarballs();
     const { version: astroVersion } = await readPackage('node_modules/astro');
     // Beside the tarballs, which stay until the file's last test.
-    const site = path.join(packs, 'site');
-    await mkdir(site);
-    await makeOutsideSite(site);
+    const site = await makeOutsideSite(path.join(packs, 'site'));
     await installInto(site, [path.join(packs, comfyui.filename), path.join(packs, integration.filename), `astro@${astroVersion}`]);
     return site;
   })();
@@ -230,9 +228,9 @@ async function temporaryFolder(prefix: string): Promise<string> {
 /** A small site outside the repository (in `site`, a new folder unless given): one post with an image prompt, one page that shows it. */
 async function makeOutsideSite(site?: string): Promise<string> {
   site ??= await temporaryFolder('astro-comfyui-site-');
-  await writeFile(path.join(site, 'package.json'), JSON.stringify({ name: 'outside-site', private: true, type: 'module' }));
   await mkdir(path.join(site, 'src/content/blog'), { recursive: true });
   await mkdir(path.join(site, 'src/pages'), { recursive: true });
+  await writeFile(path.join(site, 'package.json'), JSON.stringify({ name: 'outside-site', private: true, type: 'module' }));
   await writeFile(
     path.join(site, 'astro.config.mjs'),
     "import { defineConfig } from 'astro/config';\nimport comfyui from 'astro-comfyui';\nexport default defineConfig({ integrations: [comfyui({ formats: { hero: { width: 256, height: 144 } }, pollIntervalMs: 50 })] });\n",
