@@ -2,6 +2,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseFrontmatter } from 'astro/markdown';
 import { execa, type Options } from 'execa';
 import semver from 'semver';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,8 @@ import { readFakeUrl } from '../helpers/start-fake-process.js';
 import { trackCommand } from '../helpers/unfinished-commands.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
 import { findFreePort } from '../helpers/find-free-port.js';
-import { childEnv, replaceInFile } from '../helpers/fixture-site.js';
+import { childEnv, replaceInFile, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { launchChromium } from '../helpers/launch-chromium.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups = useCleanups();
@@ -60,6 +62,58 @@ describe('shipping', () => {
     const version = await execa('npx', ['--no-install', 'astro-comfyui', '--version'], { cwd: site, env: env(), extendEnv: false });
     expect(version.stdout.trim()).toBe((await readPackage('packages/astro-comfyui')).version);
   }, 300_000);
+
+  it("a site that installed the tarballs runs the dev toolbar's studio from them: a candidate is made and pinned, and the page shows it", async () => {
+    // Vite serves an installed package's modules (the toolbar app, the images module) otherwise than a
+    // workspace link's: from node_modules, through its dependency optimizer.
+    const site = await copyInstalledSite();
+    const fake = await startFakeComfyUI();
+    cleanups.push(() => fake.close());
+    const dev = await startAstroDev(site, await findFreePort(), { COMFYUI_URL: fake.url }, '127.0.0.1', path.join(site, 'node_modules/astro/bin/astro.mjs'));
+    cleanups.push(() => dev.stop());
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    // What breaks when a module is served wrong: an uncaught error, or a script the server cannot answer.
+    const broken: string[] = [];
+    page.on('pageerror', (error) => broken.push(String(error)));
+    page.on('response', (answer) => {
+      if (answer.status() >= 400 && answer.request().resourceType() === 'script') broken.push(`${answer.status()} ${answer.url()}`);
+    });
+    // The image dev made in the background is on the page.
+    await dev.until(async () => (dev.output.join('').includes('[1/1]') ? true : undefined), 30_000, 'the first image');
+    await page.goto(`${dev.url}/`);
+    await expect.poll(() => page.locator('picture img').count(), { timeout: 20_000 }).toBe(1);
+
+    const button = page.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
+    await button.waitFor({ state: 'attached' });
+    await page.locator('astro-dev-toolbar #dev-bar').first().hover();
+    await button.click();
+    await page.getByTestId('post').selectOption('src/content/blog/harbour.md');
+    await expect.poll(() => page.getByTestId('prompt').inputValue()).toBe('a small harbour at dawn');
+    await page.getByTestId('seed').fill('21');
+    await page.getByTestId('count').fill('1');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('candidate-0').waitFor({ timeout: 30_000 });
+    const post = path.join(site, 'src/content/blog/harbour.md');
+    const before = await readFile(post, 'utf8');
+    await page.getByTestId('use-0').click();
+    const after = await waitUntil(
+      async () => {
+        const now = await readFile(post, 'utf8');
+        return now !== before ? now : undefined;
+      },
+      20_000,
+      'the pin',
+    );
+    expect(parseFrontmatter(after).frontmatter.image).toEqual({ prompt: 'a small harbour at dawn', seed: 21 });
+    const manifest = JSON.parse(await readFile(path.join(site, 'src/assets/generated/images.lock.json'), 'utf8')) as {
+      images: Record<string, { file: string; seed: number }>;
+    };
+    const pinned = Object.values(manifest.images).find((entry) => entry.seed === 21)!;
+    await expect.poll(async () => (await page.content()).includes(encodeURIComponent(pinned.file)), { timeout: 20_000 }).toBe(true);
+    expect(broken).toEqual([]);
+  }, 120_000);
 
   it('no runtime dependency of the published packages needs a newer Node than the packages declare', async () => {
     // A dependency that needs a newer Node fails at import on the older ones the packages accept, with
