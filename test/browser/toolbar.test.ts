@@ -11,6 +11,7 @@ import { copyFixture, replaceInFile, replaceOnce, startAstroDev, waitUntil } fro
 import { findFreePort } from '../helpers/find-free-port.js';
 import { holdToolbarAnswers } from '../helpers/hold-toolbar-answers.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
+import { findAppButton, openToolbarApp } from '../helpers/open-toolbar-app.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 
 // Screenshots for the README land in docs/ when UPDATE_SCREENSHOTS=1, otherwise in .tmp/.
@@ -62,14 +63,7 @@ afterAll(async () => {
   await site?.cleanup();
 });
 
-async function openApp(tab: Page = page) {
-  // The toolbar is collapsed until the pointer is over it.
-  const button = tab.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
-  await button.waitFor({ state: 'attached' });
-  await tab.locator('astro-dev-toolbar #dev-bar').first().hover();
-  await button.click();
-  await tab.getByTestId('prompt').waitFor({ state: 'visible' });
-}
+const openApp = (tab: Page = page) => openToolbarApp(tab);
 
 async function generate(count: number) {
   await page.getByTestId('count').fill(String(count));
@@ -370,8 +364,7 @@ describe('the ComfyUI dev toolbar app', () => {
   it('works from the keyboard alone, and names every control and says what happened to a screen reader', async () => {
     await page.goto(`${dev.url}/harbour/`);
     // Opened from the keyboard: the app's button in Astro's toolbar, then Enter.
-    const appButton = page.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
-    await appButton.waitFor({ state: 'attached' });
+    const appButton = await findAppButton(page);
     await appButton.focus();
     await page.keyboard.press('Enter');
     await page.getByTestId('prompt').waitFor({ state: 'visible' });

@@ -14,6 +14,7 @@ import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
 import { findFreePort } from '../helpers/find-free-port.js';
 import { childEnv, replaceInFile, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
+import { openToolbarApp } from '../helpers/open-toolbar-app.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups = useCleanups();
@@ -85,10 +86,7 @@ describe('shipping', () => {
     await page.goto(`${dev.url}/`);
     await expect.poll(() => page.locator('picture img').count(), { timeout: 20_000 }).toBe(1);
 
-    const button = page.locator('astro-dev-toolbar [data-app-id="astro-comfyui"]').first();
-    await button.waitFor({ state: 'attached' });
-    await page.locator('astro-dev-toolbar #dev-bar').first().hover();
-    await button.click();
+    await openToolbarApp(page);
     await page.getByTestId('post').selectOption('src/content/blog/harbour.md');
     await expect.poll(() => page.getByTestId('prompt').inputValue()).toBe('a small harbour at dawn');
     await page.getByTestId('seed').fill('21');
