@@ -1,7 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFrontmatter } from 'astro/markdown';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeComfyUI, type FakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
@@ -12,6 +11,7 @@ import { findFreePort } from '../helpers/find-free-port.js';
 import { holdToolbarAnswers } from '../helpers/hold-toolbar-answers.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
 import { findAppButton, openToolbarApp } from '../helpers/open-toolbar-app.js';
+import { waitForChange } from '../helpers/wait-for-change.js';
 import { connectViteHmr } from '../helpers/vite-hmr-client.js';
 
 // Screenshots for the README land in docs/ when UPDATE_SCREENSHOTS=1, otherwise in .tmp/.
@@ -71,19 +71,6 @@ async function generate(count: number) {
   for (let i = 0; i < count; i++) await page.getByTestId(`candidate-${i}`).waitFor({ timeout: 30_000 });
 }
 
-/** Waits until the file differs from `before` and returns its frontmatter and text. */
-async function changed(file: string, before: string) {
-  const text = await waitUntil(
-    async () => {
-      const now = await readFile(file, 'utf8');
-      return now !== before ? now : undefined;
-    },
-    20_000,
-    `${file} to change`,
-  );
-  return { text, data: parseFrontmatter(text).frontmatter as Record<string, unknown> };
-}
-
 /**
  * Clicks "Use this" and waits for the file to change and for the reloads that saving a post causes (the
  * panel's and Astro's) to be over, so none lands in the next step.
@@ -93,7 +80,7 @@ async function pin(index: number, file: string) {
   const loadedAt = await origin();
   const before = await readFile(file, 'utf8');
   await page.getByTestId(`use-${index}`).click();
-  const result = await changed(file, before);
+  const result = await waitForChange(file, before);
   await expect.poll(origin, { timeout: 20_000 }).not.toBe(loadedAt);
   let last = await origin();
   let stableSince = Date.now();
@@ -179,7 +166,7 @@ describe('the ComfyUI dev toolbar app', () => {
     const loadedAt = await page.evaluate(() => performance.timeOrigin);
     await page.getByTestId('use-1').click();
     await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 20_000 }).toMatch(/^Pinned /);
-    const after = await changed(post('lighthouse.md'), before);
+    const after = await waitForChange(post('lighthouse.md'), before);
     expect(after.data.image).toEqual({
       prompt: 'a lighthouse in a storm, "huge" waves 🌊',
       style: 'ink',

@@ -17,6 +17,12 @@ const readManifest = async (root: string) => JSON.parse(await readFile(path.join
 const build = (root: string, fake: FakeComfyUI | undefined, env: Record<string, string> = {}) =>
   runAstro(root, ['build'], { COMFYUI_URL: fake?.url ?? 'http://127.0.0.1:9', ...env });
 
+/** Makes the fixture's images with the CLI, for tests whose subject starts from committed images. */
+async function generateWithCli(root: string, fake: FakeComfyUI): Promise<void> {
+  const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
+  expect(made.exitCode, String(made.all)).toBe(0);
+}
+
 /** Makes the fixture an on-demand site (output: server, @astrojs/node) whose post pages are rendered per request. */
 async function makeOnDemand(root: string): Promise<void> {
   const config = path.join(root, 'astro.config.mjs');
@@ -166,8 +172,7 @@ describe('astro build with astro-comfyui', () => {
 
   it('in CI names a committed image whose file is missing, and one cut short, in the build, status and dry-run', async () => {
     const { fake, root } = await setup();
-    const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
-    expect(made.exitCode, String(made.all)).toBe(0);
+    await generateWithCli(root, fake);
 
     // The commonest CI failure: the manifest was committed, an image file was not (a .gitignore rule, a
     // `git add` of the manifest alone). CI says so, instead of only "generate them".
@@ -231,8 +236,7 @@ describe('astro build with astro-comfyui', () => {
     const { fake, root } = await setup();
     await makeOnDemand(root);
     // Made by the CLI (an on-demand build that generates is the next test's).
-    const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
-    expect(made.exitCode, String(made.all)).toBe(0);
+    await generateWithCli(root, fake);
     // The CI build of the same commit: frozen, no ComfyUI, the committed images.
     const ci = await build(root, undefined, { CI: '1' });
     expect(ci.exitCode, String(ci.all)).toBe(0);
@@ -359,8 +363,7 @@ const image = getPostImage(Astro.props);
 
   it('says why committed images are made again after the options changed: in CI (failing, or with placeholders), status, dry-run and the build log', async () => {
     const { fake, root } = await setup();
-    const made = await runCli(root, ['generate'], { COMFYUI_URL: fake.url });
-    expect(made.exitCode, String(made.all)).toBe(0);
+    await generateWithCli(root, fake);
     const changed = JSON.stringify({
       model: { preset: 'large-turbo', steps: 6 },
       styles: { watercolor: { prefix: 'a loose watercolour of', negative: 'photo, text' }, ink: { prefix: 'an ink drawing of', suffix: ', crosshatched' } },

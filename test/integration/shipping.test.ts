@@ -2,7 +2,6 @@ import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFrontmatter } from 'astro/markdown';
 import { execa, type Options } from 'execa';
 import semver from 'semver';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +11,10 @@ import { readFakeUrl } from '../helpers/start-fake-process.js';
 import { trackCommand } from '../helpers/unfinished-commands.js';
 import { fakeStartCommand, isProcessAlive } from '../helpers/fake-launcher.js';
 import { findFreePort } from '../helpers/find-free-port.js';
-import { childEnv, replaceInFile, startAstroDev, waitUntil } from '../helpers/fixture-site.js';
+import { childEnv, replaceInFile, startAstroDev } from '../helpers/fixture-site.js';
 import { launchChromium } from '../helpers/launch-chromium.js';
 import { openToolbarApp } from '../helpers/open-toolbar-app.js';
+import { waitForChange } from '../helpers/wait-for-change.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups = useCleanups();
@@ -96,15 +96,8 @@ describe('shipping', () => {
     const post = path.join(site, 'src/content/blog/harbour.md');
     const before = await readFile(post, 'utf8');
     await page.getByTestId('use-0').click();
-    const after = await waitUntil(
-      async () => {
-        const now = await readFile(post, 'utf8');
-        return now !== before ? now : undefined;
-      },
-      20_000,
-      'the pin',
-    );
-    expect(parseFrontmatter(after).frontmatter.image).toEqual({ prompt: 'a small harbour at dawn', seed: 21 });
+    const after = await waitForChange(post, before);
+    expect(after.data.image).toEqual({ prompt: 'a small harbour at dawn', seed: 21 });
     const manifest = JSON.parse(await readFile(path.join(site, 'src/assets/generated/images.lock.json'), 'utf8')) as {
       images: Record<string, { file: string; seed: number }>;
     };
