@@ -198,10 +198,13 @@ export class ComfyUISupervisor {
     this.#logger.info(`Starting ComfyUI: ${python} ${args.join(' ')} (in ${start.cwd})`);
     // Through the watchdog, in its own process group: stopping the group stops ComfyUI and its workers,
     // and the watchdog stops them when this process dies without running any handler (SIGKILL, OOM).
+    // Windows has no process groups: there execa's killDescendants ends the tree with taskkill /T.
     const child = execa(process.execPath, ['-e', watchdogScript(python, args)], {
       cwd: start.cwd,
       env: start.env,
       detached: true,
+      killDescendants: true,
+      forceKillAfterDelay: 5000,
       cleanup: false,
       buffer: false,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
@@ -213,7 +216,7 @@ export class ComfyUISupervisor {
       this.#comfyPid ??= Number.parseInt(chunk.toString(), 10) || undefined;
     });
     this.#managed = true;
-    this.#releaseExitHook ??= stopOnParentExit(() => this.#killTree('SIGTERM'));
+    this.#releaseExitHook ??= stopOnParentExit(() => this.#child?.kill('SIGTERM'));
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => this.#record(line));
@@ -303,24 +306,13 @@ export class ComfyUISupervisor {
     this.#state = state;
   }
 
-  #killTree(signal: NodeJS.Signals): void {
-    const pid = this.#child?.pid;
-    if (!pid) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // Already gone.
-    }
-  }
-
   async #stopChild(): Promise<void> {
     const child = this.#child;
     if (!child) return;
     this.#setState('stopped');
-    this.#killTree('SIGTERM');
-    const timer = setTimeout(() => this.#killTree('SIGKILL'), 5000);
+    // SIGTERM, then (forceKillAfterDelay) SIGKILL 5 s later if the tree is still there.
+    child.kill('SIGTERM');
     await child;
-    clearTimeout(timer);
     this.#child = null;
   }
 }
