@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { fakeLauncherPath, isProcessAlive } from '../../../test/helpers/fake-launcher.js';
+import { waitUntil } from '../../../test/helpers/fixture-site.js';
 import { findFreePort } from '../../../test/helpers/find-free-port.js';
 import { watchdogScript } from '../src/comfyui-watchdog.js';
 
@@ -45,24 +46,19 @@ describe('the watchdog between the supervisor and ComfyUI', () => {
     cleanups.push(async () => {
       if (isProcessAlive(comfyPid)) process.kill(comfyPid, 'SIGKILL');
     });
-    for (
-      let i = 0;
-      i < 100 &&
-      !(await fetch(`http://127.0.0.1:${port}/system_stats`)
-        .then((r) => r.ok)
-        .catch(() => false));
-      i++
-    )
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await fetch(`http://127.0.0.1:${port}/system_stats`)).status).toBe(200);
+    const answers = () =>
+      fetch(`http://127.0.0.1:${port}/system_stats`).then(
+        (response) => response.ok || undefined,
+        () => undefined,
+      );
+    await waitUntil(answers, 15_000, 'the ComfyUI stand-in to answer');
 
     // What the supervisor's death does to the watchdog: the end of its input.
     watchdog.stdin!.end();
     // It exits with ComfyUI (here by ComfyUI's SIGKILL, which stands in for TerminateProcess).
-    const deadline = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error('ComfyUI and the watchdog still run 15 s after the supervisor went')), 15_000).unref(),
-    );
-    await Promise.race([watchdog, deadline]);
+    let exited = false;
+    void watchdog.then(() => (exited = true));
+    await waitUntil(async () => exited || undefined, 15_000, 'ComfyUI and the watchdog to exit once the supervisor went');
     expect(isProcessAlive(comfyPid)).toBe(false);
     await expect(fetch(`http://127.0.0.1:${port}/system_stats`)).rejects.toThrow();
     expect(await readFile(windows.log, 'utf8')).toBe(`/pid ${comfyPid} /T /F\n`);
