@@ -74,7 +74,12 @@ export function runAstro(root: string, args: string[], env: Record<string, strin
  * Starts `astro dev` on a free port as a subprocess and resolves once it answers. `bin` is the workspace's
  * Astro unless a site outside the repository runs its own install.
  */
-export async function startAstroDev(root: string, port: number, env: Record<string, string | undefined> = {}, host = '127.0.0.1', bin = astroBin) {
+export async function startAstroDev(
+  root: string,
+  port: number,
+  env: Record<string, string | undefined> = {},
+  { host = '127.0.0.1', bin = astroBin }: { host?: string; bin?: string } = {},
+) {
   const child = execa(process.execPath, [bin, 'dev', '--root', root, '--port', String(port), '--host', host], {
     cwd: root,
     env: childEnv(env),
