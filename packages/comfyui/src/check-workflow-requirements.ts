@@ -1,21 +1,13 @@
 import { ComfyUIError } from './comfyui-error.js';
 import { folderForModelInput } from './model-folders.js';
+import { comboOptionsOf } from './read-combo-options.js';
+import { serverSpellingOf } from './respell-for-server.js';
 import type { ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
 
 export interface MissingRequirements {
   nodeTypes: Array<{ nodeId: string; classType: string }>;
   modelFiles: Array<{ nodeId: string; classType: string; input: string; file: string; folder: string }>;
   values: Array<{ nodeId: string; classType: string; input: string; value: unknown; allowed: string[] }>;
-}
-
-/** The allowed values of a combo input in either `/object_info` format, or undefined for other inputs. */
-export function readComboOptions(spec: unknown): string[] | undefined {
-  if (!Array.isArray(spec)) return undefined;
-  if (Array.isArray(spec[0])) return spec[0].map(String);
-  if (spec[0] === 'COMBO' && Array.isArray((spec[1] as { options?: unknown })?.options)) {
-    return (spec[1] as { options: unknown[] }).options.map(String);
-  }
-  return undefined;
 }
 
 /** Lists every node type the workflow uses that ComfyUI lacks, and every model file that is not installed. */
@@ -28,12 +20,11 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
       missing.nodeTypes.push({ nodeId, classType: node.class_type });
       continue;
     }
-    // A malformed description (a broken or hostile server) checks nothing rather than throwing.
-    const specs = { ...info.input?.required, ...info.input?.optional };
     for (const [input, value] of Object.entries(node.inputs)) {
       if (Array.isArray(value)) continue; // a link, checked by ComfyUI itself
-      const allowed = Object.hasOwn(specs, input) ? readComboOptions(specs[input]) : undefined;
-      if (!allowed || allowed.includes(String(value))) continue;
+      const allowed = comboOptionsOf(objectInfo, node.class_type, input);
+      // A file in a subfolder may be written with either separator: the pool sends the server's own.
+      if (!allowed || serverSpellingOf(String(value), allowed) !== undefined) continue;
       const folder = folderForModelInput(input);
       if (folder) missing.modelFiles.push({ nodeId, classType: node.class_type, input, file: String(value), folder });
       else missing.values.push({ nodeId, classType: node.class_type, input, value, allowed });

@@ -2,6 +2,7 @@ import { ComfyUIClient } from './comfyui-client.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { DEFAULT_JOB_DEADLINE_MS } from './run-prompt.js';
 import { formatDuration } from './format-duration.js';
+import { respellForServer } from './respell-for-server.js';
 import { ComfyUISupervisor, type StartCommand } from './comfyui-supervisor.js';
 import type { PromptProgress, RunPromptOptions, RunPromptResult } from './run-prompt.js';
 import type { ApiWorkflow, Logger, ObjectInfo } from './types.js';
@@ -92,6 +93,8 @@ interface Endpoint {
   ready: Promise<void> | null;
   /** Whether it passed the admission check (`admit`) since it last came up; pending while checked. */
   admitted: Promise<boolean> | null;
+  /** Its `/object_info` from that check: the jobs sent to it name files as it spells them. */
+  objectInfo: ObjectInfo | undefined;
   inFlight: number;
   completed: number;
   downUntil: number;
@@ -181,6 +184,7 @@ export class ComfyUIPool {
         ownsSupervisor: !endpoint.supervisor,
         ready: null,
         admitted: null,
+        objectInfo: undefined,
         inFlight: 0,
         completed: 0,
         downUntil: 0,
@@ -439,7 +443,8 @@ export class ComfyUIPool {
         this.#retries.unshift(job); // not this job's fault: it goes first to the next endpoint
         return;
       }
-      const result = await endpoint.client.runPrompt(job.workflow, {
+      const workflow = endpoint.objectInfo ? respellForServer(job.workflow, endpoint.objectInfo) : job.workflow;
+      const result = await endpoint.client.runPrompt(workflow, {
         promptId: job.options.promptId,
         signal: job.options.signal,
         deadlineMs: job.deadlineMs,
@@ -508,6 +513,7 @@ export class ComfyUIPool {
       const info = await endpoint.client.getObjectInfo();
       try {
         check(info, endpoint.url);
+        endpoint.objectInfo = info;
         return true;
       } catch (error) {
         const message = (error as Error).message;

@@ -25,9 +25,9 @@ export {
   assertWorkflowRequirements,
   describeMissingRequirements,
   findMissingRequirements,
-  readComboOptions,
   type MissingRequirements,
 } from './check-workflow-requirements.js';
+export { readComboOptions } from './read-combo-options.js';
 export { folderForModelInput } from './model-folders.js';
 export type { ApiNode, ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
 export { checkPng, MAX_DOWNLOAD_BYTES, MAX_PNG_PIXELS, type PngInfo } from './check-png.js';

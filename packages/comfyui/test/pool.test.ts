@@ -3,6 +3,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useCleanups } from '../../../test/helpers/cleanups.js';
+import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
 import { startFakeComfyUI, type FakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
 import { waitForEvent } from '../../../test/helpers/wait-for-event.js';
 import { findFreePort } from '../../../test/helpers/find-free-port.js';
@@ -262,6 +263,27 @@ describe('ComfyUIPool.admit', () => {
     expect(a!.stats.promptsQueued).toBe(4);
     expect(b.stats.promptsQueued).toBe(0);
     expect(warnings).toEqual([]); // the caller words the refusals admit returns
+  });
+
+  it('sends a file in a subfolder as each server spells it: sd3.5\\… to a ComfyUI on Windows, sd3.5/… to one on Linux', async () => {
+    const listed = { windows: 'sd3.5\\sd3.5_large.safetensors', linux: 'sd3.5/sd3.5_large.safetensors' };
+    const [windows, linux] = await Promise.all(
+      [listed.windows, listed.linux].map(async (file) => {
+        const fake = await startFakeComfyUI({ models: { checkpoints: [file] } });
+        cleanups.push(() => fake.close());
+        return fake;
+      }),
+    );
+    const graph = (seed: number) => buildTestGraph({ seed, checkpoint: 'sd3.5/sd3.5_large.safetensors' });
+    const p = pool([windows!.url, linux!.url]);
+    expect((await p.admit(check(graph(0)))).refused).toEqual([]);
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => p.run(graph(i), { promptId: `spelled-${i}` })));
+    expect(new Set(results.map((r) => r.endpoint))).toEqual(new Set([windows!.url, linux!.url]));
+    // The graph each server ran, as its SaveImage wrote it into the PNG.
+    for (const result of results) {
+      const ran = JSON.parse(readPngInfo(result.images[0]!.data).text.prompt!) as ApiWorkflow;
+      expect(ran['1']!.inputs.ckpt_name).toBe(result.endpoint === windows!.url ? listed.windows : listed.linux);
+    }
   });
 
   it('checks an endpoint that comes up later before its first job, warns once, and keeps its jobs on the others', async () => {

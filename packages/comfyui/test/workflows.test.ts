@@ -164,6 +164,28 @@ describe('preflight against /object_info', () => {
     expect(findMissingRequirements(workflow, broken).nodeTypes.map((m) => m.classType)).toEqual(['KSampler']);
   });
 
+  it('finds a file in a subfolder written with either separator, as ComfyUI on Windows or Linux lists it, but not one that two files could be', async () => {
+    const windows = await startFakeComfyUI({ models: { checkpoints: ['sd3.5\\sd3.5_large.safetensors', 'sd3.5_medium.safetensors'] } });
+    const c = createComfyUIClient({ url: windows.url });
+    try {
+      const info = await c.getObjectInfo();
+      const missing = (checkpoint: string) => findMissingRequirements(buildSd35Workflow({ ...base, model: 'large', checkpoint }).workflow, info).modelFiles;
+      expect(missing('sd3.5/sd3.5_large.safetensors')).toEqual([]);
+      expect(missing('sd3.5\\sd3.5_large.safetensors')).toEqual([]);
+      expect(missing('sd3.5_large.safetensors').map((m) => m.file)).toEqual(['sd3.5_large.safetensors']);
+      expect(missing('other/sd3.5_large.safetensors').map((m) => m.file)).toEqual(['other/sd3.5_large.safetensors']);
+    } finally {
+      await c.close();
+      await windows.close();
+    }
+    // Two files that read the same once separators are alike: neither is guessed.
+    const both = { CheckpointLoaderSimple: { input: { required: { ckpt_name: [['a/b\\x.safetensors', 'a\\b/x.safetensors']] } } } } as unknown as ObjectInfo;
+    const workflow = { '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'a/b/x.safetensors' } } };
+    expect(findMissingRequirements(workflow, both).modelFiles.map((m) => m.file)).toEqual(['a/b/x.safetensors']);
+    workflow['1'].inputs.ckpt_name = 'a\\b/x.safetensors';
+    expect(findMissingRequirements(workflow, both).modelFiles).toEqual([]);
+  });
+
   it('lists every missing node type and model file with its folder, in both combo formats', async () => {
     const workflow = buildSd35Workflow({
       ...base,
