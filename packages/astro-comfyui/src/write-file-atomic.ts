@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How long a rename refused on Windows is tried again (as long as Vite tries its own). */
+const WINDOWS_RENAME_RETRY_MS = 5000;
 
 /**
  * Writes to a temp file in the same folder, flushes it to the disk, then renames it over the target:
@@ -21,10 +25,29 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     } finally {
       await handle.close();
     }
-    await rename(temp, file);
+    await renameOver(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Windows refuses to replace a file that another program holds open without sharing its deletion (a virus
+ * scanner looking at the new file, an image viewer showing the old one); they let go within moments.
+ * There the rename is tried again for a while; elsewhere such a refusal is final and said at once.
+ */
+async function renameOver(temp: string, file: string): Promise<void> {
+  const deadline = Date.now() + WINDOWS_RENAME_RETRY_MS;
+  for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+    try {
+      return await rename(temp, file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const held = code === 'EPERM' || code === 'EACCES' || code === 'EBUSY';
+      if (process.platform !== 'win32' || !held || Date.now() + wait > deadline) throw error;
+      await sleep(wait);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { asWindowsFlags } from '../../../test/helpers/as-windows.js';
 import { useCleanups } from '../../../test/helpers/cleanups.js';
 import { fakeLauncherPath, isProcessAlive } from '../../../test/helpers/fake-launcher.js';
 import { waitUntil } from '../../../test/helpers/fixture-site.js';
@@ -29,7 +30,7 @@ describe('the watchdog between the supervisor and ComfyUI', () => {
     const port = await findFreePort();
     const script = watchdogScript(process.execPath, ['--import', 'tsx', fakeLauncherPath, '--port', String(port)]);
     // Only the watchdog meets Windows' rules (as-windows.ts); the ComfyUI stand-in it starts runs as usual.
-    const watchdog = execa(process.execPath, ['--import', 'tsx', '--import', fixture('as-windows.ts'), '-e', script], {
+    const watchdog = execa(process.execPath, [...asWindowsFlags, '-e', script], {
       env: { SystemRoot: windows.root, FAKE_TASKKILL_LOG: windows.log },
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       buffer: false,
