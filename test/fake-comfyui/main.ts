@@ -5,7 +5,8 @@
  * Test-only behaviour comes from environment variables so the command line stays ComfyUI's:
  * FAKE_COMFYUI_START_DELAY_MS   wait this long before listening (loading custom nodes, models…)
  * FAKE_COMFYUI_FAIL_START       print a Python traceback and exit 1 during start
- * FAKE_COMFYUI_NO_GPU           a machine without an NVIDIA GPU: without `--cpu`, fail at start as torch does
+ * FAKE_COMFYUI_NO_GPU           PyTorch finds no GPU: without `--cpu`, fail at start with torch's error for
+ *                               the cause: no-driver (or 1), cpu-build (PyTorch without CUDA), hidden (none visible)
  * FAKE_COMFYUI_STEP_DELAY_MS    delay per sampler step (also `--fake-step-delay-ms`)
  * FAKE_COMFYUI_LOAD_DELAY_MS    delay per model load
  * FAKE_COMFYUI_COMBO_FORMAT     recorded (default) | classic | v3
@@ -41,13 +42,18 @@ const host = values.listen === undefined ? '127.0.0.1' : values.listen === true 
 const cpu = values.cpu === true;
 console.log('Checkpoint files will always be loaded safely.');
 if (env.FAKE_COMFYUI_NO_GPU && !cpu) {
-  // What torch raises when ComfyUI (without --cpu) looks for a CUDA device on a machine without one.
+  // What torch raises when ComfyUI (without --cpu) asks for the current CUDA device and has none.
+  const errors: Record<string, string> = {
+    'no-driver':
+      'RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx',
+    'cpu-build': 'AssertionError: Torch not compiled with CUDA enabled',
+    hidden: 'RuntimeError: No CUDA GPUs are available',
+  };
   console.error('Traceback (most recent call last):');
   console.error('  File "/ComfyUI/comfy/model_management.py", line 228, in get_torch_device');
   console.error('    return torch.device(torch.cuda.current_device())');
-  console.error(
-    'RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx',
-  );
+  console.error('  File "/ComfyUI/venv/lib/python3.12/site-packages/torch/cuda/__init__.py", line 372, in _lazy_init');
+  console.error(errors[env.FAKE_COMFYUI_NO_GPU] ?? errors['no-driver']);
   process.exit(1);
 }
 console.log(cpu ? 'Total VRAM 64203 MB, total RAM 64203 MB' : 'Total VRAM 24217 MB, total RAM 64203 MB');

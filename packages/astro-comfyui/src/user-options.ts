@@ -14,7 +14,8 @@ export interface UserOptions {
   /**
    * Start ComfyUI when the single local endpoint does not answer, and stop it when the build or dev
    * server ends (even if it is killed). `cwd` is the ComfyUI folder, relative to the project root; a
-   * relative `python` is taken from `cwd`. On a machine without an NVIDIA GPU add `extraArgs: ["--cpu"]`.
+   * relative `python` is taken from `cwd`. On a machine with no GPU that PyTorch can use (ComfyUI finds an
+   * NVIDIA, AMD, Intel or Apple one by itself, given the PyTorch build for it) add `extraArgs: ["--cpu"]`.
    * @default undefined (ComfyUI is not started)
    */
   start?: StartCommand;

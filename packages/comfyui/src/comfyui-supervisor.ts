@@ -317,6 +317,29 @@ export class ComfyUISupervisor {
   }
 }
 
+const NO_GPU_ADVICE =
+  'On a machine with no GPU that PyTorch can use, add "--cpu" to the start command\'s extraArgs (very slow), or use a ComfyUI on a GPU machine through its URL.';
+
+/**
+ * How PyTorch says, as ComfyUI starts, that it has no GPU, and what each cause asks for. Each has a fix
+ * of its own before "--cpu", which makes every image take many minutes where a GPU is there after all.
+ * (A Mac's GPU needs nothing: ComfyUI uses it through PyTorch's MPS.)
+ */
+const GPU_FAILURES: Array<[RegExp, string]> = [
+  [
+    /Torch not compiled with CUDA enabled/,
+    "The PyTorch in that Python is a build without GPU support (what a plain pip install torch gives on Windows): install the build for this machine's GPU into it instead, with the command ComfyUI's README gives for NVIDIA, AMD or Intel GPUs.",
+  ],
+  [
+    /Found no NVIDIA driver/,
+    "PyTorch, a build for NVIDIA GPUs, finds no NVIDIA driver: install the driver if this machine has an NVIDIA GPU; with an AMD or Intel GPU, install the PyTorch build that ComfyUI's README gives for it into that Python instead.",
+  ],
+  [
+    /No CUDA GPUs are available/i,
+    'The NVIDIA driver is there, but ComfyUI sees no GPU: check CUDA_VISIBLE_DEVICES (in the shell or start.env), and in a container, that it was given the GPU (docker run --gpus all).',
+  ],
+];
+
 /** What to do about a start failure whose cause the log shows, as a sentence after the log (or ''). */
 function describeStartFailure(log: string[], python: string): string {
   const text = log.join('\n');
@@ -325,10 +348,8 @@ function describeStartFailure(log: string[], python: string): string {
   if (spawnError) {
     return `\n${python} ${spawnError === 'ENOENT' ? 'was not found' : 'is not executable'}. Set start.python to the Python that runs ComfyUI: its venv's bin/python (on Windows Scripts\\python.exe), or "python3" where there is no "python".`;
   }
-  if (/Found no NVIDIA driver|Torch not compiled with CUDA enabled|no CUDA GPUs are available/.test(text)) {
-    return '\nThis machine has no NVIDIA GPU that PyTorch can use. Add "--cpu" to the start command\'s extraArgs to run on the CPU (very slow), or use a ComfyUI on a GPU machine through its URL.';
-  }
-  return '';
+  const gpuFailure = GPU_FAILURES.find(([pattern]) => pattern.test(text));
+  return gpuFailure ? `\n${gpuFailure[1]} ${NO_GPU_ADVICE}` : '';
 }
 
 /** Uses the ComfyUI at `url`, or starts it with `start`, and resolves once it answers. */

@@ -112,11 +112,28 @@ describe('ensureComfyUI', () => {
     expect(noPython).toContain('python-that-is-not-installed was not found. Set start.python to the Python that runs ComfyUI');
   });
 
-  it('says to add --cpu when ComfyUI finds no GPU, and runs on the CPU with it', async () => {
-    const error = await supervise({ FAKE_COMFYUI_NO_GPU: '1' }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'START_FAILED' });
-    expect((error as Error).message).toContain('RuntimeError: Found no NVIDIA driver on your system.');
-    expect((error as Error).message).toContain('Add "--cpu" to the start command\'s extraArgs');
+  it("says what each of PyTorch's no-GPU errors asks for before --cpu, and runs on the CPU with --cpu", async () => {
+    const causes = {
+      'no-driver': ['RuntimeError: Found no NVIDIA driver on your system.', 'finds no NVIDIA driver: install the driver if this machine has an NVIDIA GPU'],
+      'cpu-build': ['AssertionError: Torch not compiled with CUDA enabled', 'a build without GPU support'],
+      hidden: ['RuntimeError: No CUDA GPUs are available', 'check CUDA_VISIBLE_DEVICES'],
+    };
+    const errors = await Promise.all(
+      Object.keys(causes).map((cause) =>
+        supervise({ FAKE_COMFYUI_NO_GPU: cause }).then(
+          () => new Error('started'),
+          (e: unknown) => e as Error,
+        ),
+      ),
+    );
+    for (const [i, [torchError, advice]] of Object.values(causes).entries()) {
+      expect(errors[i]).toMatchObject({ code: 'START_FAILED' });
+      // The log's last lines, then the advice for that cause, then --cpu for a machine with no GPU at all.
+      expect(errors[i]!.message).toContain(torchError);
+      expect(errors[i]!.message).toContain(advice);
+      expect(errors[i]!.message).toMatch(/On a machine with no GPU that PyTorch can use, add "--cpu" to the start command's extraArgs/);
+      for (const [, otherAdvice] of Object.values(causes).filter((_, j) => j !== i)) expect(errors[i]!.message).not.toContain(otherAdvice);
+    }
     const url = `http://127.0.0.1:${await findFreePort()}`;
     const supervisor = await ensureComfyUI({ url, start: { ...fakeStartCommand({ FAKE_COMFYUI_NO_GPU: '1' }), extraArgs: ['--cpu'] } });
     cleanups.push(() => supervisor.dispose());
