@@ -32,6 +32,7 @@ import { warnIfGitIgnores } from './warn-if-git-ignores.js';
 import { resolveImage, type ResolvedImage } from './resolve-image.js';
 import { writeImage } from './write-image.js';
 import { QuietJobReporter } from './quiet-job-reporter.js';
+import { suggestComfyUIDesktop } from './suggest-comfyui-desktop.js';
 
 export interface SyncContext {
   logger: Logger;
@@ -166,12 +167,13 @@ async function makeImages(
   try {
     const up = await pool.connect();
     if (up === 0) {
+      const desktop = await suggestComfyUIDesktop(options);
       const reasons = pool
         .status()
         .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
         .join('');
       summary.unreachable = true;
-      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer);
+      return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer, desktop);
     }
     await preflightImages(pool, summary.todo, options, logger);
     await generateAll(pool, summary, manifest, options, context, writer);
@@ -349,6 +351,8 @@ async function placeOrFail(
   manifest: Manifest,
   why: string,
   writer: ManifestWriter,
+  /** What to set to use a ComfyUI found elsewhere (ComfyUI Desktop's port), in place of the general advice. */
+  fix?: string,
 ): Promise<SyncSummary> {
   const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
   const earlier = new EarlierImages(manifest, summary.todo);
@@ -361,8 +365,9 @@ async function placeOrFail(
       ),
       'npx astro-comfyui status lists them all',
     );
-    const hint =
-      options.mode === 'frozen'
+    const hint = fix
+      ? `${fix} Or set onMissing: "placeholder".`
+      : options.mode === 'frozen'
         ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
         : options.start
           ? 'ComfyUI could not be started: the reason and its log are above. Fix that, check the endpoint URL, or set onMissing: "placeholder".'
@@ -382,7 +387,7 @@ async function placeOrFail(
   // A real image that a changed setting replaced by a placeholder is the surprise to explain.
   const replacing = earlier.summarise(summary.todo);
   context.logger.warn(
-    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\nThey are marked in the manifest and replaced by real images on the next build with ComfyUI.${replacing ? `\n${replacing}` : ''}${
+    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\n${fix ? `${fix}\n` : ''}They are marked in the manifest and replaced by real images on the next build with ComfyUI.${replacing ? `\n${replacing}` : ''}${
       uncommittedHint
         ? `\n${uncommittedHint}\n${formatList(
             summary.todo

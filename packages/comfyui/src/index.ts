@@ -1,6 +1,7 @@
 export * from './workflows.js';
 export { ComfyUIClient, createComfyUIClient, type ComfyUIClientOptions } from './comfyui-client.js';
 export { ComfyUIEvents } from './comfyui-events.js';
+export { findComfyUIDesktop } from './find-comfyui-desktop.js';
 export { formatDuration } from './format-duration.js';
 export { runPrompt, type GeneratedImage, type PromptProgress, type RunPromptOptions, type RunPromptResult } from './run-prompt.js';
 export type * from './types.js';

@@ -14,6 +14,7 @@ import { buildSiteGraph, checkRequirements } from '../preflight-images.js';
 import { readManifest } from '../manifest.js';
 import type { ResolvedOptions } from '../options.js';
 import { classifyImages, listImageFiles } from '../classify-images.js';
+import { suggestComfyUIDesktop } from '../suggest-comfyui-desktop.js';
 
 /** `astro-comfyui status`: endpoints, versions, VRAM, missing models, and the state of every image. */
 export async function runStatus(options: ResolvedOptions, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
@@ -25,8 +26,11 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   const graph = buildSiteGraph(options, template);
   try {
     // Every machine is checked at once: a slow one does not hold up the report of the others.
-    const sections = await Promise.all((await pool.describe()).map((report) => describeEndpoint(pool, report, graph)));
+    const reports = await pool.describe();
+    const sections = await Promise.all(reports.map((report) => describeEndpoint(pool, report, graph)));
     for (const line of sections.flat()) out(line);
+    const desktop = reports.some((report) => report.up) ? undefined : await suggestComfyUIDesktop(options);
+    if (desktop) out(`  ${desktop}`);
   } finally {
     await pool.close();
   }

@@ -182,7 +182,9 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
         ? `ComfyUI at ${address} is not running. Press Start ComfyUI, or start it yourself (python main.py in your ComfyUI folder), then Refresh.`
         : data?.startNotUsed
           ? `ComfyUI at ${address} is not running. Start it on that machine (python main.py --listen 0.0.0.0 in its ComfyUI folder), then Refresh.`
-          : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
+          : endpoints[shown]?.elsewhere
+            ? `ComfyUI at ${address} is not running. ${endpoints[shown]!.elsewhere}`
+            : `ComfyUI at ${address} is not running. Start it (python main.py --port 8188 in your ComfyUI folder), or set the start option so that astro dev starts it, then Refresh.`;
     showFrame();
   });
   // A Start or Stop that failed is said by the error (app.ts), not here.

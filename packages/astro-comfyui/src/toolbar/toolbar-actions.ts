@@ -19,6 +19,7 @@ import { pruneCandidates } from './prune-candidates.js';
 import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
 import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
 import { describeJobPhase } from '../describe-job-phase.js';
+import { suggestComfyUIDesktop } from '../suggest-comfyui-desktop.js';
 
 /** What the toolbar's actions work with, for the whole dev session. */
 export interface ToolbarContext {
@@ -91,7 +92,9 @@ export async function readStatus(
             () => undefined,
           )
         : undefined;
-    const states = (await pool.describe()).map((report, i): EndpointState => {
+    const reports = await pool.describe();
+    const elsewhere = reports.some((report) => report.up) ? undefined : await suggestComfyUIDesktop(options);
+    const states = reports.map((report, i): EndpointState => {
       const managed = i === 0 && supervisor ? supervisor.status() : undefined;
       const unknown = { missing: [], unchecked: null };
       if (!report.up) {
@@ -104,6 +107,7 @@ export async function readStatus(
           devices: [],
           queue: 0,
           checking: false,
+          elsewhere: elsewhere ?? null,
           ...unknown,
         };
       }
@@ -116,6 +120,7 @@ export async function readStatus(
         devices: report.devices,
         queue: report.queue,
         checking: toCheck !== undefined,
+        elsewhere: null,
         ...unknown,
       };
     });
@@ -154,6 +159,8 @@ export interface EndpointState {
   missing: string[];
   /** Why that could not be checked (its node list did not come), or null when it was. */
   unchecked: string | null;
+  /** For a local ComfyUI that does not answer: where one does (ComfyUI Desktop's port), and what to set. */
+  elsewhere: string | null;
 }
 
 /** Makes `message.count` candidates with consecutive seeds, reporting progress and each candidate as it comes. */
@@ -178,7 +185,8 @@ export async function generateCandidates(context: ToolbarContext, message: Gener
         .status()
         .map((s) => s.lastError ?? s.url)
         .join('; ');
-      throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}`);
+      const elsewhere = await suggestComfyUIDesktop(options);
+      throw new Error(`ComfyUI is not running: ${reason}${supervisor ? ' Start it in the Advanced tab.' : ''}${elsewhere ? ` ${elsewhere}` : ''}`);
     }
     await preflightImages(pool, candidates, options, logger);
     await mkdir(candidatesDir, { recursive: true });
