@@ -632,10 +632,10 @@ describe('problems and placeholders on the page', () => {
 describe('the Advanced tab with several ComfyUI endpoints, on a site under a base path', () => {
   it("shows each running endpoint's own web UI on request, and what each one lacks to make the site's images", async () => {
     const first = await startFakeComfyUI({ frontendDirectory: comfyuiFrontendDirectory() });
-    // The second GPU machine has no T5 text encoder.
+    // The second GPU machine has T5 in fp8 only, not the fp16 file of the default settings.
     const second = await startFakeComfyUI({
       frontendDirectory: comfyuiFrontendDirectory(),
-      models: { text_encoders: ['clip_g.safetensors', 'clip_l.safetensors'] },
+      models: { text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'] },
     });
     const own = await copyFixture('blog');
     // A project site on GitHub Pages, named like one of its posts: Astro's dev server serves the site
@@ -665,7 +665,13 @@ describe('the Advanced tab with several ComfyUI endpoints, on a site under a bas
       const dds = tab.getByTestId('endpoint-state');
       await expect
         .poll(() => dds.nth(1).getByTestId('endpoint-missing').locator('li').allTextContents(), { timeout: 15_000 })
-        .toEqual(['t5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3).']);
+        .toEqual([
+          't5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3); that folder has t5xxl_fp8_e4m3fn.safetensors.',
+        ]);
+      expect(await dds.nth(1).getByTestId('endpoint-suggestion').textContent()).toBe(
+        'Or use the SD3.5 files it has: set model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.',
+      );
+      expect(await dds.nth(0).getByTestId('endpoint-suggestion').count()).toBe(0);
       await expect.poll(() => tab.getByTestId('endpoint-checking').count(), { timeout: 15_000 }).toBe(0);
       expect(await dds.nth(0).getByTestId('endpoint-missing').count()).toBe(0);
       expect(await tab.getByTestId('start-why').textContent()).toBe(

@@ -105,8 +105,14 @@ describe('fault suite', () => {
     const result = await build(root, { COMFYUI_URL: `${a.url},${b.url}` });
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(result.all).toContain(`ComfyUI at ${a.url} cannot run this workflow:`);
-    expect(result.all).toContain('t5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/');
+    expect(result.all).toContain(
+      't5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3); that folder has t5xxl_fp8_e4m3fn.safetensors.',
+    );
     expect(result.all).toContain(`The other endpoints (${b.url}) make the images of this run meanwhile.`);
+    // With the settings that would use the T5 file it has instead.
+    const useFp8 =
+      'Or use the SD3.5 files it has: set model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.';
+    expect(result.all).toContain(useFp8);
     await expectConsistent(root, 4);
     expect(a.stats.promptsQueued).toBe(0);
     expect(b.stats.promptsQueued).toBe(4);
@@ -114,9 +120,10 @@ describe('fault suite', () => {
     const status = await runCli(root, ['status'], { COMFYUI_URL: `${a.url},${b.url}` });
     expect(status.stdout).toMatch(
       new RegExp(
-        `${a.url}: up — [^\\n]*\\n    - t5xxl_fp16\\.safetensors is missing: put it in ComfyUI/models/text_encoders/ \\(used by TripleCLIPLoader clip_name3\\)\\.\\n  ${b.url}: up — [^\\n]*\\n[^ ]`,
+        `${a.url}: up — [^\\n]*\\n    - t5xxl_fp16\\.safetensors is missing: put it in ComfyUI/models/text_encoders/ \\(used by TripleCLIPLoader clip_name3\\); that folder has t5xxl_fp8_e4m3fn\\.safetensors\\.\\n    Or use the SD3\\.5 files it has: [^\\n]*\\n  ${b.url}: up — [^\\n]*\\n[^ ]`,
       ),
     );
+    expect(status.stdout).toContain(`    ${useFp8}\n`);
 
     // When no machine can run the graphs, nothing is sent and one error says what each one lacks.
     const other = await site();
@@ -129,6 +136,8 @@ describe('fault suite', () => {
       `ComfyUI at ${c.url} cannot run this workflow:\n- sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/`,
     );
     expect(failed.all).toContain('Install the files listed, or set model.checkpoint / model.textEncoders');
+    // Each machine would need other settings (fp8 T5 on one, Medium on the other): no one setting is named.
+    expect(failed.all).not.toContain('Or use the SD3.5 files');
     expect(a.stats.promptsQueued + c.stats.promptsQueued).toBe(0);
     expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
 
@@ -137,7 +146,8 @@ describe('fault suite', () => {
     const empty = await runCli(other, ['status'], { COMFYUI_URL: c.url });
     expect(empty.stdout).toContain(`${c.url}: up — ComfyUI 0.3.64`);
     expect(empty.stdout).toContain(
-      '    - sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/ (used by CheckpointLoaderSimple ckpt_name).\n',
+      '    - sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/ (used by CheckpointLoaderSimple ckpt_name); that folder has sd3.5_medium.safetensors.\n' +
+        '    Or use the SD3.5 files it has: set model.preset: "medium" (which uses sd3.5_medium.safetensors) in the astro-comfyui options.\n',
     );
   });
 

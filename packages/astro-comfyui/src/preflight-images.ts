@@ -3,6 +3,7 @@ import { assertWorkflowRequirements, describeMissingRequirements, findMissingReq
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import type { ResolvedOptions } from './options.js';
 import { resolveImage, ResolveProblem, type ResolvedImage } from './resolve-image.js';
+import { suggestInstalledModel } from './suggest-installed-model.js';
 
 /**
  * Checks the graphs against `/object_info` of every endpoint that answers, before the first job. An
@@ -11,12 +12,20 @@ import { resolveImage, ResolveProblem, type ResolvedImage } from './resolve-imag
  */
 export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[], options: ResolvedOptions, logger: Logger): Promise<void> {
   const graphs = graphsToCheck(images);
+  /** For each refused endpoint, the model options that would use what it has instead (if any would). */
+  const suggestions = new Map<string, string | undefined>();
   const { admitted, refused } = await pool.admit((info, url) => {
-    for (const graph of graphs) assertWorkflowRequirements(graph, info, url);
+    for (const graph of graphs) {
+      suggestions.set(url, suggestInstalledModel(options, findMissingRequirements(graph, info)));
+      assertWorkflowRequirements(graph, info, url);
+    }
   });
+  // Said only when every refused endpoint would take the same settings: one config serves them all.
+  const suggested = new Set(refused.map((r) => suggestions.get(r.url)));
+  const suggestion = suggested.size === 1 ? [...suggested][0] : undefined;
   const fix = options.workflow
     ? 'Install what is listed or change the workflow file.'
-    : 'Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.';
+    : `Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.${suggestion ? ` ${suggestion}` : ''}`;
   if (refused.length > 0 && admitted.length === 0) {
     throw new AstroComfyUIError('GENERATION_FAILED', refused.map((r) => r.error.message).join('\n'), fix);
   }
@@ -53,16 +62,20 @@ export interface RequirementsCheck {
   missing: string[];
   /** The first line of the error when its `/object_info` did not come: "nothing missing" would be a guess. */
   unchecked: string | null;
+  /** The model options that would use the SD3.5 files it has instead of the missing ones, if any would. */
+  suggestion: string | null;
 }
 
-/** What an endpoint lacks to run `graph` (empty when nothing), or why it could not be asked. */
+/** What an endpoint lacks to run `graph` (the site's, made with `site`), or why it could not be asked. */
 export async function checkRequirements(
   pool: ComfyUIPool,
   url: string,
   graph: ApiWorkflow,
+  site: Pick<ResolvedOptions, 'model' | 'workflow'>,
   options: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<RequirementsCheck> {
   const info = await pool.objectInfo(url, options).catch((error: Error) => error);
-  if (info instanceof Error) return { missing: [], unchecked: info.message.split('\n')[0]! };
-  return { missing: describeMissingRequirements(findMissingRequirements(graph, info)), unchecked: null };
+  if (info instanceof Error) return { missing: [], unchecked: info.message.split('\n')[0]!, suggestion: null };
+  const missing = findMissingRequirements(graph, info);
+  return { missing: describeMissingRequirements(missing), unchecked: null, suggestion: suggestInstalledModel(site, missing) ?? null };
 }

@@ -1,4 +1,5 @@
 import { ComfyUIError } from './comfyui-error.js';
+import { findSameKindFiles } from './find-same-kind-files.js';
 import { folderForModelInput } from './model-folders.js';
 import { comboOptionsOf } from './read-combo-options.js';
 import { serverSpellingOf } from './respell-for-server.js';
@@ -6,7 +7,8 @@ import type { ApiWorkflow, NodeInfo, ObjectInfo } from './types.js';
 
 export interface MissingRequirements {
   nodeTypes: Array<{ nodeId: string; classType: string }>;
-  modelFiles: Array<{ nodeId: string; classType: string; input: string; file: string; folder: string }>;
+  /** `sameKind`: files of that kind the folder has (another SD3 checkpoint, another t5xxl), to use instead. */
+  modelFiles: Array<{ nodeId: string; classType: string; input: string; file: string; folder: string; sameKind: string[] }>;
   values: Array<{ nodeId: string; classType: string; input: string; value: unknown; allowed: string[] }>;
 }
 
@@ -26,7 +28,15 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
       // A file in a subfolder may be written with either separator: the pool sends the server's own.
       if (!allowed || serverSpellingOf(String(value), allowed) !== undefined) continue;
       const folder = folderForModelInput(input);
-      if (folder) missing.modelFiles.push({ nodeId, classType: node.class_type, input, file: String(value), folder });
+      if (folder)
+        missing.modelFiles.push({
+          nodeId,
+          classType: node.class_type,
+          input,
+          file: String(value),
+          folder,
+          sameKind: findSameKindFiles(String(value), allowed),
+        });
       else missing.values.push({ nodeId, classType: node.class_type, input, value, allowed });
     }
   }
@@ -43,7 +53,7 @@ export function describeMissingRequirements(missing: MissingRequirements): strin
       (m) => `node type ${m.classType} (node ${m.nodeId}) is not available: install the custom node that provides it or update ComfyUI.`,
     ),
     ...uniqueBy(missing.modelFiles, (m) => `${m.folder}/${m.file}`).map(
-      (m) => `${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input}).`,
+      (m) => `${m.file} is missing: put it in ComfyUI/models/${m.folder}/ (used by ${m.classType} ${m.input})${describeSameKind(m.sameKind)}.`,
     ),
     ...missing.values.map(
       (m) => `${m.classType} ${m.input} "${String(m.value)}" is not one of: ${m.allowed.slice(0, 12).join(', ')}${m.allowed.length > 12 ? ', …' : ''}.`,
@@ -64,6 +74,13 @@ export function assertWorkflowRequirements(workflow: ApiWorkflow, objectInfo: Ob
       details: { ...missing },
     },
   );
+}
+
+/** `; that folder has a, b and 2 more`: what could be used instead, a few names at most. */
+function describeSameKind(files: string[]): string {
+  if (files.length === 0) return '';
+  const shown = files.slice(0, 3).join(', ');
+  return `; that folder has ${shown}${files.length > 3 ? ` and ${files.length - 3} more of its kind` : ''}`;
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

@@ -27,7 +27,7 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
   try {
     // Every machine is checked at once: a slow one does not hold up the report of the others.
     const reports = await pool.describe();
-    const sections = await Promise.all(reports.map((report) => describeEndpoint(pool, report, graph)));
+    const sections = await Promise.all(reports.map((report) => describeEndpoint(pool, report, graph, options)));
     for (const line of sections.flat()) out(line);
     const desktop = reports.some((report) => report.up) ? undefined : await suggestComfyUIDesktop(options);
     if (desktop) out(`  ${desktop}`);
@@ -95,13 +95,14 @@ export async function runStatus(options: ResolvedOptions, out: (line: string) =>
 }
 
 /** An endpoint's lines: up or down, its versions and GPUs, and what it lacks to make the site's images. */
-async function describeEndpoint(pool: ComfyUIPool, report: EndpointReport, graph: ApiWorkflow | undefined): Promise<string[]> {
+async function describeEndpoint(pool: ComfyUIPool, report: EndpointReport, graph: ApiWorkflow | undefined, options: ResolvedOptions): Promise<string[]> {
   if (!report.up) return [`  ${report.url}: down — ${report.error?.split('\n')[0]}`];
   const devices = report.devices.map((d) => `${d.name} (${formatBytes(d.vramFree)} free of ${formatBytes(d.vramTotal)})`).join(', ');
   const lines = [`  ${report.url}: up — ComfyUI ${report.comfyuiVersion ?? '?'}, PyTorch ${report.pytorchVersion ?? '?'}; ${devices || 'no GPU'}`];
   if (!graph) return lines;
-  const { missing, unchecked } = await checkRequirements(pool, report.url, graph);
+  const { missing, unchecked, suggestion } = await checkRequirements(pool, report.url, graph, options);
   for (const line of missing) lines.push(`    - ${line}`);
+  if (suggestion) lines.push(`    ${suggestion}`);
   if (unchecked) lines.push(`    ? not checked whether it has what this site's images need: ${unchecked} Run status again.`);
   return lines;
 }

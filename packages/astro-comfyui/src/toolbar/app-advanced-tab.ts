@@ -102,6 +102,7 @@ export function wireAdvancedTab(ui: AdvancedTab, server: Server, { newId, on }: 
                     el('strong', {}, "It cannot make this site's images:"),
                     el('ul', {}, ...e.missing.map((line) => el('li', {}, line))),
                     el('span', { class: 'hint' }, 'ComfyUI sees files added to its model folders without a restart: add them, then Refresh.'),
+                    ...(e.suggestion ? [el('div', { class: 'hint', 'data-testid': 'endpoint-suggestion' }, e.suggestion)] : []),
                   ),
                 ]
               : []),

@@ -96,7 +96,7 @@ export async function readStatus(
     const elsewhere = reports.some((report) => report.up) ? undefined : await suggestComfyUIDesktop(options);
     const states = reports.map((report, i): EndpointState => {
       const managed = i === 0 && supervisor ? supervisor.status() : undefined;
-      const unknown = { missing: [], unchecked: null };
+      const unknown = { missing: [], unchecked: null, suggestion: null };
       if (!report.up) {
         return {
           url: report.url,
@@ -134,7 +134,7 @@ export async function readStatus(
       states.map(async (e, i) => {
         if (!e.checking) return;
         // Aborted with the dev server, which then need not wait for a slow machine to exit.
-        const check = await checkRequirements(pool, e.url, toCheck, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS, signal });
+        const check = await checkRequirements(pool, e.url, toCheck, options, { timeoutMs: REQUIREMENTS_CHECK_TIMEOUT_MS, signal });
         states[i] = { ...e, checking: false, ...check };
         show([...states], observedAt);
       }),
@@ -159,6 +159,8 @@ export interface EndpointState {
   missing: string[];
   /** Why that could not be checked (its node list did not come), or null when it was. */
   unchecked: string | null;
+  /** The model options that would use the SD3.5 files it has instead of the missing ones, if any would. */
+  suggestion: string | null;
   /** For a local ComfyUI that does not answer: where one does (ComfyUI Desktop's port), and what to set. */
   elsewhere: string | null;
 }

@@ -1,0 +1,35 @@
+import { defaultSd35TextEncoders, type MissingRequirements, type Sd35Model, sd35Defaults } from '@astro-comfyui/comfyui/workflows';
+import type { ResolvedOptions } from './options.js';
+
+/**
+ * The model options that use the SD3.5 files a ComfyUI has where the configured ones are missing: the
+ * author kept the default (Large Turbo, t5xxl_fp16) and installed Large, or T5 in fp8. A preset, not a
+ * bare checkpoint name, for another SD3.5 variant: Large with Turbo's 4 steps and no cfg draws a blur.
+ * Undefined unless following it makes every missing file one that ComfyUI has, and with the author's
+ * own workflow, whose files are theirs to choose.
+ */
+export function suggestInstalledModel(options: Pick<ResolvedOptions, 'model' | 'workflow'>, missing: MissingRequirements): string | undefined {
+  if (options.workflow || missing.nodeTypes.length > 0 || missing.values.length > 0 || missing.modelFiles.length === 0) return undefined;
+  const { model } = options;
+  let preset: Sd35Model | undefined;
+  const encoders = model.textEncoders === 'embedded' ? undefined : [...(model.textEncoders ?? defaultSd35TextEncoders)];
+  // A file used by several nodes is listed once per node.
+  const files = [...new Map(missing.modelFiles.map((m) => [`${m.folder}/${m.file}`, m])).values()];
+  for (const { folder, file, sameKind } of files) {
+    if (folder === 'checkpoints' && file === sd35Defaults[model.preset].checkpoint) {
+      preset = (Object.keys(sd35Defaults) as Sd35Model[]).find((other) => sameKind.includes(sd35Defaults[other].checkpoint));
+      if (!preset) return undefined;
+    } else if (folder === 'text_encoders' && encoders?.includes(file) && sameKind.length > 0) {
+      encoders[encoders.indexOf(file)] = sameKind[0]!;
+    } else {
+      return undefined;
+    }
+  }
+  const settings = [
+    ...(preset ? [`model.preset: "${preset}" (which uses ${sd35Defaults[preset].checkpoint})`] : []),
+    ...(encoders && files.some((m) => m.folder === 'text_encoders')
+      ? [`model.textEncoders: [${encoders.map((file) => JSON.stringify(file)).join(', ')}]`]
+      : []),
+  ];
+  return `Or use the SD3.5 files it has: set ${settings.join(' and ')} in the astro-comfyui options.`;
+}

@@ -1,0 +1,82 @@
+import { createComfyUIClient, type ObjectInfo } from '@astro-comfyui/comfyui';
+import { describeMissingRequirements, findMissingRequirements } from '@astro-comfyui/comfyui/workflows';
+import { describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../../../test/fake-comfyui/fake-comfyui.js';
+import { resolveOptions, type ResolvedOptions } from '../src/options.js';
+import type { UserOptions } from '../src/user-options.js';
+import { buildSiteGraph } from '../src/preflight-images.js';
+import { suggestInstalledModel } from '../src/suggest-installed-model.js';
+
+/** The /object_info of a ComfyUI with these model files (the recorded node definitions otherwise). */
+async function objectInfoWith(models: { checkpoints?: string[]; text_encoders?: string[] }): Promise<ObjectInfo> {
+  const server = await startFakeComfyUI({ models });
+  const client = createComfyUIClient({ url: server.url });
+  try {
+    return await client.getObjectInfo();
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
+
+const optionsOf = (input: UserOptions = {}) => resolveOptions(input, '/site', {});
+const missingFor = (options: ResolvedOptions, info: ObjectInfo) => findMissingRequirements(buildSiteGraph(options, undefined)!, info);
+
+/** The options the suggestion names, applied the way an author would write them into astro.config. */
+function follow(input: UserOptions, suggestion: string): UserOptions {
+  const preset = /model\.preset: "([^"]+)"/.exec(suggestion)?.[1] as 'large' | 'medium' | 'large-turbo' | undefined;
+  const encoders = /model\.textEncoders: (\[[^\]]*\])/.exec(suggestion)?.[1];
+  return { ...input, model: { ...input.model, ...(preset ? { preset } : {}), ...(encoders ? { textEncoders: JSON.parse(encoders) as string[] } : {}) } };
+}
+
+describe('suggestInstalledModel', () => {
+  it('names the preset and text encoders that use the SD3.5 files a ComfyUI has, and following it leaves nothing missing', async () => {
+    // A common first machine: Large (not Turbo) and T5 in fp8, as ComfyUI's own guides download them.
+    const info = await objectInfoWith({
+      checkpoints: ['sd3.5_large.safetensors', 'SDXL/juggernaut.safetensors'],
+      text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn_scaled.safetensors'],
+    });
+    const missing = missingFor(optionsOf(), info);
+    expect(describeMissingRequirements(missing)).toEqual([
+      'sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/ (used by CheckpointLoaderSimple ckpt_name); that folder has sd3.5_large.safetensors.',
+      't5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3); that folder has t5xxl_fp8_e4m3fn_scaled.safetensors.',
+    ]);
+    const suggestion = suggestInstalledModel(optionsOf(), missing)!;
+    expect(suggestion).toBe(
+      'Or use the SD3.5 files it has: set model.preset: "large" (which uses sd3.5_large.safetensors) and model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn_scaled.safetensors"] in the astro-comfyui options.',
+    );
+    expect(missingFor(optionsOf(follow({}, suggestion)), info)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+
+    // Only what is missing changes: here the encoders, with the author's own steps kept.
+    const turbo = await objectInfoWith({ text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'] });
+    const own = { model: { steps: 6 } };
+    const encodersOnly = suggestInstalledModel(optionsOf(own), missingFor(optionsOf(own), turbo))!;
+    expect(encodersOnly).toBe(
+      'Or use the SD3.5 files it has: set model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.',
+    );
+    expect(missingFor(optionsOf(follow(own, encodersOnly)), turbo)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+  });
+
+  it('suggests nothing that would leave a file missing, guess at a checkpoint, or change an own workflow', async () => {
+    // No SD3.5 preset file, only a repackaged one: whether it carries its encoders is not known from its name.
+    const repackaged = await objectInfoWith({ checkpoints: ['sd3.5_large_fp8_scaled.safetensors'] });
+    const missing = missingFor(optionsOf(), repackaged);
+    expect(describeMissingRequirements(missing)[0]).toContain('; that folder has sd3.5_large_fp8_scaled.safetensors.');
+    expect(suggestInstalledModel(optionsOf(), missing)).toBeUndefined();
+    // A text encoder with nothing of its kind there: the suggestion could not make the graph run.
+    const noT5 = await objectInfoWith({ checkpoints: ['sd3.5_large.safetensors'], text_encoders: ['clip_g.safetensors', 'clip_l.safetensors'] });
+    expect(describeMissingRequirements(missingFor(optionsOf(), noT5))[1]).toMatch(/\(used by TripleCLIPLoader clip_name3\)\.$/);
+    expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), noT5))).toBeUndefined();
+    // A checkpoint the author named, though a preset's file is there: theirs to choose, as are an own
+    // workflow's files.
+    const largeOnly = await objectInfoWith({ checkpoints: ['sd3.5_large.safetensors'] });
+    expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), largeOnly))).toContain('model.preset: "large"');
+    const named = optionsOf({ model: { checkpoint: 'sd3.5/lighthouse-v2.safetensors' } });
+    expect(describeMissingRequirements(missingFor(named, largeOnly))[0]).toContain('; that folder has sd3.5_large.safetensors.');
+    expect(suggestInstalledModel(named, missingFor(named, largeOnly))).toBeUndefined();
+    const withWorkflow = { ...optionsOf(), workflow: { file: '/site/flow.json', bindings: {} } };
+    expect(suggestInstalledModel(withWorkflow, missing)).toBeUndefined();
+    // A missing node type is not fixed by model options.
+    expect(suggestInstalledModel(optionsOf(), { ...missingFor(optionsOf(), noT5), nodeTypes: [{ nodeId: '9', classType: 'X' }] })).toBeUndefined();
+  });
+});
