@@ -12,12 +12,21 @@ export function suggestInstalledModel(options: Pick<ResolvedOptions, 'model' | '
   if (options.workflow || missing.nodeTypes.length > 0 || missing.values.length > 0 || missing.modelFiles.length === 0) return undefined;
   const { model } = options;
   let preset: Sd35Model | undefined;
+  let checkpoint: string | undefined;
   const encoders = model.textEncoders === 'embedded' ? undefined : [...(model.textEncoders ?? defaultSd35TextEncoders)];
   // A file used by several nodes is listed once per node.
   const files = [...new Map(missing.modelFiles.map((m) => [`${m.folder}/${m.file}`, m])).values()];
   for (const { folder, file, sameKind } of files) {
     if (folder === 'checkpoints' && file === sd35Defaults[model.preset].checkpoint) {
-      preset = (Object.keys(sd35Defaults) as Sd35Model[]).find((other) => sameKind.includes(sd35Defaults[other].checkpoint));
+      // The configured variant's own file in a subfolder first, then another variant's.
+      const presets = [model.preset, ...(Object.keys(sd35Defaults) as Sd35Model[]).filter((other) => other !== model.preset)];
+      for (const other of presets) {
+        const found = sameKind.find((name) => name.split(/[\\/]/).pop() === sd35Defaults[other].checkpoint);
+        if (found === undefined) continue;
+        preset = other;
+        if (found !== sd35Defaults[other].checkpoint) checkpoint = found;
+        break;
+      }
       if (!preset) return undefined;
     } else if (folder === 'text_encoders' && encoders?.includes(file) && sameKind.length > 0) {
       encoders[encoders.indexOf(file)] = sameKind[0]!;
@@ -25,11 +34,13 @@ export function suggestInstalledModel(options: Pick<ResolvedOptions, 'model' | '
       return undefined;
     }
   }
+  // Written with "/" whatever the machine lists: each ComfyUI is sent its own spelling.
+  const quote = (name: string) => JSON.stringify(name.replaceAll('\\', '/'));
   const settings = [
-    ...(preset ? [`model.preset: "${preset}" (which uses ${sd35Defaults[preset].checkpoint})`] : []),
-    ...(encoders && files.some((m) => m.folder === 'text_encoders')
-      ? [`model.textEncoders: [${encoders.map((file) => JSON.stringify(file)).join(', ')}]`]
-      : []),
+    ...(preset && preset !== model.preset ? [`model.preset: "${preset}"${checkpoint ? '' : ` (which uses ${sd35Defaults[preset].checkpoint})`}`] : []),
+    ...(checkpoint ? [`model.checkpoint: ${quote(checkpoint)}`] : []),
+    ...(encoders && files.some((m) => m.folder === 'text_encoders') ? [`model.textEncoders: [${encoders.map(quote).join(', ')}]`] : []),
   ];
-  return `Or use the SD3.5 files it has: set ${settings.join(' and ')} in the astro-comfyui options.`;
+  const listed = settings.length > 1 ? `${settings.slice(0, -1).join(', ')} and ${settings.at(-1)}` : settings[0];
+  return `Or use the SD3.5 files it has: set ${listed} in the astro-comfyui options.`;
 }

@@ -25,8 +25,17 @@ const missingFor = (options: ResolvedOptions, info: ObjectInfo) => findMissingRe
 /** The options the suggestion names, applied the way an author would write them into astro.config. */
 function follow(input: UserOptions, suggestion: string): UserOptions {
   const preset = /model\.preset: "([^"]+)"/.exec(suggestion)?.[1] as 'large' | 'medium' | 'large-turbo' | undefined;
+  const checkpoint = /model\.checkpoint: ("[^"]+")/.exec(suggestion)?.[1];
   const encoders = /model\.textEncoders: (\[[^\]]*\])/.exec(suggestion)?.[1];
-  return { ...input, model: { ...input.model, ...(preset ? { preset } : {}), ...(encoders ? { textEncoders: JSON.parse(encoders) as string[] } : {}) } };
+  return {
+    ...input,
+    model: {
+      ...input.model,
+      ...(preset ? { preset } : {}),
+      ...(checkpoint ? { checkpoint: JSON.parse(checkpoint) as string } : {}),
+      ...(encoders ? { textEncoders: JSON.parse(encoders) as string[] } : {}),
+    },
+  };
 }
 
 describe('suggestInstalledModel', () => {
@@ -55,6 +64,24 @@ describe('suggestInstalledModel', () => {
       'Or use the SD3.5 files it has: set model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.',
     );
     expect(missingFor(optionsOf(follow(own, encodersOnly)), turbo)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+
+    // Files kept in a subfolder, as a ComfyUI on Windows lists them: the variant asked for is found there
+    // first, and the settings write them with "/", which every ComfyUI is sent in its own spelling.
+    const sorted = await objectInfoWith({
+      checkpoints: ['SD3.5\\sd3.5_large.safetensors', 'SD3.5\\sd3.5_large_turbo.safetensors'],
+      text_encoders: ['sd3\\clip_g.safetensors', 'sd3\\clip_l.safetensors', 'sd3\\t5xxl_fp16.safetensors'],
+    });
+    const inFolders = suggestInstalledModel(optionsOf(), missingFor(optionsOf(), sorted))!;
+    expect(inFolders).toBe(
+      'Or use the SD3.5 files it has: set model.checkpoint: "SD3.5/sd3.5_large_turbo.safetensors" and model.textEncoders: ["sd3/clip_l.safetensors", "sd3/clip_g.safetensors", "sd3/t5xxl_fp16.safetensors"] in the astro-comfyui options.',
+    );
+    expect(missingFor(optionsOf(follow({}, inFolders)), sorted)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+    const medium = await objectInfoWith({ checkpoints: ['sd3.5/sd3.5_medium.safetensors'] });
+    const other = suggestInstalledModel(optionsOf(), missingFor(optionsOf(), medium))!;
+    expect(other).toBe(
+      'Or use the SD3.5 files it has: set model.preset: "medium" and model.checkpoint: "sd3.5/sd3.5_medium.safetensors" in the astro-comfyui options.',
+    );
+    expect(missingFor(optionsOf(follow({}, other)), medium)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
   });
 
   it('suggests nothing that would leave a file missing, guess at a checkpoint, or change an own workflow', async () => {
