@@ -5,7 +5,7 @@ import { MAX_DOWNLOAD_BYTES } from './check-png.js';
 import { ComfyUIError, isComfyUIError } from './comfyui-error.js';
 import { ComfyUIEvents } from './comfyui-events.js';
 import { describeValidationError } from './describe-validation-error.js';
-import { splitComfyUIUrl } from './parse-comfyui-url.js';
+import { isLocalComfyUIUrl, splitComfyUIUrl } from './parse-comfyui-url.js';
 import { runPrompt, type RunPromptOptions, type RunPromptResult } from './run-prompt.js';
 import type { ApiWorkflow, HistoryEntry, ImageRef, Logger, ObjectInfo, QueuePromptResult, QueueState, SystemStats } from './types.js';
 import { silentLogger } from './types.js';
@@ -266,11 +266,13 @@ export class ComfyUIClient {
         { url: this.url, cause },
       );
     }
-    return new ComfyUIError(
-      'UNREACHABLE',
-      `ComfyUI is not reachable at ${this.url} (${why} during ${method} ${path}). Start ComfyUI, or check the URL and that the machine is on the network.`,
-      { url: this.url, cause },
-    );
+    // Refused by another machine that is on: nothing listens there on that port. ComfyUI answers only
+    // its own machine unless started with --listen, the usual cause when the URL names another one.
+    const direct = why === 'ECONNREFUSED' && !isLocalComfyUIUrl(this.url) && new URL(this.url).pathname === '/';
+    const advice = direct
+      ? 'Start ComfyUI on that machine with --listen 0.0.0.0 (without it, ComfyUI answers only its own machine), and check the port.'
+      : 'Start ComfyUI, or check the URL and that the machine is on the network.';
+    return new ComfyUIError('UNREACHABLE', `ComfyUI is not reachable at ${this.url} (${why} during ${method} ${path}). ${advice}`, { url: this.url, cause });
   }
 
   #httpError(method: string, path: string, res: Answer): ComfyUIError {

@@ -479,7 +479,17 @@ describe('ComfyUIClient', () => {
     await fake.close();
     const error = await client!.getSystemStats().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UNREACHABLE' });
-    expect((error as Error).message).toContain(`http://127.0.0.1:${port}`);
+    expect((error as Error).message).toBe(
+      `ComfyUI is not reachable at http://127.0.0.1:${port} (ECONNREFUSED during GET /system_stats). Start ComfyUI, or check the URL and that the machine is on the network.`,
+    );
+    // Refused at an address that names no local ComfyUI (127.0.0.2 answers on this machine, but a URL
+    // with it is another machine's to us): the GPU box is on, and its ComfyUI answers only itself.
+    const other = createComfyUIClient({ url: `http://127.0.0.2:${port}` });
+    const refused = await other.getSystemStats().catch((e: unknown) => e);
+    await other.close();
+    expect((refused as Error).message).toBe(
+      `ComfyUI is not reachable at http://127.0.0.2:${port} (ECONNREFUSED during GET /system_stats). Start ComfyUI on that machine with --listen 0.0.0.0 (without it, ComfyUI answers only its own machine), and check the port.`,
+    );
   });
 
   it('says that a certificate is not trusted, and how to trust it; NODE_EXTRA_CA_CERTS then works', async () => {
