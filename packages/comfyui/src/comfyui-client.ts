@@ -253,7 +253,7 @@ export class ComfyUIClient {
     if (timeout.aborted || (code.startsWith('UND_ERR_') && /TIMEOUT/.test(code))) {
       return new ComfyUIError(
         'TIMEOUT',
-        `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded or hung; check its console.`,
+        `ComfyUI at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms. ${isLocalComfyUIUrl(this.url) ? 'It may be overloaded or hung; check its console.' : SILENT_MACHINE}`,
         { url: this.url, cause },
       );
     }
@@ -333,6 +333,13 @@ export function createComfyUIClient(options: ComfyUIClientOptions): ComfyUIClien
 
 /** Node's codes for a certificate it refuses: self-signed, unknown issuer, expired, another host's. */
 const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/;
+
+/**
+ * Why another machine says nothing: most often the network (a firewall drops what a refusal would have
+ * told), not ComfyUI itself, whose server answers while it generates.
+ */
+const SILENT_MACHINE =
+  "The machine may be off or on another network, or a firewall drops the connection (on a Windows GPU machine, allow ComfyUI's port in Windows Defender Firewall); or ComfyUI there is overloaded or hung (check its console).";
 
 function describeCause(cause: unknown): string {
   const error = cause as { code?: string; cause?: { code?: string }; message?: string };

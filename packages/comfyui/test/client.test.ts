@@ -474,13 +474,28 @@ describe('ComfyUIClient', () => {
     const { fake } = await setup({}, { timeoutMs: 150 });
     const port = fake.port;
     fake.faults.stallHttp(true);
-    await expect(client!.getSystemStats()).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(client!.getSystemStats()).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: `ComfyUI at http://127.0.0.1:${port} did not answer GET /system_stats within 150 ms. It may be overloaded or hung; check its console.`,
+    });
     fake.faults.stallHttp(false);
     await fake.close();
     const error = await client!.getSystemStats().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UNREACHABLE' });
     expect((error as Error).message).toBe(
       `ComfyUI is not reachable at http://127.0.0.1:${port} (ECONNREFUSED during GET /system_stats). Start ComfyUI, or check the URL and that the machine is on the network.`,
+    );
+    // Silent at such an address: a firewall that drops the connection is as likely as a hung ComfyUI.
+    const far = await startFakeComfyUI({ host: '127.0.0.2' });
+    far.faults.stallHttp(true);
+    const farClient = createComfyUIClient({ url: far.url, timeoutMs: 150 });
+    const silent = await farClient.getSystemStats().catch((e: unknown) => e);
+    await farClient.close();
+    far.faults.stallHttp(false);
+    await far.close();
+    expect(silent).toMatchObject({ code: 'TIMEOUT' });
+    expect((silent as Error).message).toBe(
+      `ComfyUI at ${far.url} did not answer GET /system_stats within 150 ms. The machine may be off or on another network, or a firewall drops the connection (on a Windows GPU machine, allow ComfyUI's port in Windows Defender Firewall); or ComfyUI there is overloaded or hung (check its console).`,
     );
     // Refused at an address that names no local ComfyUI (127.0.0.2 answers on this machine, but a URL
     // with it is another machine's to us): the GPU box is on, and its ComfyUI answers only itself.
