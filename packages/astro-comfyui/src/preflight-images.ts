@@ -1,5 +1,12 @@
 import type { ApiWorkflow, ComfyUIPool, Logger } from '@astro-comfyui/comfyui';
-import { assertWorkflowRequirements, describeMissingRequirements, findMissingRequirements, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
+import {
+  assertWorkflowRequirements,
+  describeMissingRequirements,
+  findMissingRequirements,
+  isComfyUIError,
+  type MissingRequirements,
+  type WorkflowTemplate,
+} from '@astro-comfyui/comfyui/workflows';
 import { AstroComfyUIError } from './astro-comfyui-error.js';
 import type { ResolvedOptions } from './options.js';
 import { resolveImage, ResolveProblem, type ResolvedImage } from './resolve-image.js';
@@ -16,8 +23,15 @@ export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[]
   const suggestions = new Map<string, string | undefined>();
   const { admitted, refused } = await pool.admit((info, url) => {
     for (const graph of graphs) {
-      suggestions.set(url, suggestInstalledModel(options, findMissingRequirements(graph, info)));
-      assertWorkflowRequirements(graph, info, url);
+      try {
+        assertWorkflowRequirements(graph, info, url);
+      } catch (error) {
+        // The refusal carries what is missing: no second look at the graph.
+        if (isComfyUIError(error) && error.code === 'MISSING_NODES_OR_MODELS') {
+          suggestions.set(url, suggestInstalledModel(options, error.details as unknown as MissingRequirements));
+        }
+        throw error;
+      }
     }
   });
   // Said only when every refused endpoint would take the same settings: one config serves them all.

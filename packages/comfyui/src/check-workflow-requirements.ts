@@ -76,7 +76,7 @@ export function assertWorkflowRequirements(workflow: ApiWorkflow, objectInfo: Ob
   );
 }
 
-/** `; that folder has a, b and 2 more`: what could be used instead, a few names at most. */
+/** `; that folder has a, b, c and 2 more of its kind`: what could be used instead, three names at most. */
 function describeSameKind(files: string[]): string {
   if (files.length === 0) return '';
   const shown = files.slice(0, 3).join(', ');
