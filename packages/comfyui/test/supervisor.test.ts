@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -92,7 +92,7 @@ describe('ensureComfyUI', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
-  it('says what to fix when the start command cannot run: no such folder, no main.py in it, no such Python', async () => {
+  it('says what to fix when the start command cannot run: no such folder, no main.py in it (naming the folder a portable build or ComfyUI Desktop needs), no such Python', async () => {
     const url = `http://127.0.0.1:${await findFreePort()}`;
     const startWith = (start: { cwd: string; python?: string }) =>
       ensureComfyUI({ url, start: { startTimeoutMs: 600_000, ...start } }).then(
@@ -105,7 +105,24 @@ describe('ensureComfyUI', () => {
     expect(await startWith({ cwd: missing })).toBe(
       `START_FAILED: Cannot start ComfyUI: its folder ${missing} does not exist. Set start.cwd to the ComfyUI folder (the one with main.py).`,
     );
-    expect(await startWith({ cwd: folder })).toContain(`${folder} has no main.py, so it is not a ComfyUI folder.`);
+    expect(await startWith({ cwd: folder })).toBe(
+      `START_FAILED: Cannot start ComfyUI: ${folder} has no main.py, so it is not a ComfyUI folder. Set start.cwd to the folder you cloned ComfyUI into (the one with main.py).`,
+    );
+    // The top folders of the two installs that keep ComfyUI's code elsewhere: the one to give is named.
+    const portable = path.join(folder, 'ComfyUI_windows_portable');
+    await mkdir(path.join(portable, 'ComfyUI'), { recursive: true });
+    await mkdir(path.join(portable, 'python_embeded'));
+    await writeFile(path.join(portable, 'ComfyUI', 'main.py'), '');
+    await writeFile(path.join(portable, 'python_embeded', 'python.exe'), '');
+    expect(await startWith({ cwd: portable })).toContain(
+      `${portable} has no main.py, so it is not a ComfyUI folder. Its ComfyUI subfolder has one (ComfyUI's portable build): set start.cwd to ${path.join(portable, 'ComfyUI')}, and start.python to "../python_embeded/python.exe".`,
+    );
+    const desktop = path.join(folder, 'Documents', 'ComfyUI');
+    await mkdir(path.join(desktop, 'models', 'checkpoints'), { recursive: true });
+    await mkdir(path.join(desktop, '.venv'));
+    expect(await startWith({ cwd: desktop })).toContain(
+      'It looks like the folder of ComfyUI Desktop, whose app runs ComfyUI itself: start the app instead, remove start, and set COMFYUI_URL=http://127.0.0.1:8000, the port it serves on.',
+    );
     await writeFile(path.join(folder, 'main.py'), '');
     const noPython = await startWith({ cwd: folder, python: 'python-that-is-not-installed' });
     expect(noPython).toContain('START_FAILED: ComfyUI exited with code 127 while starting');
