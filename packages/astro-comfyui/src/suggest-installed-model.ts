@@ -18,16 +18,18 @@ export function suggestInstalledModel(options: Pick<ResolvedOptions, 'model' | '
   const files = [...new Map(missing.modelFiles.map((m) => [`${m.folder}/${m.file}`, m])).values()];
   for (const { folder, file, sameKind } of files) {
     if (folder === 'checkpoints' && file === sd35Defaults[model.preset].checkpoint) {
-      // The configured variant's own file in a subfolder first, then another variant's.
+      // The configured variant first, then the others; of each, Stability's own file (in a subfolder too)
+      // before any other whose name says the variant, such as Comfy-Org's sd3.5_large_fp8_scaled.
       const presets = [model.preset, ...(Object.keys(sd35Defaults) as Sd35Model[]).filter((other) => other !== model.preset)];
-      for (const other of presets) {
-        const found = sameKind.find((name) => name.split(/[\\/]/).pop() === sd35Defaults[other].checkpoint);
-        if (found === undefined) continue;
-        preset = other;
-        if (found !== sd35Defaults[other].checkpoint) checkpoint = found;
-        break;
-      }
-      if (!preset) return undefined;
+      const found = presets
+        .flatMap((other) => [
+          ...sameKind.filter((name) => baseName(name) === sd35Defaults[other].checkpoint),
+          ...sameKind.filter((name) => variantOf(name) === other),
+        ])
+        .at(0);
+      if (found === undefined) return undefined;
+      preset = variantOf(found)!;
+      if (found !== sd35Defaults[preset].checkpoint) checkpoint = found;
     } else if (folder === 'text_encoders' && encoders?.includes(file) && sameKind.length > 0) {
       encoders[encoders.indexOf(file)] = sameKind[0]!;
     } else {
@@ -43,4 +45,12 @@ export function suggestInstalledModel(options: Pick<ResolvedOptions, 'model' | '
   ];
   const listed = settings.length > 1 ? `${settings.slice(0, -1).join(', ')} and ${settings.at(-1)}` : settings[0];
   return `Or use the SD3.5 files it has: set ${listed} in the astro-comfyui options.`;
+}
+
+const baseName = (file: string) => file.split(/[\\/]/).pop()!;
+
+/** Which SD3.5 variant a checkpoint's name says it is (`sd3.5_large_turbo…`, `…medium_incl_clips…`). */
+function variantOf(file: string): Sd35Model | undefined {
+  const name = baseName(file).toLowerCase();
+  return /large.?turbo/.test(name) ? 'large-turbo' : /large/.test(name) ? 'large' : /medium/.test(name) ? 'medium' : undefined;
 }

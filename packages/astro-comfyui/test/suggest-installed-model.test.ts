@@ -84,11 +84,34 @@ describe('suggestInstalledModel', () => {
     expect(missingFor(optionsOf(follow({}, other)), medium)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
   });
 
+  it("takes another maker's file of a variant by its name, with the variant's preset", async () => {
+    // ComfyUI's examples' "fp8" setup: Comfy-Org's repackaged Large, and the encoders beside it.
+    const fp8 = await objectInfoWith({
+      checkpoints: ['sd3.5_large_fp8_scaled.safetensors', 'other/dreamshaper.safetensors'],
+      text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'],
+    });
+    const suggestion = suggestInstalledModel(optionsOf(), missingFor(optionsOf(), fp8))!;
+    expect(suggestion).toBe(
+      'Or use the SD3.5 files it has: set model.preset: "large", model.checkpoint: "sd3.5_large_fp8_scaled.safetensors" and model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.',
+    );
+    expect(missingFor(optionsOf(follow({}, suggestion)), fp8)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+    // The variant the options name is kept while a file of it is there, whoever made it; of another
+    // variant, Stability's own file comes first.
+    const turbo = await objectInfoWith({ checkpoints: ['sd3.5_medium.safetensors', 'sd3.5_large_turbo_fp8.safetensors'] });
+    expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), turbo))).toBe(
+      'Or use the SD3.5 files it has: set model.checkpoint: "sd3.5_large_turbo_fp8.safetensors" in the astro-comfyui options.',
+    );
+    const others = await objectInfoWith({ checkpoints: ['sd3.5_large_fp8_scaled.safetensors', 'sd3.5_large.safetensors'] });
+    expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), others))).toBe(
+      'Or use the SD3.5 files it has: set model.preset: "large" (which uses sd3.5_large.safetensors) in the astro-comfyui options.',
+    );
+  });
+
   it('suggests nothing that would leave a file missing, guess at a checkpoint, or change an own workflow', async () => {
-    // No SD3.5 preset file, only a repackaged one: whether it carries its encoders is not known from its name.
-    const repackaged = await objectInfoWith({ checkpoints: ['sd3.5_large_fp8_scaled.safetensors'] });
-    const missing = missingFor(optionsOf(), repackaged);
-    expect(describeMissingRequirements(missing)[0]).toContain('; that folder has sd3.5_large_fp8_scaled.safetensors.');
+    // An SD3 checkpoint whose name says no variant: which settings suit it is not known.
+    const unnamed = await objectInfoWith({ checkpoints: ['sd3_finetune_v2.safetensors'] });
+    const missing = missingFor(optionsOf(), unnamed);
+    expect(describeMissingRequirements(missing)[0]).toContain('; that folder has sd3_finetune_v2.safetensors.');
     expect(suggestInstalledModel(optionsOf(), missing)).toBeUndefined();
     // A text encoder with nothing of its kind there: the suggestion could not make the graph run.
     const noT5 = await objectInfoWith({ checkpoints: ['sd3.5_large.safetensors'], text_encoders: ['clip_g.safetensors', 'clip_l.safetensors'] });
@@ -101,8 +124,9 @@ describe('suggestInstalledModel', () => {
     const named = optionsOf({ model: { checkpoint: 'sd3.5/lighthouse-v2.safetensors' } });
     expect(describeMissingRequirements(missingFor(named, largeOnly))[0]).toContain('; that folder has sd3.5_large.safetensors.');
     expect(suggestInstalledModel(named, missingFor(named, largeOnly))).toBeUndefined();
+    const repackaged = await objectInfoWith({ checkpoints: ['sd3.5_large_fp8_scaled.safetensors'] });
     const withWorkflow = { ...optionsOf(), workflow: { file: '/site/flow.json', bindings: {} } };
-    expect(suggestInstalledModel(withWorkflow, missing)).toBeUndefined();
+    expect(suggestInstalledModel(withWorkflow, missingFor(optionsOf(), repackaged))).toBeUndefined();
     // A missing node type is not fixed by model options.
     expect(suggestInstalledModel(optionsOf(), { ...missingFor(optionsOf(), noT5), nodeTypes: [{ nodeId: '9', classType: 'X' }] })).toBeUndefined();
   });
