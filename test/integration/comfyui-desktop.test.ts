@@ -7,7 +7,11 @@ import { childEnv, copyFixture } from '../helpers/fixture-site.js';
 const cleanups = useCleanups();
 const script = fileURLToPath(new URL('../fixtures/comfyui-desktop-port.ts', import.meta.url));
 type Said = { exitCode: number; all: string };
-type Dev = { log: string; answers: Array<{ event: string; data: { requestId?: string; message?: string; endpoints?: Array<Record<string, unknown>> } }> };
+type Dev = {
+  log: string;
+  answers: Array<{ event: string; data: { requestId?: string; message?: string; endpoints?: Array<Record<string, unknown>> } }>;
+  advanced: string;
+};
 
 describe('a ComfyUI Desktop on its own port', () => {
   it('is named, with the COMFYUI_URL to set, by status, builds, dev and its toolbar when nothing answers at the default address; another server on that port is not', async () => {
@@ -42,6 +46,7 @@ describe('a ComfyUI Desktop on its own port', () => {
     expect(dev.log).toContain(pointer);
     const status = dev.answers.find((a) => a.data.requestId === 'status-1' && a.event === 'astro-comfyui:status-result')!;
     expect(status.data.endpoints).toEqual([expect.objectContaining({ url: 'http://127.0.0.1:8188', state: 'stopped', elsewhere: pointer })]);
+    expect(dev.advanced).toBe(`ComfyUI at http://127.0.0.1:8188 is not running. ${pointer}`);
     const generated = dev.answers.find((a) => a.data.requestId === 'generate-1')!;
     expect(generated.event).toBe('astro-comfyui:error');
     expect(generated.data.message).toMatch(
