@@ -360,6 +360,28 @@ export async function GET() {
     expect(await shown('/harbour/')).toEqual(harbour);
   });
 
+  it("follows posts kept outside the project (a monorepo's content package) when the content globs name them", async () => {
+    const { root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    // The posts move beside the site; its collection and the content globs point there.
+    const outside = `${root}-posts`;
+    await rename(path.join(root, 'src/content/blog'), outside);
+    cleanups.push(() => rm(outside, { recursive: true, force: true }));
+    await replaceInFile(path.join(root, 'src/content.config.ts'), "base: './src/content/blog'", `base: '../${path.basename(outside)}'`);
+    const options = { ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ content: [`../${path.basename(outside)}/*.{md,mdx}`] }) };
+    const dev = await startAstroDev(root, await findFreePort(), { ...env, ...options });
+    cleanups.push(() => dev.stop());
+    const made = () => dev.output.join('').split('lighthouse.md › image → lighthouse-').length - 1;
+    await dev.until(async () => (made() === 1 ? true : undefined), 30_000, 'the lighthouse image');
+    await replaceInFile(path.join(outside, 'lighthouse.md'), 'seed: 7', 'seed: 8');
+    await dev.until(async () => (made() === 2 ? true : undefined), 30_000, 'the image of the edited post');
+    const html = await (await fetch(`${dev.url}/lighthouse/`)).text();
+    const entries = Object.values(JSON.parse(await readFile(path.join(root, 'src/assets/generated/images.lock.json'), 'utf8')).images) as Array<{
+      seed: number;
+      file: string;
+    }>;
+    expect(html).toContain(entries.find((entry) => entry.seed === 8)!.file.replace(/\.png$/, ''));
+  });
+
   it('makes a generated image deleted while it runs again, and the pages work meanwhile', async () => {
     const { root, dev, page } = await startDevWithEveryImageMade();
     await waitUntil(async () => (await page('/lighthouse/')).src, 30_000, 'the lighthouse image');

@@ -108,8 +108,10 @@ export class PostCatalog {
   }
 
   #postOf(file: string): string | undefined {
+    // Root-relative, as the globs are: posts outside the project ("../posts/*.md") are posts when a glob
+    // names them, and no "**" reaches above the root.
     const post = path.relative(this.#options.root, path.resolve(this.#options.root, file)).split(path.sep).join('/');
-    return !post.startsWith('../') && this.#isPost(post) ? post : undefined;
+    return this.#isPost(post) ? post : undefined;
   }
 
   #entryOf(read: PostRead): PostEntry {
