@@ -276,6 +276,8 @@ describe('the ComfyUI dev toolbar app', () => {
     const manifest = await readFile(path.join(site.root, 'src/assets/generated/images.lock.json'), 'utf8');
     await page.getByTestId('use-0').click();
     await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 15_000 }).toMatch(/was left unchanged: .*(invalid|also change "social")/);
+    // With the line to write by hand.
+    expect(await page.getByTestId('message').textContent()).toMatch(/\nWrite the image field by hand: image: \{ prompt: "a paper boat", .*seed: \d+.* \}$/);
     expect(await page.getByTestId('message').getAttribute('class')).toContain('error');
     expect(await readFile(post('anchored.md'), 'utf8')).toBe(anchored);
     // Nothing was committed for a pin the post refused.

@@ -255,5 +255,9 @@ function promptOf(message: GenerateMessage | PinMessage): PinnedPrompt {
 
 /** A bad prompt reads better without the post and field, which the panel already shows. */
 export function describe(error: Error): string {
-  return error instanceof ResolveProblem ? error.problem.message : error.message;
+  if (error instanceof ResolveProblem) return error.problem.message;
+  // What to do, which Astro prints under an AstroError's message elsewhere: a pin's line to write by
+  // hand, the settings that use the models a ComfyUI has.
+  const hint = (error as { hint?: unknown }).hint;
+  return typeof hint === 'string' && hint ? `${error.message}\n${hint}` : error.message;
 }
