@@ -38,6 +38,14 @@ function follow(input: UserOptions, suggestion: string): UserOptions {
   };
 }
 
+/** The suggestion for a ComfyUI with `info`, checked to leave nothing missing once an author follows it. */
+function suggestionThatWorks(info: ObjectInfo, input: UserOptions = {}): string {
+  const suggestion = suggestInstalledModel(optionsOf(input), missingFor(optionsOf(input), info));
+  expect(suggestion).toBeDefined();
+  expect(missingFor(optionsOf(follow(input, suggestion!)), info)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
+  return suggestion!;
+}
+
 describe('suggestInstalledModel', () => {
   it('names the preset and text encoders that use the SD3.5 files a ComfyUI has, and following it leaves nothing missing', async () => {
     // A common first machine: Large (not Turbo) and T5 in fp8, as ComfyUI's own guides download them.
@@ -50,20 +58,15 @@ describe('suggestInstalledModel', () => {
       'sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/ (used by CheckpointLoaderSimple ckpt_name); that folder has sd3.5_large.safetensors.',
       't5xxl_fp16.safetensors is missing: put it in ComfyUI/models/text_encoders/ (used by TripleCLIPLoader clip_name3); that folder has t5xxl_fp8_e4m3fn_scaled.safetensors.',
     ]);
-    const suggestion = suggestInstalledModel(optionsOf(), missing)!;
-    expect(suggestion).toBe(
+    expect(suggestionThatWorks(info)).toBe(
       'Or use the SD3.5 files it has: set model.preset: "large" (which uses sd3.5_large.safetensors) and model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn_scaled.safetensors"] in the astro-comfyui options.',
     );
-    expect(missingFor(optionsOf(follow({}, suggestion)), info)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
 
     // Only what is missing changes: here the encoders, with the author's own steps kept.
     const turbo = await objectInfoWith({ text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'] });
-    const own = { model: { steps: 6 } };
-    const encodersOnly = suggestInstalledModel(optionsOf(own), missingFor(optionsOf(own), turbo))!;
-    expect(encodersOnly).toBe(
+    expect(suggestionThatWorks(turbo, { model: { steps: 6 } })).toBe(
       'Or use the SD3.5 files it has: set model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.',
     );
-    expect(missingFor(optionsOf(follow(own, encodersOnly)), turbo)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
 
     // Files kept in a subfolder, as a ComfyUI on Windows lists them: the variant asked for is found there
     // first, and the settings write them with "/", which every ComfyUI is sent in its own spelling.
@@ -71,17 +74,13 @@ describe('suggestInstalledModel', () => {
       checkpoints: ['SD3.5\\sd3.5_large.safetensors', 'SD3.5\\sd3.5_large_turbo.safetensors'],
       text_encoders: ['sd3\\clip_g.safetensors', 'sd3\\clip_l.safetensors', 'sd3\\t5xxl_fp16.safetensors'],
     });
-    const inFolders = suggestInstalledModel(optionsOf(), missingFor(optionsOf(), sorted))!;
-    expect(inFolders).toBe(
+    expect(suggestionThatWorks(sorted)).toBe(
       'Or use the SD3.5 files it has: set model.checkpoint: "SD3.5/sd3.5_large_turbo.safetensors" and model.textEncoders: ["sd3/clip_l.safetensors", "sd3/clip_g.safetensors", "sd3/t5xxl_fp16.safetensors"] in the astro-comfyui options.',
     );
-    expect(missingFor(optionsOf(follow({}, inFolders)), sorted)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
     const medium = await objectInfoWith({ checkpoints: ['sd3.5/sd3.5_medium.safetensors'] });
-    const other = suggestInstalledModel(optionsOf(), missingFor(optionsOf(), medium))!;
-    expect(other).toBe(
+    expect(suggestionThatWorks(medium)).toBe(
       'Or use the SD3.5 files it has: set model.preset: "medium" and model.checkpoint: "sd3.5/sd3.5_medium.safetensors" in the astro-comfyui options.',
     );
-    expect(missingFor(optionsOf(follow({}, other)), medium)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
   });
 
   it("takes another maker's file of a variant by its name, with the variant's preset", async () => {
@@ -90,19 +89,17 @@ describe('suggestInstalledModel', () => {
       checkpoints: ['sd3.5_large_fp8_scaled.safetensors', 'other/dreamshaper.safetensors'],
       text_encoders: ['clip_g.safetensors', 'clip_l.safetensors', 't5xxl_fp8_e4m3fn.safetensors'],
     });
-    const suggestion = suggestInstalledModel(optionsOf(), missingFor(optionsOf(), fp8))!;
-    expect(suggestion).toBe(
+    expect(suggestionThatWorks(fp8)).toBe(
       'Or use the SD3.5 files it has: set model.preset: "large", model.checkpoint: "sd3.5_large_fp8_scaled.safetensors" and model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp8_e4m3fn.safetensors"] in the astro-comfyui options.',
     );
-    expect(missingFor(optionsOf(follow({}, suggestion)), fp8)).toEqual({ nodeTypes: [], modelFiles: [], values: [] });
     // The variant the options name is kept while a file of it is there, whoever made it; of another
     // variant, Stability's own file comes first.
     const turbo = await objectInfoWith({ checkpoints: ['sd3.5_medium.safetensors', 'sd3.5_large_turbo_fp8.safetensors'] });
-    expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), turbo))).toBe(
+    expect(suggestionThatWorks(turbo)).toBe(
       'Or use the SD3.5 files it has: set model.checkpoint: "sd3.5_large_turbo_fp8.safetensors" in the astro-comfyui options.',
     );
     const others = await objectInfoWith({ checkpoints: ['sd3.5_large_fp8_scaled.safetensors', 'sd3.5_large.safetensors'] });
-    expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), others))).toBe(
+    expect(suggestionThatWorks(others)).toBe(
       'Or use the SD3.5 files it has: set model.preset: "large" (which uses sd3.5_large.safetensors) in the astro-comfyui options.',
     );
   });
