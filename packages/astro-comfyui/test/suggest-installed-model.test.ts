@@ -77,6 +77,13 @@ describe('suggestInstalledModel', () => {
     expect(suggestionThatWorks(sorted)).toBe(
       'Or use the SD3.5 files it has: set model.checkpoint: "SD3.5/sd3.5_large_turbo.safetensors" and model.textEncoders: ["sd3/clip_l.safetensors", "sd3/clip_g.safetensors", "sd3/t5xxl_fp16.safetensors"] in the astro-comfyui options.',
     );
+    // The other way round: the options name a subfolder the machine does not have; a file's kind is in its
+    // own name, not its folder's.
+    const flat = await objectInfoWith({});
+    const inSd3 = { model: { textEncoders: ['sd3/clip_l.safetensors', 'sd3/clip_g.safetensors', 'sd3/t5xxl_fp16.safetensors'] } };
+    expect(suggestionThatWorks(flat, inSd3)).toBe(
+      'Or use the SD3.5 files it has: set model.textEncoders: ["clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp16.safetensors"] in the astro-comfyui options.',
+    );
     const medium = await objectInfoWith({ checkpoints: ['sd3.5/sd3.5_medium.safetensors'] });
     expect(suggestionThatWorks(medium)).toBe(
       'Or use the SD3.5 files it has: set model.preset: "medium" and model.checkpoint: "sd3.5/sd3.5_medium.safetensors" in the astro-comfyui options.',
@@ -118,7 +125,7 @@ describe('suggestInstalledModel', () => {
     // workflow's files.
     const largeOnly = await objectInfoWith({ checkpoints: ['sd3.5_large.safetensors'] });
     expect(suggestInstalledModel(optionsOf(), missingFor(optionsOf(), largeOnly))).toContain('model.preset: "large"');
-    const named = optionsOf({ model: { checkpoint: 'sd3.5/lighthouse-v2.safetensors' } });
+    const named = optionsOf({ model: { checkpoint: 'finetunes/sd3.5_lighthouse_v2.safetensors' } });
     expect(describeMissingRequirements(missingFor(named, largeOnly))[0]).toContain('; that folder has sd3.5_large.safetensors.');
     expect(suggestInstalledModel(named, missingFor(named, largeOnly))).toBeUndefined();
     const repackaged = await objectInfoWith({ checkpoints: ['sd3.5_large_fp8_scaled.safetensors'] });
