@@ -27,7 +27,7 @@ export function findMissingRequirements(workflow: ApiWorkflow, objectInfo: Objec
       const allowed = comboOptionsOf(objectInfo, node.class_type, input);
       // A file in a subfolder may be written with either separator: the pool sends the server's own.
       if (!allowed || serverSpellingOf(String(value), allowed) !== undefined) continue;
-      const folder = folderForModelInput(input);
+      const folder = folderForModelInput(input, node.class_type);
       if (folder)
         missing.modelFiles.push({
           nodeId,

@@ -27,7 +27,7 @@ export function describeValidationError(url: string, prompt: ApiWorkflow, body: 
     for (const error of Array.isArray(nodeError.errors) ? nodeError.errors : []) {
       if (!isObject(error)) continue;
       const input = text(error.extra_info?.input_name);
-      const folder = input ? folderForModelInput(input) : undefined;
+      const folder = input ? folderForModelInput(input, classType) : undefined;
       if (error.type === 'value_not_in_list' && folder) {
         lines.push(
           `- ${classType} (node ${nodeId}): "${String(error.extra_info?.received_value)}" is not installed. Put it in ComfyUI/models/${folder}/ or choose another file.`,

@@ -7,6 +7,7 @@ import { readPngInfo } from '../../../test/fake-comfyui/encode-png.js';
 import {
   applyWorkflowBindings,
   assertWorkflowRequirements,
+  describeMissingRequirements,
   findMissingRequirements,
   buildSd35Workflow,
   createComfyUIClient,
@@ -15,6 +16,7 @@ import {
   type ComfyUIClient,
   type ObjectInfo,
 } from '../src/index.js';
+import { describeValidationError } from '../src/describe-validation-error.js';
 
 let fake: FakeComfyUI;
 let client: ComfyUIClient;
@@ -219,5 +221,55 @@ describe('preflight against /object_info', () => {
         await server.close();
       }
     }
+  });
+
+  it("names the folder a loader reads, which an input's name alone does not say (CLIP vision, upscale models), and no folder for an API node's model", async () => {
+    const workflow = {
+      ...buildSd35Workflow(base).workflow,
+      '20': { class_type: 'CLIPVisionLoader', inputs: { clip_name: 'clip_vision_g.safetensors' } },
+      '21': { class_type: 'UpscaleModelLoader', inputs: { model_name: '4x-UltraSharp.pth' } },
+      '22': { class_type: 'StyleModelLoader', inputs: { style_model_name: 'redux.safetensors' } },
+      '23': { class_type: 'ModelPatchLoader', inputs: { name: 'patch.safetensors' } },
+      '24': { class_type: 'KlingImageGenerationNode', inputs: { model_name: 'kling-v9' } },
+    };
+    const server = await startFakeComfyUI();
+    const c = createComfyUIClient({ url: server.url });
+    try {
+      const missing = findMissingRequirements(workflow, await c.getObjectInfo());
+      expect(missing.modelFiles.map((m) => `${m.file} in ${m.folder}`)).toEqual([
+        'clip_vision_g.safetensors in clip_vision',
+        '4x-UltraSharp.pth in upscale_models',
+        'redux.safetensors in style_models',
+        'patch.safetensors in model_patches',
+      ]);
+      expect(missing.values.map((m) => `${m.classType} ${m.input} ${String(m.value)}`)).toEqual(['KlingImageGenerationNode model_name kling-v9']);
+      expect(describeMissingRequirements(missing)[0]).toBe(
+        'clip_vision_g.safetensors is missing: put it in ComfyUI/models/clip_vision/ (used by CLIPVisionLoader clip_name).',
+      );
+    } finally {
+      await c.close();
+      await server.close();
+    }
+    // ComfyUI's own refusal of such a file (value_not_in_list, shaped as the recorded one) names the same folder.
+    const refusal = {
+      error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
+      node_errors: {
+        '20': {
+          errors: [
+            {
+              type: 'value_not_in_list',
+              message: 'Value not in list',
+              details: "clip_name: 'clip_vision_g.safetensors' not in []",
+              extra_info: { input_name: 'clip_name', input_config: [[]], received_value: 'clip_vision_g.safetensors' },
+            },
+          ],
+          dependent_outputs: ['10'],
+          class_type: 'CLIPVisionLoader',
+        },
+      },
+    };
+    expect(describeValidationError('http://gpu:8188', workflow, refusal)).toContain(
+      '"clip_vision_g.safetensors" is not installed. Put it in ComfyUI/models/clip_vision/',
+    );
   });
 });
