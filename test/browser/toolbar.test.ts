@@ -350,6 +350,34 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('candidates').locator('figure').count()).toBe(0);
   });
 
+  it("takes a pasted prompt as long as a post's may be, whole, and refuses a longer one instead of cutting it", async () => {
+    await page.goto(`${dev.url}/fr/harbour/`);
+    await openApp();
+    await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/fr/harbour.md');
+    const sentence = 'un port breton au matin, chalutiers bleus, mouettes, brume sur les quais, ';
+    const long = sentence.repeat(Math.ceil(3000 / sentence.length)).trim();
+    expect(long.length).toBeGreaterThan(2900);
+    // Pasted as an author would: the browser inserts text as typed, and would cut it at a maxlength.
+    await page.getByTestId('prompt').fill('');
+    await page.getByTestId('prompt').focus();
+    await page.keyboard.insertText(long);
+    expect((await page.getByTestId('prompt').inputValue()).length).toBe(long.length);
+    await generate(1);
+    const after = await pin(0, post('fr/harbour.md'));
+    expect((after.data.image as { prompt: string }).prompt).toBe(long);
+
+    // The panel opens again after the reloads of the pin, with the post's prompt as it now is.
+    await expect.poll(() => page.getByTestId('prompt').inputValue(), { timeout: 20_000 }).toBe(long);
+    const queued = fake.stats.promptsQueued;
+    await page.getByTestId('prompt').focus();
+    await page.keyboard.press('End');
+    await page.keyboard.insertText(` ${'x'.repeat(4000 - long.length)}`);
+    await page.getByTestId('count').fill('1');
+    await page.getByTestId('generate').click();
+    expect(await page.getByTestId('message').textContent()).toBe("Prompt has 4001 characters; a post's frontmatter takes at most 4000. Shorten it.");
+    expect(fake.stats.promptsQueued).toBe(queued);
+  });
+
   it('works from the keyboard alone, and names every control and says what happened to a screen reader', async () => {
     await page.goto(`${dev.url}/harbour/`);
     // Opened from the keyboard: the app's button in Astro's toolbar, then Enter.

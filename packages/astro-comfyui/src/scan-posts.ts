@@ -1,7 +1,8 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
-import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject, PROMPT_LIMITS } from './frontmatter-schema.js';
+import { IMAGE_PROMPT_KEYS, IMAGE_REFERENCE_MESSAGE, imagePromptObjectSchema, type ImagePromptObject } from './frontmatter-schema.js';
+import { PROMPT_LIMITS } from './prompt-limits.js';
 import { describeValue, describeZodIssue, type ZodIssueLike } from './describe-zod-issue.js';
 import { FrontmatterSyntaxError, readFrontmatter } from './read-frontmatter.js';
 import { type PostRead, readPost, readPosts } from './read-posts.js';

@@ -13,6 +13,7 @@ import {
   showError,
   showInfo,
 } from './app-dom.js';
+import { PROMPT_LIMITS } from '../prompt-limits.js';
 import { EVENTS } from './toolbar-events.js';
 
 const E = EVENTS;
@@ -53,7 +54,8 @@ export function buildSimpleTab() {
     post: select('post', 'Post'),
     target: select('target', 'Image'),
     current: el('figure', { class: 'current', 'data-testid': 'current' }),
-    prompt: el('textarea', { 'data-testid': 'prompt', placeholder: 'a lighthouse at dusk', maxlength: '2000' }),
+    // No maxlength: a browser cuts a pasted text at it without a word; Generate says what is too long.
+    prompt: el('textarea', { 'data-testid': 'prompt', placeholder: 'a lighthouse at dusk' }),
     negative: el('input', { 'data-testid': 'negative', placeholder: 'what to avoid' }),
     alt: el('input', {
       'data-testid': 'alt',
@@ -229,6 +231,8 @@ export function wireSimpleTab(
     }
     const seed = Number(ui.seed.value);
     if (ui.seed.value === '' || !Number.isSafeInteger(seed) || seed < 0) return showError(ui.message, 'Seed must be a whole number from 0 up.');
+    const tooLong = findTooLongField(ui);
+    if (tooLong) return showError(ui.message, tooLong);
     pending = count;
     ui.candidates.replaceChildren();
     showInfo(ui.message, '');
@@ -300,4 +304,17 @@ export function wireSimpleTab(
     showInfo(ui.announce, '');
     steps.clear();
   });
+}
+
+/** The first field longer than a post's frontmatter may hold it, said with both lengths; undefined if none is. */
+function findTooLongField(ui: SimpleTab): string | undefined {
+  const fields = [
+    ['Prompt', ui.prompt.value.trim(), PROMPT_LIMITS.text],
+    ['Negative prompt', ui.negative.value, PROMPT_LIMITS.text],
+    ['Alt text', ui.alt.value, PROMPT_LIMITS.alt],
+  ] as const;
+  for (const [name, value, limit] of fields) {
+    if (value.length > limit) return `${name} has ${value.length} characters; a post's frontmatter takes at most ${limit}. Shorten it.`;
+  }
+  return undefined;
 }
