@@ -148,6 +148,8 @@ describe('astro build with astro-comfyui', () => {
     const placeholders = await build(root, fake, { CI: '1', ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
     expect(placeholders.exitCode, String(placeholders.all)).toBe(0);
     expect(placeholders.all).toContain('PLACEHOLDER IMAGES: 4 image(s)');
+    // A build makes nothing later by itself: the next build with ComfyUI does.
+    expect(placeholders.all).toContain('replaced by real images on the next build with ComfyUI.');
     expect(fake.stats.httpRequests).toBe(0);
     const manifest = await readManifest(root);
     expect(Object.values(manifest.images).every((e) => (e as { placeholder: boolean }).placeholder)).toBe(true);

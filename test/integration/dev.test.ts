@@ -313,8 +313,8 @@ export async function GET() {
   });
 
   it.each([
-    ['placeholder', 'PLACEHOLDER IMAGES'],
-    ['error', 'Start ComfyUI (or set start'],
+    ['placeholder', 'replaced by real images as soon as a ComfyUI answers (astro dev looks for one every 5 s).'],
+    ['error', 'or set onMissing: "placeholder". They are made as soon as a ComfyUI answers (astro dev looks for one every 5 s).'],
   ])('makes the images as soon as a ComfyUI answers, without waiting for a save (onMissing: %s)', async (onMissing, said) => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);

@@ -166,6 +166,7 @@ export function startDevGeneration(
       logger,
       manifest,
       files,
+      whenComfyUIAnswers: `as soon as a ComfyUI answers (astro dev looks for one every ${COMFYUI_PROBE_INTERVAL_MS / 1000} s)`,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
       signalOf: (image) => {

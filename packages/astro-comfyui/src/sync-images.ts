@@ -54,6 +54,11 @@ export interface SyncContext {
   manifest?: Manifest;
   /** The images folder's file names as just listed (dev lists it for its index too); listed here otherwise. */
   files?: Set<string>;
+  /**
+   * When images that no ComfyUI answered for are made without anyone asking (dev: "as soon as a ComfyUI
+   * answers…"); builds say "on the next build with ComfyUI".
+   */
+  whenComfyUIAnswers?: string;
 }
 
 export interface SyncSummary {
@@ -358,6 +363,7 @@ async function placeOrFail(
   const earlier = new EarlierImages(manifest, summary.todo);
   const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
   const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
+  const later = summary.unreachable ? context.whenComfyUIAnswers : undefined;
   if (options.onMissing !== 'placeholder') {
     const list = formatList(
       summary.todo.map(
@@ -365,7 +371,7 @@ async function placeOrFail(
       ),
       'npx astro-comfyui status lists them all',
     );
-    const hint = fix
+    const advice = fix
       ? `${fix} Or set onMissing: "placeholder".`
       : options.mode === 'frozen'
         ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
@@ -374,6 +380,7 @@ async function placeOrFail(
           : options.startNotUsed
             ? 'Start ComfyUI on the machine COMFYUI_URL points at (the start command in astro.config is for this one), check COMFYUI_URL, or set onMissing: "placeholder".'
             : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".';
+    const hint = later ? `${advice} They are made ${later}.` : advice;
     throw new AstroComfyUIError(
       options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
       `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${list}`,
@@ -387,7 +394,7 @@ async function placeOrFail(
   // A real image that a changed setting replaced by a placeholder is the surprise to explain.
   const replacing = earlier.summarise(summary.todo);
   context.logger.warn(
-    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\n${fix ? `${fix}\n` : ''}They are marked in the manifest and replaced by real images on the next build with ComfyUI.${replacing ? `\n${replacing}` : ''}${
+    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\n${fix ? `${fix}\n` : ''}They are marked in the manifest and replaced by real images ${later ?? 'on the next build with ComfyUI'}.${replacing ? `\n${replacing}` : ''}${
       uncommittedHint
         ? `\n${uncommittedHint}\n${formatList(
             summary.todo

@@ -109,7 +109,8 @@ export interface UserOptions {
   mode?: 'generate' | 'frozen' | 'force';
   /**
    * When an image cannot be made now (frozen mode, or no ComfyUI answers): fail, or build with a
-   * clearly marked placeholder that the next build with ComfyUI replaces.
+   * clearly marked placeholder that the next build with ComfyUI replaces (`astro dev` replaces it as soon
+   * as a ComfyUI answers).
    * @default "error"
    */
   onMissing?: 'error' | 'placeholder';
