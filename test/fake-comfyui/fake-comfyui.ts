@@ -114,6 +114,11 @@ export interface FakeComfyUI {
   faults: FakeFaults;
   /** Emits `queued`, `started` and `done` with the prompt_id, and every WebSocket message type with its data. */
   events: EventEmitter;
+  /**
+   * Like copying model files into its folders while it runs: listed from the next `/object_info` on, with
+   * no restart (ComfyUI's folder listing cache is checked against each folder's mtime).
+   */
+  addModelFiles(files: Partial<ModelFiles>): void;
   /** Stops like a killed process: sockets reset, port closed, running prompt lost. */
   crash(): Promise<void>;
   close(): Promise<void>;
@@ -122,7 +127,7 @@ export interface FakeComfyUI {
 /** Starts an in-process fake ComfyUI that follows the real server's routes, messages and queue. */
 export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promise<FakeComfyUI> {
   const models: ModelFiles = { ...defaultModelFiles, ...options.models } as ModelFiles;
-  const definitions = createNodeDefinitions(models);
+  let definitions = createNodeDefinitions(models);
   const comboFormat = options.comboFormat ?? 'recorded';
   const ownsOutput = !options.outputDirectory;
   // Made when the first image is saved, as the temp and input folders are: a fake that is killed before
@@ -588,6 +593,10 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     stats,
     faults,
     events,
+    addModelFiles: (files) => {
+      for (const [folder, names] of Object.entries(files)) models[folder] = [...new Set([...(models[folder] ?? []), ...(names ?? [])])];
+      definitions = createNodeDefinitions(models);
+    },
     crash: () => stop(false),
     close: () => stop(true),
   };

@@ -336,6 +336,26 @@ export async function GET() {
     expect(dev.output.join('')).toContain('ComfyUI answers now: making the images that are missing.');
   });
 
+  it('makes the images as soon as the ComfyUI has the model file they need, without waiting for a save', async () => {
+    const site = await copyFixture('blog');
+    cleanups.push(site.cleanup);
+    const fake = await startFakeComfyUI({ models: { checkpoints: [] }, stepDelayMs: 20 });
+    cleanups.push(() => fake.close());
+    const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
+    cleanups.push(() => dev.stop());
+    const said = 'sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/';
+    await waitUntil(async () => (dev.output.join('').includes(said) ? true : undefined), 30_000, said);
+    expect(dev.output.join('')).toContain('The images are made as soon as a ComfyUI has what they need (astro dev looks every 10 s).');
+    // The download ends in ComfyUI's folder, and the author does nothing else.
+    fake.addModelFiles({ checkpoints: ['sd3.5_large_turbo.safetensors'] });
+    const real = async () => {
+      const html = await (await fetch(`${dev.url}/lighthouse/`)).text();
+      return /<img[^>]+data-placeholder="false"/.test(html) ? true : undefined;
+    };
+    await dev.until(real, 40_000, 'the real lighthouse image');
+    expect(dev.output.join('')).toContain('A ComfyUI has what the images need now: making the images that are missing.');
+  });
+
   it('once every image is made, a changed prompt or alt reaches its page and the other pages keep theirs', async () => {
     const { root, dev, page: shown } = await startDevWithEveryImageMade();
     const harbour = await waitUntil(async () => (await shown('/harbour/')).src && shown('/harbour/'), 30_000, 'the harbour image');

@@ -5,6 +5,7 @@ import type { ViteDevServer } from 'vite';
 import { loadTemplate } from './collect-post-images.js';
 import { createPool } from './create-pool.js';
 import { PostCatalog } from './post-catalog.js';
+import { buildSiteGraph, checkRequirements } from './preflight-images.js';
 import type { ImageIndex } from './image-index.js';
 import { listImageFiles } from './classify-images.js';
 import { EarlierImages } from './earlier-images.js';
@@ -19,6 +20,11 @@ import { invalidateImagesModule } from './vite-plugin-images.js';
 
 /** How often dev looks for a ComfyUI while none answers. */
 const COMFYUI_PROBE_INTERVAL_MS = 5000;
+/**
+ * How often dev asks the ComfyUIs that lack a model file or node type whether they have it now (a
+ * download finished, a custom node installed): less often, as each look reads a whole `/object_info`.
+ */
+const REQUIREMENTS_PROBE_INTERVAL_MS = 10_000;
 
 export interface DevGeneration {
   /** Re-reads `post` (a path) if given, rebuilds the image index from the manifest and invalidates the virtual module. */
@@ -114,26 +120,39 @@ export function startDevGeneration(
     updateIndex(posts.images(), await readCommitted(), await listImageFiles(options.outDir));
   };
 
-  // While no ComfyUI answers, one is looked for every few seconds, and what is missing is made as soon as
-  // one does (a GPU machine woken up, ComfyUI started by hand), not at the author's next save.
+  // While no ComfyUI answers, or none has what the images need, dev looks again every few seconds and
+  // makes what is missing as soon as one does (a GPU machine woken up, ComfyUI started by hand, a model
+  // file copied in), not at the author's next save.
   let probe: NodeJS.Timeout | null = null;
   let probing: Promise<void> | undefined;
-  const waitForComfyUI = () => {
+  const waitUntilReady = (wait: { ready: () => Promise<boolean>; intervalMs: number; said: string }) => {
     // One look at a time: a run that finds no ComfyUI while a look is under way leaves the next to it.
     if (probe || probing || controller.signal.aborted) return;
     probe = setTimeout(() => {
       probe = null;
-      probing = anyComfyUIAnswers(options, supervisor).then((up) => {
+      probing = wait.ready().then((ready) => {
         probing = undefined;
         if (controller.signal.aborted) return;
-        if (!up) return waitForComfyUI();
-        logger.info('ComfyUI answers now: making the images that are missing.');
+        if (!ready) return waitUntilReady(wait);
+        logger.info(wait.said);
         void refresh();
       });
-    }, COMFYUI_PROBE_INTERVAL_MS);
+    }, wait.intervalMs);
     // Never what keeps a process alive.
     probe.unref();
   };
+  const waitForComfyUI = () =>
+    waitUntilReady({
+      ready: () => anyComfyUIAnswers(options, supervisor),
+      intervalMs: COMFYUI_PROBE_INTERVAL_MS,
+      said: 'ComfyUI answers now: making the images that are missing.',
+    });
+  const waitForRequirements = () =>
+    waitUntilReady({
+      ready: () => anyComfyUICanRun(options, supervisor),
+      intervalMs: REQUIREMENTS_PROBE_INTERVAL_MS,
+      said: 'A ComfyUI has what the images need now: making the images that are missing.',
+    });
 
   const run = async () => {
     if (probe) clearTimeout(probe);
@@ -212,8 +231,15 @@ export function startDevGeneration(
     }
     running = run()
       .catch((error: Error) => {
-        if ((error as { code?: string }).code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
-        if (!controller.signal.aborted) logger.error(error.message + ((error as { hint?: string }).hint ? `\n${(error as { hint?: string }).hint}` : ''));
+        const code = (error as { code?: string }).code;
+        const hint = (error as { hint?: string }).hint;
+        if (code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
+        if (code === 'MISSING_REQUIREMENTS') waitForRequirements();
+        const later =
+          code === 'MISSING_REQUIREMENTS'
+            ? `\nThe images are made as soon as a ComfyUI has what they need (astro dev looks every ${REQUIREMENTS_PROBE_INTERVAL_MS / 1000} s).`
+            : '';
+        if (!controller.signal.aborted) logger.error(`${error.message}${hint ? `\n${hint}` : ''}${later}`);
       })
       .finally(() => {
         running = null;
@@ -276,6 +302,25 @@ async function anyComfyUIAnswers(options: ResolvedOptions, supervisor: ComfyUISu
   const pool = await createPool(options, { logger: silentLogger, supervisor, timeoutMs: 3000 });
   try {
     return (await pool.describe()).some((report) => report.up);
+  } catch {
+    return false;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Whether any endpoint that answers now has every node type and model file the site's images use; nothing is started. */
+async function anyComfyUICanRun(options: ResolvedOptions, supervisor: ComfyUISupervisor | undefined): Promise<boolean> {
+  const graph = buildSiteGraph(options, await loadTemplate(options).catch(() => undefined));
+  if (!graph) return false;
+  const pool = await createPool(options, { logger: silentLogger, supervisor, timeoutMs: 15_000 });
+  try {
+    for (const report of await pool.describe()) {
+      if (!report.up) continue;
+      const { missing, unchecked } = await checkRequirements(pool, report.url, graph, options);
+      if (missing.length === 0 && unchecked === null) return true;
+    }
+    return false;
   } catch {
     return false;
   } finally {

@@ -41,7 +41,7 @@ export async function preflightImages(pool: ComfyUIPool, images: ResolvedImage[]
     ? 'Install what is listed or change the workflow file.'
     : `Install the files listed, or set model.checkpoint / model.textEncoders in the astro-comfyui options to files you have.${suggestion ? ` ${suggestion}` : ''}`;
   if (refused.length > 0 && admitted.length === 0) {
-    throw new AstroComfyUIError('GENERATION_FAILED', refused.map((r) => r.error.message).join('\n'), fix);
+    throw new AstroComfyUIError('MISSING_REQUIREMENTS', refused.map((r) => r.error.message).join('\n'), fix);
   }
   for (const { error } of refused) logger.warn(`${error.message}\nThe other endpoints (${admitted.join(', ')}) make the images of this run meanwhile. ${fix}`);
 }
