@@ -350,7 +350,7 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('candidates').locator('figure').count()).toBe(0);
   });
 
-  it("takes a pasted prompt as long as a post's may be, whole, and refuses a longer one instead of cutting it", async () => {
+  it("takes a pasted prompt as long as a post's may be, whole, and refuses a longer or an empty one, saying why", async () => {
     await page.goto(`${dev.url}/fr/harbour/`);
     await openApp();
     await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/fr/harbour.md');
@@ -375,6 +375,9 @@ describe('the ComfyUI dev toolbar app', () => {
     await page.getByTestId('count').fill('1');
     await page.getByTestId('generate').click();
     expect(await page.getByTestId('message').textContent()).toBe("Prompt has 4001 characters; a post's frontmatter takes at most 4000. Shorten it.");
+    await page.getByTestId('prompt').fill('  ');
+    await page.getByTestId('generate').click();
+    expect(await page.getByTestId('message').textContent()).toBe('Write the prompt first: what the image shows.');
     expect(fake.stats.promptsQueued).toBe(queued);
   });
 

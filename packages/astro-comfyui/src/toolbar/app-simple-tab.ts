@@ -231,6 +231,7 @@ export function wireSimpleTab(
     }
     const seed = Number(ui.seed.value);
     if (ui.seed.value === '' || !Number.isSafeInteger(seed) || seed < 0) return showError(ui.message, 'Seed must be a whole number from 0 up.');
+    if (!ui.prompt.value.trim()) return showError(ui.message, 'Write the prompt first: what the image shows.');
     const tooLong = findTooLongField(ui);
     if (tooLong) return showError(ui.message, tooLong);
     pending = count;
