@@ -315,12 +315,9 @@ async function anyComfyUICanRun(options: ResolvedOptions, supervisor: ComfyUISup
   if (!graph) return false;
   const pool = await createPool(options, { logger: silentLogger, supervisor, timeoutMs: 15_000 });
   try {
-    for (const report of await pool.describe()) {
-      if (!report.up) continue;
-      const { missing, unchecked } = await checkRequirements(pool, report.url, graph, options);
-      if (missing.length === 0 && unchecked === null) return true;
-    }
-    return false;
+    // Only `/object_info` is asked: an endpoint that does not answer it is `unchecked`, never ready.
+    const checks = await Promise.all(pool.status().map(({ url }) => checkRequirements(pool, url, graph, options)));
+    return checks.some(({ missing, unchecked }) => missing.length === 0 && unchecked === null);
   } catch {
     return false;
   } finally {
