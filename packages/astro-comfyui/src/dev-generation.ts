@@ -4,6 +4,7 @@ import { type ComfyUISupervisor, type Logger, silentLogger } from '@astro-comfyu
 import type { ViteDevServer } from 'vite';
 import { loadTemplate } from './collect-post-images.js';
 import { createPool } from './create-pool.js';
+import { describeError } from './describe-error.js';
 import { PostCatalog } from './post-catalog.js';
 import { buildSiteGraph, checkRequirements } from './preflight-images.js';
 import type { ImageIndex } from './image-index.js';
@@ -232,14 +233,13 @@ export function startDevGeneration(
     running = run()
       .catch((error: Error) => {
         const code = (error as { code?: string }).code;
-        const hint = (error as { hint?: string }).hint;
         if (code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
         if (code === 'MISSING_REQUIREMENTS') waitForRequirements();
         const later =
           code === 'MISSING_REQUIREMENTS'
             ? `\nThe images are made as soon as a ComfyUI has what they need (astro dev looks every ${REQUIREMENTS_PROBE_INTERVAL_MS / 1000} s).`
             : '';
-        if (!controller.signal.aborted) logger.error(`${error.message}${hint ? `\n${hint}` : ''}${later}`);
+        if (!controller.signal.aborted) logger.error(`${describeError(error)}${later}`);
       })
       .finally(() => {
         running = null;

@@ -18,6 +18,7 @@ import type { Reply } from './toolbar-channel.js';
 import { pruneCandidates } from './prune-candidates.js';
 import { CANDIDATE_ROUTE, EVENTS } from './toolbar-events.js';
 import type { GenerateMessage, PinMessage } from './toolbar-messages.js';
+import { describeError } from '../describe-error.js';
 import { describeJobPhase } from '../describe-job-phase.js';
 import { suggestComfyUIDesktop } from '../suggest-comfyui-desktop.js';
 
@@ -256,8 +257,6 @@ function promptOf(message: GenerateMessage | PinMessage): PinnedPrompt {
 /** A bad prompt reads better without the post and field, which the panel already shows. */
 export function describe(error: Error): string {
   if (error instanceof ResolveProblem) return error.problem.message;
-  // What to do, which Astro prints under an AstroError's message elsewhere: a pin's line to write by
-  // hand, the settings that use the models a ComfyUI has.
-  const hint = (error as { hint?: unknown }).hint;
-  return typeof hint === 'string' && hint ? `${error.message}\n${hint}` : error.message;
+  // With its hint: a pin's line to write by hand, the settings that use the models a ComfyUI has.
+  return describeError(error);
 }
