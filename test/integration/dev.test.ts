@@ -336,23 +336,29 @@ export async function GET() {
     expect(dev.output.join('')).toContain('ComfyUI answers now: making the images that are missing.');
   });
 
-  it('makes the images as soon as the ComfyUI has the model file they need, without waiting for a save', async () => {
+  it.each([
+    ['placeholder', 'replaced by real images as soon as a ComfyUI has what they need (astro dev looks every 10 s).'],
+    ['error', 'The images are made as soon as a ComfyUI has what they need (astro dev looks every 10 s).'],
+  ])('makes the images as soon as the ComfyUI has the model file they need, without waiting for a save (onMissing: %s)', async (onMissing, later) => {
     const site = await copyFixture('blog');
     cleanups.push(site.cleanup);
     const fake = await startFakeComfyUI({ models: { checkpoints: [] }, stepDelayMs: 20 });
     cleanups.push(() => fake.close());
-    const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url });
+    const dev = await startAstroDev(site.root, await findFreePort(), { COMFYUI_URL: fake.url, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing }) });
     cleanups.push(() => dev.stop());
     const said = 'sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/';
-    await waitUntil(async () => (dev.output.join('').includes(said) ? true : undefined), 30_000, said);
-    expect(dev.output.join('')).toContain('The images are made as soon as a ComfyUI has what they need (astro dev looks every 10 s).');
+    await waitUntil(async () => (dev.output.join('').includes(later) ? true : undefined), 30_000, later);
+    expect(dev.output.join('')).toContain(said);
+    const shown = async (placeholder: boolean) => {
+      const html = await (await fetch(`${dev.url}/lighthouse/`)).text();
+      return new RegExp(`<img[^>]+data-placeholder="${placeholder}"`).test(html) ? true : undefined;
+    };
+    // Meanwhile the page shows what the author asked for: a marked placeholder, or no image.
+    if (onMissing === 'placeholder') await dev.until(() => shown(true), 10_000, 'the placeholder');
+    else expect(await fetch(`${dev.url}/lighthouse/`).then((r) => r.text())).not.toMatch(/<img[^>]+data-placeholder/);
     // The download ends in ComfyUI's folder, and the author does nothing else.
     fake.addModelFiles({ checkpoints: ['sd3.5_large_turbo.safetensors'] });
-    const real = async () => {
-      const html = await (await fetch(`${dev.url}/lighthouse/`)).text();
-      return /<img[^>]+data-placeholder="false"/.test(html) ? true : undefined;
-    };
-    await dev.until(real, 40_000, 'the real lighthouse image');
+    await dev.until(() => shown(false), 40_000, 'the real lighthouse image');
     expect(dev.output.join('')).toContain('A ComfyUI has what the images need now: making the images that are missing.');
   });
 

@@ -140,6 +140,20 @@ describe('fault suite', () => {
     expect(failed.all).not.toContain('Or use the SD3.5 files');
     expect(a.stats.promptsQueued + c.stats.promptsQueued).toBe(0);
     expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
+    expect(failed.all).toContain('Or set onMissing: "placeholder" to build with marked placeholders meanwhile.');
+
+    // With placeholders asked for, the site builds with them, and the log still says what to install.
+    const placeholders = await build(other, { COMFYUI_URL: `${a.url},${c.url}`, ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(placeholders.exitCode, String(placeholders.all)).toBe(0);
+    expect(placeholders.all).toMatch(
+      /PLACEHOLDER IMAGES: 4 image\(s\) are placeholders because no ComfyUI has what they need:\n[^\n]*cannot run this workflow:\n- [^\n]* is missing/,
+    );
+    expect(placeholders.all).toContain(`ComfyUI at ${c.url} cannot run this workflow:\n- sd3.5_large_turbo.safetensors is missing`);
+    expect(placeholders.all).toContain('Install the files listed, or set model.checkpoint / model.textEncoders');
+    expect(placeholders.all).toContain('replaced by real images on the next build with a ComfyUI that has what they need.');
+    expect(Object.values((await manifestOf(other)).images).map((e) => e.placeholder)).toEqual([true, true, true, true]);
+    expect(a.stats.promptsQueued + c.stats.promptsQueued).toBe(0);
+    await rm(generated(other), { recursive: true });
 
     // A site with no prompt yet: `status` still says what the machine lacks for the configured model.
     await rm(path.join(other, 'src/content/blog'), { recursive: true });

@@ -26,6 +26,9 @@ const COMFYUI_PROBE_INTERVAL_MS = 5000;
  * download finished, a custom node installed): less often, as each look reads a whole `/object_info`.
  */
 const REQUIREMENTS_PROBE_INTERVAL_MS = 10_000;
+/** When dev makes the images it could not make yet, as its messages say it. */
+const ANSWERS_LATER = `as soon as a ComfyUI answers (astro dev looks for one every ${COMFYUI_PROBE_INTERVAL_MS / 1000} s)`;
+const CAN_RUN_LATER = `as soon as a ComfyUI has what they need (astro dev looks every ${REQUIREMENTS_PROBE_INTERVAL_MS / 1000} s)`;
 
 export interface DevGeneration {
   /** Re-reads `post` (a path) if given, rebuilds the image index from the manifest and invalidates the virtual module. */
@@ -186,7 +189,8 @@ export function startDevGeneration(
       logger,
       manifest,
       files,
-      whenComfyUIAnswers: `as soon as a ComfyUI answers (astro dev looks for one every ${COMFYUI_PROBE_INTERVAL_MS / 1000} s)`,
+      whenComfyUIAnswers: ANSWERS_LATER,
+      whenComfyUICanRun: CAN_RUN_LATER,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
       signalOf: (image) => {
@@ -206,7 +210,8 @@ export function startDevGeneration(
         server.hot.send({ type: 'custom', event: IMAGE_READY_EVENT, data: { file: image.fileName } });
       },
     }).finally(() => generating.clear());
-    if (summary.unreachable) waitForComfyUI();
+    if (summary.waitingFor === 'comfyui') waitForComfyUI();
+    if (summary.waitingFor === 'requirements') waitForRequirements();
     // After a run that made or failed anything, the next save runs in full (and retries).
     last = { nothingLeft: summary.todo.length === 0, disk, manifest: summary.manifest, files };
     committed = summary.manifest;
@@ -235,10 +240,7 @@ export function startDevGeneration(
         const code = (error as { code?: string }).code;
         if (code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
         if (code === 'MISSING_REQUIREMENTS') waitForRequirements();
-        const later =
-          code === 'MISSING_REQUIREMENTS'
-            ? `\nThe images are made as soon as a ComfyUI has what they need (astro dev looks every ${REQUIREMENTS_PROBE_INTERVAL_MS / 1000} s).`
-            : '';
+        const later = code === 'MISSING_REQUIREMENTS' ? `\nThe images are made ${CAN_RUN_LATER}.` : '';
         if (!controller.signal.aborted) logger.error(`${describeError(error)}${later}`);
       })
       .finally(() => {

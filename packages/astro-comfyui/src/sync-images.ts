@@ -59,6 +59,8 @@ export interface SyncContext {
    * answers…"); builds say "on the next build with ComfyUI".
    */
   whenComfyUIAnswers?: string;
+  /** The same for images that no ComfyUI had the node types or model files for (dev: "as soon as a ComfyUI has…"). */
+  whenComfyUICanRun?: string;
 }
 
 export interface SyncSummary {
@@ -75,8 +77,11 @@ export interface SyncSummary {
   failed: Array<{ image: ResolvedImage; error: Error }>;
   /** The manifest when the run ended: what it read, or, once it committed images, what is on disk then. */
   manifest: Manifest;
-  /** No ComfyUI answered when images were to be made (they became placeholders). */
-  unreachable: boolean;
+  /**
+   * Why the missing images became placeholders although ComfyUI was to make them: no ComfyUI answered, or
+   * none had what they need. Null when they were made, failed, or frozen mode never asked.
+   */
+  waitingFor: 'comfyui' | 'requirements' | null;
 }
 
 export { classifyImages, type ImageState } from './classify-images.js';
@@ -116,7 +121,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
     missing,
     failed: [],
     manifest,
-    unreachable: false,
+    waitingFor: null,
   };
   const wanted = (image: ResolvedImage) => {
     const state = states.get(image.key)!;
@@ -177,10 +182,21 @@ async function makeImages(
         .status()
         .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
         .join('');
-      summary.unreachable = true;
+      summary.waitingFor = 'comfyui';
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer, desktop);
     }
-    await preflightImages(pool, summary.todo, options, logger);
+    try {
+      await preflightImages(pool, summary.todo, options, logger);
+    } catch (error) {
+      // Like no ComfyUI at all: the images cannot be made now (a checkpoint still downloading, a new GPU
+      // machine not set up yet), which is what placeholders are for. The error says what to install.
+      if (!(error instanceof AstroComfyUIError && error.code === 'MISSING_REQUIREMENTS')) throw error;
+      if (options.onMissing !== 'placeholder') {
+        throw new AstroComfyUIError(error.code, error.message, `${error.hint} Or set onMissing: "placeholder" to build with marked placeholders meanwhile.`);
+      }
+      summary.waitingFor = 'requirements';
+      return await placeOrFail(summary, options, context, manifest, `no ComfyUI has what they need:\n${error.message}`, writer, error.hint);
+    }
     await generateAll(pool, summary, manifest, options, context, writer);
   } finally {
     await pool.close();
@@ -363,7 +379,12 @@ async function placeOrFail(
   const earlier = new EarlierImages(manifest, summary.todo);
   const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
   const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
-  const later = summary.unreachable ? context.whenComfyUIAnswers : undefined;
+  const later =
+    summary.waitingFor === 'comfyui'
+      ? context.whenComfyUIAnswers
+      : summary.waitingFor === 'requirements'
+        ? (context.whenComfyUICanRun ?? 'on the next build with a ComfyUI that has what they need')
+        : undefined;
   if (options.onMissing !== 'placeholder') {
     const list = formatList(
       summary.todo.map(

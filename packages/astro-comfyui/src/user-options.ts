@@ -108,9 +108,9 @@ export interface UserOptions {
    */
   mode?: 'generate' | 'frozen' | 'force';
   /**
-   * When an image cannot be made now (frozen mode, or no ComfyUI answers): fail, or build with a
-   * clearly marked placeholder that the next build with ComfyUI replaces (`astro dev` replaces it as soon
-   * as a ComfyUI answers).
+   * When an image cannot be made now (frozen mode, no ComfyUI answers, or none has the model files or
+   * node types it needs): fail, or build with a clearly marked placeholder that the next build with
+   * ComfyUI replaces (`astro dev` replaces it as soon as a ComfyUI can make it).
    * @default "error"
    */
   onMissing?: 'error' | 'placeholder';
