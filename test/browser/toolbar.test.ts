@@ -350,7 +350,7 @@ describe('the ComfyUI dev toolbar app', () => {
     expect(await page.getByTestId('candidates').locator('figure').count()).toBe(0);
   });
 
-  it("takes a pasted prompt as long as a post's may be, whole, and refuses a longer or an empty one, saying why", async () => {
+  it("takes a pasted prompt as long as a post's may be, whole, and refuses a longer or an empty one or a seed too high, saying why", async () => {
     await page.goto(`${dev.url}/fr/harbour/`);
     await openApp();
     await expect.poll(() => page.getByTestId('post').inputValue()).toBe('src/content/blog/fr/harbour.md');
@@ -378,6 +378,14 @@ describe('the ComfyUI dev toolbar app', () => {
     await page.getByTestId('prompt').fill('  ');
     await page.getByTestId('generate').click();
     expect(await page.getByTestId('message').textContent()).toBe('Write the prompt first: what the image shows.');
+    // Four candidates from a seed near the top would take seeds no post can hold (and two would be equal).
+    await page.getByTestId('prompt').fill('a harbour');
+    await page.getByTestId('seed').fill('9007199254740990');
+    await page.getByTestId('count').fill('4');
+    await page.getByTestId('generate').click();
+    expect(await page.getByTestId('message').textContent()).toBe(
+      'Seed must be a whole number from 0 to 9007199254740988 (the 4 candidates take the seeds from it up); got 9007199254740990.',
+    );
     expect(fake.stats.promptsQueued).toBe(queued);
   });
 
@@ -569,19 +577,24 @@ describe('the ComfyUI dev toolbar app', () => {
     hmr.send('astro-comfyui:pin', { requestId: 'outside-content', ...base, post: 'astro.config.mjs' });
     hmr.send('astro-comfyui:generate', { requestId: 'bad-count-1', prompt: 'x', seed: 1, target: 'image', post: 'src/content/blog/harbour.md', count: 99 });
     hmr.send('astro-comfyui:generate', { requestId: 'no-fields' });
+    const top = Number.MAX_SAFE_INTEGER - 1;
+    hmr.send('astro-comfyui:generate', { requestId: 'seed-overflow', prompt: 'x', seed: top, target: 'image', post: 'src/content/blog/harbour.md', count: 4 });
     hmr.send('astro-comfyui:pin', { requestId: 'bad-target-1', ...base, target: 'title', post: 'src/content/blog/harbour.md' });
     hmr.send('astro-comfyui:pin', { requestId: 'no-such-item', ...base, target: 'images[7]', post: 'src/content/blog/gallery.md' });
     const errors = () => hmr.received.filter((m) => m.event === 'astro-comfyui:error');
-    await waitUntil(async () => (errors().length >= 6 ? true : undefined), 10_000, 'six error replies');
+    await waitUntil(async () => (errors().length >= 7 ? true : undefined), 10_000, 'seven error replies');
     hmr.close();
     const replies = errors()
       .map((m) => `${String(m.data.requestId)}: ${String(m.data.message)}`)
       .sort();
-    expect(replies).toHaveLength(6);
+    expect(replies).toHaveLength(7);
     expect(replies.join('\n')).toContain('outside-root-1: "../../../etc/passwd" is not a post inside the content folders');
     expect(replies.join('\n')).toContain('outside-content: "astro.config.mjs" is not a post inside the content folders');
     expect(replies.join('\n')).toMatch(/bad-count-1: Invalid request \(count: /);
     expect(replies.join('\n')).toMatch(/no-fields: Invalid request/);
+    expect(replies.join('\n')).toContain(
+      'seed-overflow: Invalid request (seed: the candidates take the seeds from it up, and the last would be above 9007199254740991',
+    );
     expect(replies.join('\n')).toContain('bad-target-1: "title" is not an image field; use image or images[n].');
     expect(replies.join('\n')).toContain('no-such-item: src/content/blog/gallery.md has no images[7]');
     expect(await readFile(path.join(site.root, 'astro.config.mjs'), 'utf8')).not.toContain('prompt');

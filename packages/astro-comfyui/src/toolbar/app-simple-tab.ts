@@ -230,7 +230,12 @@ export function wireSimpleTab(
       return showError(ui.message, `Candidates must be a whole number from 1 to ${MAX_CANDIDATES}; got ${ui.count.value || 'nothing'}.`);
     }
     const seed = Number(ui.seed.value);
-    if (ui.seed.value === '' || !Number.isSafeInteger(seed) || seed < 0) return showError(ui.message, 'Seed must be a whole number from 0 up.');
+    // The candidates take the seeds from this one up, and each must be one a post can hold.
+    const highest = Number.MAX_SAFE_INTEGER - (count - 1);
+    if (ui.seed.value === '' || !Number.isSafeInteger(seed) || seed < 0 || seed > highest) {
+      const candidates = count > 1 ? ` (the ${count} candidates take the seeds from it up)` : '';
+      return showError(ui.message, `Seed must be a whole number from 0 to ${highest}${candidates}; got ${ui.seed.value || 'nothing'}.`);
+    }
     if (!ui.prompt.value.trim()) return showError(ui.message, 'Write the prompt first: what the image shows.');
     const tooLong = findTooLongField(ui);
     if (tooLong) return showError(ui.message, tooLong);

@@ -22,7 +22,14 @@ const promptFields = imagePromptObjectSchema.omit({ regenerate: true }).extend({
 
 /** Opening the panel (the page's post) or choosing another post. */
 export const initMessage = z.object({ requestId, pathname: z.string().max(2000), post: z.string().min(1).max(1000).optional() }).strict();
-export const generateMessage = z.object({ requestId, ...promptFields, count: z.number().int().min(1).max(4) }).strict();
+export const generateMessage = z
+  .object({ requestId, ...promptFields, count: z.number().int().min(1).max(4) })
+  .strict()
+  // The candidates' seeds (seed, seed + 1, …) must each be one a post can hold, and differ.
+  .refine((message) => message.seed + message.count - 1 <= Number.MAX_SAFE_INTEGER, {
+    path: ['seed'],
+    message: `the candidates take the seeds from it up, and the last would be above ${Number.MAX_SAFE_INTEGER}`,
+  });
 export const pinMessage = z.object({ requestId, ...promptFields, key: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const statusMessage = z.object({ requestId }).strict();
 
