@@ -413,12 +413,23 @@ describe('astro-comfyui CLI', () => {
     }
   });
 
-  it('fails with exit code 1 and a hint when ComfyUI is down', async () => {
+  it('fails with exit code 1 and a hint when ComfyUI is down, and writes no placeholder even where builds would', async () => {
     const { root } = await setup();
-    const result = await runCli(root, ['generate'], { COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}` });
+    const down = { COMFYUI_URL: `http://127.0.0.1:${await findFreePort()}` };
+    const result = await runCli(root, ['generate'], down);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('no ComfyUI answers');
-    expect(result.stderr).toContain('hint: Start ComfyUI');
+    expect(
+      String(result.stderr)
+        .split('\n')
+        .map((line) => line.trim()),
+    ).toContain('hint: Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints.');
+    // "generate && git commit" must not commit placeholders as if they were the images asked for.
+    const placeholders = await runCli(root, ['generate'], { ...down, ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    expect(placeholders.exitCode).toBe(1);
+    expect(placeholders.stderr).toContain('4 images are not generated yet and no ComfyUI answers');
+    expect(placeholders.all).not.toContain('PLACEHOLDER IMAGES');
+    expect(await readdir(path.join(root, 'src/assets/generated')).catch(() => [])).toEqual([]);
   });
 
   it("reads COMFYUI_URL from the site's .env files as Astro does (production mode), the environment first", async () => {

@@ -142,8 +142,15 @@ describe('fault suite', () => {
     expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
     expect(failed.all).toContain('Or set onMissing: "placeholder" to build with marked placeholders meanwhile.');
 
-    // With placeholders asked for, the site builds with them, and the log still says what to install.
-    const placeholders = await build(other, { COMFYUI_URL: `${a.url},${c.url}`, ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' });
+    // With placeholders asked for, the site builds with them, and the log still says what to install;
+    // `generate`, asked for the images themselves, still fails.
+    const withPlaceholders = { COMFYUI_URL: `${a.url},${c.url}`, ASTRO_COMFYUI_TEST_OPTIONS: '{"onMissing":"placeholder"}' };
+    const generate = await runCli(other, ['generate'], withPlaceholders);
+    expect(generate.exitCode).toBe(1);
+    expect(generate.stderr).toContain(`ComfyUI at ${c.url} cannot run this workflow:\n- sd3.5_large_turbo.safetensors is missing`);
+    expect(generate.stderr).toMatch(/hint: Install the files listed, or set model\.checkpoint \/ model\.textEncoders [^\n]*files you have\.$/m);
+    expect(await readdir(generated(other)).catch(() => [])).toEqual([]);
+    const placeholders = await build(other, withPlaceholders);
     expect(placeholders.exitCode, String(placeholders.all)).toBe(0);
     expect(placeholders.all).toMatch(
       /PLACEHOLDER IMAGES: 4 image\(s\) are placeholders because no ComfyUI has what they need:\n[^\n]*cannot run this workflow:\n- [^\n]* is missing/,

@@ -61,6 +61,12 @@ export interface SyncContext {
   whenComfyUIAnswers?: string;
   /** The same for images that no ComfyUI had the node types or model files for (dev: "as soon as a ComfyUI has…"). */
   whenComfyUICanRun?: string;
+  /**
+   * Images that cannot be made fail the run whatever `onMissing` says, and the advice offers no
+   * placeholders: `generate` was asked to make the images, and placeholders written by it would be
+   * committed as if it had.
+   */
+  realImagesOnly?: boolean;
 }
 
 export interface SyncSummary {
@@ -191,8 +197,9 @@ async function makeImages(
       // Like no ComfyUI at all: the images cannot be made now (a checkpoint still downloading, a new GPU
       // machine not set up yet), which is what placeholders are for. The error says what to install.
       if (!(error instanceof AstroComfyUIError && error.code === 'MISSING_REQUIREMENTS')) throw error;
-      if (options.onMissing !== 'placeholder') {
-        throw new AstroComfyUIError(error.code, error.message, `${error.hint} Or set onMissing: "placeholder" to build with marked placeholders meanwhile.`);
+      if (options.onMissing !== 'placeholder' || context.realImagesOnly) {
+        const placeholders = context.realImagesOnly ? '' : ' Or set onMissing: "placeholder" to build with marked placeholders meanwhile.';
+        throw new AstroComfyUIError(error.code, error.message, `${error.hint}${placeholders}`);
       }
       summary.waitingFor = 'requirements';
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI has what they need:\n${error.message}`, writer, error.hint);
@@ -385,22 +392,23 @@ async function placeOrFail(
       : summary.waitingFor === 'requirements'
         ? (context.whenComfyUICanRun ?? 'on the next build with a ComfyUI that has what they need')
         : undefined;
-  if (options.onMissing !== 'placeholder') {
+  if (options.onMissing !== 'placeholder' || context.realImagesOnly) {
     const list = formatList(
       summary.todo.map(
         (image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${noteOfMissingImage(image, uncommitted, earlier)}`,
       ),
       'npx astro-comfyui status lists them all',
     );
+    const orPlaceholders = context.realImagesOnly ? '.' : ', or set onMissing: "placeholder".';
     const advice = fix
-      ? `${fix} Or set onMissing: "placeholder".`
+      ? `${fix}${context.realImagesOnly ? '' : ' Or set onMissing: "placeholder".'}`
       : options.mode === 'frozen'
         ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
         : options.start
-          ? 'ComfyUI could not be started: the reason and its log are above. Fix that, check the endpoint URL, or set onMissing: "placeholder".'
+          ? `ComfyUI could not be started: the reason and its log are above. Fix that, check the endpoint URL${orPlaceholders}`
           : options.startNotUsed
-            ? 'Start ComfyUI on the machine COMFYUI_URL points at (the start command in astro.config is for this one), check COMFYUI_URL, or set onMissing: "placeholder".'
-            : 'Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints, or set onMissing: "placeholder".';
+            ? `Start ComfyUI on the machine COMFYUI_URL points at (the start command in astro.config is for this one), check COMFYUI_URL${orPlaceholders}`
+            : `Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints${orPlaceholders}`;
     const hint = later ? `${advice} They are made ${later}.` : advice;
     throw new AstroComfyUIError(
       options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',

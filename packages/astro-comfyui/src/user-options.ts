@@ -110,7 +110,8 @@ export interface UserOptions {
   /**
    * When an image cannot be made now (frozen mode, no ComfyUI answers, or none has the model files or
    * node types it needs): fail, or build with a clearly marked placeholder that the next build with
-   * ComfyUI replaces (`astro dev` replaces it as soon as a ComfyUI can make it).
+   * ComfyUI replaces (`astro dev` replaces it as soon as a ComfyUI can make it). `astro-comfyui generate`
+   * always fails instead: it was asked for the images themselves.
    * @default "error"
    */
   onMissing?: 'error' | 'placeholder';

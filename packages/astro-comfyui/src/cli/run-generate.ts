@@ -36,6 +36,7 @@ export async function runGenerate(options: ResolvedOptions, args: { force: boole
       logger,
       signal,
       dryRun: args.dryRun,
+      realImagesOnly: true,
       onImageReady: () => {
         done++;
       },
