@@ -11,3 +11,8 @@ export function formatList(items: string[], whereAll: string): string {
   if (more > 0) lines.push(`- … and ${more.toLocaleString('en')} more (${whereAll})`);
   return lines.join('\n');
 }
+
+/** A prompt (or any text) cut to `max` characters for a list item, with an ellipsis when cut. */
+export function shorten(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,95 +1,40 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { ComfyUIPool, ComfyUISupervisor, Logger, PromptProgress } from '@astro-comfyui/comfyui';
-import { formatDuration, isLeaveRunning, redactComfyUIUrl, withFreshRun, type WorkflowTemplate } from '@astro-comfyui/comfyui/workflows';
+import type { ComfyUIPool } from '@astro-comfyui/comfyui';
+import { formatDuration, isLeaveRunning, redactComfyUIUrl, withFreshRun } from '@astro-comfyui/comfyui/workflows';
 import { acquireLock } from './acquire-lock.js';
-import { findImagesElsewhere } from './find-images-elsewhere.js';
-import { warnUnboundValues } from './find-unbound-values.js';
-import { createPool } from './create-pool.js';
-import { EarlierImages } from './earlier-images.js';
 import { adoptImages, readAdoptableEntry } from './adopt-images.js';
 import { assertImagesFetched } from './assert-images-fetched.js';
-import { ManifestWriter } from './manifest-writer.js';
-import { loadTemplate } from './collect-post-images.js';
-import { pinImageIntoPost, pinTargetOf } from './pin-image-into-post.js';
+import { assertWritable } from './assert-writable.js';
+import { AstroComfyUIError } from './astro-comfyui-error.js';
 import { cacheDirectory } from './cache-directory.js';
 import { classifyImages, listImageFiles } from './classify-images.js';
-import { preflightImages } from './preflight-images.js';
-import { formatList } from './format-list.js';
-import { listedWithoutFile, listedWithoutFileHint, noteOfMissingImage } from './listed-without-file.js';
-import { AstroComfyUIError } from './astro-comfyui-error.js';
+import { loadTemplate } from './collect-post-images.js';
+import { createPool } from './create-pool.js';
+import { EarlierImages } from './earlier-images.js';
+import { findImagesElsewhere } from './find-images-elsewhere.js';
+import { warnUnboundValues } from './find-unbound-values.js';
+import { formatList, shorten } from './format-list.js';
 import { readManifest, type Manifest } from './manifest.js';
-import { readCommittedManifest } from './read-committed-manifest.js';
+import { ManifestWriter } from './manifest-writer.js';
+import { notifyReady } from './notify-ready.js';
 import type { ResolvedOptions } from './options.js';
-import { removeLeftPostTempFiles, removeLeftTempFiles } from './remove-left-temp-files.js';
-import { renderPlaceholder } from './render-placeholder.js';
-import { interruptingSignal } from './run-interruptibly.js';
-import { imagesToRestamp, restampImages } from './restamp-images.js';
-import { warnIfGitIgnores } from './warn-if-git-ignores.js';
-import { resolveImage, type ResolvedImage } from './resolve-image.js';
-import { writeImage } from './write-image.js';
+import { placeOrFail } from './place-or-fail.js';
+import { preflightImages } from './preflight-images.js';
 import { QuietJobReporter } from './quiet-job-reporter.js';
+import { readCommittedManifest } from './read-committed-manifest.js';
+import { removeLeftPostTempFiles, removeLeftTempFiles } from './remove-left-temp-files.js';
+import { recordSeed, reseedRegenerated } from './reseed-regenerated.js';
+import type { ResolvedImage } from './resolve-image.js';
+import { imagesToRestamp, restampImages } from './restamp-images.js';
+import { interruptingSignal } from './run-interruptibly.js';
 import { suggestComfyUIDesktop } from './suggest-comfyui-desktop.js';
+import type { SyncContext, SyncSummary } from './sync-context.js';
+import { warnIfGitIgnores } from './warn-if-git-ignores.js';
+import { writeImage } from './write-image.js';
 
-export interface SyncContext {
-  logger: Logger;
-  signal?: AbortSignal;
-  /**
-   * The signal of one image's generation (dev: it aborts when no post asks for the image any more); an
-   * image stopped by it is dropped, not failed. Default: `signal`.
-   */
-  signalOf?: (image: ResolvedImage) => AbortSignal | undefined;
-  /** Called after each image file is written (its manifest entry follows in a batch); its failure is logged, not fatal. */
-  onImageReady?: (image: ResolvedImage, made: { placeholder: boolean }) => void | Promise<void>;
-  /** Report what would happen without generating or writing anything. */
-  dryRun?: boolean;
-  /** A ComfyUI supervisor that outlives this run (dev); without it the run starts and stops its own. */
-  supervisor?: ComfyUISupervisor;
-  /** Live progress of each generation (toolbar, CLI progress bars). */
-  onProgress?: (image: ResolvedImage, progress: PromptProgress & { endpoint: string }) => void;
-  /** The committed manifest as readCommittedManifest just returned it (dev reads it first to show what is committed); read here otherwise. */
-  manifest?: Manifest;
-  /** The images folder's file names as just listed (dev lists it for its index too); listed here otherwise. */
-  files?: Set<string>;
-  /**
-   * When images that no ComfyUI answered for are made without anyone asking (dev: "as soon as a ComfyUI
-   * answers…"); builds say "on the next build with ComfyUI".
-   */
-  whenComfyUIAnswers?: string;
-  /** The same for images that no ComfyUI had the node types or model files for (dev: "as soon as a ComfyUI has…"). */
-  whenComfyUICanRun?: string;
-  /**
-   * Images that cannot be made fail the run whatever `onMissing` says, and the advice offers no
-   * placeholders: `generate` was asked to make the images, and placeholders written by it would be
-   * committed as if it had.
-   */
-  realImagesOnly?: boolean;
-}
-
-export interface SyncSummary {
-  /** The images as made: a `regenerate: true` prompt appears with the new seed it was generated with. */
-  images: ResolvedImage[];
-  total: number;
-  ready: number;
-  generated: number;
-  placeholders: number;
-  /** Images that would be generated (dry run) or were missing. */
-  todo: ResolvedImage[];
-  /** Keys of the images that had no committed file at the start. */
-  missing: Set<string>;
-  failed: Array<{ image: ResolvedImage; error: Error }>;
-  /** The manifest when the run ended: what it read, or, once it committed images, what is on disk then. */
-  manifest: Manifest;
-  /**
-   * Why the missing images became placeholders although ComfyUI was to make them: no ComfyUI answered, or
-   * none had what they need. Null when they were made, failed, or frozen mode never asked.
-   */
-  waitingFor: 'comfyui' | 'requirements' | null;
-}
-
+export type { SyncContext, SyncSummary } from './sync-context.js';
 export { classifyImages, type ImageState } from './classify-images.js';
 
 /**
@@ -220,7 +165,7 @@ async function makeImages(
   }
   if (summary.failed.length > 0) {
     const list = formatList(
-      summary.failed.map(({ image, error }) => `${image.request.post} › ${image.request.field} ("${truncate(image.request.prompt)}"): ${error.message}`),
+      summary.failed.map(({ image, error }) => `${image.request.post} › ${image.request.field} ("${shorten(image.request.prompt)}"): ${error.message}`),
       'each failure is in the log above',
     );
     // The client's message says to raise "the deadline": here that is an option, which it cannot name.
@@ -370,158 +315,4 @@ async function generateAll(
       });
     }),
   );
-}
-
-async function placeOrFail(
-  summary: SyncSummary,
-  options: ResolvedOptions,
-  context: SyncContext,
-  manifest: Manifest,
-  why: string,
-  writer: ManifestWriter,
-  /** What to set to use a ComfyUI found elsewhere (ComfyUI Desktop's port), in place of the general advice. */
-  fix?: string,
-): Promise<SyncSummary> {
-  const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
-  const earlier = new EarlierImages(manifest, summary.todo);
-  const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
-  const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
-  const later =
-    summary.waitingFor === 'comfyui'
-      ? context.whenComfyUIAnswers
-      : summary.waitingFor === 'requirements'
-        ? (context.whenComfyUICanRun ?? 'on the next build with a ComfyUI that has what they need')
-        : undefined;
-  if (options.onMissing !== 'placeholder' || context.realImagesOnly) {
-    const list = formatList(
-      summary.todo.map(
-        (image) => `${image.request.post} › ${image.request.field}: "${truncate(image.request.prompt)}"${noteOfMissingImage(image, uncommitted, earlier)}`,
-      ),
-      'npx astro-comfyui status lists them all',
-    );
-    const orPlaceholders = context.realImagesOnly ? '.' : ', or set onMissing: "placeholder".';
-    const advice = fix
-      ? `${fix}${context.realImagesOnly ? '' : ' Or set onMissing: "placeholder".'}`
-      : options.mode === 'frozen'
-        ? `Generate them where ComfyUI runs (astro build, or npx astro-comfyui generate) and commit ${path.relative(options.root, options.outDir)}; or set onMissing: "placeholder" to build with marked placeholders.`
-        : options.start
-          ? `ComfyUI could not be started: the reason and its log are above. Fix that, check the endpoint URL${orPlaceholders}`
-          : options.startNotUsed
-            ? `Start ComfyUI on the machine COMFYUI_URL points at (the start command in astro.config is for this one), check COMFYUI_URL${orPlaceholders}`
-            : `Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints${orPlaceholders}`;
-    const hint = later ? `${advice} They are made ${later}.` : advice;
-    throw new AstroComfyUIError(
-      options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
-      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${list}`,
-      !uncommittedHint
-        ? hint
-        : uncommitted.size < new Set(summary.todo.map((image) => image.key)).size
-          ? `${uncommittedHint} For the others: ${hint}`
-          : uncommittedHint,
-    );
-  }
-  // A real image that a changed setting replaced by a placeholder is the surprise to explain.
-  const replacing = earlier.summarise(summary.todo);
-  context.logger.warn(
-    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\n${fix ? `${fix}\n` : ''}They are marked in the manifest and replaced by real images ${later ?? 'on the next build with ComfyUI'}.${replacing ? `\n${replacing}` : ''}${
-      uncommittedHint
-        ? `\n${uncommittedHint}\n${formatList(
-            summary.todo
-              .filter((image) => uncommitted.has(image.key))
-              .map((image) => `${image.request.post} › ${image.request.field} → ${manifest.images[image.key]!.file}`),
-            'npx astro-comfyui status lists them all',
-          )}`
-        : ''
-    }`,
-  );
-  for (const image of missing) {
-    const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
-    await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, writer);
-    summary.placeholders++;
-    await notifyReady(context, image, true);
-  }
-  // Placeholders already committed for these images stay as they are.
-  summary.placeholders += summary.todo.length - missing.length;
-  return summary;
-}
-
-/**
- * `regenerate: true` asks for a new image: each such prompt gets a new random seed (and so a new key)
- * here, and once generated, the seed is written into the post in place of `regenerate: true`, so the
- * next builds reproduce that image. Frozen mode (CI) never regenerates.
- */
-async function reseedRegenerated(
-  images: ResolvedImage[],
-  options: ResolvedOptions,
-  context: SyncContext,
-  template: WorkflowTemplate | undefined,
-): Promise<ResolvedImage[]> {
-  const asked = images.filter((image) => image.request.regenerate);
-  if (asked.length === 0 || context.dryRun) return images;
-  if (options.mode === 'frozen') {
-    context.logger.warn(
-      `regenerate: true is ignored in frozen mode (CI) for ${asked.map((i) => `${i.request.post} › ${i.request.field}`).join(', ')}: regenerate where ComfyUI runs.`,
-    );
-    return images;
-  }
-  return images.map((image) => (image.request.regenerate ? resolveImage({ ...image.request, seed: randomInt(2 ** 32) }, options, template) : image));
-}
-
-/** Writes the seed a regenerated image was made with into its post, replacing `regenerate: true`. */
-async function recordSeed(image: ResolvedImage, options: ResolvedOptions, logger: Logger): Promise<void> {
-  const { request } = image;
-  const keep = `write seed: ${image.seed} there and remove regenerate: true to keep this image`;
-  const { regenerate: _, post: _p, field: _f, index: _i, ...prompt } = request;
-  try {
-    await pinImageIntoPost(path.join(options.root, request.post), pinTargetOf(request.field, options.listField), { ...prompt, seed: image.seed });
-    logger.info(`${request.post} › ${request.field}: recorded seed ${image.seed} in place of regenerate: true, so later builds keep this image.`);
-  } catch (error) {
-    logger.warn(
-      `${request.post} › ${request.field} was regenerated with seed ${image.seed}, but the post could not be updated (${(error as Error).message}); ${keep}.`,
-    );
-  }
-}
-
-/** Checks that the images folder, the manifest and the cache folder can be written, naming the one that cannot. */
-async function assertWritable(options: ResolvedOptions): Promise<void> {
-  const targets: Array<[string, string]> = [
-    [options.outDir, 'the generated images folder'],
-    [cacheDirectory(options), 'the astro-comfyui cache folder'],
-  ];
-  for (const [dir, what] of targets) {
-    const probe = path.join(dir, `.astro-comfyui-write-check-${process.pid}`);
-    try {
-      await mkdir(dir, { recursive: true });
-      await writeFile(probe, '');
-      await rm(probe);
-    } catch (error) {
-      throw new AstroComfyUIError(
-        'NOT_WRITABLE',
-        `Cannot write to ${what} ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was generated.`,
-        `Make ${path.relative(options.root, dir) || dir} writable (check its permissions and the disk), or set outDir in the astro-comfyui options.`,
-        { cause: error },
-      );
-    }
-  }
-  await access(options.manifestFile, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return;
-    throw new AstroComfyUIError(
-      'NOT_WRITABLE',
-      `Cannot write the image manifest ${options.manifestFile} (${error.code}); nothing was generated.`,
-      'Make the file writable (check its permissions).',
-      { cause: error },
-    );
-  });
-}
-
-async function notifyReady(context: SyncContext, image: ResolvedImage, placeholder: boolean): Promise<void> {
-  try {
-    await context.onImageReady?.(image, { placeholder });
-  } catch (error) {
-    context.logger.warn(`${image.fileName} is written, but updating the page failed: ${(error as Error).message}`);
-  }
-}
-
-function truncate(text: string, max = 60): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
