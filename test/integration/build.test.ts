@@ -172,6 +172,45 @@ describe('astro build with astro-comfyui', () => {
     expect(await readFile(path.join(root, 'dist/lighthouse/index.html'), 'utf8')).toContain('alt="A lighthouse at dusk"');
   });
 
+  it('mode "force" with no ComfyUI keeps the committed images: a placeholder never replaces a real one', async () => {
+    const { fake, root } = await setup();
+    await generateWithCli(root, fake);
+    const pngs = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          (await readdir(generated(root))).filter((f) => f.endsWith('.png')).map(async (f) => [f, await readFile(path.join(generated(root), f))] as const),
+        ),
+      );
+    const committed = await pngs();
+    const lock = await readFile(path.join(generated(root), 'images.lock.json'), 'utf8');
+    const force = (onMissing: string) => ({ ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ mode: 'force', onMissing }) });
+
+    const failed = await build(root, undefined, force('error'));
+    expect(failed.exitCode).toBe(1);
+    expect(failed.all).toContain('4 images are to be made again (mode "force") and no ComfyUI answers');
+
+    const kept = await build(root, undefined, force('placeholder'));
+    expect(kept.exitCode, String(kept.all)).toBe(0);
+    expect(kept.all).toContain('No image was made again, because no ComfyUI answers');
+    expect(kept.all).toContain('4 committed images stay as they are: mode "force" was to make them again.');
+    expect(kept.all).toContain('4 images: 4 committed, 0 generated.');
+    expect(kept.all).not.toContain('PLACEHOLDER');
+    expect(await pngs()).toEqual(committed);
+    expect(await readFile(path.join(generated(root), 'images.lock.json'), 'utf8')).toBe(lock);
+    expect(await readFile(path.join(root, 'dist/harbour/index.html'), 'utf8')).toContain('data-placeholder="false"');
+
+    // A new post's image, which has no file yet, is the only placeholder.
+    await writeFile(path.join(root, 'src/content/blog/kite.md'), '---\ntitle: Kite\nimage: "a red kite over the dunes"\n---\n');
+    const mixed = await build(root, undefined, force('placeholder'));
+    expect(mixed.exitCode, String(mixed.all)).toBe(0);
+    expect(mixed.all).toContain('PLACEHOLDER IMAGES: 1 image(s) are placeholders because no ComfyUI answers');
+    expect(mixed.all).toContain('4 committed images stay as they are: mode "force" was to make them again.');
+    expect(mixed.all).toContain('5 images: 4 committed, 0 generated, 1 PLACEHOLDERS.');
+    const now = await pngs();
+    for (const [file, bytes] of Object.entries(committed)) expect(now[file]).toEqual(bytes);
+    expect(Object.keys(now).filter((f) => f.startsWith('kite-'))).toHaveLength(1);
+  });
+
   it('in CI names a committed image whose file is missing, and one cut short, in the build, status and dry-run', async () => {
     const { fake, root } = await setup();
     await generateWithCli(root, fake);

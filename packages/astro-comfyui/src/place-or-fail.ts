@@ -25,7 +25,10 @@ export async function placeOrFail(
   /** What to set to use a ComfyUI found elsewhere (ComfyUI Desktop's port), in place of the general advice. */
   fix?: string,
 ): Promise<SyncSummary> {
-  const missing = summary.todo.filter((image) => !manifest.images[image.key] || !manifest.images[image.key]!.placeholder);
+  // Mode "force" puts committed images in the list too: with nothing to make them again, they stay as they
+  // are. A placeholder never takes the place of a real image.
+  const committed = summary.todo.filter((image) => !summary.missing.has(image.key) && !manifest.images[image.key]?.placeholder);
+  const placeholders = summary.todo.filter((image) => !committed.includes(image));
   const earlier = new EarlierImages(manifest, summary.todo);
   const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
   const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
@@ -53,9 +56,12 @@ export async function placeOrFail(
             ? `Start ComfyUI on the machine COMFYUI_URL points at (the start command in astro.config is for this one), check COMFYUI_URL${orPlaceholders}`
             : `Start ComfyUI (or set start: { cwd } so it is started for you), check COMFYUI_URL / endpoints${orPlaceholders}`;
     const hint = later ? `${advice} They are made ${later}.` : advice;
+    const count = `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'}`;
     throw new AstroComfyUIError(
       options.mode === 'frozen' ? 'MISSING_IMAGES' : 'COMFYUI_UNAVAILABLE',
-      `${summary.todo.length} image${summary.todo.length > 1 ? 's are' : ' is'} not generated yet and ${why}\nMissing images:\n${list}`,
+      options.mode === 'force'
+        ? `${count} to be made again (mode "force") and ${why}\nImages:\n${list}`
+        : `${count} not generated yet and ${why}\nMissing images:\n${list}`,
       !uncommittedHint
         ? hint
         : uncommitted.size < new Set(summary.todo.map((image) => image.key)).size
@@ -63,10 +69,16 @@ export async function placeOrFail(
           : uncommittedHint,
     );
   }
+  summary.ready += committed.length;
+  const kept = `${committed.length} committed image${committed.length > 1 ? 's stay' : ' stays'} as ${committed.length > 1 ? 'they are' : 'it is'}: mode "force" was to make ${committed.length > 1 ? 'them' : 'it'} again.`;
+  if (placeholders.length === 0) {
+    context.logger.warn(`No image was made again, because ${why}\n${fix ? `${fix}\n` : ''}${kept}`);
+    return summary;
+  }
   // A real image that a changed setting replaced by a placeholder is the surprise to explain.
-  const replacing = earlier.summarise(summary.todo);
+  const replacing = earlier.summarise(placeholders);
   context.logger.warn(
-    `PLACEHOLDER IMAGES: ${summary.todo.length} image(s) are placeholders because ${why}\n${fix ? `${fix}\n` : ''}They are marked in the manifest and replaced by real images ${later ?? 'on the next build with ComfyUI'}.${replacing ? `\n${replacing}` : ''}${
+    `PLACEHOLDER IMAGES: ${placeholders.length} image(s) are placeholders because ${why}\n${fix ? `${fix}\n` : ''}They are marked in the manifest and replaced by real images ${later ?? 'on the next build with ComfyUI'}.${committed.length > 0 ? `\n${kept}` : ''}${replacing ? `\n${replacing}` : ''}${
       uncommittedHint
         ? `\n${uncommittedHint}\n${formatList(
             summary.todo
@@ -77,13 +89,13 @@ export async function placeOrFail(
         : ''
     }`,
   );
-  for (const image of missing) {
+  for (const image of placeholders) {
+    // Placeholders already committed for these images stay as they are.
+    if (!summary.missing.has(image.key)) continue;
     const png = await renderPlaceholder(image.width, image.height, image.key, image.request.prompt);
     await writeImage(image, png, options, { placeholder: true, durationMs: 0, comfyuiVersion: null }, writer);
-    summary.placeholders++;
     await notifyReady(context, image, true);
   }
-  // Placeholders already committed for these images stay as they are.
-  summary.placeholders += summary.todo.length - missing.length;
+  summary.placeholders += placeholders.length;
   return summary;
 }
