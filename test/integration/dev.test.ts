@@ -336,6 +336,36 @@ export async function GET() {
     expect(dev.output.join('')).toContain('ComfyUI answers now: making the images that are missing.');
   });
 
+  it('keeps the image of a post asking to regenerate it while no ComfyUI answers, and makes the new one as soon as one does', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const port = Number(new URL(fake.url).port);
+    await fake.close();
+    const post = path.join(root, 'src/content/blog/lighthouse.md');
+    await replaceInFile(post, 'seed: 7', 'seed: 7, regenerate: true');
+    const files = await readdir(path.join(root, 'src/assets/generated'));
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const said = 'regenerate: true waits, as no ComfyUI answers: src/content/blog/lighthouse.md › image keeps the image it has';
+    await waitUntil(async () => (dev.output.join('').includes(said) ? true : undefined), 30_000, said);
+    const src = async () => /<img[^>]+src="([^"]+)"[^>]+data-placeholder="false"/.exec(await (await fetch(`${dev.url}/lighthouse/`)).text())?.[1];
+    const before = await src();
+    expect(before).toBeTruthy();
+    expect(await readdir(path.join(root, 'src/assets/generated'))).toEqual(files);
+    // The GPU machine is back: the new image comes without a save.
+    const back = await startFakeComfyUI({ port, stepDelayMs: 20 });
+    cleanups.push(() => back.close());
+    await dev.until(async () => ((await readFile(post, 'utf8')).includes('regenerate: true') ? undefined : true), 30_000, 'the new seed recorded');
+    await dev.until(
+      async () => {
+        const now = await src();
+        return now && now !== before ? true : undefined;
+      },
+      30_000,
+      'the new image on the page',
+    );
+  });
+
   it.each([
     ['placeholder', 'replaced by real images as soon as a ComfyUI has what they need (astro dev looks every 10 s).'],
     ['error', 'The images are made as soon as a ComfyUI has what they need (astro dev looks every 10 s).'],

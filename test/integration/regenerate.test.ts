@@ -1,4 +1,4 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseFrontmatter } from 'astro/markdown';
 import { buildSd35Workflow } from '../../packages/comfyui/src/index.js';
@@ -115,6 +115,45 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
     expect(again.exitCode, String(again.all)).toBe(0);
     expect(fake.stats.samplerRuns - runs).toBe(1);
   });
+
+  it.each(['placeholder', 'error'])(
+    'regenerate: true waits while no ComfyUI answers: the post keeps its image, no file is left behind (onMissing: %s)',
+    async (onMissing) => {
+      const { fake, root, env, post, text } = await harbourAskingToRegenerate();
+      const folder = path.join(root, 'src/assets/generated');
+      const files = await readdir(folder);
+      const lock = await readFile(path.join(folder, 'images.lock.json'), 'utf8');
+      const page = async () => /<img[^>]+data-placeholder="(\w+)"[^>]*>/.exec(await readFile(path.join(root, 'dist/harbour/index.html'), 'utf8'))?.[0];
+      const down = { COMFYUI_URL: 'http://127.0.0.1:9', ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ onMissing }) };
+      expect((await runAstro(root, ['build'], { ...env, CI: '1' })).exitCode).toBe(0);
+      const shown = await page();
+      expect(shown).toContain('data-placeholder="false"');
+      // Twice: each run used to leave a placeholder under a new random seed, shown in place of the real image.
+      for (let i = 0; i < 2; i++) {
+        const build = await runAstro(root, ['build'], down);
+        expect(build.exitCode, String(build.all)).toBe(0);
+        expect(build.all).toContain(
+          'regenerate: true waits, as no ComfyUI answers: src/content/blog/harbour.md › image keeps the image it has until a ComfyUI can make a new one.',
+        );
+        expect(build.all).not.toContain('PLACEHOLDER');
+        expect(await page()).toBe(shown);
+        expect(await readdir(folder)).toEqual(files);
+        expect(await readFile(path.join(folder, 'images.lock.json'), 'utf8')).toBe(lock);
+        expect(await readFile(post, 'utf8')).toBe(text);
+      }
+      // `generate` was asked for the new image: it fails.
+      const generate = await runCli(root, ['generate'], down);
+      expect(generate.exitCode).toBe(1);
+      expect(await readdir(folder)).toEqual(files);
+      // With a ComfyUI, the new image is made and its seed recorded.
+      const queued = fake.stats.promptsQueued;
+      const made = await runAstro(root, ['build'], env);
+      expect(made.exitCode, String(made.all)).toBe(0);
+      expect(fake.stats.promptsQueued).toBe(queued + 1);
+      expect(await readFile(post, 'utf8')).not.toContain('regenerate: true');
+      expect(await page()).not.toBe(shown);
+    },
+  );
 
   it('regenerate: true is ignored, with a warning, in CI', async () => {
     const { fake, root, env, post, text } = await harbourAskingToRegenerate();

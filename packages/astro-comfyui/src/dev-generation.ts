@@ -213,7 +213,8 @@ export function startDevGeneration(
     if (summary.waitingFor === 'comfyui') waitForComfyUI();
     if (summary.waitingFor === 'requirements') waitForRequirements();
     // After a run that made or failed anything, the next save runs in full (and retries).
-    last = { nothingLeft: summary.todo.length === 0, disk, manifest: summary.manifest, files };
+    // Images put off until a ComfyUI can make them (a regenerated one) are left too: the next look runs in full.
+    last = { nothingLeft: summary.todo.length === 0 && summary.waitingFor === null, disk, manifest: summary.manifest, files };
     committed = summary.manifest;
   };
 

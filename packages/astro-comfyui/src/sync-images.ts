@@ -25,7 +25,7 @@ import { preflightImages } from './preflight-images.js';
 import { QuietJobReporter } from './quiet-job-reporter.js';
 import { readCommittedManifest } from './read-committed-manifest.js';
 import { removeLeftPostTempFiles, removeLeftTempFiles } from './remove-left-temp-files.js';
-import { recordSeed, reseedRegenerated } from './reseed-regenerated.js';
+import { putOffRegenerated, recordSeed, reseedRegenerated } from './reseed-regenerated.js';
 import type { ResolvedImage } from './resolve-image.js';
 import { imagesToRestamp, restampImages } from './restamp-images.js';
 import { interruptingSignal } from './run-interruptibly.js';
@@ -47,6 +47,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const template = await loadTemplate(options);
   if (template) warnUnboundValues(template, requested, options.root, logger);
   const images = await reseedRegenerated(requested, options, context, template);
+  const originals = new Map(images.flatMap((image, i) => (image === requested[i] ? [] : [[image, requested[i]!] as const])));
   const unique = [...new Map(images.map((image) => [image.key, image])).values()];
   // Outside CI a conflicted manifest is merged; in frozen mode the error explains how to fix it.
   const committed = context.manifest ?? (await readCommittedManifest(options, logger, options.mode !== 'frozen' && !context.dryRun));
@@ -98,7 +99,8 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const writer = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (message) => logger.info(`Waiting: ${message}.`) });
   try {
     if (restamp.length > 0) await restampImages(restamp, manifest, options, logger, writer, (image) => notifyReady(context, image, false));
-    if (summary.todo.length > 0) await makeImages(summary, manifest, options, context, writer);
+    const putOff = (reason: string) => putOffRegenerated(summary, originals, manifest, files, options, context, reason);
+    if (summary.todo.length > 0) await makeImages(summary, manifest, options, context, writer, putOff);
   } finally {
     await writer.flush();
   }
@@ -118,8 +120,15 @@ async function makeImages(
   options: ResolvedOptions,
   context: SyncContext,
   writer: ManifestWriter,
+  /** Sends `regenerate: true` prompts back to their posts' images when no ComfyUI can make new ones. */
+  putOffRegenerated: (reason: string) => Promise<void>,
 ): Promise<SyncSummary> {
   const { logger } = context;
+  // `generate` was asked for the new images: it fails instead.
+  const putOff = async (reason: string) => {
+    if (!context.realImagesOnly) await putOffRegenerated(reason);
+    return summary.todo.length === 0;
+  };
   if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI', writer);
   // Before any GPU work: an image that cannot be saved must not cost minutes of generation first.
   await assertWritable(options);
@@ -134,6 +143,7 @@ async function makeImages(
         .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
         .join('');
       summary.waitingFor = 'comfyui';
+      if (await putOff('no ComfyUI answers')) return summary;
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer, desktop);
     }
     try {
@@ -142,11 +152,12 @@ async function makeImages(
       // Like no ComfyUI at all: the images cannot be made now (a checkpoint still downloading, a new GPU
       // machine not set up yet), which is what placeholders are for. The error says what to install.
       if (!(error instanceof AstroComfyUIError && error.code === 'MISSING_REQUIREMENTS')) throw error;
+      summary.waitingFor = 'requirements';
+      if (await putOff('no ComfyUI has what the images need')) return summary;
       if (options.onMissing !== 'placeholder' || context.realImagesOnly) {
         const placeholders = context.realImagesOnly ? '' : ' Or set onMissing: "placeholder" to build with marked placeholders meanwhile.';
         throw new AstroComfyUIError(error.code, error.message, `${error.hint}${placeholders}`);
       }
-      summary.waitingFor = 'requirements';
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI has what they need:\n${error.message}`, writer, error.hint);
     }
     await generateAll(pool, summary, manifest, options, context, writer);
