@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseFrontmatter } from 'astro/markdown';
 import { buildSd35Workflow } from '../../packages/comfyui/src/index.js';
 import { describe, expect, it } from 'vitest';
+import { startFakeComfyUI } from '../fake-comfyui/fake-comfyui.js';
 import { useCleanups } from '../helpers/cleanups.js';
 import { replaceOnce, runAstro, runCli, setupBlogWithFake } from '../helpers/fixture-site.js';
 
@@ -133,7 +134,7 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
         const build = await runAstro(root, ['build'], down);
         expect(build.exitCode, String(build.all)).toBe(0);
         expect(build.all).toContain(
-          'regenerate: true waits, as no ComfyUI answers: src/content/blog/harbour.md › image keeps the image it has until a ComfyUI can make a new one.',
+          'regenerate: true waits, as no ComfyUI answers: src/content/blog/harbour.md › image keeps the image it has until a ComfyUI can make a new one.\n- http://127.0.0.1:9: ComfyUI is not reachable',
         );
         expect(build.all).not.toContain('PLACEHOLDER');
         expect(await page()).toBe(shown);
@@ -141,6 +142,17 @@ describe('what --force and regenerate: true promise, against a ComfyUI that cach
         expect(await readFile(path.join(folder, 'images.lock.json'), 'utf8')).toBe(lock);
         expect(await readFile(post, 'utf8')).toBe(text);
       }
+      // A ComfyUI without the checkpoint: the same, and what it lacks is said.
+      const lacking = await startFakeComfyUI({ models: { checkpoints: [] } });
+      cleanups.push(() => lacking.close());
+      const withoutModel = await runAstro(root, ['build'], { ...down, COMFYUI_URL: lacking.url });
+      expect(withoutModel.exitCode, String(withoutModel.all)).toBe(0);
+      expect(withoutModel.all).toContain(
+        'regenerate: true waits, as no ComfyUI has what the images need: src/content/blog/harbour.md › image keeps the image it has',
+      );
+      expect(withoutModel.all).toContain('sd3.5_large_turbo.safetensors is missing: put it in ComfyUI/models/checkpoints/');
+      expect(await readdir(folder)).toEqual(files);
+      expect(lacking.stats.promptsQueued).toBe(0);
       // `generate` was asked for the new image: it fails.
       const generate = await runCli(root, ['generate'], down);
       expect(generate.exitCode).toBe(1);

@@ -50,7 +50,8 @@ export async function recordSeed(image: ResolvedImage, options: ResolvedOptions,
  * When no ComfyUI can make images now, each `regenerate: true` prompt goes back to the image its post
  * has (as in frozen mode): as a new placeholder under a new random seed at every run, it would hide a
  * real image and leave one more file behind each time. `originals` maps each reseeded image to the one
- * its post names; the summary is changed in place.
+ * its post names; the summary is changed in place. `details` (which endpoint says what) is said too when
+ * no other image is left to say it.
  */
 export async function putOffRegenerated(
   summary: SyncSummary,
@@ -60,6 +61,7 @@ export async function putOffRegenerated(
   options: ResolvedOptions,
   context: Pick<SyncContext, 'logger'>,
   reason: string,
+  details: string,
 ): Promise<void> {
   const asked = summary.todo.filter((image) => originals.has(image));
   if (asked.length === 0) return;
@@ -86,6 +88,8 @@ export async function putOffRegenerated(
   if (keeping.length === 0) return;
   const names = keeping.map((image) => `${image.request.post} › ${image.request.field}`).join(', ');
   context.logger.warn(
-    `regenerate: true waits, as ${reason}: ${names} ${keeping.length > 1 ? 'keep the images they have' : 'keeps the image it has'} until a ComfyUI can make a new one.`,
+    `regenerate: true waits, as ${reason}: ${names} ${keeping.length > 1 ? 'keep the images they have' : 'keeps the image it has'} until a ComfyUI can make a new one.${
+      summary.todo.length === 0 ? `\n${details}` : ''
+    }`,
   );
 }

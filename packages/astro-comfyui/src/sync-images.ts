@@ -99,7 +99,7 @@ export async function syncImages(requested: ResolvedImage[], options: ResolvedOp
   const writer = new ManifestWriter(options.manifestFile, cacheDirectory(options), { onWait: (message) => logger.info(`Waiting: ${message}.`) });
   try {
     if (restamp.length > 0) await restampImages(restamp, manifest, options, logger, writer, (image) => notifyReady(context, image, false));
-    const putOff = (reason: string) => putOffRegenerated(summary, originals, manifest, files, options, context, reason);
+    const putOff = (reason: string, details: string) => putOffRegenerated(summary, originals, manifest, files, options, context, reason, details);
     if (summary.todo.length > 0) await makeImages(summary, manifest, options, context, writer, putOff);
   } finally {
     await writer.flush();
@@ -121,12 +121,12 @@ async function makeImages(
   context: SyncContext,
   writer: ManifestWriter,
   /** Sends `regenerate: true` prompts back to their posts' images when no ComfyUI can make new ones. */
-  putOffRegenerated: (reason: string) => Promise<void>,
+  putOffRegenerated: (reason: string, details: string) => Promise<void>,
 ): Promise<SyncSummary> {
   const { logger } = context;
   // `generate` was asked for the new images: it fails instead.
-  const putOff = async (reason: string) => {
-    if (!context.realImagesOnly) await putOffRegenerated(reason);
+  const putOff = async (reason: string, details: string) => {
+    if (!context.realImagesOnly) await putOffRegenerated(reason, details);
     return summary.todo.length === 0;
   };
   if (options.mode === 'frozen') return placeOrFail(summary, options, context, manifest, 'frozen mode (CI) never contacts ComfyUI', writer);
@@ -143,7 +143,7 @@ async function makeImages(
         .map((s) => `\n- ${s.url}: ${(s.lastError ?? 'not reachable').replace(/\n/g, '\n  ')}`)
         .join('');
       summary.waitingFor = 'comfyui';
-      if (await putOff('no ComfyUI answers')) return summary;
+      if (await putOff('no ComfyUI answers', `${reasons.slice(1)}${desktop ? `\n${desktop}` : ''}`)) return summary;
       return await placeOrFail(summary, options, context, manifest, `no ComfyUI answers:${reasons}`, writer, desktop);
     }
     try {
@@ -153,7 +153,7 @@ async function makeImages(
       // machine not set up yet), which is what placeholders are for. The error says what to install.
       if (!(error instanceof AstroComfyUIError && error.code === 'MISSING_REQUIREMENTS')) throw error;
       summary.waitingFor = 'requirements';
-      if (await putOff('no ComfyUI has what the images need')) return summary;
+      if (await putOff('no ComfyUI has what the images need', `${error.message}\n${error.hint}`)) return summary;
       if (options.onMissing !== 'placeholder' || context.realImagesOnly) {
         const placeholders = context.realImagesOnly ? '' : ' Or set onMissing: "placeholder" to build with marked placeholders meanwhile.';
         throw new AstroComfyUIError(error.code, error.message, `${error.hint}${placeholders}`);
