@@ -336,6 +336,28 @@ export async function GET() {
     expect(dev.output.join('')).toContain('ComfyUI answers now: making the images that are missing.');
   });
 
+  it('in mode "force" makes every image again once, not again at each save', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 5 });
+    expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);
+    const queued = fake.stats.promptsQueued;
+    const dev = await startAstroDev(root, await findFreePort(), { ...env, ASTRO_COMFYUI_TEST_OPTIONS: JSON.stringify({ mode: 'force' }) });
+    cleanups.push(() => dev.stop());
+    expect(dev.output.join('')).toContain('Mode "force": every image is made again once; after that, astro dev makes only what is missing.');
+    const made = () => dev.output.join('').split(/\[\d\/\d\] src\/content\/blog\/\S+ › \S+ → /).length - 1;
+    await dev.until(async () => (made() === 4 ? true : undefined), 30_000, 'the four images made again');
+    expect(fake.stats.promptsQueued - queued).toBe(4);
+    // Each save used to send the whole site to the GPU again.
+    const post = path.join(root, 'src/content/blog/harbour.md');
+    for (const words of ['More words.', 'Even more words.']) {
+      await writeFile(post, `${await readFile(post, 'utf8')}\n${words}\n`);
+      await dev.until(async () => ((await fetch(`${dev.url}/harbour/`).then((r) => r.text())).includes(words) ? true : undefined), 30_000, words);
+    }
+    // A new prompt is made, and only it.
+    await replaceInFile(post, 'a small harbour with fishing boats', 'a small harbour at night');
+    await dev.until(async () => (made() === 5 ? true : undefined), 30_000, 'the new harbour image');
+    expect(fake.stats.promptsQueued - queued).toBe(5);
+  });
+
   it('keeps the image of a post asking to regenerate it while no ComfyUI answers, and makes the new one as soon as one does', async () => {
     const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 20 });
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

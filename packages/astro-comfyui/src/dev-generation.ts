@@ -57,6 +57,10 @@ export function startDevGeneration(
   supervisor?: ComfyUISupervisor,
 ): DevGeneration {
   const controller = new AbortController();
+  // Mode "force" makes every image again once, as a build does, not at every save: each would send the
+  // whole site to the GPU again. Until such a run has been made (ComfyUI may not answer yet), runs force.
+  let forcePending = options.mode === 'force';
+  if (forcePending) logger.info('Mode "force": every image is made again once; after that, astro dev makes only what is missing.');
   let running: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | null = null;
@@ -185,7 +189,7 @@ export function startDevGeneration(
     const images = only ? posts.imagesOf(only) : posts.images();
     if (!only) await removeLeftPostTempFiles(images, options, logger);
     updateIndex(images, manifest, files, only);
-    const summary = await syncImages(images, options, {
+    const summary = await syncImages(images, forcePending || options.mode !== 'force' ? options : { ...options, mode: 'generate' }, {
       logger,
       manifest,
       files,
@@ -212,6 +216,7 @@ export function startDevGeneration(
     }).finally(() => generating.clear());
     if (summary.waitingFor === 'comfyui') waitForComfyUI();
     if (summary.waitingFor === 'requirements') waitForRequirements();
+    if (summary.waitingFor === null) forcePending = false;
     // After a run that made or failed anything, the next save runs in full (and retries).
     // Images put off until a ComfyUI can make them (a regenerated one) are left too: the next look runs in full.
     last = { nothingLeft: summary.todo.length === 0 && summary.waitingFor === null, disk, manifest: summary.manifest, files };
@@ -239,6 +244,8 @@ export function startDevGeneration(
     running = run()
       .catch((error: Error) => {
         const code = (error as { code?: string }).code;
+        // The forced run was made; the images that failed keep their committed files.
+        if (code === 'GENERATION_FAILED') forcePending = false;
         if (code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
         if (code === 'MISSING_REQUIREMENTS') waitForRequirements();
         const later = code === 'MISSING_REQUIREMENTS' ? `\nThe images are made ${CAN_RUN_LATER}.` : '';

@@ -103,7 +103,7 @@ export interface UserOptions {
   outDir?: string;
   /**
    * `generate` makes missing images; `frozen` never contacts ComfyUI; `force` runs every image again on
-   * ComfyUI, bypassing its cache.
+   * ComfyUI, bypassing its cache (`astro dev` does that once, then makes only what is missing).
    * @default "frozen" when the CI environment variable is set, otherwise "generate"
    */
   mode?: 'generate' | 'frozen' | 'force';
