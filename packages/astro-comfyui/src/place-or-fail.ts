@@ -8,6 +8,7 @@ import type { ManifestWriter } from './manifest-writer.js';
 import { notifyReady } from './notify-ready.js';
 import type { ResolvedOptions } from './options.js';
 import { renderPlaceholder } from './render-placeholder.js';
+import type { ResolvedImage } from './resolve-image.js';
 import type { SyncContext, SyncSummary } from './sync-context.js';
 import { writeImage } from './write-image.js';
 
@@ -27,8 +28,9 @@ export async function placeOrFail(
 ): Promise<SyncSummary> {
   // Mode "force" puts committed images in the list too: with nothing to make them again, they stay as they
   // are. A placeholder never takes the place of a real image.
-  const committed = summary.todo.filter((image) => !summary.missing.has(image.key) && !manifest.images[image.key]?.placeholder);
-  const placeholders = summary.todo.filter((image) => !committed.includes(image));
+  const isCommitted = (image: ResolvedImage) => !summary.missing.has(image.key) && !manifest.images[image.key]?.placeholder;
+  const committed = summary.todo.filter(isCommitted);
+  const placeholders = summary.todo.filter((image) => !isCommitted(image));
   const earlier = new EarlierImages(manifest, summary.todo);
   const uncommitted = listedWithoutFile(summary.todo, summary.missing, manifest);
   const uncommittedHint = uncommitted.size > 0 ? listedWithoutFileHint(uncommitted.size, options) : undefined;
