@@ -205,7 +205,7 @@ describe('astro build with astro-comfyui', () => {
     expect(mixed.exitCode, String(mixed.all)).toBe(0);
     expect(mixed.all).toContain('PLACEHOLDER IMAGES: 1 image(s) are placeholders because no ComfyUI answers');
     expect(mixed.all).toContain('4 committed images stay as they are: mode "force" was to make them again.');
-    expect(mixed.all).toContain('5 images: 4 committed, 0 generated, 1 PLACEHOLDERS.');
+    expect(mixed.all).toContain('5 images: 4 committed, 0 generated, 1 PLACEHOLDER.');
     const now = await pngs();
     for (const [file, bytes] of Object.entries(committed)) expect(now[file]).toEqual(bytes);
     expect(Object.keys(now).filter((f) => f.startsWith('kite-'))).toHaveLength(1);

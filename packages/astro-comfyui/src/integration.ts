@@ -99,7 +99,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
         shownImages().clear();
         const summary = await runInterruptibly(logger, (signal) => syncImages(images, options, { logger, signal }));
         logger.info(
-          `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDERS` : ''}.`,
+          `${summary.total} image${summary.total === 1 ? '' : 's'}: ${summary.ready} committed, ${summary.generated} generated${summary.placeholders ? `, ${summary.placeholders} PLACEHOLDER${summary.placeholders === 1 ? '' : 'S'}` : ''}.`,
         );
         // summary.images: a regenerated prompt's page shows the image made with its new seed.
         const files = await listImageFiles(options.outDir);
