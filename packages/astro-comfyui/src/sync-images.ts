@@ -39,7 +39,8 @@ export { classifyImages, type ImageState } from './classify-images.js';
 
 /**
  * Makes every image exist: committed ones are used as they are; missing ones are generated through
- * the pool (mode `generate`/`force`) or become placeholders / an error (mode `frozen`, or no ComfyUI).
+ * the pool (mode `generate`/`force`) or become placeholders / an error (mode `frozen`, or no ComfyUI
+ * answers or has what they need; a `regenerate: true` prompt then keeps the image its post has).
  * One failed image does not stop the others; failures are reported together at the end.
  */
 export async function syncImages(requested: ResolvedImage[], options: ResolvedOptions, context: SyncContext): Promise<SyncSummary> {
