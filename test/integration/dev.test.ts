@@ -336,6 +336,35 @@ export async function GET() {
     expect(dev.output.join('')).toContain('ComfyUI answers now: making the images that are missing.');
   });
 
+  it('tries a failed image again when its post is saved, not at every save of another post', async () => {
+    const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 5 });
+    fake.faults.failNode('KSampler', 'CUDA out of memory', 'torch.OutOfMemoryError', (prompt) => JSON.stringify(prompt).includes('lighthouse'));
+    const dev = await startAstroDev(root, await findFreePort(), env);
+    cleanups.push(() => dev.stop());
+    const failures = () => dev.output.join('').split('src/content/blog/lighthouse.md › image failed: ').length - 1;
+    await dev.until(async () => (failures() === 1 ? true : undefined), 30_000, 'the failure');
+    expect(dev.output.join('')).toContain('astro dev tries a failed image again when its post is saved, or when ComfyUI answers again after it was down.');
+    const queued = fake.stats.promptsQueued;
+    // An editor's autosave of another post, three times: the same job went to the GPU each time.
+    const harbour = path.join(root, 'src/content/blog/harbour.md');
+    for (const words of ['One.', 'Two.', 'Three.']) {
+      await writeFile(harbour, `${await readFile(harbour, 'utf8')}\n${words}\n`);
+      await dev.until(async () => ((await fetch(`${dev.url}/harbour/`).then((r) => r.text())).includes(words) ? true : undefined), 30_000, words);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(fake.stats.promptsQueued).toBe(queued);
+    expect(failures()).toBe(1);
+    // Saving its own post tries it again; once the cause is gone, it is made.
+    const lighthouse = path.join(root, 'src/content/blog/lighthouse.md');
+    await writeFile(lighthouse, `${await readFile(lighthouse, 'utf8')}\nMore.\n`);
+    await dev.until(async () => (failures() === 2 ? true : undefined), 30_000, 'the second try');
+    fake.faults.clearFailures();
+    await writeFile(lighthouse, `${await readFile(lighthouse, 'utf8')}\nEven more.\n`);
+    const real = async () => (/<img[^>]+data-placeholder="false"/.test(await (await fetch(`${dev.url}/lighthouse/`)).text()) ? true : undefined);
+    await dev.until(real, 30_000, 'the lighthouse image');
+    expect(fake.stats.promptsQueued).toBe(queued + 2);
+  });
+
   it('in mode "force" makes every image again once, not again at each save', async () => {
     const { fake, root, env } = await setupBlogWithFake(cleanups, { stepDelayMs: 5 });
     expect((await runCli(root, ['generate'], env)).exitCode).toBe(0);

@@ -26,6 +26,8 @@ const COMFYUI_PROBE_INTERVAL_MS = 5000;
  * download finished, a custom node installed): less often, as each look reads a whole `/object_info`.
  */
 const REQUIREMENTS_PROBE_INTERVAL_MS = 10_000;
+/** Failures that say nothing of the image (no ComfyUI answered): they do not hold it back. */
+const TRANSIENT_FAILURES = new Set(['UNREACHABLE', 'ALL_ENDPOINTS_DOWN', 'TIMEOUT']);
 /** When dev makes the images it could not make yet, as its messages say it. */
 const ANSWERS_LATER = `as soon as a ComfyUI answers (astro dev looks for one every ${COMFYUI_PROBE_INTERVAL_MS / 1000} s)`;
 const CAN_RUN_LATER = `as soon as a ComfyUI has what they need (astro dev looks every ${REQUIREMENTS_PROBE_INTERVAL_MS / 1000} s)`;
@@ -35,6 +37,8 @@ export interface DevGeneration {
   reindex(post?: string): Promise<void>;
   /** Rescans posts and generates what is missing; calls made while one runs are merged into one more run. */
   refresh(): Promise<void>;
+  /** The same, trying again the images that failed (ComfyUI was started again). */
+  retry(): Promise<void>;
   /**
    * The `slug` a post's frontmatter gives it, as the last run read it (a save is read by the run it
    * starts, once the editor is done writing); undefined before the first run has read the posts.
@@ -67,6 +71,16 @@ export function startDevGeneration(
   let reported = new Set<string>();
   /** Posts added, changed or deleted since the last run. */
   const saved = new Set<string>();
+  /** The posts read since the last run started (root-relative), changed or not. */
+  const readSinceRun = new Set<string>();
+  /**
+   * The images that failed (by key, with their post). They are tried again when their post is saved or
+   * ComfyUI comes back, not at every save of any post: with an editor's autosave, a lasting failure (the
+   * GPU out of memory) would send the same job to the GPU, and its error to the log, every few seconds.
+   */
+  const failed = new Map<string, string>();
+  /** retry() cleared `failed`: the next run goes over every post. */
+  let retryAll = false;
   /** The images the current run is making (or will), each with its own stop. */
   const generating = new Map<string, AbortController>();
   // What the last run left: nothing to make (no image missing, failed or a placeholder to replace) or
@@ -103,7 +117,7 @@ export function startDevGeneration(
 
   /** Reads the posts saved since the catalog last read them (their changes wait in it for the next run). */
   const readSaved = (posts: PostCatalog) => {
-    for (const file of saved) posts.update(file);
+    for (const file of saved) if (posts.update(file)) readSinceRun.add(path.relative(options.root, path.resolve(options.root, file)).split(path.sep).join('/'));
     saved.clear();
   };
 
@@ -143,7 +157,7 @@ export function startDevGeneration(
         if (controller.signal.aborted) return;
         if (!ready) return waitUntilReady(wait);
         logger.info(wait.said);
-        void refresh();
+        void retry();
       });
     }, wait.intervalMs);
     // Never what keeps a process alive.
@@ -167,10 +181,20 @@ export function startDevGeneration(
     probe = null;
     const posts = await loadCatalog();
     readSaved(posts);
+    // A failed image whose post was saved is tried again, in a run over every post.
+    let retrying = retryAll;
+    retryAll = false;
+    for (const [key, post] of failed) {
+      if (readSinceRun.has(post)) {
+        failed.delete(key);
+        retrying = true;
+      }
+    }
+    readSinceRun.clear();
     const changes = posts.takeChanges();
     const disk = await stampDisk();
     const previous = last;
-    const only = previous?.nothingLeft && !folderTouched && disk === previous.disk && changes !== 'all' ? changes : undefined;
+    const only = previous?.nothingLeft && !retrying && !folderTouched && disk === previous.disk && changes !== 'all' ? changes : undefined;
     if (only?.size === 0) return;
     // A run that fails on the way leaves nothing known: the next one is a full one.
     last = undefined;
@@ -189,7 +213,8 @@ export function startDevGeneration(
     const images = only ? posts.imagesOf(only) : posts.images();
     if (!only) await removeLeftPostTempFiles(images, options, logger);
     updateIndex(images, manifest, files, only);
-    const summary = await syncImages(images, forcePending || options.mode !== 'force' ? options : { ...options, mode: 'generate' }, {
+    const tried = failed.size > 0 ? images.filter((image) => !failed.has(image.key)) : images;
+    const summary = await syncImages(tried, forcePending || options.mode !== 'force' ? options : { ...options, mode: 'generate' }, {
       logger,
       manifest,
       files,
@@ -197,6 +222,15 @@ export function startDevGeneration(
       whenComfyUICanRun: CAN_RUN_LATER,
       ...(supervisor ? { supervisor } : {}),
       signal: controller.signal,
+      onImageFailed: (image, error) => {
+        // ComfyUI out of reach is no lasting failure of the image: the next save tries it again.
+        if (TRANSIENT_FAILURES.has((error as { code?: string }).code ?? '')) return;
+        // A regenerated image has a new random key at each run: it is held back under its post's own.
+        const shown = image.request.regenerate
+          ? images.find((other) => other.request.post === image.request.post && other.request.field === image.request.field)
+          : image;
+        if (shown) failed.set(shown.key, image.request.post);
+      },
       signalOf: (image) => {
         // A regenerated image has a new random key no post names yet: only the dev server stops it.
         if (image.request.regenerate) return controller.signal;
@@ -248,7 +282,12 @@ export function startDevGeneration(
         if (code === 'GENERATION_FAILED') forcePending = false;
         if (code === 'COMFYUI_UNAVAILABLE') waitForComfyUI();
         if (code === 'MISSING_REQUIREMENTS') waitForRequirements();
-        const later = code === 'MISSING_REQUIREMENTS' ? `\nThe images are made ${CAN_RUN_LATER}.` : '';
+        const later =
+          code === 'MISSING_REQUIREMENTS'
+            ? `\nThe images are made ${CAN_RUN_LATER}.`
+            : code === 'GENERATION_FAILED'
+              ? '\nastro dev tries a failed image again when its post is saved, or when ComfyUI answers again after it was down.'
+              : '';
         if (!controller.signal.aborted) logger.error(`${describeError(error)}${later}`);
       })
       .finally(() => {
@@ -259,6 +298,12 @@ export function startDevGeneration(
         }
       });
     return running;
+  };
+
+  const retry = (): Promise<void> => {
+    if (failed.size > 0) retryAll = true;
+    failed.clear();
+    return refresh();
   };
 
   const schedule = () => {
@@ -292,6 +337,7 @@ export function startDevGeneration(
   return {
     reindex,
     refresh,
+    retry,
     slugOf: (post) => catalog?.slugOf(post),
     changesOf,
     async dispose() {

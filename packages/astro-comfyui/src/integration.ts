@@ -141,7 +141,7 @@ export function comfyui(userOptions?: UserOptions): AstroIntegration {
           logger,
           supervisor,
           refreshImages: (post) => dev!.reindex(post),
-          generateMissing: () => void dev!.refresh(),
+          generateMissing: () => void dev!.retry(),
           shownImage: (image) => index.shownFor(image),
           base,
           slugOf: (post) => dev!.slugOf(post),

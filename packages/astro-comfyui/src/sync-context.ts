@@ -11,6 +11,8 @@ export interface SyncContext {
    * image stopped by it is dropped, not failed. Default: `signal`.
    */
   signalOf?: (image: ResolvedImage) => AbortSignal | undefined;
+  /** Called when an image could not be generated (after it is logged; the run then fails with all of them). */
+  onImageFailed?: (image: ResolvedImage, error: Error) => void;
   /** Called after each image file is written (its manifest entry follows in a batch); its failure is logged, not fatal. */
   onImageReady?: (image: ResolvedImage, made: { placeholder: boolean }) => void | Promise<void>;
   /** Report what would happen without generating or writing anything. */

@@ -319,6 +319,7 @@ async function generateAll(
           done++;
           summary.failed.push({ image, error: error as Error });
           logger.error(`[${done}/${total}] ${image.request.post} › ${image.request.field} failed: ${(error as Error).message}`);
+          context.onImageFailed?.(image, error as Error);
         } finally {
           quiet.stop();
           stop?.release();
