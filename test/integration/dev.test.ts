@@ -325,6 +325,16 @@ export async function GET() {
     });
     cleanups.push(() => dev.stop());
     await waitUntil(async () => (dev.output.join('').includes(said) ? true : undefined), 30_000, said);
+    // Saves of a post meanwhile (an editor's autosave) printed the whole message again each time.
+    const runs = () => dev.output.join('').split('no ComfyUI answers').length - 1;
+    const post = path.join(site.root, 'src/content/blog/plain.md');
+    for (const words of ['One.', 'Two.']) {
+      const before = await readdir(path.join(site.root, 'src/assets/generated')).catch(() => []);
+      await writeFile(post, `${await readFile(post, 'utf8')}\n${words}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await readdir(path.join(site.root, 'src/assets/generated')).catch(() => [])).toEqual(before);
+    }
+    expect(runs()).toBe(1);
     // A GPU machine woken up, or ComfyUI started by hand.
     const fake = await startFakeComfyUI({ port: comfyPort, stepDelayMs: 20 });
     cleanups.push(() => fake.close());

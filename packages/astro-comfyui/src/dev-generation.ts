@@ -81,6 +81,24 @@ export function startDevGeneration(
   const failed = new Map<string, string>();
   /** retry() cleared `failed`: the next run goes over every post. */
   let retryAll = false;
+  // A warning or error the last run gave is not given again by the next one when it is the same: while
+  // no ComfyUI answers, each save of any post (every few seconds with an autosave) would print again the
+  // whole list of images waiting for one. Dev says when it changes, and when a ComfyUI answers.
+  let saidLastRun = new Set<string>();
+  let saidThisRun = new Set<string>();
+  const sayOnce = (say: (message: string) => void) => (message: string) => {
+    saidThisRun.add(message);
+    if (!saidLastRun.has(message)) say(message);
+  };
+  const runLogger: Logger = { info: (m) => logger.info(m), warn: sayOnce((m) => logger.warn(m)), error: sayOnce((m) => logger.error(m)) };
+  /** Whether the current run went as far as making images (a save that changed no prompt does not). */
+  let synced = false;
+  const endRun = () => {
+    if (!synced) return;
+    synced = false;
+    saidLastRun = saidThisRun;
+    saidThisRun = new Set();
+  };
   /** The images the current run is making (or will), each with its own stop. */
   const generating = new Map<string, AbortController>();
   // What the last run left: nothing to make (no image missing, failed or a placeholder to replace) or
@@ -196,6 +214,7 @@ export function startDevGeneration(
     const previous = last;
     const only = previous?.nothingLeft && !retrying && !folderTouched && disk === previous.disk && changes !== 'all' ? changes : undefined;
     if (only?.size === 0) return;
+    synced = true;
     // A run that fails on the way leaves nothing known: the next one is a full one.
     last = undefined;
     folderTouched = false;
@@ -215,7 +234,7 @@ export function startDevGeneration(
     updateIndex(images, manifest, files, only);
     const tried = failed.size > 0 ? images.filter((image) => !failed.has(image.key)) : images;
     const summary = await syncImages(tried, forcePending || options.mode !== 'force' ? options : { ...options, mode: 'generate' }, {
-      logger,
+      logger: runLogger,
       manifest,
       files,
       whenComfyUIAnswers: ANSWERS_LATER,
@@ -288,9 +307,10 @@ export function startDevGeneration(
             : code === 'GENERATION_FAILED'
               ? '\nastro dev tries a failed image again when its post is saved, or when ComfyUI answers again after it was down.'
               : '';
-        if (!controller.signal.aborted) logger.error(`${describeError(error)}${later}`);
+        if (!controller.signal.aborted) runLogger.error(`${describeError(error)}${later}`);
       })
       .finally(() => {
+        endRun();
         running = null;
         if (again) {
           again = false;
