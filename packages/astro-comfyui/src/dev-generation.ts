@@ -135,7 +135,11 @@ export function startDevGeneration(
 
   /** Reads the posts saved since the catalog last read them (their changes wait in it for the next run). */
   const readSaved = (posts: PostCatalog) => {
-    for (const file of saved) if (posts.update(file)) readSinceRun.add(path.relative(options.root, path.resolve(options.root, file)).split(path.sep).join('/'));
+    for (const file of saved) {
+      const post = posts.postOf(file);
+      posts.update(file);
+      if (post) readSinceRun.add(post);
+    }
     saved.clear();
   };
 

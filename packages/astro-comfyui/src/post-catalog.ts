@@ -78,7 +78,12 @@ export class PostCatalog {
 
   /** Whether `file` (absolute or root-relative) is one of the posts. */
   covers(file: string): boolean {
-    return this.#postOf(file) !== undefined;
+    return this.postOf(file) !== undefined;
+  }
+
+  /** The post `file` (absolute or root-relative) is, as its images name it (root-relative); undefined for no post. */
+  postOf(file: string): string | undefined {
+    return this.#postOf(file);
   }
 
   images(): ResolvedImage[] {
